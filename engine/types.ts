@@ -1,0 +1,78 @@
+/**
+ * What the HTTP API (and through it the CLI) asks of the engine. engine/engine.ts implements it
+ * on top of the store and a Temporal client.
+ */
+import type { JsonObject } from '../steps/types.js';
+import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
+
+/** One problem in an applied file set; every field a user needs to find and fix it. */
+export interface DefinitionError {
+  file: string;
+  /** 1-based; absent when the problem is not tied to a place in the file. */
+  line?: number;
+  column?: number;
+  /** Field path inside the document, e.g. "steps[1].with.webhook". Empty for the whole document. */
+  path: string;
+  message: string;
+}
+
+export interface SourceFile {
+  /** Shown in errors; need not exist on the server's disk. */
+  path: string;
+  content: string;
+}
+
+export interface AppliedDefinition {
+  kind: DefinitionKind;
+  name: string;
+  version: number;
+  /** false when the content was unchanged and no version was written. */
+  created: boolean;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  errors: DefinitionError[];
+  /** Empty when there are errors: nothing is applied from a file set with errors. */
+  applied: AppliedDefinition[];
+}
+
+export interface EventInput {
+  id?: string;
+  type: string;
+  occurredAt?: string;
+  data: JsonObject;
+}
+
+export interface IngestResult {
+  event: EventRecord;
+  /** The runs this event started (on a repeated id: the runs the first delivery started). */
+  runs: RunRecord[];
+  /** true when the event id had been received before and nothing new was started. */
+  duplicate: boolean;
+}
+
+export interface Engine {
+  readonly store: Store;
+  apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
+  ingest(event: EventInput, actor: string): Promise<IngestResult>;
+  runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
+  cancelRun(runId: string, actor: string): Promise<void>;
+  /** Resolves with the run record once the run is no longer running, or when timeoutMs passes. */
+  waitForRun(runId: string, timeoutMs: number): Promise<RunRecord>;
+  rollback(automation: string, version: number, actor: string): Promise<AppliedDefinition>;
+  setEnabled(automation: string, enabled: boolean, actor: string): Promise<void>;
+  /** Link to the run in the Temporal Web UI, when one is known. */
+  webUiLink(runId: string): string | undefined;
+}
+
+/** Errors the engine throws for the API to map onto HTTP statuses. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'INVALID' | 'CONFLICT' | 'DISABLED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}

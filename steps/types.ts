@@ -1,0 +1,138 @@
+/**
+ * The contract every step type implements.
+ *
+ * Step modules stay free of Node built-ins and I/O libraries: whatever they need from the
+ * outside world (HTTP, the store, mail, Slack) arrives through the services argument. That
+ * keeps the registry importable from workflow code, which must be deterministic, and lets the
+ * same step logic run against real adapters in the worker and in tests.
+ */
+import type { z } from 'zod';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
+export interface RetrySettings {
+  maximumAttempts: number;
+  /** Duration string, e.g. "1s". */
+  initialInterval: string;
+  backoffCoefficient: number;
+  /** Duration string, e.g. "1m". */
+  maximumInterval: string;
+}
+
+export interface StepLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Identifies one step execution of one run. */
+export interface StepRunInfo {
+  runId: string;
+  automation: string;
+  version: number;
+  stepName: string;
+  /** 1 on the first attempt. */
+  attempt: number;
+  /** The same on every retry of this step in this run: use it to make side effects idempotent. */
+  idempotencyKey: string;
+}
+
+/** A declared outbound webhook (a `kind: Webhook` document), with its secret resolved. */
+export interface ResolvedWebhook {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** `whsec_...` secret, already resolved from env; undefined when the webhook is unsigned. */
+  signingSecret?: string;
+  timeoutMs: number;
+}
+
+/** Host capabilities handed to activity steps by activities/ (see activities/services.ts). */
+export interface StepServices {
+  run: StepRunInfo;
+  log: StepLogger;
+  /** Aborted when the activity is cancelled or times out. */
+  signal: AbortSignal;
+  webhooks: {
+    /** Throws a non-retryable StepError when the webhook does not exist or its secret is unset. */
+    resolve(name: string): Promise<ResolvedWebhook>;
+  };
+  /** Global fetch, injected so step modules stay free of host globals and tests can observe calls. */
+  fetch: typeof fetch;
+}
+
+/** Capabilities of workflow-side steps; implemented with Temporal workflow APIs in workflows/. */
+export interface WorkflowStepServices {
+  run: Omit<StepRunInfo, 'attempt' | 'idempotencyKey'>;
+  /** Durable timer. */
+  sleep(ms: number): Promise<void>;
+  /** Workflow time (deterministic). */
+  now(): Date;
+  /** Starts another automation as a child run; resolves to its step outputs when wait is true. */
+  runAutomation(request: { automation: string; context: JsonObject; wait: boolean }): Promise<JsonObject>;
+}
+
+/** A reference problem found at apply time (unknown webhook, unknown automation, ...). */
+export interface ReferenceIssue {
+  /** Path inside `with`, e.g. ["webhook"]. */
+  path: (string | number)[];
+  message: string;
+}
+
+/** What apply-time checks may look up. */
+export interface ReferenceResolver {
+  hasWebhook(name: string): boolean;
+  hasAutomation(name: string): boolean;
+}
+
+interface StepBase<Schema extends z.ZodType> {
+  type: string;
+  /** One line, shown in docs and `idflow steps`. */
+  description: string;
+  /** Schema of the rendered `with` block. */
+  with: Schema;
+  /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
+  checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
+}
+
+export interface ActivityStep<Schema extends z.ZodType = z.ZodType> extends StepBase<Schema> {
+  runsIn: 'activity';
+  defaults: { timeout: string; retry: RetrySettings };
+  run(input: z.output<Schema>, services: StepServices): Promise<JsonValue>;
+}
+
+export interface WorkflowStep<Schema extends z.ZodType = z.ZodType> extends StepBase<Schema> {
+  runsIn: 'workflow';
+  run(input: z.output<Schema>, services: WorkflowStepServices): Promise<JsonValue>;
+}
+
+export type StepType = ActivityStep | WorkflowStep;
+
+/** Identity helpers that keep the input type of `run` inferred from the schema. */
+export function defineActivityStep<Schema extends z.ZodType>(step: ActivityStep<Schema>): ActivityStep<Schema> {
+  return step;
+}
+export function defineWorkflowStep<Schema extends z.ZodType>(step: WorkflowStep<Schema>): WorkflowStep<Schema> {
+  return step;
+}
+
+/**
+ * Thrown by step code. `retryable: false` fails the step at once (bad input, 4xx, missing
+ * reference); `retryAfterMs` asks Temporal to wait at least that long before the next attempt.
+ */
+export class StepError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly details?: JsonValue;
+  constructor(code: string, message: string, options: { retryable: boolean; retryAfterMs?: number; details?: JsonValue; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'StepError';
+    this.code = code;
+    this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The data-access contract. Callers depend on this interface only; store/sqlite.ts backs it with
+ * Kysely over better-sqlite3 (the embedded default), and a PostgreSQL dialect can back it later
+ * without touching callers.
+ */
+import type { JsonObject, JsonValue } from '../steps/types.js';
+
+/** Kinds of versioned definitions (documents applied with `idflow apply`). */
+export type DefinitionKind = 'Automation' | 'Webhook';
+
+export interface DefinitionVersion {
+  kind: DefinitionKind;
+  name: string;
+  /** 1, 2, 3 ... per (kind, name). Immutable once written. */
+  version: number;
+  /** sha256 of the canonical JSON of `spec`. */
+  hash: string;
+  spec: JsonObject;
+  /** Where it came from: "examples/joiner.yaml", "rollback of v2", ... */
+  source: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface DefinitionHead {
+  kind: DefinitionKind;
+  name: string;
+  /** The version in force. */
+  version: number;
+  enabled: boolean;
+  updatedAt: string;
+}
+
+export interface PutDefinitionResult {
+  version: DefinitionVersion;
+  /** false when the content equals the current head's: nothing was written. */
+  created: boolean;
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface StepRecord {
+  index: number;
+  name: string;
+  type: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  input?: JsonValue;
+  output?: JsonValue;
+  error?: string;
+}
+
+export interface RunRecord {
+  /** The Temporal workflow id; stable, derived from automation + event id for event runs. */
+  runId: string;
+  automation: string;
+  version: number;
+  status: RunStatus;
+  trigger: JsonValue;
+  eventId?: string;
+  parentRunId?: string;
+  startedAt: string;
+  endedAt?: string;
+  error?: string;
+  steps: StepRecord[];
+}
+
+export interface RunFilter {
+  automation?: string;
+  status?: RunStatus;
+  eventId?: string;
+  limit?: number;
+}
+
+/** The outcome of matching one automation against one event. */
+export interface EventMatch {
+  automation: string;
+  version: number;
+  matched: boolean;
+  /** Why it did not match or could not be started (condition false, condition error, ...). */
+  reason?: string;
+  runId?: string;
+}
+
+export interface EventRecord {
+  id: string;
+  type: string;
+  occurredAt: string;
+  receivedAt: string;
+  data: JsonObject;
+  matches: EventMatch[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  details: JsonValue;
+}
+
+export type Scope =
+  | 'admin'
+  | 'definitions:read'
+  | 'definitions:write'
+  | 'events:write'
+  | 'events:read'
+  | 'runs:read'
+  | 'runs:write';
+
+export interface TokenInfo {
+  name: string;
+  scopes: Scope[];
+}
+
+export interface Store {
+  definitions: {
+    /** Writes a new version when spec differs from the head's; sets the head to it. */
+    put(input: { kind: DefinitionKind; name: string; spec: JsonObject; enabled: boolean; source: string; actor: string }): Promise<PutDefinitionResult>;
+    head(kind: DefinitionKind, name: string): Promise<DefinitionHead | undefined>;
+    /** The head's version with its spec. */
+    current(kind: DefinitionKind, name: string): Promise<(DefinitionVersion & { enabled: boolean }) | undefined>;
+    get(kind: DefinitionKind, name: string, version: number): Promise<DefinitionVersion | undefined>;
+    history(kind: DefinitionKind, name: string): Promise<DefinitionVersion[]>;
+    /** Every head of a kind with its current spec, ordered by name. */
+    list(kind: DefinitionKind): Promise<(DefinitionVersion & { enabled: boolean })[]>;
+    setEnabled(kind: DefinitionKind, name: string, enabled: boolean, actor: string): Promise<void>;
+    /** Increments on every write to definitions; lets caches (the trigger index) notice changes cheaply. */
+    generation(): Promise<number>;
+  };
+  events: {
+    /** Inserts the event; returns false (and writes nothing) when the id exists already. */
+    insert(event: Omit<EventRecord, 'matches'>): Promise<boolean>;
+    setMatches(id: string, matches: EventMatch[]): Promise<void>;
+    get(id: string): Promise<EventRecord | undefined>;
+    list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;
+  };
+  runs: {
+    /** Creates the run record or, when it exists (a replayed start), leaves it unchanged. */
+    start(run: Omit<RunRecord, 'steps' | 'status' | 'endedAt' | 'error'> & { steps: Pick<StepRecord, 'name' | 'type'>[] }): Promise<void>;
+    finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
+    stepStarted(runId: string, stepName: string, input: JsonValue, attempt: number): Promise<void>;
+    stepFinished(runId: string, stepName: string, result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string }): Promise<void>;
+    get(runId: string): Promise<RunRecord | undefined>;
+    list(filter: RunFilter): Promise<RunRecord[]>;
+  };
+  audit: {
+    record(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+    list(options: { target?: string; limit?: number }): Promise<AuditEntry[]>;
+  };
+  tokens: {
+    /** Returns the plain token once; only its hash is stored. */
+    create(name: string, scopes: Scope[]): Promise<string>;
+    verify(token: string): Promise<TokenInfo | undefined>;
+  };
+  close(): Promise<void>;
+}
