@@ -92,6 +92,11 @@ export interface EventRecord {
   receivedAt: string;
   data: JsonObject;
   matches: EventMatch[];
+  /**
+   * Set by setMatches. An event inserted but never processed (a crash between the insert and
+   * the matching) has none, and a re-delivery of its id processes it again.
+   */
+  processedAt?: string;
 }
 
 export interface AuditEntry {
@@ -134,7 +139,8 @@ export interface Store {
   };
   events: {
     /** Inserts the event; returns false (and writes nothing) when the id exists already. */
-    insert(event: Omit<EventRecord, 'matches'>): Promise<boolean>;
+    insert(event: Omit<EventRecord, 'matches' | 'processedAt'>): Promise<boolean>;
+    /** Stores the match results and sets processedAt. */
     setMatches(id: string, matches: EventMatch[]): Promise<void>;
     get(id: string): Promise<EventRecord | undefined>;
     list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;

@@ -1,0 +1,49 @@
+/**
+ * Signatures of the activities the automation workflow calls. Types only: workflow code imports
+ * this file, the implementations live beside it.
+ */
+import type { AutomationSpec } from '../definitions/schema.js';
+import type { JsonObject, JsonValue } from '../steps/types.js';
+import type { RunStatus } from '../store/types.js';
+
+export interface RunStepRequest {
+  runId: string;
+  automation: string;
+  version: number;
+  stepName: string;
+  stepType: string;
+  /** The rendered `with` block. */
+  input: JsonObject;
+}
+
+export interface RunStartedRecord {
+  runId: string;
+  automation: string;
+  version: number;
+  trigger: JsonObject;
+  eventId?: string;
+  parentRunId?: string;
+  steps: { name: string; type: string }[];
+}
+
+export interface PinnedAutomation {
+  name: string;
+  version: number;
+  enabled: boolean;
+  spec: AutomationSpec;
+}
+
+/** Executes one activity step (a regular activity: retried per the step's retry policy). */
+export interface StepActivities {
+  runStep(request: RunStepRequest): Promise<JsonValue>;
+}
+
+/** Bookkeeping the workflow does around steps (local activities: fast, no extra server round trips). */
+export interface RecordActivities {
+  recordRunStarted(record: RunStartedRecord): Promise<void>;
+  recordStepStarted(runId: string, stepName: string, input: JsonValue): Promise<void>;
+  recordStepFinished(runId: string, stepName: string, result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string }): Promise<void>;
+  recordRunFinished(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
+  /** The current version of an automation, for run_automation. */
+  resolveAutomation(name: string): Promise<PinnedAutomation | undefined>;
+}

@@ -1,0 +1,98 @@
+/**
+ * Activity implementations: run one activity step against real services, and record runs and
+ * steps in the store. Created with their dependencies so the worker and tests wire them alike.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import { storedAutomationSpec } from '../definitions/schema.js';
+import { stepRegistry } from '../steps/registry.js';
+import { StepError, type JsonValue } from '../steps/types.js';
+import type { Store } from '../store/types.js';
+import type { RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
+import { createStepServices } from './services.js';
+
+export interface ActivityDependencies {
+  store: Store;
+  logger: Logger;
+  /** Where secrets referenced as { env: NAME } are read from; the worker's environment by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Converts what step code throws into a Temporal failure with the right retry behaviour. */
+export function toApplicationFailure(error: unknown): ApplicationFailure {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof StepError) {
+    return ApplicationFailure.create({
+      message: error.message,
+      type: error.code,
+      nonRetryable: !error.retryable,
+      nextRetryDelay: error.retryAfterMs,
+      details: error.details === undefined ? undefined : [error.details],
+    });
+  }
+  // Unknown errors are bugs or infrastructure trouble: retry them under the step's policy.
+  const message = error instanceof Error ? error.message : String(error);
+  return ApplicationFailure.create({ message, type: error instanceof Error ? error.name : 'Error', nonRetryable: false });
+}
+
+export function createActivities(deps: ActivityDependencies): StepActivities & RecordActivities {
+  const { store, logger } = deps;
+  const env = deps.env ?? process.env;
+
+  return {
+    async runStep(request: RunStepRequest): Promise<JsonValue> {
+      const context = Context.current();
+      const attempt = context.info.attempt;
+      const log = logger.child({ runId: request.runId, step: request.stepName, stepType: request.stepType, attempt });
+      await store.runs.stepStarted(request.runId, request.stepName, request.input, attempt);
+      const stepType = stepRegistry.get(request.stepType);
+      if (!stepType || stepType.runsIn !== 'activity') {
+        throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
+      }
+      const parsed = stepType.with.safeParse(request.input);
+      if (!parsed.success) {
+        const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
+        throw ApplicationFailure.nonRetryable(`invalid input after rendering templates: ${detail}`, 'INVALID_STEP_INPUT');
+      }
+      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal });
+      try {
+        const output = await stepType.run(parsed.data, services);
+        await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });
+        log.info({}, 'step completed');
+        return output;
+      } catch (error) {
+        const failure = toApplicationFailure(error);
+        log.warn({ err: failure.message, retryable: !failure.nonRetryable }, 'step attempt failed');
+        throw failure;
+      }
+    },
+
+    async recordRunStarted(record) {
+      await store.runs.start({
+        runId: record.runId,
+        automation: record.automation,
+        version: record.version,
+        trigger: record.trigger,
+        eventId: record.eventId,
+        parentRunId: record.parentRunId,
+        startedAt: new Date().toISOString(),
+        steps: record.steps,
+      });
+    },
+    async recordStepStarted(runId, stepName, input) {
+      await store.runs.stepStarted(runId, stepName, input, 1);
+    },
+    async recordStepFinished(runId, stepName, result) {
+      await store.runs.stepFinished(runId, stepName, result);
+    },
+    async recordRunFinished(runId, status, error) {
+      await store.runs.finish(runId, status, error);
+      logger.info({ runId, status, error }, 'run finished');
+    },
+    async resolveAutomation(name) {
+      const current = await store.definitions.current('Automation', name);
+      if (!current) return undefined;
+      return { name, version: current.version, enabled: current.enabled, spec: storedAutomationSpec(current.spec) };
+    },
+  };
+}

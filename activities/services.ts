@@ -1,0 +1,58 @@
+/**
+ * The real adapters behind StepServices: what an activity step may use of the host.
+ */
+import type { Logger } from 'pino';
+import { parseDuration } from '../definitions/duration.js';
+import type { WebhookSpec } from '../definitions/schema.js';
+import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import type { Store } from '../store/types.js';
+import type { RunStepRequest } from './contracts.js';
+
+export interface StepServiceOptions {
+  request: RunStepRequest;
+  attempt: number;
+  log: Logger;
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+}
+
+async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
+  const current = await store.definitions.current('Webhook', name);
+  if (!current) {
+    throw new StepError('UNKNOWN_WEBHOOK', `webhook "${name}" is not defined: apply a kind: Webhook document named "${name}"`, { retryable: false });
+  }
+  const spec = current.spec as unknown as WebhookSpec;
+  let signingSecret: string | undefined;
+  if (spec.signingSecret) {
+    signingSecret = env[spec.signingSecret.env];
+    if (!signingSecret) {
+      throw new StepError('WEBHOOK_SECRET_UNSET', `webhook "${name}" is signed with the secret in $${spec.signingSecret.env}, which is not set in the worker's environment`, {
+        retryable: false,
+      });
+    }
+  }
+  return { name, url: spec.url, headers: spec.headers ?? {}, signingSecret, timeoutMs: parseDuration(spec.timeout ?? '10s') ?? 10_000 };
+}
+
+export function createStepServices(options: StepServiceOptions): StepServices {
+  const { request, attempt, log, store, env, signal } = options;
+  return {
+    run: {
+      runId: request.runId,
+      automation: request.automation,
+      version: request.version,
+      stepName: request.stepName,
+      attempt,
+      idempotencyKey: `${request.runId}.${request.stepName}`,
+    },
+    log: {
+      info: (fields, message) => log.info(fields, message),
+      warn: (fields, message) => log.warn(fields, message),
+      error: (fields, message) => log.error(fields, message),
+    },
+    signal,
+    webhooks: { resolve: (name) => resolveWebhook(store, env, name) },
+    fetch: globalThis.fetch,
+  };
+}

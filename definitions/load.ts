@@ -1,0 +1,212 @@
+/**
+ * Turns definition files (YAML or JSON, several documents per file) into validated documents,
+ * or into errors that name the file, the line and the field and say what was expected.
+ * CEL conditions and templates are compiled here, so a bad expression is refused at apply time
+ * and never first seen at run time.
+ */
+import { LineCounter, isMap, isNode, parseAllDocuments, type Document } from 'yaml';
+import type { z } from 'zod';
+import { CelError, compile } from '../cel/index.js';
+import { isTemplate, templateCtxReferences, templateIssues } from '../cel/template.js';
+import type { DefinitionError, SourceFile } from '../engine/types.js';
+import { stepRegistry, stepTypeNames } from '../steps/registry.js';
+import type { JsonObject } from '../steps/types.js';
+import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type WebhookSpec } from './schema.js';
+
+export type LoadedDocument =
+  | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
+  | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number };
+
+export interface LoadResult {
+  errors: DefinitionError[];
+  documents: LoadedDocument[];
+}
+
+/** Names already defined outside the file set (in the store), for reference checks. */
+export interface ExistingNames {
+  webhooks: string[];
+  automations: string[];
+}
+
+type Path = (string | number)[];
+
+/** Locates paths of one parsed document in its file. */
+class DocumentLocator {
+  constructor(
+    private readonly file: string,
+    private readonly document: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** An error at `path`; when the path does not exist (a missing field), at its nearest parent. */
+  error(path: Path, message: string, offsetInValue = 0): DefinitionError {
+    let located: Path = path;
+    let node = this.document.getIn(located, true);
+    while (!isNode(node) && located.length > 0) {
+      located = located.slice(0, -1);
+      node = located.length === 0 ? this.document.contents : this.document.getIn(located, true);
+    }
+    const start = isNode(node) && node.range ? node.range[0] : 0;
+    const { line, col } = this.lines.linePos(start + (located.length === path.length ? offsetInValue : 0));
+    return { file: this.file, line, column: col, path: formatPath(path), message };
+  }
+}
+
+export function formatPath(path: Path): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${key}` : key), '');
+}
+
+function zodErrors(locator: DocumentLocator, issues: z.core.$ZodIssue[], prefix: Path = [], skip?: (path: Path) => boolean): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  for (const issue of issues) {
+    const issuePath = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) errors.push(locator.error([...prefix, ...issuePath, key], `unknown field "${key}"`));
+      continue;
+    }
+    if (skip?.(issuePath)) continue;
+    errors.push(locator.error([...prefix, ...issuePath], issue.message));
+  }
+  return errors;
+}
+
+function valueAt(value: unknown, path: Path): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+/** Parses every document of every file; YAML syntax errors and schema errors are collected. */
+function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] } {
+  const errors: DefinitionError[] = [];
+  const parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] = [];
+  for (const file of files) {
+    const lines = new LineCounter();
+    const documents = parseAllDocuments(file.content, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const list = Array.isArray(documents) ? documents : [];
+    if (!Array.isArray(documents)) {
+      errors.push({ file: file.path, path: '', message: 'not a YAML or JSON document stream' });
+    }
+    for (const document of list) {
+      if (document.errors.length > 0) {
+        for (const problem of document.errors) {
+          const { line, col } = lines.linePos(problem.pos[0]);
+          errors.push({ file: file.path, line, column: col, path: '', message: `YAML: ${problem.message.split('\n')[0]}` });
+        }
+        continue;
+      }
+      if (document.contents === null) continue; // an empty document, e.g. a trailing '---'
+      const locator = new DocumentLocator(file.path, document, lines);
+      const startLine = lines.linePos(document.contents.range?.[0] ?? 0).line;
+      if (!isMap(document.contents)) {
+        errors.push(locator.error([], 'expected a mapping with "kind: Automation" or "kind: Webhook"'));
+        continue;
+      }
+      const raw: unknown = document.toJS();
+      const kind = (raw as { kind?: unknown }).kind;
+      if (kind !== 'Automation' && kind !== 'Webhook') {
+        errors.push(locator.error(['kind'], `expected kind "Automation" or "Webhook", got ${JSON.stringify(kind ?? null)}`));
+        continue;
+      }
+      const schema = DOCUMENT_SCHEMAS[kind];
+      const result = schema.safeParse(raw);
+      if (!result.success) {
+        // Step `with` blocks are validated per step type below, where templates are understood.
+        errors.push(...zodErrors(locator, result.error.issues));
+        continue;
+      }
+      parsed.push({ spec: result.data, locator, file: file.path, line: startLine });
+    }
+  }
+  return { errors, parsed };
+}
+
+function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: { hasWebhook(name: string): boolean; hasAutomation(name: string): boolean }): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  if (spec.trigger.condition !== undefined) {
+    errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
+  }
+  const earlier: string[] = [];
+  spec.steps.forEach((step, index) => {
+    const at: Path = ['steps', index];
+    if (earlier.includes(step.name)) {
+      errors.push(locator.error([...at, 'name'], `duplicate step name "${step.name}": step names must be unique in an automation`));
+    }
+    const stepType = stepRegistry.get(step.type);
+    if (!stepType) {
+      errors.push(locator.error([...at, 'type'], `unknown step type "${step.type}"; known types: ${stepTypeNames().join(', ')}`));
+      earlier.push(step.name);
+      return;
+    }
+    const input = step.with as JsonObject;
+    const isTemplated = (path: Path): boolean => {
+      const value = valueAt(input, path);
+      return typeof value === 'string' && isTemplate(value);
+    };
+    const result = stepType.with.safeParse(input);
+    if (!result.success) errors.push(...zodErrors(locator, result.error.issues, [...at, 'with'], isTemplated));
+    for (const issue of stepType.checkReferences?.(input, refs) ?? []) {
+      if (!isTemplated(issue.path)) errors.push(locator.error([...at, 'with', ...issue.path], issue.message));
+    }
+    for (const issue of templateIssues(input)) errors.push(locator.error([...at, 'with', ...issue.path], issue.message));
+    const visible = new Set(['trigger', ...earlier]);
+    for (const reference of templateCtxReferences(input)) {
+      if (!visible.has(reference)) {
+        errors.push(locator.error([...at, 'with'], unknownReference(reference, earlier, spec.steps.map((s) => s.name))));
+      }
+    }
+    earlier.push(step.name);
+  });
+  return errors;
+}
+
+function unknownReference(reference: string, earlier: string[], all: string[]): string {
+  const available = ['trigger', ...earlier].join(', ');
+  const later = all.includes(reference) ? ` (step "${reference}" runs later, so its output is not there yet)` : '';
+  return `ctx.${reference} is not defined here${later}; available: ${available}`;
+}
+
+function checkExpression(expression: string, path: Path, locator: DocumentLocator, visible: Set<string>, what: string): DefinitionError[] {
+  try {
+    const compiled = compile(expression);
+    return compiled.ctxReferences
+      .filter((reference) => !visible.has(reference))
+      .map((reference) => locator.error(path, `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`));
+  } catch (error) {
+    if (error instanceof CelError) return [locator.error(path, `CEL ${error.kind} error: ${error.message}`)];
+    throw error;
+  }
+}
+
+/**
+ * Validates a file set against itself and the names that already exist. Nothing is applied
+ * from a file set with errors, so every error in every file is reported at once.
+ */
+export function loadDefinitions(files: SourceFile[], existing: ExistingNames): LoadResult {
+  const { errors, parsed } = parseFiles(files);
+  const seen = new Map<string, string>();
+  for (const entry of parsed) {
+    const key = `${entry.spec.kind}/${entry.spec.name}`;
+    const first = seen.get(key);
+    if (first) errors.push(entry.locator.error(['name'], `${key} is defined twice in this file set (first in ${first})`));
+    else seen.set(key, `${entry.file}:${entry.line}`);
+  }
+  const namesOf = (kind: string, known: string[]) => new Set([...known, ...parsed.filter((e) => e.spec.kind === kind).map((e) => e.spec.name)]);
+  const webhooks = namesOf('Webhook', existing.webhooks);
+  const automations = namesOf('Automation', existing.automations);
+  const refs = { hasWebhook: (n: string) => webhooks.has(n), hasAutomation: (n: string) => automations.has(n) };
+  const documents: LoadedDocument[] = [];
+  for (const entry of parsed) {
+    if (entry.spec.kind === 'Automation') {
+      errors.push(...checkAutomation(entry.spec, entry.locator, refs));
+      documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else {
+      documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    }
+  }
+  errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
+  return { errors, documents: errors.length > 0 ? [] : documents };
+}

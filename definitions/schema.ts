@@ -1,0 +1,116 @@
+/**
+ * The shape of definition documents (`kind: Automation`, `kind: Webhook`), validated with zod and
+ * exported as JSON Schema (`idflow schema`) so editors complete and check the files.
+ */
+import { z } from 'zod';
+import { stepRegistry } from '../steps/registry.js';
+import type { JsonObject } from '../steps/types.js';
+import { EVENT_TYPES } from '../triggers/events.js';
+import { DURATION_HINT, parseDuration } from './duration.js';
+
+export const DEFINITION_NAME = /^[a-z0-9][a-z0-9-]*$/;
+export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
+/** ctx keys that steps cannot take as names. */
+export const RESERVED_STEP_NAMES = ['trigger'];
+
+const name = z
+  .string()
+  .max(100)
+  .regex(DEFINITION_NAME, 'use lowercase letters, digits and "-", starting with a letter or digit');
+const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `expected ${DURATION_HINT}` });
+
+export const EventTriggerSchema = z
+  .object({
+    type: z.enum(EVENT_TYPES).describe('The event type that starts a run.'),
+    condition: z.string().min(1).optional().describe('CEL over ctx.trigger (and subject); the run starts only when it is true.'),
+  })
+  .strict();
+
+export const TriggerSchema = EventTriggerSchema;
+
+export const RetrySchema = z
+  .object({
+    maximumAttempts: z.number().int().min(1).max(100),
+    initialInterval: duration,
+    backoffCoefficient: z.number().min(1).max(10),
+    maximumInterval: duration,
+  })
+  .partial()
+  .strict();
+
+export const StepSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .max(64)
+      .regex(STEP_NAME, 'use lowercase letters, digits and "_", starting with a letter (the output becomes ctx.<name>)')
+      .refine((stepName) => !RESERVED_STEP_NAMES.includes(stepName), { message: '"trigger" is reserved for ctx.trigger' }),
+    type: z.string().describe('The step type: see `idflow steps` or docs/steps.md.'),
+    description: z.string().optional(),
+    with: z.record(z.string(), z.json()).default({}).describe('The step input; strings may be templates: "{{ ctx.trigger.newUser.email }}".'),
+    timeout: duration.optional().describe('Per-attempt timeout of the step; defaults per step type.'),
+    retry: RetrySchema.optional().describe('Retry policy overrides; defaults per step type.'),
+  })
+  .strict();
+
+export const AutomationSchema = z
+  .object({
+    kind: z.literal('Automation'),
+    name,
+    description: z.string().optional(),
+    enabled: z.boolean().default(true),
+    trigger: TriggerSchema,
+    steps: z.array(StepSpecSchema).min(1, 'an automation needs at least one step'),
+  })
+  .strict();
+
+export const WebhookSchema = z
+  .object({
+    kind: z.literal('Webhook'),
+    name,
+    description: z.string().optional(),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    headers: z.record(z.string(), z.string()).default({}),
+    signingSecret: z
+      .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') })
+      .strict()
+      .optional()
+      .describe('Standard Webhooks signing secret ("whsec_..."), read from this environment variable of the worker.'),
+    timeout: duration.default('10s').describe('Timeout of one delivery attempt.'),
+  })
+  .strict();
+
+export type AutomationSpec = z.output<typeof AutomationSchema>;
+export type StepSpec = z.output<typeof StepSpecSchema>;
+export type WebhookSpec = z.output<typeof WebhookSchema>;
+export type DefinitionSpec = AutomationSpec | WebhookSpec;
+
+/** A spec read back from the store: it was validated by AutomationSchema when it was applied. */
+export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
+  return spec as unknown as AutomationSpec;
+}
+
+export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema } as const;
+
+/**
+ * JSON Schemas for editors, file name → schema. Steps are a union over the registered step
+ * types, so `with` completes per `type`.
+ */
+export function definitionJsonSchemas(): Record<string, object> {
+  const stepVariants = [...stepRegistry.values()].map((step) =>
+    StepSpecSchema.extend({ type: z.literal(step.type).describe(step.description), with: step.with }),
+  );
+  const [first, ...rest] = stepVariants;
+  const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1);
+  const automation = AutomationSchema.extend({ steps });
+  const document = z.union([automation, WebhookSchema]);
+  const toSchema = (schema: z.ZodType, title: string): object => ({
+    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+    title,
+  });
+  return {
+    'automation.schema.json': toSchema(automation, 'idflow Automation'),
+    'webhook.schema.json': toSchema(WebhookSchema, 'idflow Webhook'),
+    'idflow.schema.json': toSchema(document, 'idflow definition document'),
+  };
+}

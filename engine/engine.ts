@@ -1,0 +1,225 @@
+/**
+ * The engine: applies definitions, turns events into runs, and answers questions about runs.
+ * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
+ * the sources of truth.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { loadDefinitions, type LoadedDocument } from '../definitions/load.js';
+import { storedAutomationSpec } from '../definitions/schema.js';
+import type { JsonObject } from '../steps/types.js';
+import type { EventMatch, RunRecord, Store } from '../store/types.js';
+import { EventInputSchema, triggerContext } from '../triggers/events.js';
+import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
+import { automationRun } from '../workflows/automation-run.js';
+import { EngineError, type AppliedDefinition, type ApplyResult, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
+
+export interface EngineOptions {
+  store: Store;
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  logger: Logger;
+  /** Base URL of the Temporal Web UI, for run links. */
+  webUiUrl?: string;
+}
+
+const WAIT_POLL_MS = 100;
+
+/** JSON round trip: what the store will give back (no undefined fields). */
+function asJson(value: object): JsonObject {
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
+}
+
+function describeIssues(issues: { path: PropertyKey[]; message: string }[]): string {
+  return issues.map((issue) => `${issue.path.map(String).join('.') || 'event'}: ${issue.message}`).join('; ');
+}
+
+export function runIdFor(automation: string, eventId: string): string {
+  return `${automation}:${eventId}`;
+}
+
+export class IdflowEngine implements Engine {
+  readonly store: Store;
+  private cachedIndex?: { generation: number; index: TriggerIndex };
+
+  constructor(private readonly options: EngineOptions) {
+    this.store = options.store;
+  }
+
+  async apply(files: SourceFile[], { dryRun, actor }: { dryRun: boolean; actor: string }): Promise<ApplyResult> {
+    const [webhooks, automations] = await Promise.all([this.store.definitions.list('Webhook'), this.store.definitions.list('Automation')]);
+    const loaded = loadDefinitions(files, { webhooks: webhooks.map((w) => w.name), automations: automations.map((a) => a.name) });
+    if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
+    // Webhooks first: an automation is never in force while a webhook it names is missing.
+    const ordered = [...loaded.documents].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Webhook' ? -1 : 1));
+    const applied: AppliedDefinition[] = [];
+    for (const document of ordered) applied.push(dryRun ? await this.preview(document) : await this.put(document, actor));
+    if (!dryRun) this.options.logger.info({ actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) }, 'definitions applied');
+    return { ok: true, errors: [], applied };
+  }
+
+  private async preview(document: LoadedDocument): Promise<AppliedDefinition> {
+    const current = await this.store.definitions.current(document.kind, document.name);
+    const unchanged = current !== undefined && isDeepStrictEqual(current.spec, asJson(document.spec));
+    return { kind: document.kind, name: document.name, version: unchanged ? current.version : (current?.version ?? 0) + 1, created: !unchanged };
+  }
+
+  private async put(document: LoadedDocument, actor: string): Promise<AppliedDefinition> {
+    const enabled = document.kind === 'Automation' ? document.spec.enabled : true;
+    const result = await this.store.definitions.put({
+      kind: document.kind,
+      name: document.name,
+      spec: asJson(document.spec),
+      enabled,
+      source: `${document.file}:${document.line}`,
+      actor,
+    });
+    return { kind: document.kind, name: document.name, version: result.version.version, created: result.created };
+  }
+
+  /** The trigger index for the definitions in force, rebuilt only when they changed. */
+  async triggerIndex(): Promise<TriggerIndex> {
+    const generation = await this.store.definitions.generation();
+    if (this.cachedIndex?.generation === generation) return this.cachedIndex.index;
+    const automations = await this.store.definitions.list('Automation');
+    const index = new TriggerIndex(
+      automations.map((a): IndexedAutomation => ({ name: a.name, version: a.version, enabled: a.enabled, spec: storedAutomationSpec(a.spec) })),
+    );
+    this.cachedIndex = { generation, index };
+    return index;
+  }
+
+  async ingest(input: EventInput, actor: string): Promise<IngestResult> {
+    const parsed = EventInputSchema.safeParse(input);
+    if (!parsed.success) throw new EngineError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
+    const receivedAt = new Date().toISOString();
+    const event = { id: parsed.data.id ?? `evt-${randomUUID()}`, type: parsed.data.type, occurredAt: parsed.data.occurredAt ?? receivedAt, receivedAt, data: parsed.data.data };
+
+    const inserted = await this.store.events.insert(event);
+    if (!inserted) {
+      const existing = await this.store.events.get(event.id);
+      // Processed before: report what the first delivery did. Not processed (a crash between
+      // insert and matching): carry on, starting runs is idempotent by workflow id.
+      if (existing?.processedAt) return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true };
+    }
+
+    const trigger = triggerContext(event.data);
+    const outcomes = (await this.triggerIndex()).match(event.type, trigger, new Date());
+    const matches: EventMatch[] = [];
+    for (const outcome of outcomes) {
+      const { name, version } = outcome.automation;
+      if (!outcome.matched) {
+        matches.push({ automation: name, version, matched: false, reason: outcome.reason });
+        continue;
+      }
+      const runId = runIdFor(name, event.id);
+      await this.startRun(outcome.automation, trigger, runId, event.id);
+      matches.push({ automation: name, version, matched: true, runId });
+    }
+    await this.store.events.setMatches(event.id, matches);
+    this.options.logger.info({ eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.matched).length }, 'event ingested');
+    const stored = await this.store.events.get(event.id);
+    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches), duplicate: false };
+  }
+
+  private async runsOf(matches: EventMatch[]): Promise<RunRecord[]> {
+    const runs = await Promise.all(matches.filter((m) => m.runId).map((m) => this.store.runs.get(m.runId as string)));
+    return runs.filter((run): run is RunRecord => run !== undefined);
+  }
+
+  /** Starts the run's workflow (at most once per run id) and its record. */
+  private async startRun(automation: IndexedAutomation, trigger: JsonObject, runId: string, eventId?: string): Promise<void> {
+    const { name, version, spec } = automation;
+    try {
+      await this.options.client.workflow.start(automationRun, {
+        taskQueue: this.options.taskQueue,
+        workflowId: runId,
+        args: [{ automation: { name, version, spec }, trigger, eventId, chain: [] }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    // The workflow records its start too; whichever comes first creates the record.
+    await this.store.runs.start({
+      runId,
+      automation: name,
+      version,
+      trigger,
+      eventId,
+      startedAt: new Date().toISOString(),
+      steps: spec.steps.map((step) => ({ name: step.name, type: step.type })),
+    });
+  }
+
+  private async currentAutomation(name: string): Promise<IndexedAutomation> {
+    const current = await this.store.definitions.current('Automation', name);
+    if (!current) throw new EngineError('NOT_FOUND', `automation "${name}" does not exist`);
+    return { name, version: current.version, enabled: current.enabled, spec: storedAutomationSpec(current.spec) };
+  }
+
+  async runManually(automationName: string, context: JsonObject, actor: string): Promise<RunRecord> {
+    const automation = await this.currentAutomation(automationName);
+    if (!automation.enabled) throw new EngineError('DISABLED', `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``);
+    const runId = `${automationName}:manual-${randomUUID()}`;
+    await this.startRun(automation, triggerContext(context), runId);
+    await this.store.audit.record({ actor, action: 'run.manual', target: `Automation/${automationName}`, details: { runId, version: automation.version } });
+    return this.requireRun(runId);
+  }
+
+  private async requireRun(runId: string): Promise<RunRecord> {
+    const run = await this.store.runs.get(runId);
+    if (!run) throw new EngineError('NOT_FOUND', `run "${runId}" does not exist`);
+    return run;
+  }
+
+  async cancelRun(runId: string, actor: string): Promise<void> {
+    const run = await this.requireRun(runId);
+    if (run.status !== 'running') throw new EngineError('CONFLICT', `run "${runId}" is ${run.status}, not running`);
+    try {
+      await this.options.client.workflow.getHandle(runId).cancel();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new EngineError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
+      throw error;
+    }
+    await this.store.audit.record({ actor, action: 'run.cancel', target: `Run/${runId}`, details: {} });
+  }
+
+  async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await this.requireRun(runId);
+      if (run.status !== 'running' || Date.now() >= deadline) return run;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, deadline - Date.now())));
+    }
+  }
+
+  async rollback(automationName: string, version: number, actor: string): Promise<AppliedDefinition> {
+    const target = await this.store.definitions.get('Automation', automationName, version);
+    if (!target) throw new EngineError('NOT_FOUND', `automation "${automationName}" has no version ${version}`);
+    const head = await this.store.definitions.head('Automation', automationName);
+    const result = await this.store.definitions.put({
+      kind: 'Automation',
+      name: automationName,
+      spec: target.spec,
+      enabled: head?.enabled ?? true,
+      source: `rollback to v${version}`,
+      actor,
+    });
+    return { kind: 'Automation', name: automationName, version: result.version.version, created: result.created };
+  }
+
+  async setEnabled(automationName: string, enabled: boolean, actor: string): Promise<void> {
+    await this.currentAutomation(automationName);
+    await this.store.definitions.setEnabled('Automation', automationName, enabled, actor);
+  }
+
+  webUiLink(runId: string): string | undefined {
+    if (!this.options.webUiUrl) return undefined;
+    return `${this.options.webUiUrl}/namespaces/${encodeURIComponent(this.options.namespace)}/workflows/${encodeURIComponent(runId)}`;
+  }
+}

@@ -1,0 +1,28 @@
+/** `run_automation`: start another automation as a child run (chaining). */
+import { z } from 'zod';
+import { defineWorkflowStep } from './types.js';
+
+const schema = z
+  .object({
+    automation: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an automation name: lowercase letters, digits and -').describe('Name of the automation to run.'),
+    context: z.record(z.string(), z.json()).default({}).describe("Becomes the child's ctx.trigger."),
+    wait: z.boolean().default(true).describe("Wait for the child to finish and return its step outputs (true), or only start it (false)."),
+  })
+  .strict();
+
+export const runAutomationStep = defineWorkflowStep({
+  type: 'run_automation',
+  description: "Run another automation as a child run, with a context that becomes its ctx.trigger; optionally wait for its outputs.",
+  runsIn: 'workflow',
+  with: schema,
+  checkReferences(input, refs) {
+    const name = input.automation;
+    if (typeof name === 'string' && !refs.hasAutomation(name)) {
+      return [{ path: ['automation'], message: `unknown automation "${name}"` }];
+    }
+    return [];
+  },
+  async run(input, services) {
+    return services.runAutomation({ automation: input.automation, context: input.context, wait: input.wait });
+  },
+});

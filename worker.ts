@@ -1,0 +1,41 @@
+/**
+ * The idflow worker: runs automation workflows and their step activities on one task queue.
+ * `idflow dev` starts one in-process; production runs `idflow worker` (scalable: start many).
+ */
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { createActivities } from './activities/index.js';
+import type { Store } from './store/types.js';
+
+export const DEFAULT_TASK_QUEUE = 'idflow';
+
+export interface IdflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  store: Store;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per process (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (message) => console.warn(message), error: (message) => console.error(message) },
+  });
+  return bundle;
+}
+
+export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ store: options.store, logger: options.logger, env: options.env }),
+  });
+}

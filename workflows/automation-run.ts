@@ -1,0 +1,180 @@
+/**
+ * The interpreter: one workflow type runs any automation version. It walks the steps in order,
+ * renders each step's `with` against ctx, runs it (an activity, or in the workflow for `wait`
+ * and `run_automation`), and stores the output as ctx.<step name>.
+ *
+ * Deterministic and replay-safe: no I/O here, time only from Temporal (`new Date()` and timers
+ * are Temporal's inside a workflow), and the pinned automation version arrives as input.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  startChild,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { PinnedAutomation, RecordActivities, StepActivities } from '../activities/contracts.js';
+import { renderDeep } from '../cel/template.js';
+import { parseDuration } from '../definitions/duration.js';
+import type { StepSpec } from '../definitions/schema.js';
+import { stepRegistry } from '../steps/registry.js';
+import { StepError, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
+import { subjectOf } from '../triggers/events.js';
+
+export interface AutomationRunInput {
+  automation: Omit<PinnedAutomation, 'enabled'>;
+  trigger: JsonObject;
+  eventId?: string;
+  parentRunId?: string;
+  /** Names of the automations that started this one, root first (run_automation chains). */
+  chain: string[];
+}
+
+export interface AutomationRunOutput {
+  /** Step outputs by step name. */
+  steps: JsonObject;
+}
+
+/** Deeper run_automation chains are refused: they are almost always a mistake. */
+export const MAX_CHAIN_DEPTH = 10;
+
+const recorder = proxyLocalActivities<RecordActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', maximumInterval: '10s' },
+});
+
+function activityOptions(step: StepSpec, stepType: ActivityStep): ActivityOptions {
+  const retry = { ...stepType.defaults.retry, ...step.retry };
+  return {
+    startToCloseTimeout: parseDuration(step.timeout ?? stepType.defaults.timeout),
+    retry: {
+      maximumAttempts: retry.maximumAttempts,
+      initialInterval: parseDuration(retry.initialInterval),
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumInterval: parseDuration(retry.maximumInterval),
+    },
+  };
+}
+
+/** The innermost message of a failure chain (activity → application failure → ...). */
+function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(error);
+}
+
+export async function automationRun(input: AutomationRunInput): Promise<AutomationRunOutput> {
+  const { automation, trigger } = input;
+  const runId = workflowInfo().workflowId;
+  await recorder.recordRunStarted({
+    runId,
+    automation: automation.name,
+    version: automation.version,
+    trigger,
+    eventId: input.eventId,
+    parentRunId: input.parentRunId,
+    steps: automation.spec.steps.map((step) => ({ name: step.name, type: step.type })),
+  });
+
+  const ctx: JsonObject = { trigger };
+  const outputs: JsonObject = {};
+  const chain = [...input.chain, automation.name];
+  let current: StepSpec | undefined;
+  try {
+    for (const step of automation.spec.steps) {
+      current = step;
+      const output = await runStep(step, runId, input, ctx, chain);
+      ctx[step.name] = output;
+      outputs[step.name] = output;
+    }
+  } catch (error) {
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (current) await recorder.recordStepFinished(runId, current.name, { status: 'cancelled', error: 'the run was cancelled' });
+        await recorder.recordRunFinished(runId, 'cancelled', 'the run was cancelled');
+      });
+      throw error;
+    }
+    const message = `step "${current?.name}" (${current?.type}) failed: ${failureMessage(error)}`;
+    await recorder.recordRunFinished(runId, 'failed', message);
+    throw ApplicationFailure.create({ message, type: 'AutomationStepFailed', nonRetryable: true, cause: error instanceof Error ? error : undefined });
+  }
+  await recorder.recordRunFinished(runId, 'completed');
+  return { steps: outputs };
+}
+
+async function runStep(step: StepSpec, runId: string, input: AutomationRunInput, ctx: JsonObject, chain: string[]): Promise<JsonValue> {
+  const stepType = stepRegistry.get(step.type);
+  const { automation } = input;
+  let rendered: JsonObject;
+  try {
+    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(input.trigger) }, { now: new Date() }) as JsonObject;
+    if (!stepType) throw new StepError('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`, { retryable: false });
+  } catch (error) {
+    await recorder.recordStepStarted(runId, step.name, (step.with ?? {}) as JsonObject);
+    const message = `rendering its input: ${failureMessage(error)}`;
+    await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: message });
+    throw new StepError('INVALID_STEP_INPUT', message, { retryable: false });
+  }
+
+  if (stepType.runsIn === 'activity') {
+    const activities = proxyActivities<StepActivities>(activityOptions(step, stepType));
+    try {
+      return await activities.runStep({ runId, automation: automation.name, version: automation.version, stepName: step.name, stepType: step.type, input: rendered });
+    } catch (error) {
+      if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
+      throw error;
+    }
+  }
+
+  await recorder.recordStepStarted(runId, step.name, rendered);
+  try {
+    const parsed = stepType.with.safeParse(rendered);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
+      throw new StepError('INVALID_STEP_INPUT', detail, { retryable: false });
+    }
+    const services: WorkflowStepServices = {
+      run: { runId, automation: automation.name, version: automation.version, stepName: step.name },
+      sleep: (ms) => sleep(ms),
+      now: () => new Date(),
+      runAutomation: (request) => runChildAutomation(request, runId, step.name, chain),
+    };
+    const output = await stepType.run(parsed.data, services);
+    await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
+    return output;
+  } catch (error) {
+    if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
+    throw error;
+  }
+}
+
+async function runChildAutomation(
+  request: { automation: string; context: JsonObject; wait: boolean },
+  parentRunId: string,
+  stepName: string,
+  chain: string[],
+): Promise<JsonObject> {
+  if (chain.includes(request.automation)) {
+    throw new StepError('AUTOMATION_CYCLE', `run_automation would start a cycle: ${[...chain, request.automation].join(' → ')}`, { retryable: false });
+  }
+  if (chain.length >= MAX_CHAIN_DEPTH) {
+    throw new StepError('CHAIN_TOO_DEEP', `run_automation chains are limited to ${MAX_CHAIN_DEPTH} automations: ${[...chain, request.automation].join(' → ')}`, { retryable: false });
+  }
+  const target = await recorder.resolveAutomation(request.automation);
+  if (!target) throw new StepError('UNKNOWN_AUTOMATION', `automation "${request.automation}" does not exist`, { retryable: false });
+  if (!target.enabled) throw new StepError('AUTOMATION_DISABLED', `automation "${request.automation}" is disabled`, { retryable: false });
+  const child = await startChild(automationRun, {
+    workflowId: `${parentRunId}.${stepName}`,
+    args: [{ automation: { name: target.name, version: target.version, spec: target.spec }, trigger: request.context, parentRunId, chain }],
+    parentClosePolicy: request.wait ? ParentClosePolicy.TERMINATE : ParentClosePolicy.ABANDON,
+  });
+  if (!request.wait) return { runId: child.workflowId, automation: target.name, version: target.version };
+  const result = await child.result();
+  return { runId: child.workflowId, automation: target.name, version: target.version, steps: result.steps };
+}

@@ -1,0 +1,2 @@
+/** Every workflow type the worker registers. */
+export { automationRun } from './automation-run.js';
