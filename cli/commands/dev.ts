@@ -1,0 +1,111 @@
+/**
+ * `idflow dev`: everything in one process tree for a laptop: the Temporal dev server (SQLite
+ * file, Web UI), the worker, the HTTP API, and the examples applied.
+ * `idflow worker` and `idflow api`: the production processes, against TEMPORAL_ADDRESS.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { createLogger } from '../../engine/logger.js';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../engine/runtime.js';
+import type { ApplyResult } from '../../engine/types.js';
+import { temporalSettingsFromEnv } from '../../temporal/connection.js';
+
+function dataDirOption(value: string | undefined): string {
+  return resolve(value ?? process.env.IDFLOW_DATA_DIR ?? '.data');
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`"${value}" is not a port number (0-65535)`);
+  return parsed;
+}
+
+function printApplied(result: ApplyResult): void {
+  if (!result.ok) {
+    console.error('The definitions have errors; nothing was applied:');
+    for (const error of result.errors) console.error(`  ${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path}: ${error.message}`);
+    return;
+  }
+  for (const applied of result.applied) {
+    console.log(`  ${applied.created ? '✓ applied  ' : '= unchanged'} ${applied.kind}/${applied.name} v${applied.version}`);
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then stops everything cleanly. */
+async function runUntilSignal(start: () => Promise<Runtime>): Promise<void> {
+  const runtime = await start();
+  await new Promise<void>((resolveStop) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      console.log(`\n${signal} received: stopping`);
+      resolveStop();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await runtime.stop();
+  console.log('stopped');
+}
+
+export function registerRuntimeCommands(program: Command): void {
+  program
+    .command('dev')
+    .description('Start Temporal (dev server), the worker and the API locally, and apply the examples')
+    .option('--data-dir <dir>', 'where state lives (also IDFLOW_DATA_DIR)', undefined)
+    .option('--api-port <port>', 'HTTP API port', port, 8484)
+    .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
+    .option('--no-ui', 'do not start the Temporal Web UI')
+    .option('--apply <path...>', 'definition files or folders to apply at start', ['examples'])
+    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[] }) => {
+      const dataDir = dataDirOption(options.dataDir);
+      const temporal = temporalSettingsFromEnv();
+      console.log(`idflow dev: data in ${dataDir}`);
+      const runtimeOptions: RuntimeOptions = {
+        dataDir,
+        logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+        temporal,
+        devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
+        worker: true,
+        apiPort: options.apiPort,
+        apply: options.apply,
+        onApplied: printApplied,
+      };
+      await runUntilSignal(async () => {
+        const runtime = await startRuntime(runtimeOptions);
+        console.log(`  Temporal  ${runtime.temporalAddress} (namespace ${runtime.namespace})${temporal ? '' : ', state in temporal.sqlite'}`);
+        if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
+        console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
+        console.log('ready');
+        return runtime;
+      });
+    });
+
+  program
+    .command('worker')
+    .description('Run a worker against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you need')
+    .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
+    .option('--task-queue <name>', 'Temporal task queue', 'idflow')
+    .action(async (options: { dataDir?: string; taskQueue: string }) => {
+      const temporal = temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+      await runUntilSignal(async () => {
+        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-worker' }), temporal, taskQueue: options.taskQueue, worker: true });
+        console.log(`worker ready on task queue ${options.taskQueue} at ${runtime.temporalAddress}`);
+        return runtime;
+      });
+    });
+
+  program
+    .command('api')
+    .description('Run the HTTP API against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
+    .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port', port, 8484)
+    .action(async (options: { dataDir?: string; host: string; port: number }) => {
+      const temporal = temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+      await runUntilSignal(async () => {
+        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-api' }), temporal, worker: false, apiPort: options.port, apiHost: options.host });
+        console.log(`API listening on ${runtime.apiUrl}`);
+        return runtime;
+      });
+    });
+}

@@ -1,0 +1,135 @@
+/**
+ * Brings up the parts of idflow in one process: the local Temporal dev server (unless
+ * TEMPORAL_ADDRESS points at a cluster), the store, the worker, the engine and the HTTP API.
+ * `idflow dev` runs all of them; production runs `idflow worker` and `idflow api` separately.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { buildApiServer } from '../api/server.js';
+import { collectDefinitionFiles } from '../definitions/files.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
+import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { DEFAULT_TASK_QUEUE, createIdflowWorker } from '../worker.js';
+import { IdflowEngine } from './engine.js';
+import type { ApplyResult } from './types.js';
+
+export interface RuntimeOptions {
+  dataDir: string;
+  logger: Logger;
+  /** An existing cluster; when absent a local dev server is started in the data dir. */
+  temporal?: TemporalSettings;
+  devServer?: { port: number; uiPort: number; ui: boolean };
+  taskQueue?: string;
+  worker: boolean;
+  /** Port for the HTTP API (0: any free port); no API when absent. */
+  apiPort?: number;
+  apiHost?: string;
+  /** Definition files or folders applied at start. */
+  apply?: string[];
+  /** Called with the result of applying `apply`. */
+  onApplied?: (result: ApplyResult) => void;
+}
+
+export interface Runtime {
+  engine: IdflowEngine;
+  store: Store;
+  temporalAddress: string;
+  namespace: string;
+  apiUrl?: string;
+  apiToken?: string;
+  webUiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** What `idflow dev` leaves in the data dir so other CLI commands find the API with no configuration. */
+export interface ApiDiscovery {
+  url: string;
+  token: string;
+}
+
+export const API_DISCOVERY_FILE = 'api.json';
+const DEV_TOKEN_NAME = 'dev-admin';
+
+async function devToken(store: Store, dataDir: string): Promise<string> {
+  const known = await readFile(join(dataDir, API_DISCOVERY_FILE), 'utf8')
+    .then((text) => (JSON.parse(text) as Partial<ApiDiscovery>).token)
+    .catch(() => undefined);
+  if (known && (await store.tokens.verify(known))) return known;
+  return store.tokens.create(DEV_TOKEN_NAME, ['admin']);
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { logger } = options;
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
+    }
+  };
+
+  try {
+    let devServer: DevServer | undefined;
+    let settings = options.temporal;
+    if (!settings) {
+      const dev = options.devServer ?? { port: 7233, uiPort: 8233, ui: true };
+      logger.info({ port: dev.port }, 'starting the local Temporal dev server');
+      devServer = await startDevServer({ dataDir, port: dev.port, uiPort: dev.uiPort, ui: dev.ui, logFile: join(dataDir, 'temporal.log') });
+      cleanups.push(() => (devServer as DevServer).stop());
+      settings = { address: devServer.address, namespace: devServer.namespace };
+    }
+
+    const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+    cleanups.push(() => store.close());
+
+    const connection = await Connection.connect(connectionOptions(settings));
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: settings.namespace });
+    const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+    const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL });
+
+    if (options.worker) {
+      const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
+      cleanups.push(() => nativeConnection.close());
+      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger });
+      const running = worker.run();
+      running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped with an error'));
+      cleanups.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
+    }
+
+    let apiUrl: string | undefined;
+    let apiToken: string | undefined;
+    if (options.apiPort !== undefined) {
+      const api = await buildApiServer({ engine, logger });
+      const host = options.apiHost ?? '127.0.0.1';
+      await api.listen({ host, port: options.apiPort });
+      cleanups.push(() => api.close());
+      const address = api.server.address();
+      const port = typeof address === 'object' && address ? address.port : options.apiPort;
+      apiUrl = `http://${host}:${port}`;
+      apiToken = await devToken(store, dataDir);
+      const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
+      await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+    }
+
+    if (options.apply && options.apply.length > 0) {
+      const files = await collectDefinitionFiles(options.apply);
+      const result = await engine.apply(files, { dryRun: false, actor: 'idflow dev' });
+      options.onApplied?.(result);
+    }
+
+    return { engine, store, temporalAddress: settings.address, namespace: settings.namespace, apiUrl, apiToken, webUiUrl: devServer?.uiUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A whole engine for end-to-end tests: a real Temporal dev server, a real SQLite store in a temp
+ * dir, a real worker on its own task queue, and the engine on top.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { IdflowEngine } from '../../engine/engine.js';
+import type { ApplyResult } from '../../engine/types.js';
+import { openStore } from '../../store/index.js';
+import type { RunRecord, Store } from '../../store/types.js';
+import { createIdflowWorker } from '../../worker.js';
+import { startTestTemporal } from './temporal.js';
+
+export interface TestEngine {
+  engine: IdflowEngine;
+  store: Store;
+  client: Client;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  dataDir: string;
+  /** Applies YAML text and fails the test on errors. */
+  apply(yaml: string): Promise<ApplyResult>;
+  /** Waits (up to 30 s) for the run to leave "running". */
+  finished(runId: string): Promise<RunRecord>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker?: boolean } = {}): Promise<TestEngine> {
+  const temporal = await startTestTemporal();
+  const dataDir = await mkdtemp(join(tmpdir(), 'idflow-test-'));
+  const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const taskQueue = `test-${randomUUID()}`;
+  const engine = new IdflowEngine({ store, client, namespace: temporal.namespace, taskQueue, logger: silentLogger, webUiUrl: 'http://127.0.0.1:8233' });
+
+  let worker: { worker: Worker; running: Promise<void> } | undefined;
+  const startWorker = async (): Promise<void> => {
+    const created = await createIdflowWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue, store, logger: silentLogger, env: options.env ?? {} });
+    worker = { worker: created, running: created.run() };
+  };
+  const stopWorker = async (): Promise<void> => {
+    if (!worker) return;
+    worker.worker.shutdown();
+    await worker.running;
+    worker = undefined;
+  };
+  if (options.worker ?? true) await startWorker();
+
+  return {
+    engine,
+    store,
+    client,
+    address: temporal.address,
+    namespace: temporal.namespace,
+    taskQueue,
+    dataDir,
+    async apply(yaml) {
+      const result = await engine.apply([{ path: 'test.yaml', content: yaml }], { dryRun: false, actor: 'test' });
+      assert.deepEqual(result.errors, [], 'the test definitions should apply cleanly');
+      return result;
+    },
+    async finished(runId) {
+      const run = await engine.waitForRun(runId, 30_000);
+      assert.notEqual(run.status, 'running', `run ${runId} did not finish in time`);
+      return run;
+    },
+    startWorker,
+    stopWorker,
+    async stop() {
+      await stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await store.close();
+      await temporal.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
