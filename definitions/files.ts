@@ -4,8 +4,8 @@ import { join, relative } from 'node:path';
 import type { SourceFile } from '../engine/types.js';
 
 const DEFINITION_FILE = /\.(ya?ml|json)$/;
-/** Function test cases and similar companions are not definitions. */
-const NOT_DEFINITIONS = /\.test\.json$/;
+/** Companions that live beside definitions but are not: test cases and sample event payloads. */
+const NOT_DEFINITIONS = /\.(test|event)\.json$/;
 
 async function walk(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);

@@ -1,0 +1,15 @@
+# idflow worker / API image. The same image runs `idflow worker` and `idflow api`.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY . .
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY --from=build /app /app
+ENV NODE_ENV=production IDFLOW_DATA_DIR=/data
+VOLUME /data
+ENTRYPOINT ["node", "bin/idflow.js"]
+CMD ["worker"]
