@@ -1,0 +1,183 @@
+/**
+ * Engine benchmarks (a benchmark is not a test: it prints figures and gates nothing):
+ * - time to match one event against 1,000 automations (target ≤ 2 ms);
+ * - emit-to-first-step latency p50/p99 (event ingested → the first step's HTTP call arrives);
+ * - completed runs/s of a one-step automation beside a bare Temporal workflow with one activity,
+ *   on the same dev server in the same run (target ratio ≥ 0.8). Both do the same loopback HTTP
+ *   POST in their activity, so the ratio measures idflow's own overhead.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { IdflowEngine } from '../engine/engine.js';
+import { loadDefinitions } from '../definitions/load.js';
+import { openStore } from '../store/index.js';
+import { findFreePort, startDevServer } from '../temporal/dev-server.js';
+import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
+import { triggerContext } from '../triggers/events.js';
+import { createIdflowWorker } from '../worker.js';
+import { startReceiver } from '../test/helpers/receiver.js';
+import { bareWorkflow } from './baseline/workflows.js';
+
+const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Legal', 'Support', 'Marketing', 'HR', 'IT', 'Security', 'Design'];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** 1,000 automations on user.updated with realistic mover/joiner conditions. */
+export function benchMatch(): { automations: number; matchMsMedian: number; matchMsP99: number; matched: number } {
+  const automations: IndexedAutomation[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const department = DEPARTMENTS[i % DEPARTMENTS.length];
+    const conditions = [
+      `ctx.trigger.newUser.department == "${department}" && ctx.trigger.oldUser.department != ctx.trigger.newUser.department`,
+      `ctx.trigger.newUser.title.startsWith("Senior") && ctx.trigger.newUser.department == "${department}"`,
+      `"group-${i}" in ctx.trigger.newUser.groups`,
+      `ctx.trigger.newUser.email.endsWith("@example.com") && ctx.trigger.newUser.location == "site-${i % 7}"`,
+    ];
+    const { documents } = loadDefinitions(
+      [{ path: 'bench.yaml', content: `kind: Automation\nname: a-${i}\ntrigger:\n  type: user.updated\n  condition: '${conditions[i % conditions.length]}'\nsteps:\n  - { name: w, type: wait, with: { duration: 1s } }\n` }],
+      { webhooks: [], automations: [] },
+    );
+    const [document] = documents;
+    if (document?.kind !== 'Automation') throw new Error(`bench automation ${i} did not load`);
+    automations.push({ name: document.name, version: 1, enabled: true, spec: document.spec });
+  }
+  const index = new TriggerIndex(automations);
+  const user = { email: 'ada@example.com', department: 'Engineering', title: 'Senior Engineer', location: 'site-3', groups: ['group-1', 'group-40', 'everyone'] };
+  const trigger = triggerContext({ oldUser: { ...user, department: 'Sales' }, newUser: user });
+  const now = new Date();
+  for (let i = 0; i < 200; i++) index.match('user.updated', trigger, now);
+  const samples: number[] = [];
+  let matched = 0;
+  for (let i = 0; i < 2000; i++) {
+    const started = process.hrtime.bigint();
+    const outcomes = index.match('user.updated', trigger, now);
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    matched = outcomes.filter((o) => o.matched).length;
+  }
+  samples.sort((a, b) => a - b);
+  return { automations: automations.length, matchMsMedian: percentile(samples, 50), matchMsP99: percentile(samples, 99), matched };
+}
+
+export interface EngineBenchFigures {
+  latencyMsP50: number;
+  latencyMsP99: number;
+  idflowRunsPerSecond: number;
+  bareRunsPerSecond: number;
+  ratio: number;
+}
+
+export async function benchEngine(options: { latencySamples?: number; runs?: number } = {}): Promise<EngineBenchFigures> {
+  const latencySamples = options.latencySamples ?? 100;
+  const runs = options.runs ?? 300;
+  const logger = pino({ level: 'silent' });
+  const dataDir = await mkdtemp(join(tmpdir(), 'idflow-bench-'));
+  const server = await startDevServer({ dataDir, port: await findFreePort(), ui: false, quiet: true });
+  const receiver = await startReceiver();
+  const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const native = await NativeConnection.connect({ address: server.address });
+  const taskQueue = `bench-${randomUUID()}`;
+  const engine = new IdflowEngine({ store, client, namespace: server.namespace, taskQueue, logger });
+  const worker = await createIdflowWorker({ connection: native, namespace: server.namespace, taskQueue, store, logger, env: {} });
+  const bareQueue = `${taskQueue}-bare`;
+  const bareWorker = await Worker.create({
+    connection: native,
+    namespace: server.namespace,
+    taskQueue: bareQueue,
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+    activities: {
+      async deliver(url: string, payload: unknown): Promise<number> {
+        const response = await fetch(url, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+        await response.text();
+        return response.status;
+      },
+    },
+  });
+  const running = [worker.run(), bareWorker.run()];
+  try {
+    await engine.apply(
+      [
+        {
+          path: 'bench.yaml',
+          content: `kind: Webhook\nname: sink\nurl: ${receiver.url}/sink\n---\nkind: Automation\nname: one-step\ntrigger: { type: user.created }\nsteps:\n  - name: notify\n    type: run_webhook\n    with: { webhook: sink, payload: { user: "{{ ctx.trigger.newUser.email }}" } }\n`,
+        },
+      ],
+      { dryRun: false, actor: 'bench' },
+    );
+
+    // Emit → first step: the time until the step's HTTP request reaches the receiver.
+    const latencies: number[] = [];
+    for (let i = 0; i < latencySamples; i++) {
+      const before = receiver.requests.length;
+      const started = performance.now();
+      await engine.ingest({ id: `lat-${i}`, type: 'user.created', data: { newUser: { email: `u${i}@example.com` } } }, 'bench');
+      while (receiver.requests.length === before) await new Promise((resolve) => setImmediate(resolve));
+      latencies.push(performance.now() - started);
+      await engine.waitForRun(`one-step:lat-${i}`, 30_000);
+    }
+    latencies.sort((a, b) => a - b);
+
+    // Throughput, idflow and bare, interleaved in rounds so machine noise hits both alike.
+    let idflowMs = 0;
+    let bareMs = 0;
+    const rounds = 3;
+    const perRound = Math.ceil(runs / rounds);
+    for (let round = 0; round < rounds; round++) {
+      let started = performance.now();
+      const ids: string[] = [];
+      await Promise.all(
+        Array.from({ length: perRound }, async (_, i) => {
+          const id = `tp-${round}-${i}`;
+          ids.push(`one-step:${id}`);
+          await engine.ingest({ id, type: 'user.created', data: { newUser: { email: `t${i}@example.com` } } }, 'bench');
+        }),
+      );
+      await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
+      idflowMs += performance.now() - started;
+
+      started = performance.now();
+      const handles = await Promise.all(
+        Array.from({ length: perRound }, (_, i) => client.workflow.start(bareWorkflow, { taskQueue: bareQueue, workflowId: `bare-${round}-${i}-${randomUUID()}`, args: [`${receiver.url}/bare`, { user: `t${i}@example.com` }] })),
+      );
+      await Promise.all(handles.map((handle) => handle.result()));
+      bareMs += performance.now() - started;
+    }
+    const idflowRunsPerSecond = (perRound * rounds) / (idflowMs / 1000);
+    const bareRunsPerSecond = (perRound * rounds) / (bareMs / 1000);
+    return { latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99), idflowRunsPerSecond, bareRunsPerSecond, ratio: idflowRunsPerSecond / bareRunsPerSecond };
+  } finally {
+    worker.shutdown();
+    bareWorker.shutdown();
+    await Promise.allSettled(running);
+    await native.close();
+    await connection.close();
+    await store.close();
+    await receiver.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const match = benchMatch();
+  console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
+  const figures = await benchEngine();
+  console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
+  console.log(`completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
