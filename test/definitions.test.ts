@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDefinitions } from '../definitions/load.js';
+import { loadDefinitions, type ExistingNames } from '../definitions/load.js';
 import { definitionJsonSchemas } from '../definitions/schema.js';
 
-const none = { webhooks: [], automations: [] };
+const none: ExistingNames = { webhooks: [], automations: [] };
 
 function errorsOf(content: string, existing = none) {
   return loadDefinitions([{ path: 'flows/joiner.yaml', content }], existing).errors;
