@@ -60,7 +60,8 @@ async function devToken(store: Store, dataDir: string): Promise<string> {
     .then((text) => (JSON.parse(text) as Partial<ApiDiscovery>).token)
     .catch(() => undefined);
   if (known && (await store.tokens.verify(known))) return known;
-  return store.tokens.create(DEV_TOKEN_NAME, ['admin']);
+  // Token names are unique: a lost api.json gets a fresh token under a new name.
+  return store.tokens.create(`${DEV_TOKEN_NAME}-${new Date().toISOString()}`, ['admin']);
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {

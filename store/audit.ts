@@ -1,0 +1,39 @@
+import type { JsonValue } from '../steps/types.js';
+import { clampLimit, nowIso, parseJsonText, toJsonText } from './codec.js';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from './db.js';
+import type { AuditEntry, Store } from './types.js';
+
+/** Appends an audit entry; other repositories call it inside their own transactions. */
+export async function insertAudit(db: Db, entry: Omit<AuditEntry, 'id' | 'at'>, at: string = nowIso()): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({ at, actor: entry.actor, action: entry.action, target: entry.target, details: toJsonText(entry.details ?? null) })
+    .execute();
+}
+
+export function auditRepository(db: Kysely<Database>): Store['audit'] {
+  return {
+    async record(entry) {
+      await insertAudit(db, entry);
+    },
+
+    async list(options) {
+      const rows = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .$if(options.target !== undefined, (query) => query.where('target', '=', options.target as string))
+        .orderBy('id', 'desc')
+        .limit(clampLimit(options.limit))
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        details: parseJsonText<JsonValue>(row.details, `audit_log.details of entry ${row.id}`),
+      }));
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Table shapes as Kysely sees them. Columns are snake_case; the repositories map rows to the
+ * camelCase records of store/types.ts. Only portable column types: TEXT (JSON documents and
+ * ISO-8601 timestamps) and INTEGER (numbers; booleans as 0/1), so a PostgreSQL dialect can
+ * serve the same queries.
+ */
+import type { Generated, Kysely, Transaction } from 'kysely';
+
+export interface DefinitionVersionsTable {
+  kind: string;
+  name: string;
+  version: number;
+  hash: string;
+  /** JSON text. */
+  spec: string;
+  source: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface DefinitionHeadsTable {
+  kind: string;
+  name: string;
+  version: number;
+  /** 0 or 1. */
+  enabled: number;
+  updated_at: string;
+}
+
+/** A single row (id = 1) whose value increments on every definitions write. */
+export interface DefinitionGenerationTable {
+  id: number;
+  value: number;
+}
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  occurred_at: string;
+  received_at: string;
+  /** JSON text. */
+  data: string;
+  /** JSON text: EventMatch[]. */
+  matches: string;
+  processed_at: string | null;
+}
+
+export interface RunsTable {
+  run_id: string;
+  automation: string;
+  version: number;
+  status: string;
+  /** JSON text. */
+  trigger: string;
+  event_id: string | null;
+  parent_run_id: string | null;
+  started_at: string;
+  ended_at: string | null;
+  error: string | null;
+}
+
+export interface RunStepsTable {
+  run_id: string;
+  step_index: number;
+  name: string;
+  type: string;
+  status: string;
+  attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+  /** JSON text; NULL when absent (a JSON null is the text "null"). */
+  input: string | null;
+  output: string | null;
+  error: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  /** JSON text. */
+  details: string;
+}
+
+export interface TokensTable {
+  name: string;
+  /** Hex sha256 of the plain token. */
+  token_hash: string;
+  /** JSON text: Scope[]. */
+  scopes: string;
+  created_at: string;
+}
+
+export interface Database {
+  definition_versions: DefinitionVersionsTable;
+  definition_heads: DefinitionHeadsTable;
+  definition_generation: DefinitionGenerationTable;
+  events: EventsTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
+  audit_log: AuditLogTable;
+  tokens: TokensTable;
+}
+
+/** The whole database or an open transaction: repositories accept either. */
+export type Db = Kysely<Database> | Transaction<Database>;

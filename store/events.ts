@@ -1,0 +1,75 @@
+import type { Kysely } from 'kysely';
+import type { JsonObject } from '../steps/types.js';
+import { clampLimit, nowIso, parseJsonText, toJsonText } from './codec.js';
+import type { Database, EventsTable } from './db.js';
+import type { EventMatch, EventRecord, Store } from './types.js';
+
+function toEvent(row: EventsTable): EventRecord {
+  return {
+    id: row.id,
+    type: row.type,
+    occurredAt: row.occurred_at,
+    receivedAt: row.received_at,
+    data: parseJsonText<JsonObject>(row.data, `events.data of event "${row.id}"`),
+    matches: parseJsonText<EventMatch[]>(row.matches, `events.matches of event "${row.id}"`),
+    ...(row.processed_at !== null && { processedAt: row.processed_at }),
+  };
+}
+
+export function eventsRepository(db: Kysely<Database>): Store['events'] {
+  return {
+    async insert(event) {
+      const result = await db
+        .insertInto('events')
+        .values({
+          id: event.id,
+          type: event.type,
+          occurred_at: event.occurredAt,
+          received_at: event.receivedAt,
+          data: toJsonText(event.data),
+          matches: '[]',
+          processed_at: null,
+        })
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .executeTakeFirst();
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    },
+
+    async setMatches(id, matches) {
+      const result = await db
+        .updateTable('events')
+        .set({ matches: toJsonText(matches.map(matchJson)), processed_at: nowIso() })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new Error(`store: cannot set matches of event "${id}": no such event`);
+    },
+
+    async get(id) {
+      const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toEvent(row);
+    },
+
+    async list(options) {
+      const rows = await db
+        .selectFrom('events')
+        .selectAll()
+        .$if(options.type !== undefined, (query) => query.where('type', '=', options.type as string))
+        .orderBy('received_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(clampLimit(options.limit))
+        .execute();
+      return rows.map(toEvent);
+    },
+  };
+}
+
+/** EventMatch as JSON, without undefined members. */
+function matchJson(match: EventMatch): JsonObject {
+  return {
+    automation: match.automation,
+    version: match.version,
+    matched: match.matched,
+    ...(match.reason !== undefined && { reason: match.reason }),
+    ...(match.runId !== undefined && { runId: match.runId }),
+  };
+}

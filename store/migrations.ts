@@ -1,0 +1,132 @@
+/**
+ * Schema migrations, kept in code (no files read at run time) and applied on open. The Migrator
+ * runs them in name order: add new ones with the next number, never edit a released one.
+ * On SQLite they run inside one transaction (see store/sqlite.ts), so a migration cannot switch
+ * `PRAGMA foreign_keys` (a no-op inside a transaction); table rebuilds must not rely on that.
+ */
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('definition_versions')
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('version', 'integer', (col) => col.notNull())
+        .addColumn('hash', 'text', (col) => col.notNull())
+        .addColumn('spec', 'text', (col) => col.notNull())
+        .addColumn('source', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('created_by', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('definition_versions_pk', ['kind', 'name', 'version'])
+        .execute();
+
+      await db.schema
+        .createTable('definition_heads')
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('version', 'integer', (col) => col.notNull())
+        .addColumn('enabled', 'integer', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('definition_heads_pk', ['kind', 'name'])
+        .addForeignKeyConstraint('definition_heads_version_fk', ['kind', 'name', 'version'], 'definition_versions', [
+          'kind',
+          'name',
+          'version',
+        ])
+        .execute();
+
+      await db.schema
+        .createTable('definition_generation')
+        .addColumn('id', 'integer', (col) => col.primaryKey())
+        .addColumn('value', 'integer', (col) => col.notNull())
+        .execute();
+      await sql`insert into definition_generation (id, value) values (1, 0)`.execute(db);
+
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('occurred_at', 'text', (col) => col.notNull())
+        .addColumn('received_at', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addColumn('matches', 'text', (col) => col.notNull())
+        .addColumn('processed_at', 'text')
+        .execute();
+      await db.schema.createIndex('events_received_at').on('events').columns(['received_at desc', 'id desc']).execute();
+      await db.schema.createIndex('events_type_received_at').on('events').columns(['type', 'received_at desc', 'id desc']).execute();
+
+      await db.schema
+        .createTable('runs')
+        .addColumn('run_id', 'text', (col) => col.primaryKey())
+        .addColumn('automation', 'text', (col) => col.notNull())
+        .addColumn('version', 'integer', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('trigger', 'text', (col) => col.notNull())
+        .addColumn('event_id', 'text')
+        .addColumn('parent_run_id', 'text')
+        .addColumn('started_at', 'text', (col) => col.notNull())
+        .addColumn('ended_at', 'text')
+        .addColumn('error', 'text')
+        .execute();
+      // One index per list filter, each ending in started_at so the newest-first order needs no sort.
+      await db.schema.createIndex('runs_started_at').on('runs').columns(['started_at desc', 'run_id desc']).execute();
+      await db.schema.createIndex('runs_automation_started_at').on('runs').columns(['automation', 'started_at desc', 'run_id desc']).execute();
+      await db.schema.createIndex('runs_status_started_at').on('runs').columns(['status', 'started_at desc', 'run_id desc']).execute();
+      await db.schema.createIndex('runs_event_id').on('runs').columns(['event_id', 'started_at desc', 'run_id desc']).execute();
+      await db.schema.createIndex('runs_parent_run_id').on('runs').column('parent_run_id').execute();
+
+      await db.schema
+        .createTable('run_steps')
+        .addColumn('run_id', 'text', (col) => col.notNull().references('runs.run_id').onDelete('cascade'))
+        .addColumn('step_index', 'integer', (col) => col.notNull())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('attempts', 'integer', (col) => col.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('ended_at', 'text')
+        .addColumn('input', 'text')
+        .addColumn('output', 'text')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('run_steps_pk', ['run_id', 'step_index'])
+        .addUniqueConstraint('run_steps_run_id_name', ['run_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_log')
+        // SQLite spelling; a PostgreSQL migration set would use an identity column here.
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('at', 'text', (col) => col.notNull())
+        .addColumn('actor', 'text', (col) => col.notNull())
+        .addColumn('action', 'text', (col) => col.notNull())
+        .addColumn('target', 'text', (col) => col.notNull())
+        .addColumn('details', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_target').on('audit_log').columns(['target', 'id desc']).execute();
+
+      await db.schema
+        .createTable('tokens')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('token_hash', 'text', (col) => col.notNull().unique())
+        .addColumn('scopes', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
+
+/** Brings the schema up to date; `where` names the database in the error. */
+export async function migrateToLatest<DB>(db: Kysely<DB>, where: string): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`store: migrating ${where} failed${failed ? ` at ${failed}` : ''}: ${message}`, { cause: error });
+  }
+}

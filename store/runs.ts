@@ -1,0 +1,174 @@
+import type { Kysely } from 'kysely';
+import type { JsonValue } from '../steps/types.js';
+import { clampLimit, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } from './codec.js';
+import type { Database, RunStepsTable, RunsTable } from './db.js';
+import type { RunRecord, RunStatus, StepRecord, StepStatus, Store } from './types.js';
+
+function toStep(row: RunStepsTable): StepRecord {
+  const where = `run_steps of run "${row.run_id}" step "${row.name}"`;
+  const input = parseOptionalJsonText(row.input, `${where} (input)`);
+  const output = parseOptionalJsonText(row.output, `${where} (output)`);
+  return {
+    index: row.step_index,
+    name: row.name,
+    type: row.type,
+    status: row.status as StepStatus,
+    attempts: row.attempts,
+    ...(row.started_at !== null && { startedAt: row.started_at }),
+    ...(row.ended_at !== null && { endedAt: row.ended_at }),
+    ...(input !== undefined && { input }),
+    ...(output !== undefined && { output }),
+    ...(row.error !== null && { error: row.error }),
+  };
+}
+
+function toRun(row: RunsTable, steps: StepRecord[]): RunRecord {
+  return {
+    runId: row.run_id,
+    automation: row.automation,
+    version: row.version,
+    status: row.status as RunStatus,
+    trigger: parseJsonText<JsonValue>(row.trigger, `runs.trigger of run "${row.run_id}"`),
+    ...(row.event_id !== null && { eventId: row.event_id }),
+    ...(row.parent_run_id !== null && { parentRunId: row.parent_run_id }),
+    startedAt: row.started_at,
+    ...(row.ended_at !== null && { endedAt: row.ended_at }),
+    ...(row.error !== null && { error: row.error }),
+    steps,
+  };
+}
+
+export function runsRepository(db: Kysely<Database>): Store['runs'] {
+  /** Explains an update that matched no step row: the run or the step is unknown. */
+  async function missingStep(action: string, runId: string, stepName: string): Promise<Error> {
+    const run = await db.selectFrom('runs').select('run_id').where('run_id', '=', runId).executeTakeFirst();
+    const reason = run ? `run "${runId}" has no step "${stepName}"` : `no run "${runId}"`;
+    return new Error(`store: cannot ${action} step "${stepName}" of run "${runId}": ${reason}`);
+  }
+
+  return {
+    async start(run) {
+      await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('runs')
+          .values({
+            run_id: run.runId,
+            automation: run.automation,
+            version: run.version,
+            status: 'running',
+            trigger: toJsonText(run.trigger),
+            event_id: run.eventId ?? null,
+            parent_run_id: run.parentRunId ?? null,
+            started_at: run.startedAt,
+            ended_at: null,
+            error: null,
+          })
+          .onConflict((conflict) => conflict.column('run_id').doNothing())
+          .executeTakeFirst();
+        // A replayed start leaves the existing record, steps included, as it is.
+        if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n || run.steps.length === 0) return;
+        await trx
+          .insertInto('run_steps')
+          .values(
+            run.steps.map((step, index) => ({
+              run_id: run.runId,
+              step_index: index,
+              name: step.name,
+              type: step.type,
+              status: 'pending',
+              attempts: 0,
+              started_at: null,
+              ended_at: null,
+              input: null,
+              output: null,
+              error: null,
+            })),
+          )
+          .execute();
+      });
+    },
+
+    async finish(runId, status, error) {
+      // Only a running run changes: the first terminal status wins when a retried activity writes again.
+      const result = await db
+        .updateTable('runs')
+        .set({ status, error: error ?? null, ended_at: nowIso() })
+        .where('run_id', '=', runId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (result.numUpdatedRows > 0n) return;
+      const existing = await db.selectFrom('runs').select('run_id').where('run_id', '=', runId).executeTakeFirst();
+      if (!existing) throw new Error(`store: cannot finish run "${runId}" as ${status}: no such run`);
+    },
+
+    async stepStarted(runId, stepName, input, attempt) {
+      const result = await db
+        .updateTable('run_steps')
+        .set((eb) => ({
+          status: 'running',
+          input: toJsonText(input ?? null),
+          attempts: eb.case().when('attempts', '<', attempt).then(eb.val(attempt)).else(eb.ref('attempts')).end(),
+          // The first start is the step's start; retries keep it.
+          started_at: eb.fn.coalesce('started_at', eb.val(nowIso())),
+        }))
+        .where('run_id', '=', runId)
+        .where('name', '=', stepName)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw await missingStep('start', runId, stepName);
+    },
+
+    async stepFinished(runId, stepName, result) {
+      const updated = await db
+        .updateTable('run_steps')
+        .set({
+          status: result.status,
+          output: result.status === 'completed' ? toJsonText(result.output ?? null) : null,
+          error: result.status === 'completed' ? null : result.error,
+          ended_at: nowIso(),
+        })
+        .where('run_id', '=', runId)
+        .where('name', '=', stepName)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) throw await missingStep('finish', runId, stepName);
+    },
+
+    async get(runId) {
+      const row = await db.selectFrom('runs').selectAll().where('run_id', '=', runId).executeTakeFirst();
+      if (!row) return undefined;
+      const steps = await db.selectFrom('run_steps').selectAll().where('run_id', '=', runId).orderBy('step_index', 'asc').execute();
+      return toRun(row, steps.map(toStep));
+    },
+
+    async list(filter) {
+      const rows = await db
+        .selectFrom('runs')
+        .selectAll()
+        .$if(filter.automation !== undefined, (query) => query.where('automation', '=', filter.automation as string))
+        .$if(filter.status !== undefined, (query) => query.where('status', '=', filter.status as RunStatus))
+        .$if(filter.eventId !== undefined, (query) => query.where('event_id', '=', filter.eventId as string))
+        .orderBy('started_at', 'desc')
+        .orderBy('run_id', 'desc')
+        .limit(clampLimit(filter.limit))
+        .execute();
+      if (rows.length === 0) return [];
+      const stepRows = await db
+        .selectFrom('run_steps')
+        .selectAll()
+        .where(
+          'run_id',
+          'in',
+          rows.map((row) => row.run_id),
+        )
+        .orderBy('run_id')
+        .orderBy('step_index', 'asc')
+        .execute();
+      const stepsByRun = new Map<string, StepRecord[]>();
+      for (const stepRow of stepRows) {
+        const steps = stepsByRun.get(stepRow.run_id) ?? [];
+        steps.push(toStep(stepRow));
+        stepsByRun.set(stepRow.run_id, steps);
+      }
+      return rows.map((row) => toRun(row, stepsByRun.get(row.run_id) ?? []));
+    },
+  };
+}
