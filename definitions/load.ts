@@ -6,7 +6,7 @@
  */
 import { LineCounter, isMap, isNode, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
-import { CelError, compile } from '../cel/index.js';
+import { CelError, compileCondition } from '../cel/index.js';
 import { isTemplate, templateCtxReferences, templateIssues } from '../cel/template.js';
 import type { DefinitionError, SourceFile } from '../engine/types.js';
 import { stepRegistry, stepTypeNames } from '../steps/registry.js';
@@ -171,7 +171,7 @@ function unknownReference(reference: string, earlier: string[], all: string[]): 
 
 function checkExpression(expression: string, path: Path, locator: DocumentLocator, visible: Set<string>, what: string): DefinitionError[] {
   try {
-    const compiled = compile(expression);
+    const compiled = compileCondition(expression);
     return compiled.ctxReferences
       .filter((reference) => !visible.has(reference))
       .map((reference) => locator.error(path, `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`));

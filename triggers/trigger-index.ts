@@ -3,7 +3,7 @@
  * automations are indexed by trigger type, so matching an event costs one map lookup plus one
  * evaluation per candidate.
  */
-import { compile, evaluateCondition, type CompiledExpression } from '../cel/index.js';
+import { compileCondition, evaluateCondition, type CompiledExpression } from '../cel/index.js';
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { JsonObject } from '../steps/types.js';
 import { subjectOf } from './events.js';
@@ -32,7 +32,7 @@ export class TriggerIndex {
       if (!automation.enabled) continue;
       const { trigger } = automation.spec;
       const candidates = this.byType.get(trigger.type) ?? [];
-      candidates.push({ automation, condition: trigger.condition === undefined ? undefined : compile(trigger.condition) });
+      candidates.push({ automation, condition: trigger.condition === undefined ? undefined : compileCondition(trigger.condition) });
       this.byType.set(trigger.type, candidates);
     }
   }

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, printing its figures. Benchmarks are
+ * not tests: they gate nothing, and their targets are read by people.
+ */
+import { runCelBench } from './cel.js';
+import { benchEngine, benchMatch } from './engine.js';
+
+async function main(): Promise<void> {
+  console.log('== CEL');
+  await runCelBench();
+  console.log('\n== trigger matching');
+  const match = benchMatch();
+  console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
+  console.log('\n== engine on a real Temporal dev server');
+  const figures = await benchEngine();
+  console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
+  console.log(`completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
