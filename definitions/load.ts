@@ -4,7 +4,7 @@
  * CEL conditions and templates are compiled here, so a bad expression is refused at apply time
  * and never first seen at run time.
  */
-import { LineCounter, isMap, isNode, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import { CelError, compileCondition } from '../cel/index.js';
 import { isTemplate, templateCtxReferences, templateIssues } from '../cel/template.js';
@@ -38,17 +38,28 @@ class DocumentLocator {
     private readonly lines: LineCounter,
   ) {}
 
-  /** An error at `path`; when the path does not exist (a missing field), at its nearest parent. */
+  /**
+   * An error at `path`: at its value when it exists; when it does not (a missing field), at the
+   * key of its nearest existing parent, e.g. the `trigger:` line for a missing trigger.type.
+   */
   error(path: Path, message: string, offsetInValue = 0): DefinitionError {
-    let located: Path = path;
-    let node = this.document.getIn(located, true);
-    while (!isNode(node) && located.length > 0) {
-      located = located.slice(0, -1);
-      node = located.length === 0 ? this.document.contents : this.document.getIn(located, true);
-    }
-    const start = isNode(node) && node.range ? node.range[0] : 0;
-    const { line, col } = this.lines.linePos(start + (located.length === path.length ? offsetInValue : 0));
+    const { line, col } = this.lines.linePos(this.offsetOf(path, offsetInValue));
     return { file: this.file, line, column: col, path: formatPath(path), message };
+  }
+
+  private offsetOf(path: Path, offsetInValue: number): number {
+    const node = this.document.getIn(path, true);
+    if (isNode(node) && node.range) return node.range[0] + offsetInValue;
+    for (let depth = path.length - 1; depth > 0; depth--) {
+      const parent = this.document.getIn(path.slice(0, depth - 1), true) ?? this.document.contents;
+      if (!isMap(parent) && !isSeq(parent)) continue;
+      const key = path[depth - 1];
+      const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === key) : undefined;
+      if (pair && isNode(pair.key) && pair.key.range) return pair.key.range[0];
+      const item = isSeq(parent) && typeof key === 'number' ? parent.items[key] : undefined;
+      if (isNode(item) && item.range) return item.range[0];
+    }
+    return this.document.contents?.range?.[0] ?? 0;
   }
 }
 

@@ -2,9 +2,10 @@
  * Determinism: histories recorded from real runs replay against the current workflow code.
  * test/fixtures/histories holds histories recorded by earlier versions (a change that breaks
  * replay of runs in flight fails here); fresh ones are recorded and replayed too.
- * Set IDFLOW_RECORD_HISTORIES=1 to (re)write the fixtures from this run.
+ * Set IDFLOW_RECORD_HISTORIES=1 to (re)write the fixtures from this run. Histories are kept as
+ * the proto messages' own JSON (`toJSON` / `fromObject`).
  */
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { workflowBundle } from '../worker.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
-type History = ReturnType<typeof historyFromJSON>;
+const { History } = proto.temporal.api.history.v1;
+type History = proto.temporal.api.history.v1.IHistory;
 const FIXTURES = fileURLToPath(new URL('./fixtures/histories/', import.meta.url));
 
 let idflow: TestEngine;
@@ -85,7 +87,7 @@ test('histories of completed and failed runs replay against the current code', a
   if (process.env.IDFLOW_RECORD_HISTORIES === '1') {
     await mkdir(FIXTURES, { recursive: true });
     for (const { workflowId, history } of histories) {
-      await writeFile(join(FIXTURES, `${workflowId.replace(/[^a-z0-9.-]+/gi, '_')}.json`), historyToJSON(history));
+      await writeFile(join(FIXTURES, `${workflowId.replace(/[^a-z0-9.-]+/gi, '_')}.json`), JSON.stringify({ workflowId, history: History.fromObject(history).toJSON() }));
     }
   }
 });
@@ -94,7 +96,10 @@ test('histories recorded by earlier versions still replay', async () => {
   const files = (await readdir(FIXTURES).catch(() => [])).filter((file) => file.endsWith('.json'));
   assert.ok(files.length > 0, 'recorded histories are committed under test/fixtures/histories');
   const histories = await Promise.all(
-    files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(await readFile(join(FIXTURES, file), 'utf8'))) })),
+    files.map(async (file) => {
+      const recorded = JSON.parse(await readFile(join(FIXTURES, file), 'utf8')) as { workflowId: string; history: object };
+      return { workflowId: recorded.workflowId, history: History.fromObject(recorded.history) };
+    }),
   );
   await replay(histories);
 });
