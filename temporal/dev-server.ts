@@ -1,0 +1,121 @@
+/**
+ * The local Temporal server: `temporal server start-dev` with its state in a SQLite file in the
+ * data dir (runs survive a restart), bound to loopback, its output in a log file.
+ */
+import { Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { resolveTemporalCli } from './binaries.js';
+
+export interface DevServerOptions {
+  dataDir: string;
+  port: number;
+  /** Web UI port; defaults to port + 1000 like the CLI. */
+  uiPort?: number;
+  ui: boolean;
+  namespace?: string;
+  /** Defaults to <dataDir>/temporal.log. */
+  logFile?: string;
+  quiet?: boolean;
+  /** How long to wait for the frontend to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  namespace: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+/** A port that was free a moment ago on loopback. */
+export async function findFreePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (!address || typeof address === 'string') throw new Error('could not find a free port');
+  return address.port;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitUntilServing(address: string, namespace: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the Temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting; its log (${logFile}) ends with:\n${tail(logFile)}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`the Temporal dev server did not answer on ${address} within ${timeoutMs} ms (${String(lastError)}); its log (${logFile}) ends with:\n${tail(logFile)}`);
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const cli = resolveTemporalCli({ quiet: options.quiet });
+  const namespace = options.namespace ?? 'default';
+  const uiPort = options.uiPort ?? options.port + 1000;
+  const logFile = options.logFile ?? join(options.dataDir, 'temporal.log');
+  const args = ['server', 'start-dev', '--db-filename', join(options.dataDir, 'temporal.sqlite'), '--ip', HOST, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
+  args.push(...(options.ui ? ['--ui-ip', HOST, '--ui-port', String(uiPort)] : ['--headless']));
+
+  const log = openSync(logFile, 'a');
+  const child = spawn(cli, args, { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+  closeSync(log);
+  // The server must not outlive us: kill it when this process exits, however it exits normally.
+  // (A SIGKILLed parent cannot run handlers; the server then keeps running until stopped.)
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const address = `${HOST}:${options.port}`;
+  try {
+    await waitUntilServing(address, namespace, child, logFile, options.startTimeoutMs ?? 60_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    process.off('exit', killOnExit);
+    throw error;
+  }
+
+  return {
+    address,
+    uiUrl: options.ui ? `http://${HOST}:${uiPort}` : undefined,
+    namespace,
+    pid: child.pid ?? -1,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
