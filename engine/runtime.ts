@@ -14,6 +14,7 @@ import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { installTemporalLogging } from '../temporal/logging.js';
 import { DEFAULT_TASK_QUEUE, createIdflowWorker } from '../worker.js';
 import { IdflowEngine } from './engine.js';
 import type { ApplyResult } from './types.js';
@@ -66,6 +67,7 @@ async function devToken(store: Store, dataDir: string): Promise<string> {
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
+  installTemporalLogging();
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const cleanups: (() => Promise<unknown>)[] = [];

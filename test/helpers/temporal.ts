@@ -2,22 +2,12 @@
  * Real Temporal servers for tests, from the binaries temporal/binaries.ts provides, through
  * @temporalio/testing's `existing-path` executables (it never downloads anything).
  */
-import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveTemporalCli, resolveTestServer } from '../../temporal/binaries.js';
+import { installTemporalLogging } from '../../temporal/logging.js';
 
-let runtimeInstalled = false;
-
-/** Temporal's own logs at WARN would interleave with test output: keep errors only. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Already installed by an earlier helper call in this process.
-  }
-}
+/** Temporal's own warnings (expected activity failures) would interleave with test output. */
+const quietRuntime = (): void => installTemporalLogging('ERROR');
 
 export interface TestTemporal {
   address: string;
