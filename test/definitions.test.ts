@@ -137,3 +137,11 @@ test('the exported JSON Schema describes step inputs per type', () => {
   assert.match(text, /"const":"run_webhook"/);
   assert.match(text, /"const":"wait"/);
 });
+
+test('schema/ holds the JSON Schemas the code exports (run `npm run schema` after changing a schema)', async () => {
+  const { readFile } = await import('node:fs/promises');
+  for (const [file, schema] of Object.entries(definitionJsonSchemas())) {
+    const committed = JSON.parse(await readFile(new URL(`../schema/${file}`, import.meta.url), 'utf8')) as object;
+    assert.deepEqual(committed, JSON.parse(JSON.stringify(schema)), `schema/${file} is out of date`);
+  }
+});
