@@ -8,6 +8,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { DevOutbox } from '../api/routes/outbox.js';
 import { buildApiServer } from '../api/server.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
 import { openStore } from '../store/index.js';
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   /** Port for the HTTP API (0: any free port); no API when absent. */
   apiPort?: number;
   apiHost?: string;
+  /** Mount the dev sink and outbox on the API (idflow dev). */
+  devOutbox?: boolean;
   /** Definition files or folders applied at start. */
   apply?: string[];
   /** Called with the result of applying `apply`. */
@@ -112,7 +115,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let apiUrl: string | undefined;
     let apiToken: string | undefined;
     if (options.apiPort !== undefined) {
-      const api = await buildApiServer({ engine, logger });
+      const api = await buildApiServer({ engine, logger, devOutbox: options.devOutbox ? new DevOutbox() : undefined });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort });
       cleanups.push(() => api.close());

@@ -47,7 +47,8 @@ export async function findFreePort(): Promise<number> {
 
 function tail(file: string, lines = 20): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    const text = readFileSync(file, 'utf8').split('\n').map((line) => line.trimEnd()).filter(Boolean);
+    return text.slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }

@@ -4,11 +4,14 @@
  * `idflow worker` and `idflow api`: the production processes, against TEMPORAL_ADDRESS.
  */
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../engine/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../engine/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
+import type { JsonObject } from '../../steps/types.js';
 import { temporalSettingsFromEnv } from '../../temporal/connection.js';
+import { formatRun } from '../output.js';
 
 function dataDirOption(value: string | undefined): string {
   return resolve(value ?? process.env.IDFLOW_DATA_DIR ?? '.data');
@@ -29,6 +32,21 @@ function printApplied(result: ApplyResult): void {
   for (const applied of result.applied) {
     console.log(`  ${applied.created ? '✓ applied  ' : '= unchanged'} ${applied.kind}/${applied.name} v${applied.version}`);
   }
+}
+
+const DEMO_EVENT = 'examples/events/new-engineer.event.json';
+
+/** Sends the example event (a new engineer) and prints the run it starts, step by step. */
+async function runDemo(runtime: Runtime): Promise<void> {
+  const data = JSON.parse(await readFile(DEMO_EVENT, 'utf8')) as JsonObject;
+  console.log(`\ndemo: idflow emit user.created --data @${DEMO_EVENT} --id demo-new-engineer`);
+  const result = await runtime.engine.ingest({ id: 'demo-new-engineer', type: 'user.created', data }, 'idflow dev --demo');
+  for (const match of result.event.matches) console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
+  for (const run of result.runs) {
+    const finished = await runtime.engine.waitForRun(run.runId, 120_000);
+    console.log(formatRun({ ...finished, webUiLink: runtime.engine.webUiLink(finished.runId) }));
+  }
+  console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow emit --help   (Ctrl-C stops)');
 }
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. */
@@ -56,7 +74,8 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
     .option('--no-ui', 'do not start the Temporal Web UI')
     .option('--apply <path...>', 'definition files or folders to apply at start', ['examples'])
-    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[] }) => {
+    .option('--demo', 'once ready, send the example event and print its run')
+    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[]; demo?: boolean }) => {
       const dataDir = dataDirOption(options.dataDir);
       const temporal = temporalSettingsFromEnv();
       console.log(`idflow dev: data in ${dataDir}`);
@@ -67,6 +86,7 @@ export function registerRuntimeCommands(program: Command): void {
         devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
         worker: true,
         apiPort: options.apiPort,
+        devOutbox: true,
         apply: options.apply,
         onApplied: printApplied,
       };
@@ -76,6 +96,7 @@ export function registerRuntimeCommands(program: Command): void {
         if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
         console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
         console.log('ready');
+        if (options.demo) await runDemo(runtime);
         return runtime;
       });
     });

@@ -7,7 +7,7 @@ import { resolveTemporalCli, resolveTestServer } from '../../temporal/binaries.j
 import { installTemporalLogging } from '../../temporal/logging.js';
 
 /** Temporal's own warnings (expected activity failures) would interleave with test output. */
-const quietRuntime = (): void => installTemporalLogging('ERROR');
+const quietRuntime = (): void => installTemporalLogging();
 
 export interface TestTemporal {
   address: string;

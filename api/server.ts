@@ -1,0 +1,52 @@
+/**
+ * The HTTP API: Fastify with zod schemas (validation and /openapi.json), bearer tokens with
+ * scopes on every route but /healthz and /openapi.json, JSON errors, a bounded body size.
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/types.js';
+import { errorBody, handleError } from './errors.js';
+import { definitionRoutes } from './routes/definitions.js';
+import { eventRoutes } from './routes/events.js';
+import { DevOutbox, outboxRoutes } from './routes/outbox.js';
+import { runRoutes } from './routes/runs.js';
+
+export interface ApiServerOptions {
+  engine: Engine;
+  logger?: Logger | false;
+  /** Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Mounts the dev sink and outbox (idflow dev). */
+  devOutbox?: DevOutbox;
+}
+
+export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Request lines are debug-level noise; errors still reach the log.
+    loggerInstance: options.logger ? (options.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger) : undefined,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'idflow API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  await app.register(definitionRoutes, { engine: options.engine });
+  await app.register(eventRoutes, { engine: options.engine });
+  await app.register(runRoutes, { engine: options.engine });
+  if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
+  app.get('/openapi.json', async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,50 @@
+/** runs list|show|cancel, outbox. */
+import type { Command } from 'commander';
+import type { RunRecord } from '../../store/types.js';
+import { connect } from '../client.js';
+import { formatRun, printJson, runSummary, type Output } from '../output.js';
+
+export function registerRunCommands(program: Command, output: Output): void {
+  const runs = program.command('runs').description('Runs and their steps');
+  runs
+    .command('list')
+    .option('--automation <name>')
+    .option('--status <status>', 'running, completed, failed, cancelled, terminated, timed_out')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { automation?: string; status?: string; json?: boolean }) => {
+      const query = new URLSearchParams();
+      if (options.automation) query.set('automation', options.automation);
+      if (options.status) query.set('status', options.status);
+      const { runs: list } = await (await connect()).request<{ runs: RunRecord[] }>('GET', `/v1/runs?${query}`);
+      if (options.json) return printJson(output, list.map(runSummary));
+      if (list.length === 0) return output.out('no runs');
+      for (const run of list) output.out(`${run.startedAt}  ${run.status.padEnd(10)} ${run.runId}`);
+    });
+  runs
+    .command('show')
+    .argument('<run>')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const run = await (await connect()).request<RunRecord & { webUiLink?: string }>('GET', `/v1/runs/${encodeURIComponent(runId)}`);
+      if (options.json) return printJson(output, run);
+      output.out(formatRun(run));
+    });
+  runs
+    .command('cancel')
+    .argument('<run>')
+    .action(async (runId: string) => {
+      await (await connect()).request('POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`);
+      output.out(`cancellation of ${runId} requested`);
+    });
+
+  program
+    .command('outbox')
+    .description('What the automations sent to the dev sink (idflow dev)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const { items } = await (await connect()).request<{ items: { at: string; channel: string; to: string; signed: boolean; body: unknown }[] }>('GET', '/v1/outbox');
+      if (options.json) return printJson(output, items);
+      if (items.length === 0) return output.out('the outbox is empty');
+      for (const item of items) output.out(`${item.at}  ${item.channel} → ${item.to}${item.signed ? ' (signed)' : ''}\n  ${JSON.stringify(item.body)}`);
+    });
+}

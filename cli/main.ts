@@ -1,0 +1,32 @@
+/** The idflow CLI. `main` returns the exit code so tests can run commands in-process. */
+import { Command, CommanderError } from 'commander';
+import { registerCelCommands } from './commands/cel.js';
+import { registerDefinitionCommands } from './commands/definitions.js';
+import { registerRuntimeCommands } from './commands/dev.js';
+import { registerEventCommands } from './commands/events.js';
+import { registerRunCommands } from './commands/runs.js';
+import { processOutput, type Output } from './output.js';
+
+export function buildProgram(output: Output): Command {
+  const program = new Command('idflow')
+    .description('Identity automations on Temporal')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => output.out(text.trimEnd()), writeErr: (text) => output.err(text.trimEnd()) });
+  registerRuntimeCommands(program);
+  registerDefinitionCommands(program, output);
+  registerEventCommands(program, output);
+  registerRunCommands(program, output);
+  registerCelCommands(program, output);
+  return program;
+}
+
+export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  try {
+    await buildProgram(output).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    output.err(`idflow: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
