@@ -1,0 +1,43 @@
+/**
+ * The README's quick start: `npm start` (idflow dev --demo) brings up Temporal, the worker and
+ * the API with the examples, and the example event's run completes; Ctrl-C stops it all.
+ * The examples' webhooks target the dev sink on the default API port, so this test takes 8484.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { findFreePort } from '../temporal/dev-server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+test('idflow dev --demo applies the examples, runs the example event to completion, and stops cleanly', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'idflow-quickstart-'));
+  const [temporalPort, uiPort] = [await findFreePort(), await findFreePort()];
+  const child = spawn(process.execPath, ['bin/idflow.js', 'dev', '--demo', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TEMPORAL_ADDRESS: '' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!output.includes('Try:') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.match(output, /✓ applied {3}Automation\/engineering-joiner v1/);
+    assert.match(output, /ready/);
+    assert.match(output, /run engineering-joiner:demo-new-engineer {2}completed/, output);
+    assert.match(output, /✓ secondary +run_automation/);
+  } finally {
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, `idflow dev exits cleanly on SIGTERM:\n${output}`);
+    assert.match(output, /stopped/);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
