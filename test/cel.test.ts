@@ -16,6 +16,7 @@ import {
   type CelVariables,
   type CompiledExpression,
 } from '../cel/index.js';
+import { assertCelError } from './helpers/cel.js';
 
 const user = (department: string) => ({
   email: 'ada@example.com',
@@ -33,20 +34,6 @@ const vars: CelVariables = {
   },
   subject: { id: 'u-1', attributes: { title: 'Engineer' } },
 };
-
-/** Asserts fn throws a CelError of `kind` whose message matches all `patterns`. */
-function assertCelError(fn: () => unknown, kind: CelError['kind'], ...patterns: RegExp[]): CelError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof CelError, `expected a CelError, got ${String(caught)}`);
-  assert.equal(caught.kind, kind, caught.message);
-  for (const pattern of patterns) assert.match(caught.message, pattern);
-  return caught;
-}
 
 describe('compile errors', () => {
   test('a syntax error names the column', () => {

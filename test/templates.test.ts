@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CelError, type CelVariables } from '../cel/index.js';
 import { compileTemplate, isTemplate, renderDeep, templateCtxReferences, templateIssues } from '../cel/template.js';
+import { assertCelError } from './helpers/cel.js';
 
 const vars: CelVariables = {
   ctx: {
@@ -19,19 +20,6 @@ const vars: CelVariables = {
 };
 
 const render = (text: string, options?: { now?: Date }) => compileTemplate(text).render(vars, options);
-
-function assertCelError(fn: () => unknown, kind: CelError['kind'], ...patterns: RegExp[]): CelError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof CelError, `expected a CelError, got ${String(caught)}`);
-  assert.equal(caught.kind, kind, caught.message);
-  for (const pattern of patterns) assert.match(caught.message, pattern);
-  return caught;
-}
 
 describe('isTemplate', () => {
   test('any {{ makes a template', () => {

@@ -10,7 +10,7 @@ import { createLogger } from '../../engine/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../engine/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
 import type { JsonObject } from '../../steps/types.js';
-import { temporalSettingsFromEnv } from '../../temporal/connection.js';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../../temporal/connection.js';
 import { formatRun } from '../output.js';
 
 function dataDirOption(value: string | undefined): string {
@@ -47,6 +47,11 @@ async function runDemo(runtime: Runtime): Promise<void> {
     console.log(formatRun({ ...finished, webUiLink: runtime.engine.webUiLink(finished.runId) }));
   }
   console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow emit --help   (Ctrl-C stops)');
+}
+
+/** The cluster of `idflow worker` and `idflow api`: TEMPORAL_ADDRESS, else the local default. */
+function clusterSettings(): TemporalSettings {
+  return temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
 }
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. */
@@ -107,7 +112,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--task-queue <name>', 'Temporal task queue', 'idflow')
     .action(async (options: { dataDir?: string; taskQueue: string }) => {
-      const temporal = temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+      const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-worker' }), temporal, taskQueue: options.taskQueue, worker: true });
         console.log(`worker ready on task queue ${options.taskQueue} at ${runtime.temporalAddress}`);
@@ -122,7 +127,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', port, 8484)
     .action(async (options: { dataDir?: string; host: string; port: number }) => {
-      const temporal = temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+      const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-api' }), temporal, worker: false, apiPort: options.port, apiHost: options.host });
         console.log(`API listening on ${runtime.apiUrl}`);
