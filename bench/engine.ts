@@ -18,6 +18,7 @@ import { IdflowEngine } from '../engine/engine.js';
 import { loadDefinitions } from '../definitions/load.js';
 import { openStore } from '../store/index.js';
 import { findFreePort, startDevServer } from '../temporal/dev-server.js';
+import { installTemporalLogging } from '../temporal/logging.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { triggerContext } from '../triggers/events.js';
 import { createIdflowWorker } from '../worker.js';
@@ -78,6 +79,7 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
   const latencySamples = options.latencySamples ?? 100;
   const runs = options.runs ?? 300;
   const logger = pino({ level: 'silent' });
+  installTemporalLogging();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-bench-'));
   const server = await startDevServer({ dataDir, port: await findFreePort(), ui: false, quiet: true });
   const receiver = await startReceiver();
