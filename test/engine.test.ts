@@ -224,6 +224,22 @@ steps:
   });
 });
 
+describe('run_automation chain depth', () => {
+  test('a chain deeper than 10 automations is refused with a clear error', async () => {
+    const links = Array.from({ length: 11 }, (_, i) =>
+      i < 10
+        ? `kind: Automation\nname: chain-${i}\ntrigger: { type: manual }\nsteps:\n  - { name: next, type: run_automation, with: { automation: chain-${i + 1} } }\n`
+        : `kind: Automation\nname: chain-${i}\ntrigger: { type: manual }\nsteps:\n  - { name: end, type: wait, with: { duration: 1ms } }\n`,
+    );
+    await idflow.apply(links.join('---\n'));
+    const started = await idflow.engine.runManually('chain-0', {}, 'test');
+    const run = await idflow.finished(started.runId);
+    assert.equal(run.status, 'failed');
+    const deepest = (await idflow.store.runs.list({ automation: 'chain-9' }))[0];
+    assert.match(deepest.error ?? '', /run_automation chains are limited to 10 automations: chain-0 → .* → chain-9 → chain-10/);
+  });
+});
+
 describe('runs', () => {
   test('a running run can be cancelled and is recorded as cancelled', async () => {
     await idflow.apply(`
