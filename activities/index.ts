@@ -9,7 +9,9 @@ import { stepRegistry } from '../steps/registry.js';
 import { StepError, type JsonValue } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
+import { createMailer, mailSettingsFromEnv } from './mail.js';
 import { createStepServices } from './services.js';
+import { createSlackPoster, slackSettingsFromEnv } from './slack.js';
 
 export interface ActivityDependencies {
   store: Store;
@@ -38,6 +40,9 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
 export function createActivities(deps: ActivityDependencies): StepActivities & RecordActivities {
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
+  // One transport per worker, from the worker's environment.
+  const mailer = createMailer(mailSettingsFromEnv(env));
+  const slack = createSlackPoster(slackSettingsFromEnv(env));
 
   return {
     async runStep(request: RunStepRequest): Promise<JsonValue> {
@@ -54,7 +59,7 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
         const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
         throw ApplicationFailure.nonRetryable(`invalid input after rendering templates: ${detail}`, 'INVALID_STEP_INPUT');
       }
-      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal });
+      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack });
       try {
         const output = await stepType.run(parsed.data, services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });

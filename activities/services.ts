@@ -7,6 +7,8 @@ import type { WebhookSpec } from '../definitions/schema.js';
 import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { RunStepRequest } from './contracts.js';
+import type { Mailer } from './mail.js';
+import type { SlackPoster } from './slack.js';
 
 export interface StepServiceOptions {
   request: RunStepRequest;
@@ -15,6 +17,8 @@ export interface StepServiceOptions {
   store: Store;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
+  mailer: Mailer;
+  slack: SlackPoster;
 }
 
 async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
@@ -37,6 +41,7 @@ async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string
 
 export function createStepServices(options: StepServiceOptions): StepServices {
   const { request, attempt, log, store, env, signal } = options;
+  const idempotencyKey = `${request.runId}.${request.stepName}`;
   return {
     run: {
       runId: request.runId,
@@ -44,7 +49,7 @@ export function createStepServices(options: StepServiceOptions): StepServices {
       version: request.version,
       stepName: request.stepName,
       attempt,
-      idempotencyKey: `${request.runId}.${request.stepName}`,
+      idempotencyKey,
     },
     log: {
       info: (fields, message) => log.info(fields, message),
@@ -54,5 +59,17 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     signal,
     webhooks: { resolve: (name) => resolveWebhook(store, env, name) },
     fetch: globalThis.fetch,
+    mail: options.mailer,
+    slack: options.slack,
+    async once(effect) {
+      const recorded = await store.effects.get(idempotencyKey);
+      if (recorded !== undefined) {
+        log.info({ idempotencyKey }, 'side effect already done by an earlier attempt: returning its result');
+        return recorded as Awaited<ReturnType<typeof effect>>;
+      }
+      const result = await effect();
+      await store.effects.put(idempotencyKey, result);
+      return result;
+    },
   };
 }

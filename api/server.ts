@@ -10,7 +10,8 @@ import type { Engine } from '../engine/types.js';
 import { errorBody, handleError } from './errors.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { eventRoutes } from './routes/events.js';
-import { DevOutbox, outboxRoutes } from './routes/outbox.js';
+import type { DevOutbox } from '../engine/dev-outbox.js';
+import { outboxRoutes } from './routes/outbox.js';
 import { runRoutes } from './routes/runs.js';
 
 export interface ApiServerOptions {

@@ -8,7 +8,6 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { DevOutbox } from '../api/routes/outbox.js';
 import { buildApiServer } from '../api/server.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
 import { openStore } from '../store/index.js';
@@ -17,6 +16,7 @@ import { connectionOptions, type TemporalSettings } from '../temporal/connection
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
 import { DEFAULT_TASK_QUEUE, createIdflowWorker } from '../worker.js';
+import { DevOutbox, startSmtpCatcher } from './dev-outbox.js';
 import { IdflowEngine } from './engine.js';
 import type { ApplyResult } from './types.js';
 
@@ -31,7 +31,10 @@ export interface RuntimeOptions {
   /** Port for the HTTP API (0: any free port); no API when absent. */
   apiPort?: number;
   apiHost?: string;
-  /** Mount the dev sink and outbox on the API (idflow dev). */
+  /**
+   * Dev mode: mount the webhook sink, the Slack endpoint and the outbox on the API, and point
+   * the worker's email and Slack at them when SMTP_URL / SLACK_BOT_TOKEN are not set.
+   */
   devOutbox?: boolean;
   /** Definition files or folders applied at start. */
   apply?: string[];
@@ -68,6 +71,24 @@ async function devToken(store: Store, dataDir: string): Promise<string> {
   return store.tokens.create(`${DEV_TOKEN_NAME}-${new Date().toISOString()}`, ['admin']);
 }
 
+/**
+ * The worker's environment in dev mode: email to a local SMTP catcher and Slack to the API's
+ * Slack endpoint, unless the environment configures real ones.
+ */
+async function devOutboxEnv(outbox: DevOutbox, apiUrl: string, env: NodeJS.ProcessEnv, cleanups: (() => Promise<unknown>)[]): Promise<NodeJS.ProcessEnv> {
+  const overrides: NodeJS.ProcessEnv = {};
+  if (!env.SMTP_URL && !env.SMTP_HOST) {
+    const catcher = await startSmtpCatcher(outbox);
+    cleanups.push(() => catcher.close());
+    overrides.SMTP_URL = catcher.url;
+  }
+  if (!env.SLACK_BOT_TOKEN) {
+    overrides.SLACK_BOT_TOKEN = 'xoxb-idflow-dev-outbox';
+    overrides.SLACK_API_URL = `${apiUrl}/v1/dev/slack/api/`;
+  }
+  return { ...env, ...overrides };
+}
+
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
   installTemporalLogging();
@@ -100,22 +121,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL });
 
-    if (options.worker) {
-      const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
-      cleanups.push(() => nativeConnection.close());
-      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger });
-      const running = worker.run();
-      running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped with an error'));
-      cleanups.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
-      });
-    }
-
+    let workerEnv: NodeJS.ProcessEnv = process.env;
     let apiUrl: string | undefined;
     let apiToken: string | undefined;
     if (options.apiPort !== undefined) {
-      const api = await buildApiServer({ engine, logger, devOutbox: options.devOutbox ? new DevOutbox() : undefined });
+      const outbox = options.devOutbox ? new DevOutbox() : undefined;
+      const api = await buildApiServer({ engine, logger, devOutbox: outbox });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort });
       cleanups.push(() => api.close());
@@ -125,6 +136,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       apiToken = await devToken(store, dataDir);
       const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
       await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+      if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
+    }
+
+    if (options.worker) {
+      const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
+      cleanups.push(() => nativeConnection.close());
+      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger, env: workerEnv });
+      const running = worker.run();
+      running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped with an error'));
+      cleanups.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
     }
 
     if (options.apply && options.apply.length > 0) {

@@ -4,10 +4,12 @@
  */
 import { runAutomationStep } from './run_automation.js';
 import { runWebhookStep } from './run_webhook.js';
+import { sendEmailStep } from './send_email.js';
+import { sendSlackStep } from './send_slack.js';
 import type { StepType } from './types.js';
 import { waitStep } from './wait.js';
 
-const steps: StepType[] = [waitStep, runWebhookStep, runAutomationStep];
+const steps: StepType[] = [waitStep, runWebhookStep, runAutomationStep, sendEmailStep, sendSlackStep];
 
 export const stepRegistry: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));
 

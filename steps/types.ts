@@ -49,6 +49,40 @@ export interface ResolvedWebhook {
   timeoutMs: number;
 }
 
+/** An email ready for the transport: addresses resolved, Markdown already rendered. */
+export interface OutgoingEmail {
+  /** RFC 5322 Message-ID, derived from run + step so retries keep it. */
+  messageId: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  replyTo?: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface SentEmail {
+  messageId: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+export interface SlackMessage {
+  /** "#name", "name" or a channel id. */
+  channel: string;
+  text: string;
+  blocks?: JsonValue[];
+  /** ts of the parent message, to reply in its thread. */
+  thread?: string;
+}
+
+export interface PostedSlackMessage {
+  /** The channel id. */
+  channel: string;
+  ts: string;
+}
+
 /** Host capabilities handed to activity steps by activities/ (see activities/services.ts). */
 export interface StepServices {
   run: StepRunInfo;
@@ -61,6 +95,15 @@ export interface StepServices {
   };
   /** Global fetch, injected so step modules stay free of host globals and tests can observe calls. */
   fetch: typeof fetch;
+  /** SMTP (nodemailer). Throws StepErrors that say whether a retry can help. */
+  mail: { send(message: OutgoingEmail): Promise<SentEmail> };
+  /** The Slack Web API. Throws StepErrors that say whether a retry can help and how to fix the rest. */
+  slack: { postMessage(message: SlackMessage): Promise<PostedSlackMessage> };
+  /**
+   * Runs a side effect at most once for this step of this run: once it succeeded, a retry of
+   * the step gets the recorded result instead of doing it again.
+   */
+  once<T extends JsonValue>(effect: () => Promise<T>): Promise<T>;
 }
 
 /** Capabilities of workflow-side steps; implemented with Temporal workflow APIs in workflows/. */

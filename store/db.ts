@@ -102,6 +102,14 @@ export interface Database {
   run_steps: RunStepsTable;
   audit_log: AuditLogTable;
   tokens: TokensTable;
+  step_effects: StepEffectsTable;
+}
+
+/** Results of side effects a step completed (a sent email), keyed by the step's idempotency key. */
+export interface StepEffectsTable {
+  key: string;
+  result: string;
+  created_at: string;
 }
 
 /** The whole database or an open transaction: repositories accept either. */

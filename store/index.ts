@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { auditRepository } from './audit.js';
 import type { Database } from './db.js';
 import { definitionsRepository } from './definitions.js';
+import { effectsRepository } from './effects.js';
 import { eventsRepository } from './events.js';
 import { migrateToLatest } from './migrations.js';
 import { runsRepository } from './runs.js';
@@ -40,6 +41,7 @@ export function createStore(db: Kysely<Database>): Store {
     runs: runsRepository(db),
     audit: auditRepository(db),
     tokens: tokensRepository(db),
+    effects: effectsRepository(db),
     close: () => db.destroy(),
   };
 }

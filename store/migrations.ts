@@ -115,6 +115,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_step_effects': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('step_effects')
+        .addColumn('key', 'text', (col) => col.primaryKey())
+        .addColumn('result', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

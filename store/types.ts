@@ -163,5 +163,14 @@ export interface Store {
     create(name: string, scopes: Scope[]): Promise<string>;
     verify(token: string): Promise<TokenInfo | undefined>;
   };
+  /**
+   * Results of side effects that must not repeat when a step is retried (an email the SMTP
+   * server accepted): recorded right after the effect, looked up before trying it again.
+   */
+  effects: {
+    get(key: string): Promise<JsonValue | undefined>;
+    /** First write wins: a second put for the same key keeps the first result. */
+    put(key: string, result: JsonValue): Promise<void>;
+  };
   close(): Promise<void>;
 }

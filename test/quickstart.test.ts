@@ -4,7 +4,7 @@
  * The examples' webhooks target the dev sink on the default API port, so this test takes 8484.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,15 @@ test('idflow dev --demo applies the examples, runs the example event to completi
     assert.match(output, /ready/);
     assert.match(output, /run engineering-joiner:demo-new-engineer {2}completed/, output);
     assert.match(output, /✓ secondary +run_automation/);
+    // What the example sent is in the outbox: the manager's email and the Slack welcome.
+    const outbox = spawnSync(process.execPath, ['bin/idflow.js', 'outbox', '--json'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, IDFLOW_DATA_DIR: dataDir, IDFLOW_URL: '' } });
+    const items = JSON.parse(outbox.stdout) as { channel: string; to: string; body: { subject?: string; text?: string } }[];
+    const email = items.find((item) => item.channel === 'email');
+    assert.equal(email?.to, 'grace.hopper@example.com');
+    assert.equal(email?.body.subject, 'Ada Lovelace joins Engineering');
+    const slack = items.find((item) => item.channel === 'slack');
+    assert.equal(slack?.to, '#new-employees');
+    assert.match(slack?.body.text ?? '', /Please welcome Ada Lovelace/);
   } finally {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];

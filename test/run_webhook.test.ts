@@ -25,6 +25,9 @@ function services(webhook: Partial<ResolvedWebhook> = {}): StepServices {
     signal: new AbortController().signal,
     webhooks: { resolve: async () => resolved },
     fetch: globalThis.fetch,
+    mail: { send: () => Promise.reject(new Error('run_webhook sends no email')) },
+    slack: { postMessage: () => Promise.reject(new Error('run_webhook posts no Slack message')) },
+    once: (effect) => effect(),
   };
 }
 

@@ -1,49 +1,48 @@
 /**
- * The dev outbox: under `idflow dev` the example webhooks point at /v1/dev/sink/<name>, which
- * records what arrives, so a newcomer sees what the automations sent (`idflow outbox`).
- * In memory and only mounted in dev mode: the sink takes requests without a token, as a real
- * receiver would.
+ * Dev-mode routes (idflow dev only): the webhook sink, a Slack-Web-API-compatible endpoint for
+ * the send_slack step, and the outbox they fill. The sink and the Slack endpoint take requests
+ * as the real services would: without an idflow token.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { DevOutbox } from '../../engine/dev-outbox.js';
 import type { Engine } from '../../engine/types.js';
 import { requireScope } from '../auth.js';
 
-export interface OutboxItem {
-  id: number;
-  at: string;
-  channel: 'webhook';
-  /** The sink name: the webhook's name in the examples. */
-  to: string;
-  /** Standard Webhooks headers, when the delivery was signed. */
-  webhookId?: string;
-  signed: boolean;
-  body: unknown;
-}
-
-const MAX_ITEMS = 500;
-
-export class DevOutbox {
-  private readonly items: OutboxItem[] = [];
-  private nextId = 1;
-
-  add(item: Omit<OutboxItem, 'id' | 'at'>): OutboxItem {
-    const stored = { id: this.nextId++, at: new Date().toISOString(), ...item };
-    this.items.push(stored);
-    if (this.items.length > MAX_ITEMS) this.items.shift();
-    return stored;
-  }
-
-  list(): OutboxItem[] {
-    return [...this.items].reverse();
-  }
-}
+/** The channels the dev Slack knows; send_slack to any other name fails as real Slack would. */
+export const DEV_SLACK_CHANNELS = ['general', 'random', 'new-employees', 'it-ops', 'security', 'hr', 'engineering'].map((name, index) => ({
+  id: `C0DEV${String(index + 1).padStart(4, '0')}`,
+  name,
+}));
 
 export const outboxRoutes: FastifyPluginAsyncZod<{ engine: Engine; outbox: DevOutbox }> = async (app, { engine, outbox }) => {
+  // The Slack SDK posts form-encoded bodies; JSON-valued fields (blocks) arrive as strings.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
   app.post('/v1/dev/sink/:name', { schema: { params: z.object({ name: z.string() }) } }, async (request) => {
-    const webhookId = request.headers['webhook-id'];
-    outbox.add({ channel: 'webhook', to: request.params.name, webhookId: typeof webhookId === 'string' ? webhookId : undefined, signed: Boolean(request.headers['webhook-signature']), body: request.body });
+    outbox.add({ channel: 'webhook', to: request.params.name, signed: Boolean(request.headers['webhook-signature']), body: request.body });
     return { received: true };
+  });
+
+  app.post('/v1/dev/slack/api/:method', { schema: { params: z.object({ method: z.string() }) } }, async (request) => {
+    const body = (request.body ?? {}) as Record<string, string>;
+    switch (request.params.method) {
+      case 'auth.test':
+        return { ok: true, user: 'idflow-dev', team: 'idflow dev' };
+      case 'conversations.list':
+        return { ok: true, channels: DEV_SLACK_CHANNELS, response_metadata: { next_cursor: '' } };
+      case 'chat.postMessage': {
+        const channel = DEV_SLACK_CHANNELS.find((known) => known.id === body.channel);
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        const blocks = typeof body.blocks === 'string' ? (JSON.parse(body.blocks) as unknown) : body.blocks;
+        outbox.add({ channel: 'slack', to: `#${channel.name}`, body: { text: body.text, blocks, thread: body.thread_ts } });
+        return { ok: true, channel: channel.id, ts: `${(Date.now() / 1000).toFixed(6)}` };
+      }
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
   });
 
   app.get('/v1/outbox', { preHandler: requireScope(engine.store, 'runs:read') }, async () => ({ items: outbox.list() }));

@@ -4,6 +4,23 @@ import type { RunRecord } from '../../store/types.js';
 import { connect } from '../client.js';
 import { formatRun, printJson, runSummary, type Output } from '../output.js';
 
+interface OutboxEntry {
+  at: string;
+  channel: string;
+  to: string;
+  signed?: boolean;
+  body: unknown;
+}
+
+/** Email: subject and text; Slack: the text; webhooks: the JSON payload. */
+function describeOutboxItem(item: OutboxEntry): string {
+  const body = (item.body ?? {}) as { subject?: string; text?: string };
+  const indent = (text: string) => text.trimEnd().replace(/^/gm, '  ');
+  if (item.channel === 'email') return indent(`Subject: ${body.subject ?? ''}\n${body.text ?? ''}`);
+  if (item.channel === 'slack') return indent(body.text ?? '');
+  return indent(JSON.stringify(item.body));
+}
+
 export function registerRunCommands(program: Command, output: Output): void {
   const runs = program.command('runs').description('Runs and their steps');
   runs
@@ -42,9 +59,9 @@ export function registerRunCommands(program: Command, output: Output): void {
     .description('What the automations sent to the dev sink (idflow dev)')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const { items } = await (await connect()).request<{ items: { at: string; channel: string; to: string; signed: boolean; body: unknown }[] }>('GET', '/v1/outbox');
+      const { items } = await (await connect()).request<{ items: OutboxEntry[] }>('GET', '/v1/outbox');
       if (options.json) return printJson(output, items);
       if (items.length === 0) return output.out('the outbox is empty');
-      for (const item of items) output.out(`${item.at}  ${item.channel} → ${item.to}${item.signed ? ' (signed)' : ''}\n  ${JSON.stringify(item.body)}`);
+      for (const item of items) output.out(`${item.at}  ${item.channel} → ${item.to}${item.signed ? ' (signed)' : ''}\n${describeOutboxItem(item)}`);
     });
 }

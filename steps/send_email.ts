@@ -1,0 +1,72 @@
+/**
+ * `send_email`: a Markdown message, rendered to HTML with a plain-text alternative, over SMTP.
+ * The Message-ID comes from run + step, and a message the server accepted is never sent again
+ * by a retry of the step.
+ */
+import { Marked } from 'marked';
+import { z } from 'zod';
+import { defineActivityStep, type StepServices } from './types.js';
+
+const address = z.string().trim().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address such as ada@example.com');
+const recipients = z
+  .union([address, z.array(address).min(1)])
+  .transform((value) => (Array.isArray(value) ? value : [value]))
+  .describe('An address or a list of addresses; templates such as "{{ ctx.trigger.newUser.manager }}".');
+
+const schema = z
+  .object({
+    to: recipients,
+    cc: recipients.optional(),
+    bcc: recipients.optional(),
+    replyTo: address.optional(),
+    title: z.string().optional().describe('A heading at the top of the message.'),
+    subject: z.string().min(1).max(998),
+    message: z.string().describe('Markdown; rendered to HTML with a plain-text alternative.'),
+  })
+  .strict();
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
+
+/**
+ * Markdown with raw HTML shown as text: messages carry values from events (names, titles), and
+ * those must not inject markup into an email.
+ */
+const markdown = new Marked({ async: false, renderer: { html: (token) => escapeHtml(token.text) } });
+
+export function renderEmail(input: { title?: string; message: string }): { html: string; text: string } {
+  const heading = input.title ? `<h1>${escapeHtml(input.title)}</h1>\n` : '';
+  const body = markdown.parse(input.message) as string;
+  return {
+    html: `<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5">\n${heading}${body}</body></html>\n`,
+    text: input.title ? `${input.title}\n\n${input.message}\n` : `${input.message}\n`,
+  };
+}
+
+function messageId(services: StepServices): string {
+  return `<${services.run.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@idflow>`;
+}
+
+export const sendEmailStep = defineActivityStep({
+  type: 'send_email',
+  description: 'Send an email (Markdown rendered to HTML with a plain-text alternative) over SMTP, at most once per run.',
+  runsIn: 'activity',
+  with: schema,
+  defaults: { timeout: '1m', retry: { maximumAttempts: 8, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } },
+  async run(input, services) {
+    const { html, text } = renderEmail(input);
+    return services.once(async () => {
+      const sent = await services.mail.send({
+        messageId: messageId(services),
+        to: input.to,
+        cc: input.cc ?? [],
+        bcc: input.bcc ?? [],
+        replyTo: input.replyTo,
+        subject: input.subject,
+        html,
+        text,
+      });
+      return { messageId: sent.messageId, accepted: sent.accepted, rejected: sent.rejected };
+    });
+  },
+});

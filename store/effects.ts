@@ -1,0 +1,21 @@
+import type { Kysely } from 'kysely';
+import type { JsonValue } from '../steps/types.js';
+import { nowIso, parseJsonText, toJsonText } from './codec.js';
+import type { Database } from './db.js';
+import type { Store } from './types.js';
+
+export function effectsRepository(db: Kysely<Database>): Store['effects'] {
+  return {
+    async get(key) {
+      const row = await db.selectFrom('step_effects').select('result').where('key', '=', key).executeTakeFirst();
+      return row ? parseJsonText<JsonValue>(row.result, `step_effects.result of ${key}`) : undefined;
+    },
+    async put(key, result) {
+      await db
+        .insertInto('step_effects')
+        .values({ key, result: toJsonText(result), created_at: nowIso() })
+        .onConflict((conflict) => conflict.column('key').doNothing())
+        .execute();
+    },
+  };
+}
