@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { IdflowEngine } from '../../engine/engine.js';
 import type { ApplyResult } from '../../engine/types.js';
 import { openStore } from '../../store/index.js';
@@ -36,7 +36,14 @@ export interface TestEngine {
 
 export const silentLogger = pino({ level: 'silent' });
 
-export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker?: boolean } = {}): Promise<TestEngine> {
+/** A logger whose JSON lines are kept in `lines`, to check what reaches the logs. */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }), lines };
+}
+
+export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker?: boolean; logger?: Logger } = {}): Promise<TestEngine> {
+  const logger = options.logger ?? silentLogger;
   const temporal = await startTestTemporal();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-test-'));
   const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
@@ -44,11 +51,11 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
   const client = new Client({ connection, namespace: temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = `test-${randomUUID()}`;
-  const engine = new IdflowEngine({ store, client, namespace: temporal.namespace, taskQueue, logger: silentLogger, webUiUrl: 'http://127.0.0.1:8233' });
+  const engine = new IdflowEngine({ store, client, namespace: temporal.namespace, taskQueue, logger, webUiUrl: 'http://127.0.0.1:8233' });
 
   let worker: { worker: Worker; running: Promise<void> } | undefined;
   const startWorker = async (): Promise<void> => {
-    const created = await createIdflowWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue, store, logger: silentLogger, env: options.env ?? {} });
+    const created = await createIdflowWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue, store, logger, env: options.env ?? {} });
     worker = { worker: created, running: created.run() };
   };
   const stopWorker = async (): Promise<void> => {
