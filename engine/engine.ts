@@ -172,9 +172,34 @@ export class IdflowEngine implements Engine {
   }
 
   private async requireRun(runId: string): Promise<RunRecord> {
-    const run = await this.store.runs.get(runId);
+    const run = await this.getRun(runId);
     if (!run) throw new EngineError('NOT_FOUND', `run "${runId}" does not exist`);
     return run;
+  }
+
+  /**
+   * The run record, reconciled with Temporal when it says "running": a run terminated or timed
+   * out outside idflow (the Web UI, tctl, a workflow timeout) never reaches its own bookkeeping.
+   */
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const run = await this.store.runs.get(runId);
+    if (run?.status !== 'running') return run;
+    const closed = await this.closedStatus(runId);
+    if (!closed) return run;
+    await this.store.runs.finish(runId, closed, `the workflow was ${closed.replace('_', ' ')} outside idflow`);
+    return this.store.runs.get(runId);
+  }
+
+  /** The run's terminal status per Temporal, when it ended without recording it. */
+  private async closedStatus(runId: string): Promise<'terminated' | 'timed_out' | 'cancelled' | 'failed' | undefined> {
+    try {
+      const { status } = await this.options.client.workflow.getHandle(runId).describe();
+      const byName = { TERMINATED: 'terminated', TIMED_OUT: 'timed_out', CANCELLED: 'cancelled', FAILED: 'failed' } as const;
+      return status.name in byName ? byName[status.name as keyof typeof byName] : undefined;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   async cancelRun(runId: string, actor: string): Promise<void> {
@@ -192,8 +217,10 @@ export class IdflowEngine implements Engine {
   async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const run = await this.requireRun(runId);
-      if (run.status !== 'running' || Date.now() >= deadline) return run;
+      const run = await this.store.runs.get(runId);
+      if (!run) throw new EngineError('NOT_FOUND', `run "${runId}" does not exist`);
+      if (run.status !== 'running') return run;
+      if (Date.now() >= deadline) return this.requireRun(runId);
       await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, deadline - Date.now())));
     }
   }

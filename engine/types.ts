@@ -57,6 +57,8 @@ export interface Engine {
   apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
+  /** The run record, reconciled with Temporal when it still says running. */
+  getRun(runId: string): Promise<RunRecord | undefined>;
   cancelRun(runId: string, actor: string): Promise<void>;
   /** Resolves with the run record once the run is no longer running, or when timeoutMs passes. */
   waitForRun(runId: string, timeoutMs: number): Promise<RunRecord>;

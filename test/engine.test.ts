@@ -260,6 +260,14 @@ steps:
     assert.equal(run.steps[0].status, 'cancelled');
   });
 
+  test('a run terminated outside idflow is recorded as terminated when read', async () => {
+    const started = await idflow.engine.runManually('slow', {}, 'test');
+    await idflow.client.workflow.getHandle(started.runId).terminate('from the Web UI');
+    const run = await idflow.engine.getRun(started.runId);
+    assert.equal(run?.status, 'terminated');
+    assert.match(run?.error ?? '', /terminated outside idflow/);
+  });
+
   test('a disabled automation matches nothing and refuses manual runs', async () => {
     await idflow.engine.setEnabled('sales-joiner', false, 'test');
     const result = await idflow.engine.ingest({ id: 'evt-disabled', type: 'user.created', data: { newUser: { ...engineer, department: 'Sales' } } }, 'test');

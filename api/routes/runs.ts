@@ -32,7 +32,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
   );
 
   app.get('/v1/runs/:id', { preHandler: read, schema: { params: runParams } }, async (request) => {
-    const run = await store.runs.get(request.params.id);
+    const run = await engine.getRun(request.params.id);
     if (!run) throw new ApiError(404, 'NOT_FOUND', `run "${request.params.id}" does not exist`);
     return withLink(run);
   });
