@@ -13,6 +13,7 @@ import { eventRoutes } from './routes/events.js';
 import type { DevOutbox } from '../engine/dev-outbox.js';
 import { outboxRoutes } from './routes/outbox.js';
 import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
 
 export interface ApiServerOptions {
   engine: Engine;
@@ -47,6 +48,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(definitionRoutes, { engine: options.engine });
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
+  await app.register(scheduleRoutes, { engine: options.engine });
   if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
   app.get('/openapi.json', async () => app.swagger());
   return app;

@@ -5,6 +5,7 @@ import { registerDefinitionCommands } from './commands/definitions.js';
 import { registerRuntimeCommands } from './commands/dev.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerScheduleCommands } from './commands/schedules.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { processOutput, type Output } from './output.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(output: Output): Command {
   registerDefinitionCommands(program, output);
   registerEventCommands(program, output);
   registerRunCommands(program, output);
+  registerScheduleCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
   return program;

@@ -137,7 +137,7 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
 
 function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: { hasWebhook(name: string): boolean; hasAutomation(name: string): boolean }): DefinitionError[] {
   const errors: DefinitionError[] = [];
-  if (spec.trigger.condition !== undefined) {
+  if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
   }
   const earlier: string[] = [];

@@ -14,6 +14,7 @@ import type { JsonObject } from '../steps/types.js';
 import type { EventMatch, RunRecord, Store } from '../store/types.js';
 import { EventInputSchema, triggerContext } from '../triggers/events.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
+import { ScheduleManager } from './schedules.js';
 import { automationRun } from '../workflows/automation-run.js';
 import { EngineError, type AppliedDefinition, type ApplyResult, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
@@ -44,10 +45,12 @@ export function runIdFor(automation: string, eventId: string): string {
 
 export class IdflowEngine implements Engine {
   readonly store: Store;
+  readonly schedules: ScheduleManager;
   private cachedIndex?: { generation: number; index: TriggerIndex };
 
   constructor(private readonly options: EngineOptions) {
     this.store = options.store;
+    this.schedules = new ScheduleManager(options.client, options.store, options.taskQueue);
   }
 
   async apply(files: SourceFile[], { dryRun, actor }: { dryRun: boolean; actor: string }): Promise<ApplyResult> {
@@ -57,9 +60,23 @@ export class IdflowEngine implements Engine {
     // Webhooks first: an automation is never in force while a webhook it names is missing.
     const ordered = [...loaded.documents].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Webhook' ? -1 : 1));
     const applied: AppliedDefinition[] = [];
-    for (const document of ordered) applied.push(dryRun ? await this.preview(document) : await this.put(document, actor));
+    for (const document of ordered) {
+      if (dryRun) {
+        applied.push(await this.preview(document));
+        continue;
+      }
+      const wasScheduled = document.kind === 'Automation' && (await this.isScheduled(document.name));
+      applied.push(await this.put(document, actor));
+      if (document.kind === 'Automation' && (wasScheduled || document.spec.trigger.type === 'schedule')) await this.schedules.reconcileAutomation(document.name);
+    }
     if (!dryRun) this.options.logger.info({ actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) }, 'definitions applied');
     return { ok: true, errors: [], applied };
+  }
+
+  /** Whether the automation in force runs on a schedule. */
+  private async isScheduled(name: string): Promise<boolean> {
+    const current = await this.store.definitions.current('Automation', name);
+    return current !== undefined && storedAutomationSpec(current.spec).trigger.type === 'schedule';
   }
 
   private async preview(document: LoadedDocument): Promise<AppliedDefinition> {
@@ -229,6 +246,7 @@ export class IdflowEngine implements Engine {
     const target = await this.store.definitions.get('Automation', automationName, version);
     if (!target) throw new EngineError('NOT_FOUND', `automation "${automationName}" has no version ${version}`);
     const head = await this.store.definitions.head('Automation', automationName);
+    const wasScheduled = await this.isScheduled(automationName);
     const result = await this.store.definitions.put({
       kind: 'Automation',
       name: automationName,
@@ -237,12 +255,17 @@ export class IdflowEngine implements Engine {
       source: `rollback to v${version}`,
       actor,
     });
+    if (wasScheduled || storedAutomationSpec(target.spec).trigger.type === 'schedule') await this.schedules.reconcileAutomation(automationName);
     return { kind: 'Automation', name: automationName, version: result.version.version, created: result.created };
   }
 
   async setEnabled(automationName: string, enabled: boolean, actor: string): Promise<void> {
-    await this.currentAutomation(automationName);
+    const automation = await this.currentAutomation(automationName);
     await this.store.definitions.setEnabled('Automation', automationName, enabled, actor);
+    if (automation.spec.trigger.type === 'schedule') {
+      await this.schedules.reconcileAutomation(automationName);
+      if (enabled) await this.schedules.setPaused(automationName, false);
+    }
   }
 
   webUiLink(runId: string): string | undefined {

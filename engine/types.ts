@@ -4,6 +4,7 @@
  */
 import type { JsonObject } from '../steps/types.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
+import type { ScheduleManager } from './schedules.js';
 
 /** One problem in an applied file set; every field a user needs to find and fix it. */
 export interface DefinitionError {
@@ -54,6 +55,8 @@ export interface IngestResult {
 
 export interface Engine {
   readonly store: Store;
+  /** Scheduled automations on Temporal Schedules. */
+  readonly schedules: Pick<ScheduleManager, 'list' | 'trigger' | 'setPaused' | 'backfill'>;
   apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

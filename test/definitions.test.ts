@@ -55,11 +55,11 @@ test('an unknown step type names the known ones, with file, line and field', () 
 });
 
 test('a missing field and an unknown field are located', () => {
-  const errors = errorsOf(valid.replace('  type: user.created\n', '  typo: user.created\n'));
-  assert.deepEqual(errors.map((e) => [e.line, e.path]), [
-    [4, 'trigger.type'],
-    [5, 'trigger.typo'],
-  ]);
+  const [missing] = errorsOf(valid.replace('  type: user.created\n', '  typo: user.created\n'));
+  assert.deepEqual([missing.line, missing.path], [4, 'trigger.type']);
+  assert.match(missing.message, /Expected 'user\.created' \| .* \| 'schedule'/);
+  const unknown = errorsOf(valid.replace('    type: wait\n', '    type: wait\n    timeoutt: 5m\n'));
+  assert.deepEqual(unknown.map((e) => [e.line, e.path, e.message]), [[15, 'steps[1].timeoutt', 'unknown field "timeoutt"']]);
 });
 
 test('duplicate step names are refused', () => {

@@ -31,6 +31,7 @@ export class TriggerIndex {
     for (const automation of automations) {
       if (!automation.enabled) continue;
       const { trigger } = automation.spec;
+      if (trigger.type === 'schedule') continue; // started by its Temporal Schedule, not by events
       const candidates = this.byType.get(trigger.type) ?? [];
       candidates.push({ automation, condition: trigger.condition === undefined ? undefined : compileCondition(trigger.condition) });
       this.byType.set(trigger.type, candidates);

@@ -18,6 +18,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { PinnedAutomation, RecordActivities, StepActivities } from '../activities/contracts.js';
 import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../definitions/duration.js';
@@ -33,7 +34,11 @@ export interface AutomationRunInput {
   parentRunId?: string;
   /** Names of the automations that started this one, root first (run_automation chains). */
   chain: string[];
+  /** Started by the automation's Temporal Schedule: ctx.trigger gets the tick's scheduled time. */
+  scheduled?: boolean;
 }
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 export interface AutomationRunOutput {
   /** Step outputs by step name. */
@@ -69,8 +74,10 @@ function failureMessage(error: unknown): string {
 }
 
 export async function automationRun(input: AutomationRunInput): Promise<AutomationRunOutput> {
-  const { automation, trigger } = input;
+  const { automation } = input;
   const runId = workflowInfo().workflowId;
+  const scheduledTime = input.scheduled ? workflowInfo().typedSearchAttributes.get(SCHEDULED_START) : undefined;
+  const trigger: JsonObject = scheduledTime ? { ...input.trigger, scheduledTime: scheduledTime.toISOString() } : input.trigger;
   await recorder.recordRunStarted({
     runId,
     automation: automation.name,
@@ -113,7 +120,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   const { automation } = input;
   let rendered: JsonObject;
   try {
-    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(input.trigger) }, { now: new Date() }) as JsonObject;
+    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date() }) as JsonObject;
     if (!stepType) throw new StepError('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`, { retryable: false });
   } catch (error) {
     await recorder.recordStepStarted(runId, step.name, (step.with ?? {}) as JsonObject);

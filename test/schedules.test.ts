@@ -1,0 +1,124 @@
+/**
+ * Scheduled automations on native Temporal Schedules, on a real dev server: apply creates the
+ * schedule with the right spec, zone and policies; fire times stay at 09:00 local across DST;
+ * trigger-now runs the automation; pause, disable, enable and removing the schedule trigger are
+ * followed; invalid schedules are refused at apply with file, line and field.
+ */
+import { ScheduleNotFoundError } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadDefinitions } from '../definitions/load.js';
+import { scheduleIdFor } from '../engine/schedules.js';
+import { startTestEngine, type TestEngine } from './helpers/engine.js';
+
+let idflow: TestEngine;
+
+const scheduled = (name: string, trigger: string) => `kind: Automation
+name: ${name}
+trigger:
+${trigger
+  .trim()
+  .split('\n')
+  .map((line) => `  ${line}`)
+  .join('\n')}
+steps:
+  - { name: note, type: wait, with: { duration: 1ms } }
+`;
+
+before(async () => {
+  idflow = await startTestEngine();
+  await idflow.apply(
+    [
+      scheduled('weekday-report', 'type: schedule\ncron: "0 9 * * MON-FRI"\ntimezone: America/New_York\noverlap: buffer_one\ncatchupWindow: 1h\njitter: 5m'),
+      scheduled('ny-mornings', 'type: schedule\ncron: "0 9 * * *"\ntimezone: America/New_York\nstartAt: "2027-03-12T00:00:00Z"'),
+      scheduled('london-mornings', 'type: schedule\ncron: "0 9 * * *"\ntimezone: Europe/London\nstartAt: "2027-03-27T00:00:00Z"'),
+      scheduled('hourly', 'type: schedule\nevery: 1h'),
+    ].join('---\n'),
+  );
+});
+
+after(() => idflow?.stop());
+
+const describeSchedule = (name: string) => idflow.client.schedule.getHandle(scheduleIdFor(name)).describe();
+
+test('apply creates a Temporal Schedule whose spec, zone and policies match the definition', async () => {
+  const description = await describeSchedule('weekday-report');
+  assert.equal(description.spec.timezone, 'America/New_York');
+  assert.equal(description.policies.overlap, 'BUFFER_ONE');
+  assert.equal(description.policies.catchupWindow, 3_600_000);
+  assert.equal(description.spec.jitter, 300_000);
+  assert.equal(description.state.paused, false);
+  assert.ok((description.spec.calendars ?? []).length > 0, 'the cron became calendar specs');
+  assert.equal(description.action.type, 'startWorkflow');
+  const hourly = await describeSchedule('hourly');
+  assert.equal(hourly.spec.intervals?.[0]?.every, 3_600_000);
+  assert.equal(hourly.spec.timezone, 'UTC', 'UTC by default');
+});
+
+test('09:00 schedules fire at 09:00 local on both sides of a DST change', async () => {
+  const schedules = Object.fromEntries((await idflow.engine.schedules.list()).map((schedule) => [schedule.name, schedule]));
+  assert.deepEqual(schedules['ny-mornings'].nextFireTimes, [
+    { at: '2027-03-12T14:00:00.000Z', local: '2027-03-12 09:00 GMT-5' },
+    { at: '2027-03-13T14:00:00.000Z', local: '2027-03-13 09:00 GMT-5' },
+    { at: '2027-03-14T13:00:00.000Z', local: '2027-03-14 09:00 GMT-4' },
+  ]);
+  assert.deepEqual(schedules['london-mornings'].nextFireTimes, [
+    { at: '2027-03-27T09:00:00.000Z', local: '2027-03-27 09:00 GMT+0' },
+    { at: '2027-03-28T08:00:00.000Z', local: '2027-03-28 09:00 GMT+1' },
+    { at: '2027-03-29T08:00:00.000Z', local: '2027-03-29 09:00 GMT+1' },
+  ]);
+});
+
+test('trigger-now runs the automation, with the tick in ctx.trigger', async () => {
+  await idflow.engine.schedules.trigger('hourly');
+  let runs = await idflow.store.runs.list({ automation: 'hourly' });
+  for (let i = 0; i < 100 && runs.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    runs = await idflow.store.runs.list({ automation: 'hourly' });
+  }
+  assert.equal(runs.length, 1);
+  const run = await idflow.finished(runs[0].runId);
+  assert.equal(run.status, 'completed', run.error);
+  assert.match(run.runId, /^hourly:scheduled-/);
+  const trigger = run.trigger as { schedule: string; scheduledTime: string };
+  assert.equal(trigger.schedule, 'hourly');
+  assert.ok(!Number.isNaN(Date.parse(trigger.scheduledTime)), 'the scheduled time is in ctx.trigger');
+});
+
+test('pause / unpause, disable / enable and removing the schedule trigger are followed', async () => {
+  await idflow.engine.schedules.setPaused('weekday-report', true);
+  assert.equal((await describeSchedule('weekday-report')).state.paused, true);
+  await idflow.engine.schedules.setPaused('weekday-report', false);
+  assert.equal((await describeSchedule('weekday-report')).state.paused, false);
+
+  await idflow.engine.setEnabled('weekday-report', false, 'test');
+  assert.equal((await describeSchedule('weekday-report')).state.paused, true);
+  await assert.rejects(idflow.engine.schedules.trigger('weekday-report'), /disabled/);
+  await idflow.engine.setEnabled('weekday-report', true, 'test');
+  assert.equal((await describeSchedule('weekday-report')).state.paused, false);
+
+  await idflow.apply(scheduled('hourly', 'type: manual'));
+  await assert.rejects(describeSchedule('hourly'), ScheduleNotFoundError);
+});
+
+test('an invalid cron, an unknown zone and fan-out are refused at apply with file, line and field', () => {
+  const errors = loadDefinitions(
+    [
+      { path: 'bad-cron.yaml', content: scheduled('bad-cron', 'type: schedule\ncron: "0 25 * * *"') },
+      { path: 'bad-zone.yaml', content: scheduled('bad-zone', 'type: schedule\ncron: "0 9 * * *"\ntimezone: Mars/Olympus_Mons') },
+      { path: 'both.yaml', content: scheduled('both', 'type: schedule\ncron: "0 9 * * *"\nevery: 1h') },
+    ],
+    { webhooks: [], automations: [] },
+  ).errors;
+  assert.deepEqual(
+    errors.map((e) => [e.file, e.line, e.path]),
+    [
+      ['bad-cron.yaml', 5, 'trigger.cron'],
+      ['bad-zone.yaml', 6, 'trigger.timezone'],
+      ['both.yaml', 5, 'trigger.cron'],
+    ],
+  );
+  assert.match(errors[0].message, /"0 25 \* \* \*" is not a valid cron expression/);
+  assert.match(errors[1].message, /expected an IANA time zone/);
+  assert.match(errors[2].message, /exactly one of "cron" or "every"/);
+});
