@@ -149,6 +149,16 @@ describe('run_webhook', () => {
     assert.equal((verified as { user: string }).user, 'ada@example.com');
   });
 
+  test('a template that fails at run time fails its step at once, saying which field', async () => {
+    const before = receiver.requests.length;
+    await idflow.engine.ingest({ id: 'evt-no-email', type: 'user.created', data: { newUser: { firstName: 'Ada', department: 'Engineering', groups: [] } } }, 'test');
+    const run = await idflow.finished('engineering-joiner:evt-no-email');
+    assert.equal(run.status, 'failed');
+    assert.equal(run.steps[0].status, 'failed');
+    assert.match(run.steps[0].error ?? '', /^rendering its input: No such key: lastName/);
+    assert.equal(receiver.requests.length, before, 'nothing was sent');
+  });
+
   test('a 400 fails the step after one attempt, with the status and body in the error', async () => {
     receiver.script({ status: 400, body: '{"error":"missing user"}' });
     await idflow.engine.ingest({ id: 'evt-400', type: 'user.created', data: { newUser: engineer } }, 'test');

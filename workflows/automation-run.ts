@@ -118,15 +118,18 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
 async function runStep(step: StepSpec, runId: string, input: AutomationRunInput, ctx: JsonObject, chain: string[]): Promise<JsonValue> {
   const stepType = stepRegistry.get(step.type);
   const { automation } = input;
+  const failBeforeStart = async (code: string, message: string): Promise<never> => {
+    await recorder.recordStepStarted(runId, step.name, step.with as JsonObject);
+    await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: message });
+    throw new StepError(code, message, { retryable: false });
+  };
+  // Only reachable with a version applied by an idflow that knew more step types.
+  if (!stepType) return failBeforeStart('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`);
   let rendered: JsonObject;
   try {
     rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date() }) as JsonObject;
-    if (!stepType) throw new StepError('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`, { retryable: false });
   } catch (error) {
-    await recorder.recordStepStarted(runId, step.name, (step.with ?? {}) as JsonObject);
-    const message = `rendering its input: ${failureMessage(error)}`;
-    await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: message });
-    throw new StepError('INVALID_STEP_INPUT', message, { retryable: false });
+    return failBeforeStart('INVALID_STEP_INPUT', `rendering its input: ${failureMessage(error)}`);
   }
 
   if (stepType.runsIn === 'activity') {
