@@ -130,7 +130,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const outbox = options.devOutbox ? new DevOutbox() : undefined;
       const api = await buildApiServer({ engine, logger, devOutbox: outbox });
       const host = options.apiHost ?? '127.0.0.1';
-      await api.listen({ host, port: options.apiPort });
+      await api.listen({ host, port: options.apiPort }).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE' ? new Error(`the API port ${host}:${options.apiPort} is already in use: choose another with --api-port`) : error;
+      });
       cleanups.push(() => api.close());
       const address = api.server.address();
       const port = typeof address === 'object' && address ? address.port : options.apiPort;

@@ -45,6 +45,24 @@ export async function findFreePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Fails when something already listens on the port: the readiness probe would otherwise find
+ * that other server (another idflow dev, say) and take it for ours.
+ */
+export async function assertPortFree(port: number, what: string, flag: string): Promise<void> {
+  const server = createServer();
+  const result = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    server.once('error', resolve);
+    server.listen(port, HOST, () => resolve(undefined));
+  });
+  if (!result) {
+    await new Promise((resolve) => server.close(resolve));
+    return;
+  }
+  const reason = result.code === 'EADDRINUSE' ? 'is already in use (another idflow dev or Temporal server?)' : `cannot be used (${result.code ?? result.message})`;
+  throw new Error(`${what} port ${HOST}:${port} ${reason}: choose another with ${flag}`);
+}
+
 function tail(file: string, lines = 20): string {
   try {
     const text = readFileSync(file, 'utf8').split('\n').map((line) => line.trimEnd()).filter(Boolean);
@@ -82,6 +100,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const namespace = options.namespace ?? 'default';
   const uiPort = options.uiPort ?? options.port + 1000;
   const logFile = options.logFile ?? join(options.dataDir, 'temporal.log');
+  await assertPortFree(options.port, 'the Temporal', '--temporal-port');
+  if (options.ui) await assertPortFree(uiPort, 'the Web UI', '--ui-port (or --no-ui)');
   const args = ['server', 'start-dev', '--db-filename', join(options.dataDir, 'temporal.sqlite'), '--ip', HOST, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
   args.push(...(options.ui ? ['--ui-ip', HOST, '--ui-port', String(uiPort)] : ['--headless']));
 

@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { resolveTemporalCli, resolveTestServer } from '../temporal/binaries.js';
 import { temporalSettingsFromEnv } from '../temporal/connection.js';
 import { findFreePort, startDevServer } from '../temporal/dev-server.js';
@@ -40,6 +42,19 @@ test('the dev server keeps workflows across a restart, and stop() ends the proce
     await connection.close();
     await server.stop();
   } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a port already in use is refused up front, naming the flag to change', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'idflow-devserver-'));
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const { port } = blocker.address() as AddressInfo;
+  try {
+    await assert.rejects(startDevServer({ dataDir, port, ui: false, quiet: true }), new RegExp(`port 127\\.0\\.0\\.1:${port} is already in use .*--temporal-port`));
+  } finally {
+    blocker.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 });

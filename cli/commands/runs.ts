@@ -56,7 +56,7 @@ export function registerRunCommands(program: Command, output: Output): void {
 
   program
     .command('outbox')
-    .description('What the automations sent to the dev sink (idflow dev)')
+    .description('What the automations sent under idflow dev: emails, Slack messages, webhooks')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
       const { items } = await (await connect()).request<{ items: OutboxEntry[] }>('GET', '/v1/outbox');
