@@ -6,7 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, type JsonValue } from '../steps/types.js';
+import { StepError, parseStepInput, type JsonValue } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createMailer, mailSettingsFromEnv } from './mail.js';
@@ -54,14 +54,9 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
       if (!stepType || stepType.runsIn !== 'activity') {
         throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
       }
-      const parsed = stepType.with.safeParse(request.input);
-      if (!parsed.success) {
-        const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
-        throw ApplicationFailure.nonRetryable(`invalid input after rendering templates: ${detail}`, 'INVALID_STEP_INPUT');
-      }
       const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack });
       try {
-        const output = await stepType.run(parsed.data, services);
+        const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });
         log.info({}, 'step completed');
         return output;

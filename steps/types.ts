@@ -179,3 +179,14 @@ export class StepError extends Error {
     this.details = options.details;
   }
 }
+
+/**
+ * Validates a step's rendered input against its schema: the one check for workflow-side and
+ * activity steps alike. Templates can render into anything, so this runs after rendering.
+ */
+export function parseStepInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
+  throw new StepError('INVALID_STEP_INPUT', `invalid input after rendering templates: ${detail}`, { retryable: false });
+}

@@ -159,6 +159,28 @@ describe('run_webhook', () => {
     assert.equal(receiver.requests.length, before, 'nothing was sent');
   });
 
+  test('input that renders into something invalid fails its step at once, naming the field', async () => {
+    await idflow.apply(`
+kind: Automation
+name: bad-render
+trigger: { type: manual }
+steps:
+  - name: pause
+    type: wait
+    with: { duration: "{{ ctx.trigger.pause }}" }
+  - name: hook
+    type: run_webhook
+    with: { webhook: "{{ ctx.trigger.hook }}" }
+`);
+    const badWait = await idflow.finished((await idflow.engine.runManually('bad-render', { pause: 'soon', hook: 'ticketing' }, 'test')).runId);
+    assert.equal(badWait.steps[0].status, 'failed');
+    assert.match(badWait.steps[0].error ?? '', /invalid input after rendering templates: with\.duration: expected a duration/);
+    const badHook = await idflow.finished((await idflow.engine.runManually('bad-render', { pause: '1ms', hook: 42 }, 'test')).runId);
+    assert.equal(badHook.steps[1].status, 'failed');
+    assert.equal(badHook.steps[1].attempts, 1, 'not retried');
+    assert.match(badHook.steps[1].error ?? '', /invalid input after rendering templates: with\.webhook: /);
+  });
+
   test('a 400 fails the step after one attempt, with the status and body in the error', async () => {
     receiver.script({ status: 400, body: '{"error":"missing user"}' });
     await idflow.engine.ingest({ id: 'evt-400', type: 'user.created', data: { newUser: engineer } }, 'test');

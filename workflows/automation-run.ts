@@ -24,7 +24,7 @@ import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
+import { StepError, parseStepInput, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
 import { subjectOf } from '../triggers/events.js';
 
 export interface AutomationRunInput {
@@ -144,18 +144,14 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
 
   await recorder.recordStepStarted(runId, step.name, rendered);
   try {
-    const parsed = stepType.with.safeParse(rendered);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((issue) => `with.${issue.path.join('.')}: ${issue.message}`).join('; ');
-      throw new StepError('INVALID_STEP_INPUT', detail, { retryable: false });
-    }
+    const input = parseStepInput(stepType.with, rendered);
     const services: WorkflowStepServices = {
       run: { runId, automation: automation.name, version: automation.version, stepName: step.name },
       sleep: (ms) => sleep(ms),
       now: () => new Date(),
       runAutomation: (request) => runChildAutomation(request, runId, step.name, chain),
     };
-    const output = await stepType.run(parsed.data, services);
+    const output = await stepType.run(input, services);
     await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
     return output;
   } catch (error) {
