@@ -19,9 +19,3 @@ export function parseDuration(text: string): number | undefined {
 
 export const DURATION_HINT = 'a duration such as "500ms", "30s", "30m", "2h", "7d" or "1h30m"';
 
-/** Like parseDuration, but throws an error that names the field. */
-export function requireDuration(text: string, field: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new Error(`${field}: "${text}" is not ${DURATION_HINT}`);
-  return ms;
-}

@@ -17,7 +17,6 @@ export const EVENT_TYPES = [
   'review.completed',
   'manual',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 const jsonObject = z.record(z.string(), z.json());
 
