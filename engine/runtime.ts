@@ -120,8 +120,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const client = new Client({ connection, namespace: settings.namespace });
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL });
-    // Converge Temporal's schedules with the store, in case a crash came between the two.
-    await engine.schedules.reconcile();
+    // Converge Temporal's schedules with the store, in case a crash came between the two. Only
+    // where the API runs: it is what changes definitions, and workers may be many.
+    if (options.apiPort !== undefined) await engine.schedules.reconcile();
 
     let workerEnv: NodeJS.ProcessEnv = process.env;
     let apiUrl: string | undefined;
