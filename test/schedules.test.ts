@@ -101,6 +101,18 @@ test('pause / unpause, disable / enable and removing the schedule trigger are fo
   await assert.rejects(describeSchedule('hourly'), ScheduleNotFoundError);
 });
 
+test('reconcile converges Temporal with the store after a crash between the two', async () => {
+  await idflow.client.schedule.getHandle(scheduleIdFor('ny-mornings')).delete();
+  const stray = await idflow.client.schedule.create({
+    scheduleId: scheduleIdFor('no-such-automation'),
+    spec: { intervals: [{ every: '1h' }] },
+    action: { type: 'startWorkflow', workflowType: 'automationRun', taskQueue: idflow.taskQueue, args: [] },
+  });
+  await idflow.engine.schedules.reconcile();
+  assert.equal((await describeSchedule('ny-mornings')).spec.timezone, 'America/New_York', 'the missing schedule is back');
+  await assert.rejects(stray.describe(), ScheduleNotFoundError);
+});
+
 test('an invalid cron, an unknown zone and fan-out are refused at apply with file, line and field', () => {
   const errors = loadDefinitions(
     [
