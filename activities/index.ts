@@ -4,6 +4,8 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
+import { DirectoryService } from '../directory/service.js';
+import { DirectoryError } from '../directory/types.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { StepError, parseStepInput, type JsonValue } from '../steps/types.js';
@@ -32,6 +34,10 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
       details: error.details === undefined ? undefined : [error.details],
     });
   }
+  if (error instanceof DirectoryError) {
+    // A reference that is gone or input the directory refuses: retrying cannot help.
+    return ApplicationFailure.create({ message: error.message, type: `DIRECTORY_${error.code}`, nonRetryable: true });
+  }
   // Unknown errors are bugs or infrastructure trouble: retry them under the step's policy.
   const message = error instanceof Error ? error.message : String(error);
   return ApplicationFailure.create({ message, type: error instanceof Error ? error.name : 'Error', nonRetryable: false });
@@ -43,6 +49,8 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
   // One transport per worker, from the worker's environment.
   const mailer = createMailer(mailSettingsFromEnv(env));
   const slack = createSlackPoster(slackSettingsFromEnv(env));
+  // Events of the changes steps make are delivered by the engine's outbox dispatcher (a poll).
+  const directory = new DirectoryService(store.directory);
 
   return {
     async runStep(request: RunStepRequest): Promise<JsonValue> {
@@ -54,7 +62,7 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
       if (!stepType || stepType.runsIn !== 'activity') {
         throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
       }
-      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack });
+      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack, directory });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { parseDuration } from '../definitions/duration.js';
 import type { WebhookSpec } from '../definitions/schema.js';
 import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import type { DirectoryService } from '../directory/service.js';
 import type { Store } from '../store/types.js';
 import type { RunStepRequest } from './contracts.js';
 import type { Mailer } from './mail.js';
@@ -19,6 +20,7 @@ export interface StepServiceOptions {
   signal: AbortSignal;
   mailer: Mailer;
   slack: SlackPoster;
+  directory: DirectoryService;
 }
 
 async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
@@ -61,6 +63,7 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     fetch: globalThis.fetch,
     mail: options.mailer,
     slack: options.slack,
+    directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
     async once(effect) {
       const recorded = await store.effects.get(idempotencyKey);
       if (recorded !== undefined) {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
 import { errorBody, handleError } from './errors.js';
 import { definitionRoutes } from './routes/definitions.js';
+import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import type { DevOutbox } from '../engine/dev-outbox.js';
 import { outboxRoutes } from './routes/outbox.js';
@@ -49,6 +50,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
+  await app.register(directoryRoutes, { engine: options.engine });
   if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
   app.get('/openapi.json', async () => app.swagger());
   return app;

@@ -2,12 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerCelCommands } from './commands/cel.js';
 import { registerDefinitionCommands } from './commands/definitions.js';
+import { registerDirectoryCommands } from './commands/directory.js';
 import { registerRuntimeCommands } from './commands/dev.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerTokenCommands } from './commands/tokens.js';
-import { processOutput, type Output } from './output.js';
+import { CliError, processOutput, type Output } from './output.js';
 
 export function buildProgram(output: Output): Command {
   const program = new Command('idflow')
@@ -19,6 +20,7 @@ export function buildProgram(output: Output): Command {
   registerEventCommands(program, output);
   registerRunCommands(program, output);
   registerScheduleCommands(program, output);
+  registerDirectoryCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
   return program;
@@ -31,6 +33,6 @@ export async function main(argv: string[], output: Output = processOutput): Prom
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     output.err(`idflow: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return error instanceof CliError ? error.exitCode : 1;
   }
 }

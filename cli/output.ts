@@ -11,8 +11,15 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-/** An error the CLI reports as `idflow: <message>` with exit code 1. */
-export class CliError extends Error {}
+/** An error the CLI reports as `idflow: <message>`, exiting with `exitCode` (1 unless said otherwise). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 export function printJson(output: Output, value: unknown): void {
   output.out(JSON.stringify(value, null, 2));

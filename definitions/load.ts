@@ -10,12 +10,14 @@ import { CelError, compileCondition } from '../cel/index.js';
 import { isTemplate, templateCtxReferences, templateIssues } from '../cel/template.js';
 import type { DefinitionError, SourceFile } from '../engine/types.js';
 import { stepRegistry, stepTypeNames } from '../steps/registry.js';
-import type { JsonObject } from '../steps/types.js';
+import type { JsonObject, ReferenceResolver } from '../steps/types.js';
+import { declaredNames, type DirectoryDocument } from '../directory/document.js';
 import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type WebhookSpec } from './schema.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
-  | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number };
+  | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
+  | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
 
 export interface LoadResult {
   errors: DefinitionError[];
@@ -26,6 +28,17 @@ export interface LoadResult {
 export interface ExistingNames {
   webhooks: string[];
   automations: string[];
+  /** What the directory holds; without it (offline validation) directory references are not checked. */
+  directory?: DirectoryNames;
+}
+
+export interface DirectoryNames {
+  /** Entitlement ids and `app:slug` names. */
+  entitlements: string[];
+  /** App ids and slugs. */
+  apps: string[];
+  accessProfiles: string[];
+  campaignTemplates: string[];
 }
 
 type Path = (string | number)[];
@@ -113,13 +126,13 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
       const locator = new DocumentLocator(file.path, document, lines);
       const startLine = lines.linePos(document.contents.range?.[0] ?? 0).line;
       if (!isMap(document.contents)) {
-        errors.push(locator.error([], 'expected a mapping with "kind: Automation" or "kind: Webhook"'));
+        errors.push(locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook" or "kind: Directory"'));
         continue;
       }
       const raw: unknown = document.toJS();
       const kind = (raw as { kind?: unknown }).kind;
-      if (kind !== 'Automation' && kind !== 'Webhook') {
-        errors.push(locator.error(['kind'], `expected kind "Automation" or "Webhook", got ${JSON.stringify(kind ?? null)}`));
+      if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Directory') {
+        errors.push(locator.error(['kind'], `expected kind "Automation", "Webhook" or "Directory", got ${JSON.stringify(kind ?? null)}`));
         continue;
       }
       const schema = DOCUMENT_SCHEMAS[kind];
@@ -135,7 +148,7 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
   return { errors, parsed };
 }
 
-function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: { hasWebhook(name: string): boolean; hasAutomation(name: string): boolean }): DefinitionError[] {
+function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: ReferenceResolver): DefinitionError[] {
   const errors: DefinitionError[] = [];
   if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
@@ -200,24 +213,40 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
   const { errors, parsed } = parseFiles(files);
   const seen = new Map<string, string>();
   for (const entry of parsed) {
+    if (entry.spec.kind === 'Directory') continue;
     const key = `${entry.spec.kind}/${entry.spec.name}`;
     const first = seen.get(key);
     if (first) errors.push(entry.locator.error(['name'], `${key} is defined twice in this file set (first in ${first})`));
     else seen.set(key, `${entry.file}:${entry.line}`);
   }
-  const namesOf = (kind: string, known: string[]) => new Set([...known, ...parsed.filter((e) => e.spec.kind === kind).map((e) => e.spec.name)]);
+  const namesOf = (kind: string, known: string[]) => new Set([...known, ...parsed.flatMap((e) => (e.spec.kind === kind && 'name' in e.spec ? [e.spec.name] : []))]);
   const webhooks = namesOf('Webhook', existing.webhooks);
   const automations = namesOf('Automation', existing.automations);
-  const refs = { hasWebhook: (n: string) => webhooks.has(n), hasAutomation: (n: string) => automations.has(n) };
+  const refs: ReferenceResolver = { hasWebhook: (n) => webhooks.has(n), hasAutomation: (n) => automations.has(n), ...directoryResolver(existing.directory, parsed) };
   const documents: LoadedDocument[] = [];
   for (const entry of parsed) {
     if (entry.spec.kind === 'Automation') {
       errors.push(...checkAutomation(entry.spec, entry.locator, refs));
       documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
-    } else {
+    } else if (entry.spec.kind === 'Webhook') {
       documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else {
+      const { locator } = entry;
+      documents.push({ kind: 'Directory', spec: entry.spec, file: entry.file, line: entry.line, locate: (path, message) => locator.error(path, message) });
     }
   }
   errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
   return { errors, documents: errors.length > 0 ? [] : documents };
+}
+
+/** Directory lookups over what exists plus what Directory documents of this file set declare; all true when unknown. */
+function directoryResolver(existing: DirectoryNames | undefined, parsed: { spec: DefinitionSpec }[]): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation'> {
+  if (!existing) return { hasEntitlement: () => true, hasApp: () => true, hasAccessProfile: () => true, hasCampaignTemplate: () => true };
+  const declared = declaredNames(parsed.flatMap((entry) => (entry.spec.kind === 'Directory' ? [entry.spec] : [])));
+  const set = (key: keyof DirectoryNames) => new Set([...existing[key], ...declared[key]]);
+  const entitlements = set('entitlements');
+  const apps = set('apps');
+  const profiles = set('accessProfiles');
+  const templates = set('campaignTemplates');
+  return { hasEntitlement: (r) => entitlements.has(r), hasApp: (r) => apps.has(r), hasAccessProfile: (r) => profiles.has(r), hasCampaignTemplate: (r) => templates.has(r) };
 }

@@ -6,6 +6,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { stepRegistry } from '../steps/registry.js';
 import type { JsonObject } from '../steps/types.js';
+import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/document.js';
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 
@@ -131,14 +132,14 @@ export type AutomationSpec = z.output<typeof AutomationSchema>;
 export type ScheduleTrigger = z.output<typeof ScheduleTriggerSchema>;
 export type StepSpec = z.output<typeof StepSpecSchema>;
 export type WebhookSpec = z.output<typeof WebhookSchema>;
-export type DefinitionSpec = AutomationSpec | WebhookSpec;
+export type DefinitionSpec = AutomationSpec | WebhookSpec | DirectoryDocument;
 
 /** A spec read back from the store: it was validated by AutomationSchema when it was applied. */
 export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
   return spec as unknown as AutomationSpec;
 }
 
-export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema } as const;
+export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema, Directory: DirectoryDocumentSchema } as const;
 
 /**
  * JSON Schemas for editors, file name → schema. Steps are a union over the registered step
@@ -151,7 +152,7 @@ export function definitionJsonSchemas(): Record<string, object> {
   const [first, ...rest] = stepVariants;
   const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1);
   const automation = AutomationSchema.extend({ steps });
-  const document = z.union([automation, WebhookSchema]);
+  const document = z.union([automation, WebhookSchema, DirectoryDocumentSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     title,
@@ -159,6 +160,7 @@ export function definitionJsonSchemas(): Record<string, object> {
   return {
     'automation.schema.json': toSchema(automation, 'idflow Automation'),
     'webhook.schema.json': toSchema(WebhookSchema, 'idflow Webhook'),
+    'directory.schema.json': toSchema(DirectoryDocumentSchema, 'idflow Directory'),
     'idflow.schema.json': toSchema(document, 'idflow definition document'),
   };
 }

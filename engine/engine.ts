@@ -8,7 +8,10 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { loadDefinitions, type LoadedDocument } from '../definitions/load.js';
+import { loadDefinitions, type DirectoryNames, type LoadedDocument } from '../definitions/load.js';
+import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from '../directory/document.js';
+import { OutboxDispatcher } from '../directory/outbox.js';
+import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import type { JsonObject } from '../steps/types.js';
 import type { EventMatch, RunRecord, Store } from '../store/types.js';
@@ -16,7 +19,7 @@ import { EventInputSchema, triggerContext } from '../triggers/events.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { ScheduleManager } from './schedules.js';
 import { automationRun } from '../workflows/automation-run.js';
-import { EngineError, type AppliedDefinition, type ApplyResult, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
+import { EngineError, type AppliedDefinition, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
 export interface EngineOptions {
   store: Store;
@@ -46,19 +49,49 @@ export function runIdFor(automation: string, eventId: string): string {
 export class IdflowEngine implements Engine {
   readonly store: Store;
   readonly schedules: ScheduleManager;
+  /** Directory writes; their events reach ingest through the outbox. */
+  readonly directory: DirectoryService;
+  /** Delivers directory events to ingest; started by startDelivery(). */
+  readonly outbox: OutboxDispatcher;
   private cachedIndex?: { generation: number; index: TriggerIndex };
 
   constructor(private readonly options: EngineOptions) {
     this.store = options.store;
     this.schedules = new ScheduleManager(options.client, options.store, options.taskQueue);
+    this.outbox = new OutboxDispatcher(
+      options.store.directory,
+      async (event) => {
+        await this.ingest({ id: event.id, type: event.type, data: event.data }, 'directory');
+      },
+      options.logger,
+    );
+    this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
+  }
+
+  /** Starts delivering directory events to the trigger pipeline (where the API runs). */
+  startDelivery(): void {
+    this.outbox.start();
+  }
+
+  async stopDelivery(): Promise<void> {
+    await this.outbox.stop();
   }
 
   async apply(files: SourceFile[], { dryRun, actor }: { dryRun: boolean; actor: string }): Promise<ApplyResult> {
-    const [webhooks, automations] = await Promise.all([this.store.definitions.list('Webhook'), this.store.definitions.list('Automation')]);
-    const loaded = loadDefinitions(files, { webhooks: webhooks.map((w) => w.name), automations: automations.map((a) => a.name) });
+    const [webhooks, automations, directory] = await Promise.all([this.store.definitions.list('Webhook'), this.store.definitions.list('Automation'), this.directoryNames()]);
+    const loaded = loadDefinitions(files, { webhooks: webhooks.map((w) => w.name), automations: automations.map((a) => a.name), directory });
     if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
-    // Webhooks first: an automation is never in force while a webhook it names is missing.
-    const ordered = [...loaded.documents].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Webhook' ? -1 : 1));
+    // The directory first (automations may name its entitlements), then webhooks: an automation
+    // is never in force while a webhook it names is missing.
+    const directoryDocuments = loaded.documents.flatMap((d) => (d.kind === 'Directory' ? [d] : []));
+    let summary: DirectoryApplySummary | undefined;
+    if (directoryDocuments.length > 0) {
+      const outcome = await this.applyDirectory(directoryDocuments, dryRun, actor);
+      if ('errors' in outcome) return { ok: false, errors: outcome.errors, applied: [] };
+      summary = outcome.summary;
+    }
+    const definitions = loaded.documents.flatMap((d) => (d.kind === 'Directory' ? [] : [d]));
+    const ordered = [...definitions].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Webhook' ? -1 : 1));
     const applied: AppliedDefinition[] = [];
     for (const document of ordered) {
       if (dryRun) {
@@ -70,7 +103,40 @@ export class IdflowEngine implements Engine {
       if (document.kind === 'Automation' && (wasScheduled || document.spec.trigger.type === 'schedule')) await this.schedules.reconcileAutomation(document.name);
     }
     if (!dryRun) this.options.logger.info({ actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) }, 'definitions applied');
-    return { ok: true, errors: [], applied };
+    return { ok: true, errors: [], applied, ...(summary && { directory: summary }) };
+  }
+
+  /** Entitlements, apps, profiles and templates the directory holds, for apply-time reference checks. */
+  private async directoryNames(): Promise<DirectoryNames> {
+    const repo = this.store.directory;
+    const [entitlements, apps, profiles, templates] = await Promise.all([repo.listEntitlements(), repo.listApps(), repo.listAccessProfiles(), repo.listCampaignTemplates()]);
+    return {
+      entitlements: entitlements.flatMap((e) => [e.id, `${e.app}:${e.slug}`]),
+      apps: apps.flatMap((a) => [a.id, a.slug]),
+      accessProfiles: profiles.map((p) => p.id),
+      campaignTemplates: templates.map((t) => t.id),
+    };
+  }
+
+  /** Applies Directory documents in one transaction (rolled back on a dry run or any error). */
+  private async applyDirectory(documents: Extract<LoadedDocument, { kind: 'Directory' }>[], dryRun: boolean, actor: string): Promise<{ summary: DirectoryApplySummary } | { errors: DefinitionError[] }> {
+    const summary = emptySummary();
+    const rollback = new Error('directory apply rolled back');
+    const errors: DefinitionError[] = [];
+    try {
+      await this.directory.write(async (tx) => {
+        for (const document of documents) {
+          const issues = await applyDirectoryDocument(tx, document.spec, summary, `directory apply by ${actor}`);
+          errors.push(...issues.map((issue) => document.locate(issue.path, issue.message)));
+        }
+        if (errors.length > 0 || dryRun) throw rollback;
+      });
+    } catch (error) {
+      if (error !== rollback) throw error;
+    }
+    if (errors.length > 0) return { errors };
+    if (!dryRun) await this.store.audit.record({ actor, action: 'directory.apply', target: 'Directory', details: summary as unknown as JsonObject });
+    return { summary };
   }
 
   /** Whether the automation in force runs on a schedule. */
@@ -79,13 +145,13 @@ export class IdflowEngine implements Engine {
     return current !== undefined && storedAutomationSpec(current.spec).trigger.type === 'schedule';
   }
 
-  private async preview(document: LoadedDocument): Promise<AppliedDefinition> {
+  private async preview(document: Exclude<LoadedDocument, { kind: 'Directory' }>): Promise<AppliedDefinition> {
     const current = await this.store.definitions.current(document.kind, document.name);
     const unchanged = current !== undefined && isDeepStrictEqual(current.spec, asJson(document.spec));
     return { kind: document.kind, name: document.name, version: unchanged ? current.version : (current?.version ?? 0) + 1, created: !unchanged };
   }
 
-  private async put(document: LoadedDocument, actor: string): Promise<AppliedDefinition> {
+  private async put(document: Exclude<LoadedDocument, { kind: 'Directory' }>, actor: string): Promise<AppliedDefinition> {
     const enabled = document.kind === 'Automation' ? document.spec.enabled : true;
     const result = await this.store.definitions.put({
       kind: document.kind,

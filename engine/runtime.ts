@@ -122,7 +122,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL });
     // Converge Temporal's schedules with the store, in case a crash came between the two. Only
     // where the API runs: it is what changes definitions, and workers may be many.
-    if (options.apiPort !== undefined) await engine.schedules.reconcile();
+    if (options.apiPort !== undefined) {
+      await engine.schedules.reconcile();
+      // Directory events (from imports here and from steps in any worker) reach the triggers from here.
+      engine.startDelivery();
+      cleanups.push(() => engine.stopDelivery());
+    }
 
     let workerEnv: NodeJS.ProcessEnv = process.env;
     let apiUrl: string | undefined;

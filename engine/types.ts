@@ -4,6 +4,8 @@
  */
 import type { JsonObject } from '../steps/types.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
+import type { DirectoryApplySummary } from '../directory/document.js';
+import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
 
 /** One problem in an applied file set; every field a user needs to find and fix it. */
@@ -36,6 +38,8 @@ export interface ApplyResult {
   errors: DefinitionError[];
   /** Empty when there are errors: nothing is applied from a file set with errors. */
   applied: AppliedDefinition[];
+  /** What Directory documents in the file set changed (or would, on a dry run). */
+  directory?: DirectoryApplySummary;
 }
 
 export interface EventInput {
@@ -57,6 +61,8 @@ export interface Engine {
   readonly store: Store;
   /** Scheduled automations on Temporal Schedules. */
   readonly schedules: Pick<ScheduleManager, 'list' | 'trigger' | 'setPaused' | 'backfill'>;
+  /** Directory writes (imports, API); the changes' events go through the outbox. */
+  readonly directory: DirectoryService;
   apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

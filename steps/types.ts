@@ -7,6 +7,7 @@
  * same step logic run against real adapters in the worker and in tests.
  */
 import type { z } from 'zod';
+import type { DirectoryActions } from '../directory/types.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -104,6 +105,8 @@ export interface StepServices {
    * the step gets the recorded result instead of doing it again.
    */
   once<T extends JsonValue>(effect: () => Promise<T>): Promise<T>;
+  /** The identity directory, for governance steps: each call idempotent for this step of this run. */
+  directory: DirectoryActions;
 }
 
 /** Capabilities of workflow-side steps; implemented with Temporal workflow APIs in workflows/. */
@@ -128,6 +131,12 @@ export interface ReferenceIssue {
 export interface ReferenceResolver {
   hasWebhook(name: string): boolean;
   hasAutomation(name: string): boolean;
+  /** An entitlement id or `app:slug` in the directory. */
+  hasEntitlement(ref: string): boolean;
+  /** An app id or slug in the directory. */
+  hasApp(ref: string): boolean;
+  hasAccessProfile(id: string): boolean;
+  hasCampaignTemplate(id: string): boolean;
 }
 
 interface StepBase<Schema extends z.ZodType> {

@@ -103,6 +103,43 @@ export interface Database {
   audit_log: AuditLogTable;
   tokens: TokensTable;
   step_effects: StepEffectsTable;
+  dir_users: DirUsersTable;
+  dir_apps: DirKeyedTable & { slug: string };
+  dir_entitlements: DirKeyedTable & { app_id: string; slug: string };
+  dir_grants: { user_id: string; entitlement_id: string; data: string };
+  dir_accounts: DirKeyedTable & { app_id: string; user_id: string };
+  dir_access_profiles: DirKeyedTable;
+  dir_enrollments: { user_id: string; profile_id: string; data: string };
+  dir_delegates: { user_id: string; delegate_id: string; data: string };
+  dir_tasks: DirKeyedTable & { assignee_id: string; state: string };
+  dir_campaign_templates: DirKeyedTable;
+  dir_campaigns: DirKeyedTable & { user_id: string };
+  directory_outbox: DirectoryOutboxTable;
+}
+
+/** Directory tables keep the record as JSON text in `data`, beside the columns queries use. */
+export interface DirKeyedTable {
+  id: string;
+  data: string;
+}
+
+export interface DirUsersTable extends DirKeyedTable {
+  /** Lowercased email: emails are unique whatever their case. */
+  email_key: string;
+  status: string;
+  department: string | null;
+  manager_id: string | null;
+}
+
+/** Directory changes waiting to be delivered to the trigger pipeline (a transactional outbox). */
+export interface DirectoryOutboxTable {
+  seq: Generated<number>;
+  event_id: string;
+  type: string;
+  /** JSON text. */
+  data: string;
+  created_at: string;
+  delivered_at: string | null;
 }
 
 /** Results of side effects a step completed (a sent email), keyed by the step's idempotency key. */

@@ -1,10 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { JsonValue } from '../steps/types.js';
 import { nowIso, parseJsonText, toJsonText } from './codec.js';
-import type { Database } from './db.js';
+import type { Db } from './db.js';
 import type { Store } from './types.js';
 
-export function effectsRepository(db: Kysely<Database>): Store['effects'] {
+export function effectsRepository(db: Db): Store['effects'] {
   return {
     async get(key) {
       const row = await db.selectFrom('step_effects').select('result').where('key', '=', key).executeTakeFirst();

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { auditRepository } from './audit.js';
 import type { Database } from './db.js';
 import { definitionsRepository } from './definitions.js';
+import { directoryRepository } from './directory.js';
 import { effectsRepository } from './effects.js';
 import { eventsRepository } from './events.js';
 import { migrateToLatest } from './migrations.js';
@@ -17,6 +18,7 @@ import type { Store } from './types.js';
 export type * from './types.js';
 export type { Database } from './db.js';
 export { migrateToLatest } from './migrations.js';
+export type { DirectoryOps, DirectoryRepository, PendingDirectoryEvent, UserQuery } from './directory.js';
 
 /**
  * Opens the SQLite store at `file` (creating it and its directory) or in memory, and migrates it.
@@ -42,6 +44,7 @@ export function createStore(db: Kysely<Database>): Store {
     audit: auditRepository(db),
     tokens: tokensRepository(db),
     effects: effectsRepository(db),
+    directory: directoryRepository(db),
     close: () => db.destroy(),
   };
 }

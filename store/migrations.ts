@@ -125,6 +125,90 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_directory': {
+    // Each directory table keeps the whole record as JSON in `data`, plus the columns that are
+    // looked up, joined or kept unique: one mapping for every kind, and indexes where queries go.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('dir_users')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('email_key', 'text', (col) => col.notNull().unique())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('department', 'text')
+        .addColumn('manager_id', 'text')
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('dir_users_manager_id').on('dir_users').column('manager_id').execute();
+      await db.schema.createTable('dir_apps').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('slug', 'text', (col) => col.notNull().unique()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_entitlements')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('app_id', 'text', (col) => col.notNull())
+        .addColumn('slug', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addUniqueConstraint('dir_entitlements_app_slug', ['app_id', 'slug'])
+        .execute();
+      await db.schema
+        .createTable('dir_grants')
+        .addColumn('user_id', 'text', (col) => col.notNull())
+        .addColumn('entitlement_id', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('dir_grants_pk', ['user_id', 'entitlement_id'])
+        .execute();
+      await db.schema.createIndex('dir_grants_entitlement_id').on('dir_grants').column('entitlement_id').execute();
+      await db.schema
+        .createTable('dir_accounts')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('app_id', 'text', (col) => col.notNull())
+        .addColumn('user_id', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addUniqueConstraint('dir_accounts_app_user', ['app_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('dir_accounts_user_id').on('dir_accounts').column('user_id').execute();
+      await db.schema.createTable('dir_access_profiles').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_enrollments')
+        .addColumn('user_id', 'text', (col) => col.notNull())
+        .addColumn('profile_id', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('dir_enrollments_pk', ['user_id', 'profile_id'])
+        .execute();
+      await db.schema
+        .createTable('dir_delegates')
+        .addColumn('user_id', 'text', (col) => col.primaryKey())
+        .addColumn('delegate_id', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('dir_delegates_delegate_id').on('dir_delegates').column('delegate_id').execute();
+      await db.schema
+        .createTable('dir_tasks')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('assignee_id', 'text', (col) => col.notNull())
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('dir_tasks_assignee_state').on('dir_tasks').columns(['assignee_id', 'state']).execute();
+      await db.schema.createTable('dir_campaign_templates').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_campaigns')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('user_id', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('dir_campaigns_user_id').on('dir_campaigns').column('user_id').execute();
+      await db.schema
+        .createTable('directory_outbox')
+        // SQLite spelling, as audit_log; delivery order is seq order.
+        .addColumn('seq', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('event_id', 'text', (col) => col.notNull().unique())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('delivered_at', 'text')
+        .execute();
+      await db.schema.createIndex('directory_outbox_pending').on('directory_outbox').columns(['delivered_at', 'seq']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

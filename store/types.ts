@@ -4,6 +4,7 @@
  * without touching callers.
  */
 import type { JsonObject, JsonValue } from '../steps/types.js';
+import type { DirectoryRepository } from './directory.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
 export type DefinitionKind = 'Automation' | 'Webhook';
@@ -115,7 +116,9 @@ export type Scope =
   | 'events:write'
   | 'events:read'
   | 'runs:read'
-  | 'runs:write';
+  | 'runs:write'
+  | 'directory:read'
+  | 'directory:write';
 
 export interface TokenInfo {
   name: string;
@@ -172,5 +175,7 @@ export interface Store {
     /** First write wins: a second put for the same key keeps the first result. */
     put(key: string, result: JsonValue): Promise<void>;
   };
+  /** The identity directory (users, apps, entitlements, grants, ...) and its event outbox. */
+  directory: DirectoryRepository;
   close(): Promise<void>;
 }

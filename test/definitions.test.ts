@@ -38,7 +38,7 @@ signingSecret: { env: TICKETING_WEBHOOK_SECRET }
 test('a valid file with several documents loads, with defaults applied', () => {
   const result = loadDefinitions([{ path: 'joiner.yaml', content: valid }], none);
   assert.deepEqual(result.errors, []);
-  assert.deepEqual(result.documents.map((d) => `${d.kind}/${d.name}@${d.line}`), ['Automation/engineering-joiner@1', 'Webhook/ticketing@17']);
+  assert.deepEqual(result.documents.map((d) => `${d.kind}/${'name' in d ? d.name : ''}@${d.line}`), ['Automation/engineering-joiner@1', 'Webhook/ticketing@17']);
   const automation = result.documents[0];
   assert.equal(automation.kind === 'Automation' && automation.spec.enabled, true);
 });

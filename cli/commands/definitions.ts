@@ -18,13 +18,19 @@ function report(output: Output, result: ApplyResult, dryRun: boolean): void {
     for (const error of result.errors) output.err(formatDefinitionError(error));
     throw new CliError(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing was applied`);
   }
+  if (result.directory) {
+    const d = result.directory;
+    const counts = `${d.users.created} users created, ${d.users.updated} updated, ${d.grants.created} grants created, ${d.apps} apps, ${d.entitlements} entitlements, ${d.accounts} accounts changed, ${d.accessProfiles} access profiles, ${d.enrollments} enrollments, ${d.delegates} delegates, ${d.tasks} tasks, ${d.campaignTemplates} campaign templates`;
+    output.out(`${dryRun ? '~ would apply' : '✓ applied'} Directory: ${counts}`);
+  }
   for (const applied of result.applied) {
     const verb = !applied.created ? '= unchanged' : dryRun ? '~ would apply' : '✓ applied';
     output.out(`${verb} ${applied.kind}/${applied.name} v${applied.version}`);
   }
 }
 
-async function apply(output: Output, paths: string[], dryRun: boolean, local: boolean): Promise<void> {
+/** `idflow apply` (and `directory apply`): every file under `paths` in one file set. */
+export async function apply(output: Output, paths: string[], dryRun: boolean, local: boolean): Promise<void> {
   const files = await collectDefinitionFiles(paths).catch((error: Error) => {
     throw new CliError(error.message);
   });
@@ -33,7 +39,7 @@ async function apply(output: Output, paths: string[], dryRun: boolean, local: bo
   if (!target && local) {
     // No API: validate the file set on its own (references must be inside it).
     const result = loadDefinitions(files, { webhooks: [], automations: [] });
-    report(output, { ok: result.errors.length === 0, errors: result.errors, applied: result.documents.map((d) => ({ kind: d.kind, name: d.name, version: 0, created: true })) }, true);
+    report(output, { ok: result.errors.length === 0, errors: result.errors, applied: result.documents.flatMap((d) => (d.kind === 'Directory' ? [] : [{ kind: d.kind, name: d.name, version: 0, created: true }])) }, true);
     output.out(`${files.length} file${files.length === 1 ? '' : 's'} valid (checked locally: no idflow API running)`);
     return;
   }

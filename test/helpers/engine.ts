@@ -65,6 +65,7 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
     worker = undefined;
   };
   if (options.worker ?? true) await startWorker();
+  engine.startDelivery();
 
   return {
     engine,
@@ -87,6 +88,7 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
     startWorker,
     stopWorker,
     async stop() {
+      await engine.stopDelivery();
       await stopWorker();
       await nativeConnection.close();
       await connection.close();

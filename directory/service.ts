@@ -1,0 +1,336 @@
+/**
+ * The directory's writes. Every change is written together with its lifecycle events (the
+ * outbox, delivered to the trigger pipeline by directory/outbox.ts) in one transaction, so a
+ * crash can lose neither and no event describes a change that did not happen.
+ *
+ * Governance steps call the DirectoryActions of `forStep(key)`: the step's result is recorded
+ * under its idempotency key in the same transaction, so a retry after a crash returns the first
+ * result and changes nothing twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { JsonObject, JsonValue } from '../steps/types.js';
+import type { DirectoryOps, DirectoryRepository } from '../store/directory.js';
+import {
+  DirectoryError,
+  USER_FIELDS,
+  type Account,
+  type App,
+  type Campaign,
+  type DirectoryActions,
+  type DirectoryEvent,
+  type Entitlement,
+  type Grant,
+  type User,
+  type UserFields,
+} from './types.js';
+
+export interface DirectoryServiceOptions {
+  /** Called after a transaction that emitted events commits, to deliver them without waiting for a poll. */
+  onEvents?: () => void;
+}
+
+/** Where a change came from, for grant sources and audit. */
+export interface ChangeOrigin {
+  source: string;
+}
+
+export type UserChange =
+  | { kind: 'created'; user: User }
+  | { kind: 'updated' | 'deactivated'; before: User; user: User; changes: string[] };
+
+const asJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject;
+
+/** A new event with a fresh id; undefined members are left out. */
+export function directoryEvent(type: DirectoryEvent['type'], data: Record<string, object | string | string[] | undefined>): DirectoryEvent {
+  return { id: `dir-${randomUUID()}`, type, data: asJson(data) };
+}
+
+/** The user fields that differ between two versions of a user. */
+export function changedUserFields(before: UserFields, after: UserFields): string[] {
+  return USER_FIELDS.filter((field) => !isDeepStrictEqual(before[field] ?? null, after[field] ?? null));
+}
+
+/** The event a user change emits: deactivation wins over a plain update. */
+export function userChangeEvent(change: UserChange): DirectoryEvent {
+  if (change.kind === 'created') return directoryEvent('user.created', { newUser: change.user });
+  return directoryEvent(change.kind === 'deactivated' ? 'user.deactivated' : 'user.updated', { oldUser: change.before, newUser: change.user, changes: change.changes });
+}
+
+/** Classifies the difference between a stored user (or none) and the wanted fields; undefined when equal. */
+export function diffUser(before: User | undefined, wanted: UserFields, now: string): UserChange | undefined {
+  if (!before) return { kind: 'created', user: { ...wanted, createdAt: now, updatedAt: now } };
+  const changes = changedUserFields(before, wanted);
+  if (changes.length === 0) return undefined;
+  const user: User = { ...wanted, createdAt: before.createdAt, updatedAt: now };
+  const deactivated = before.status === 'ENABLED' && wanted.status !== 'ENABLED';
+  return { kind: deactivated ? 'deactivated' : 'updated', before, user, changes };
+}
+
+export class DirectoryService {
+  constructor(
+    readonly repo: DirectoryRepository,
+    private readonly options: DirectoryServiceOptions = {},
+  ) {}
+
+  /** Runs `fn` in a transaction whose events are delivered after it commits. */
+  async write<T>(fn: (tx: DirectoryWriter) => Promise<T>): Promise<T> {
+    let emitted = 0;
+    const result = await this.repo.transaction((ops) => {
+      const writer = new DirectoryWriter(ops, () => emitted++);
+      return fn(writer);
+    });
+    if (emitted > 0) this.options.onEvents?.();
+    return result;
+  }
+
+  /** Writes user changes (an import, a directory apply) and their events in one transaction. */
+  async applyUserChanges(changes: UserChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.write(async (tx) => {
+      for (const change of changes) await tx.saveUser(change);
+    });
+  }
+
+  /** The governance actions for one step execution, idempotent under `effectKey`. */
+  forStep(effectKey: string, origin: ChangeOrigin): DirectoryActions {
+    const once = <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> =>
+      this.write(async (tx) => {
+        const recorded = await tx.ops.getEffect(effectKey);
+        if (recorded !== undefined) return recorded as unknown as T;
+        const result = await action(tx);
+        await tx.ops.putEffect(effectKey, asJson(result) as JsonValue);
+        return result;
+      });
+    return {
+      grantEntitlements: (input) => once((tx) => tx.grantEntitlements(input, origin)),
+      revokeEntitlements: (input) => once((tx) => tx.revokeEntitlements(input)),
+      modifyUserStatus: (input) => once((tx) => tx.modifyUserStatus(input)),
+      modifyDelegate: (input) => once((tx) => tx.modifyDelegate(input)),
+      removeAccessProfiles: (input) => once((tx) => tx.removeAccessProfiles(input)),
+      createAccount: (input) => once((tx) => tx.createAccount(input)),
+      performTaskAction: (input) => once((tx) => tx.performTaskAction(input)),
+      createCampaign: (input) => once((tx) => tx.createCampaign(input)),
+    };
+  }
+}
+
+const NOW = (): string => new Date().toISOString();
+
+/** Directory operations inside one transaction: resolves references, writes, and emits events. */
+export class DirectoryWriter {
+  constructor(
+    readonly ops: DirectoryOps,
+    private readonly onEmit: () => void,
+  ) {}
+
+  async emit(directoryEvent: DirectoryEvent): Promise<void> {
+    await this.ops.emit(directoryEvent);
+    this.onEmit();
+  }
+
+  async saveUser(change: UserChange): Promise<void> {
+    await this.ops.putUser(change.user);
+    await this.emit(userChangeEvent(change));
+  }
+
+  // ---- references -------------------------------------------------------------------------
+
+  /** A user by id or email; `what` names the field in the error. */
+  async user(ref: string, what = 'user'): Promise<User> {
+    const found = (await this.ops.getUser(ref)) ?? (ref.includes('@') ? await this.ops.getUserByEmail(ref) : undefined);
+    if (!found) throw new DirectoryError('NOT_FOUND', `${what} "${ref}" is not in the directory (give a user id or email)`);
+    return found;
+  }
+
+  async app(ref: string): Promise<App> {
+    const found = (await this.ops.getApp(ref)) ?? (await this.ops.getAppBySlug(ref));
+    if (!found) throw new DirectoryError('NOT_FOUND', `app "${ref}" is not in the directory (give an app id or slug)`);
+    return found;
+  }
+
+  async entitlement(ref: string): Promise<Entitlement> {
+    const direct = await this.ops.getEntitlement(ref);
+    if (direct) return direct;
+    const colon = ref.indexOf(':');
+    if (colon > 0) {
+      const app = (await this.ops.getAppBySlug(ref.slice(0, colon))) ?? (await this.ops.getApp(ref.slice(0, colon)));
+      const found = app && (await this.ops.getEntitlementBySlug(app.id, ref.slice(colon + 1)));
+      if (found) return found;
+    }
+    throw new DirectoryError('NOT_FOUND', `entitlement "${ref}" is not in the directory (give an entitlement id or app-slug:entitlement-slug)`);
+  }
+
+  // ---- governance actions -----------------------------------------------------------------
+
+  async grantEntitlements(input: { user: string; entitlements: string[]; expiresAt?: string }, origin: ChangeOrigin) {
+    const user = await this.user(input.user);
+    const entitlements = await Promise.all(input.entitlements.map((ref) => this.entitlement(ref)));
+    const granted: string[] = [];
+    const alreadyHad: string[] = [];
+    const now = NOW();
+    for (const entitlement of entitlements) {
+      const name = `${entitlement.app}:${entitlement.slug}`;
+      if (granted.includes(name) || alreadyHad.includes(name)) continue;
+      if (await this.ops.getGrant(user.id, entitlement.id)) {
+        alreadyHad.push(name);
+        continue;
+      }
+      const grant: Grant = { userId: user.id, entitlementId: entitlement.id, entitlement: name, source: origin.source, grantedAt: now, ...(input.expiresAt && { expiresAt: input.expiresAt }) };
+      await this.ops.putGrant(grant);
+      await this.emit(directoryEvent('grant.created', { user, entitlement, grant }));
+      granted.push(name);
+    }
+    return { user: user.id, granted, alreadyHad, expiresAt: input.expiresAt ?? null };
+  }
+
+  async revokeEntitlements(input: { user: string; entitlements?: string[]; apps?: string[]; all?: boolean; exclude?: string[] }) {
+    const user = await this.user(input.user);
+    const chosen = [input.entitlements !== undefined, input.apps !== undefined, input.all === true].filter(Boolean).length;
+    if (chosen !== 1) throw new DirectoryError('INVALID', 'revoke_entitlements needs exactly one of entitlements, apps or all: true');
+    const excluded = new Set((await Promise.all((input.exclude ?? []).map((ref) => this.entitlement(ref)))).map((e) => e.id));
+    const held = await this.ops.listGrants({ userId: user.id });
+    const notHeld: string[] = [];
+    let targets: Grant[];
+    if (input.entitlements) {
+      const wanted = await Promise.all(input.entitlements.map((ref) => this.entitlement(ref)));
+      targets = [];
+      for (const entitlement of wanted) {
+        const grant = held.find((g) => g.entitlementId === entitlement.id);
+        if (grant) targets.push(grant);
+        else notHeld.push(`${entitlement.app}:${entitlement.slug}`);
+      }
+    } else if (input.apps) {
+      const appIds = new Set((await Promise.all(input.apps.map((ref) => this.app(ref)))).map((app) => app.id));
+      const inApps = await Promise.all(held.map(async (g) => ((await this.ops.getEntitlement(g.entitlementId))?.appId ?? '')));
+      targets = held.filter((_, i) => appIds.has(inApps[i] as string));
+    } else {
+      targets = held;
+    }
+    const revoked: string[] = [];
+    const kept: string[] = [];
+    for (const grant of targets) {
+      if (excluded.has(grant.entitlementId)) {
+        kept.push(grant.entitlement);
+        continue;
+      }
+      await this.ops.deleteGrant(user.id, grant.entitlementId);
+      const entitlement = await this.ops.getEntitlement(grant.entitlementId);
+      await this.emit(directoryEvent('grant.revoked', { user, entitlement: entitlement ?? { id: grant.entitlementId }, grant }));
+      revoked.push(grant.entitlement);
+    }
+    return { user: user.id, revoked, notHeld, kept };
+  }
+
+  async modifyUserStatus(input: { user: string; status: User['status'] }) {
+    const before = await this.user(input.user);
+    const change = diffUser(before, { ...before, status: input.status }, NOW());
+    if (change) await this.saveUser(change);
+    return { user: before.id, previousStatus: before.status, status: input.status, changed: change !== undefined };
+  }
+
+  async modifyDelegate(input: { user: string; delegate?: string; remove?: boolean; removeAsDelegate?: boolean }) {
+    const user = await this.user(input.user);
+    if (input.delegate !== undefined && input.remove) throw new DirectoryError('INVALID', 'modify_delegate takes delegate or remove: true, not both');
+    const previous = await this.ops.getDelegate(user.id);
+    let delegate: string | null = previous?.delegateId ?? null;
+    if (input.delegate !== undefined) {
+      const target = await this.user(input.delegate, 'delegate');
+      if (target.id === user.id) throw new DirectoryError('INVALID', `user "${user.id}" cannot be their own delegate`);
+      await this.ops.putDelegate({ userId: user.id, delegateId: target.id, updatedAt: NOW() });
+      delegate = target.id;
+    } else if (input.remove) {
+      await this.ops.deleteDelegate(user.id);
+      delegate = null;
+    }
+    const removedAsDelegateOf: string[] = [];
+    if (input.removeAsDelegate) {
+      for (const entry of await this.ops.listDelegates({ delegateId: user.id })) {
+        await this.ops.deleteDelegate(entry.userId);
+        removedAsDelegateOf.push(entry.userId);
+      }
+    }
+    return { user: user.id, previousDelegate: previous?.delegateId ?? null, delegate, removedAsDelegateOf };
+  }
+
+  async removeAccessProfiles(input: { user: string; profiles?: string[]; all?: boolean }) {
+    const user = await this.user(input.user);
+    if ((input.profiles !== undefined) === (input.all === true)) throw new DirectoryError('INVALID', 'remove_access_profiles needs profiles or all: true (one of them)');
+    const enrolled = (await this.ops.listEnrollments({ userId: user.id })).map((e) => e.profileId);
+    const removed: string[] = [];
+    const notEnrolled: string[] = [];
+    for (const profileId of input.profiles ?? enrolled) {
+      if (!(await this.ops.getAccessProfile(profileId))) throw new DirectoryError('NOT_FOUND', `access profile "${profileId}" is not in the directory`);
+      if (!enrolled.includes(profileId)) {
+        notEnrolled.push(profileId);
+        continue;
+      }
+      await this.ops.deleteEnrollment(user.id, profileId);
+      removed.push(profileId);
+    }
+    return { user: user.id, removed, notEnrolled };
+  }
+
+  async createAccount(input: { app: string; user: string; method: 'from_user' | 'custom'; fields?: { username?: string; email?: string } }) {
+    const app = await this.app(input.app);
+    const user = await this.user(input.user);
+    const existing = await this.ops.findAccount(app.id, user.id);
+    if (existing) return { created: false, account: existing };
+    const username = input.method === 'custom' ? input.fields?.username : (user.username ?? user.email.split('@')[0]);
+    if (!username) throw new DirectoryError('INVALID', 'create_account with method custom needs fields.username');
+    const email = input.method === 'custom' ? input.fields?.email : user.email;
+    const now = NOW();
+    const account: Account = {
+      id: `${app.slug}:${user.id}`,
+      appId: app.id,
+      app: app.slug,
+      userId: user.id,
+      username,
+      ...(email !== undefined && { email }),
+      status: 'APP_USER_STATUS_ENABLED',
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.ops.putAccount(account);
+    await this.emit(directoryEvent('account.created', { newAccount: account, user }));
+    return { created: true, account };
+  }
+
+  async performTaskAction(input: { user: string; taskType?: string; action: 'reassign' | 'complete' | 'cancel'; to?: string }) {
+    const user = await this.user(input.user);
+    let to: User | undefined;
+    if (input.action === 'reassign') {
+      if (input.to === undefined || input.to === '') throw new DirectoryError('INVALID', 'perform_task_action with action reassign needs `to` (a user id or email)');
+      to = await this.user(input.to, 'to');
+    }
+    const open = (await this.ops.listTasks({ assigneeId: user.id, state: 'open' })).filter((task) => input.taskType === undefined || task.type === input.taskType);
+    const now = NOW();
+    for (const task of open) {
+      if (to) await this.ops.putTask({ ...task, assigneeId: to.id, updatedAt: now });
+      else await this.ops.putTask({ ...task, state: input.action === 'complete' ? 'completed' : 'cancelled', updatedAt: now });
+    }
+    return { user: user.id, action: input.action, tasks: open.map((task) => task.id), to: to?.id ?? null };
+  }
+
+  async createCampaign(input: { template: string; user: string }) {
+    const template = await this.ops.getCampaignTemplate(input.template);
+    if (!template) throw new DirectoryError('NOT_FOUND', `campaign template "${input.template}" is not in the directory`);
+    const user = await this.user(input.user);
+    const open = (await this.ops.listCampaigns({ userId: user.id })).find((c) => c.templateId === template.id && c.state === 'open');
+    if (open) return { created: false, campaign: open };
+    const reviewer = template.reviewer === 'manager' ? user.managerId : (await this.user(template.reviewer.user, 'reviewer')).id;
+    const created = new Date();
+    const campaign: Campaign = {
+      id: `campaign-${randomUUID()}`,
+      templateId: template.id,
+      userId: user.id,
+      ...(reviewer !== undefined && { reviewerId: reviewer }),
+      state: 'open',
+      items: (await this.ops.listGrants({ userId: user.id })).map((grant) => grant.entitlement),
+      createdAt: created.toISOString(),
+      dueAt: new Date(created.getTime() + template.durationDays * 86_400_000).toISOString(),
+    };
+    await this.ops.putCampaign(campaign);
+    return { created: true, campaign };
+  }
+}

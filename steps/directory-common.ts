@@ -1,0 +1,27 @@
+/**
+ * What the governance steps share: their retry defaults and their apply-time reference checks.
+ * Directory writes are local transactions, so retries are quick and many.
+ */
+import { z } from 'zod';
+import type { JsonObject, ReferenceIssue, RetrySettings } from './types.js';
+
+export const DIRECTORY_STEP_DEFAULTS: { timeout: string; retry: RetrySettings } = {
+  timeout: '30s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+export const userRef = z.string().min(1).describe('A user id or email; usually a template such as "{{ subject.id }}".');
+export const entitlementRefs = z.array(z.string().min(1)).describe('Entitlement ids or "app-slug:entitlement-slug"; an empty list (a template that found none) changes nothing.');
+
+/** Issues for each name in `values` (at `path`, then its index) that `known` does not know. */
+export function unknownReferences(values: unknown, path: string, known: (name: string) => boolean, what: string): ReferenceIssue[] {
+  if (!Array.isArray(values)) return typeof values === 'string' && !known(values) ? [{ path: [path], message: `unknown ${what} "${values}"` }] : [];
+  return values.flatMap((value, index) =>
+    typeof value === 'string' && !known(value) ? [{ path: [path, index], message: `unknown ${what} "${value}": it is not in the directory (idflow directory apply)` }] : [],
+  );
+}
+
+/** A directory result as step output (the results are plain JSON records). */
+export function stepOutput(result: object): JsonObject {
+  return result as JsonObject;
+}
