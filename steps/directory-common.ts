@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { JsonObject, ReferenceIssue, RetrySettings } from './types.js';
 
 export const DIRECTORY_STEP_DEFAULTS: { timeout: string; retry: RetrySettings } = {
-  timeout: '30s',
+  // A local transaction: a lost worker is noticed (and the step retried) after this long.
+  timeout: '10s',
   retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 

@@ -4,45 +4,20 @@
  * the same webhook-id, and nothing that had completed runs twice.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-
-const BIN = fileURLToPath(new URL('../bin/idflow.js', import.meta.url));
+import { kill, startWorkerProcess as startWorker, until } from './helpers/worker-process.js';
 
 let idflow: TestEngine;
 let receiver: Receiver;
 const workers: ChildProcess[] = [];
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', '--data-dir', idflow.dataDir, '--task-queue', idflow.taskQueue], {
-    env: { ...process.env, TEMPORAL_ADDRESS: idflow.address, TEMPORAL_NAMESPACE: idflow.namespace, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.on('exit', (code, signal) => {
-    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && code !== 0) console.error(`worker exited with ${code}:\n${output}`);
-  });
+  const child = startWorker(idflow);
   workers.push(child);
   return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  child.kill('SIGKILL');
-  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 before(async () => {
