@@ -129,9 +129,11 @@ export class DirectoryWriter {
     this.onEmit();
   }
 
-  async saveUser(change: UserChange): Promise<void> {
+  /** Writes the user and emits its event; `eventId` fixes the event's id (it doubles as an idempotency key). */
+  async saveUser(change: UserChange, eventId?: string): Promise<void> {
     await this.ops.putUser(change.user);
-    await this.emit(userChangeEvent(change));
+    const changeEvent = userChangeEvent(change);
+    await this.emit(eventId === undefined ? changeEvent : { ...changeEvent, id: eventId });
   }
 
   // ---- references -------------------------------------------------------------------------

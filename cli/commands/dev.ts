@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { createLogger } from '../../engine/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../engine/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
-import type { JsonObject } from '../../steps/types.js';
+import { diffUser } from '../../directory/service.js';
+import { UserInputSchema, toUserFields } from '../../directory/users.js';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../../temporal/connection.js';
 import { formatRun } from '../output.js';
 
@@ -35,18 +36,31 @@ function printApplied(result: ApplyResult): void {
 }
 
 const DEMO_EVENT = 'examples/events/new-engineer.event.json';
+const DEMO_EVENT_ID = 'demo-new-engineer';
 
-/** Sends the example event (a new engineer) and prints the run it starts, step by step. */
+/**
+ * Adds the example's new engineer to the directory, as an HR import would: the change's
+ * user.created event goes through the outbox to the triggers. Prints the runs it starts.
+ */
 async function runDemo(runtime: Runtime): Promise<void> {
-  const data = JSON.parse(await readFile(DEMO_EVENT, 'utf8')) as JsonObject;
-  console.log(`\ndemo: idflow emit user.created --data @${DEMO_EVENT} --id demo-new-engineer`);
-  const result = await runtime.engine.ingest({ id: 'demo-new-engineer', type: 'user.created', data }, 'idflow dev --demo');
-  for (const match of result.event.matches) console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
-  for (const run of result.runs) {
-    const finished = await runtime.engine.waitForRun(run.runId, 120_000);
-    console.log(formatRun({ ...finished, webUiLink: runtime.engine.webUiLink(finished.runId) }));
+  const { newUser } = JSON.parse(await readFile(DEMO_EVENT, 'utf8')) as { newUser: unknown };
+  const input = UserInputSchema.parse(newUser);
+  console.log(`\ndemo: a new engineer joins (${DEMO_EVENT}), as \`idflow directory import\` would add them`);
+  const { engine } = runtime;
+  const existing = await engine.store.directory.getUser(input.id);
+  const manager = input.manager === undefined ? undefined : await engine.store.directory.getUserByEmail(input.manager);
+  const change = diffUser(existing, toUserFields(input, existing, () => manager?.id), new Date().toISOString());
+  if (change) await engine.directory.write((tx) => tx.saveUser(change, DEMO_EVENT_ID));
+  await engine.outbox.drain();
+  const event = await engine.store.events.get(DEMO_EVENT_ID);
+  if (!event) throw new Error(`the demo event ${DEMO_EVENT_ID} was not delivered`);
+  for (const match of event.matches) console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
+  for (const match of event.matches) {
+    if (!match.runId) continue;
+    const finished = await engine.waitForRun(match.runId, 120_000);
+    console.log(formatRun({ ...finished, webUiLink: engine.webUiLink(finished.runId) }));
   }
-  console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow emit --help   (Ctrl-C stops)');
+  console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow directory grants list --user u-1001 · npx idflow emit --help   (Ctrl-C stops)');
 }
 
 /** The cluster of `idflow worker` and `idflow api`: TEMPORAL_ADDRESS, else the local default. */
