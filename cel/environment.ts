@@ -1,6 +1,6 @@
 /**
  * The one place where idflow's CEL environment is built: declared variables, extra functions
- * and operators. Later additions (time.format, ip(), cidr(), UserStatus constants...) go here.
+ * and operators: time (cel/time.ts), networks (cel/network.ts) and the directory's constants.
  *
  * Workflow-safe: imported by workflow code, so no Node built-ins, no I/O and no host clock.
  * now() reads the clock the caller handed to evaluate() (see setEvaluationClock).
@@ -16,6 +16,8 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { Duration } from '@marcbachmann/cel-js/evaluator';
 import { formatDuration, formatTimestamp } from './json.js';
+import { CidrRange, IpAddress, isLoopback, isPrivate, parseCidr, parseIp } from './network.js';
+import { TIME_FORMATS, formatTime, parseTime, startOf } from './time.js';
 
 /** The variables every expression may use. Anything else is a type error at compile time. */
 export const CEL_VARIABLES = {
@@ -68,6 +70,52 @@ function registerMixedArithmetic(env: Environment): void {
   }
 }
 
+/** The directory's status values, as constants: `subject.status == UserStatus.DISABLED`. */
+export const USER_STATUS = { ENABLED: 'ENABLED', DISABLED: 'DISABLED', DELETED: 'DELETED' } as const;
+export const APP_USER_STATUSES = ['APP_USER_STATUS_ENABLED', 'APP_USER_STATUS_DISABLED', 'APP_USER_STATUS_DELETED'] as const;
+
+/** The receiver of `time.format(...)`, `time.parse(...)` and `time.start_of(...)` (see the file comment). */
+class TimeNamespace {}
+
+function registerDirectoryConstants(env: Environment): void {
+  env.registerConstant('UserStatus', 'map<string, string>', new Map(Object.entries(USER_STATUS)));
+  for (const status of APP_USER_STATUSES) env.registerConstant(status, 'string', status);
+  env.registerConstant('TimeFormat', 'map<string, string>', new Map(Object.entries(TIME_FORMATS)));
+}
+
+function registerTimeFunctions(env: Environment): void {
+  env
+    .registerType('TimeNamespace', TimeNamespace)
+    .registerConstant('time', 'TimeNamespace', new TimeNamespace())
+    .registerFunction(`TimeNamespace.format(${TIMESTAMP}, string): string`, (_time: TimeNamespace, ts: Date, layout: string) => formatTime(ts, layout), {
+      description: 'Formats a timestamp with a Go-style layout ("2006-01-02 15:04", "Monday") in UTC.',
+    })
+    .registerFunction(`TimeNamespace.format(${TIMESTAMP}, string, string): string`, (_time: TimeNamespace, ts: Date, layout: string, zone: string) => formatTime(ts, layout, zone))
+    .registerFunction(`TimeNamespace.parse(string, string): ${TIMESTAMP}`, (_time: TimeNamespace, text: string, layout: string) => parseTime(text, layout), {
+      description: 'Parses text with a Go-style layout or a TimeFormat constant; times without an offset are UTC.',
+    })
+    .registerFunction(`TimeNamespace.parse(string, string, string): ${TIMESTAMP}`, (_time: TimeNamespace, text: string, layout: string, zone: string) => parseTime(text, layout, zone))
+    .registerFunction(`TimeNamespace.start_of(${TIMESTAMP}, string): ${TIMESTAMP}`, (_time: TimeNamespace, ts: Date, unit: string) => startOf(ts, unit), {
+      description: 'The start of the "day", "week" (Monday) or "month" containing a timestamp.',
+    })
+    .registerFunction(`TimeNamespace.start_of(${TIMESTAMP}, string, string): ${TIMESTAMP}`, (_time: TimeNamespace, ts: Date, unit: string, zone: string) => startOf(ts, unit, zone));
+}
+
+function registerNetworkFunctions(env: Environment): void {
+  env
+    .registerType('net.IP', IpAddress)
+    .registerType('net.CIDR', CidrRange)
+    .registerFunction('ip(string): net.IP', parseIp, { description: 'An IPv4 or IPv6 address.' })
+    .registerFunction('cidr(string): net.CIDR', parseCidr, { description: 'An address range, e.g. "10.1.2.0/24".' })
+    .registerFunction('net.IP.within(net.CIDR): bool', (address: IpAddress, range: CidrRange) => range.contains(address))
+    .registerFunction('net.CIDR.contains(net.IP): bool', (range: CidrRange, address: IpAddress) => range.contains(address))
+    .registerFunction('net.IP.isPrivate(): bool', isPrivate)
+    .registerFunction('net.IP.isLoopback(): bool', isLoopback)
+    .registerFunction('net.IP.is4(): bool', (address: IpAddress) => address.version === 4)
+    .registerFunction('string(net.IP): string', (address: IpAddress) => address.text)
+    .registerFunction('string(net.CIDR): string', (range: CidrRange) => range.text);
+}
+
 /** A fresh environment; use celEnvironment() for the shared one. */
 export function createCelEnvironment(): Environment {
   const env = new Environment({
@@ -90,6 +138,9 @@ export function createCelEnvironment(): Environment {
     .registerFunction(`timestamp(${TIMESTAMP}): ${TIMESTAMP}`, (ts: Date) => ts)
     .registerFunction(`duration(${DURATION}): ${DURATION}`, (d: Duration) => d);
   registerMixedArithmetic(env);
+  registerDirectoryConstants(env);
+  registerTimeFunctions(env);
+  registerNetworkFunctions(env);
   return env;
 }
 

@@ -328,10 +328,7 @@ export class IdflowEngine implements Engine {
   async setEnabled(automationName: string, enabled: boolean, actor: string): Promise<void> {
     const automation = await this.currentAutomation(automationName);
     await this.store.definitions.setEnabled('Automation', automationName, enabled, actor);
-    if (automation.spec.trigger.type === 'schedule') {
-      await this.schedules.reconcileAutomation(automationName);
-      if (enabled) await this.schedules.setPaused(automationName, false);
-    }
+    if (automation.spec.trigger.type === 'schedule') await this.schedules.reconcileAutomation(automationName);
   }
 
   webUiLink(runId: string): string | undefined {

@@ -11,6 +11,8 @@ import type { Store } from '../store/types.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { EngineError } from './types.js';
 
+/** The note on a schedule paused because its automation is disabled. */
+const DISABLED_NOTE = 'the automation is disabled';
 const PREFIX = 'idflow-';
 export const scheduleIdFor = (automation: string): string => `${PREFIX}${automation}`;
 
@@ -113,17 +115,17 @@ export class ScheduleManager {
     const scheduleId = scheduleIdFor(automation.name);
     const options = this.options(automation);
     try {
-      await this.client.schedule.create({ scheduleId, ...options, state: { paused: !automation.enabled, note: automation.enabled ? undefined : 'the automation is disabled' } });
+      await this.client.schedule.create({ scheduleId, ...options, state: { paused: !automation.enabled, note: automation.enabled ? undefined : DISABLED_NOTE } });
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      // A pause made with `idflow schedules pause` survives updates; disabling always pauses.
-      await this.client.schedule.getHandle(scheduleId).update((previous) => ({
-        ...previous,
-        spec: options.spec,
-        action: options.action,
-        policies: options.policies,
-        state: { ...previous.state, paused: automation.enabled ? previous.state.paused : true },
-      }));
+      // Disabling pauses and enabling lifts that pause, in the same update as the rest (a
+      // separate unpause could be applied before it); a pause made with `idflow schedules
+      // pause` survives updates.
+      await this.client.schedule.getHandle(scheduleId).update((previous) => {
+        const pausedByDisable = previous.state.paused && previous.state.note === DISABLED_NOTE;
+        const state = !automation.enabled ? { paused: true, note: DISABLED_NOTE } : pausedByDisable ? { paused: false, note: 'the automation is enabled' } : previous.state;
+        return { ...previous, spec: options.spec, action: options.action, policies: options.policies, state: { ...previous.state, ...state } };
+      });
     }
   }
 

@@ -39,18 +39,31 @@ function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
+/** A copy of `record` with a snake_case alias beside each camelCase key (`first_name` for `firstName`). */
+function withSnakeCaseAliases(record: JsonObject): JsonObject {
+  const aliased: JsonObject = { ...record };
+  for (const [key, value] of Object.entries(record)) {
+    const alias = snakeCase(key);
+    if (alias !== key && !(alias in aliased)) aliased[alias] = value;
+  }
+  return aliased;
+}
+
+/** The records of an event (users, accounts, the entitlement, the grant) get field aliases too. */
+const RECORD_KEYS = new Set(['oldUser', 'newUser', 'user', 'oldAccount', 'newAccount', 'account', 'entitlement', 'grant']);
+const isRecord = (value: JsonValue | undefined): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+
 /**
  * `ctx.trigger` for an event's data: the data itself, plus snake_case aliases of camelCase keys
- * (`old_user` for `oldUser`) and `user` (= newUser, else oldUser) when the event has none.
+ * (`old_user` for `oldUser`, and `first_name` for `firstName` inside the users and accounts)
+ * and `user` (= newUser, else oldUser) when the event has none.
  */
 export function triggerContext(data: JsonObject): JsonObject {
-  const trigger: JsonObject = { ...data };
-  for (const [key, value] of Object.entries(data)) {
-    const alias = snakeCase(key);
-    if (alias !== key && !(alias in trigger)) trigger[alias] = value;
-  }
+  const records: JsonObject = {};
+  for (const [key, value] of Object.entries(data)) records[key] = RECORD_KEYS.has(key) && isRecord(value) ? withSnakeCaseAliases(value) : value;
+  const trigger = withSnakeCaseAliases(records);
   if (!('user' in trigger)) {
-    const user: JsonValue | undefined = data.newUser ?? data.oldUser;
+    const user: JsonValue | undefined = trigger.newUser ?? trigger.oldUser;
     if (user !== undefined) trigger.user = user;
   }
   return trigger;
