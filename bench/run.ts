@@ -3,6 +3,7 @@
  * not tests: they gate nothing, and their targets are read by people.
  */
 import { runCelBench } from './cel.js';
+import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch } from './engine.js';
 
 async function main(): Promise<void> {
@@ -11,6 +12,9 @@ async function main(): Promise<void> {
   console.log('\n== trigger matching');
   const match = benchMatch();
   console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
+  console.log('\n== HR import');
+  const imported = await benchDirectoryImport();
+  console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
   console.log('\n== engine on a real Temporal dev server');
   const figures = await benchEngine();
   console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
