@@ -16,7 +16,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { Duration } from '@marcbachmann/cel-js/evaluator';
 import { formatDuration, formatTimestamp } from './json.js';
-import { CidrRange, IpAddress, isLoopback, isPrivate, parseCidr, parseIp } from './network.js';
+import { CidrRange, IpAddress, NET_IP_FIELDS, parseCidr, parseIp } from './network.js';
 import { TIME_FORMATS, formatTime, parseTime, startOf } from './time.js';
 
 /** The variables every expression may use. Anything else is a type error at compile time. */
@@ -77,10 +77,23 @@ export const APP_USER_STATUSES = ['APP_USER_STATUS_ENABLED', 'APP_USER_STATUS_DI
 /** The receiver of `time.format(...)`, `time.parse(...)` and `time.start_of(...)` (see the file comment). */
 class TimeNamespace {}
 
+/**
+ * A constant whose members are read as fields (`UserStatus.DISABLED`). Declared as a type with
+ * one string field per member rather than as a map<string, string>, so that a typo
+ * (`UserStatus.DISABLD`) is a type error at apply time, not a missing key in a run. A Map
+ * subclass, so that the whole group still converts to JSON.
+ */
+function registerConstantGroup(env: Environment, typeName: string, name: string, members: Readonly<Record<string, string>>): void {
+  const Group = class extends Map<string, string> {};
+  Object.defineProperty(Group, 'name', { value: typeName });
+  const fields = Object.fromEntries(Object.keys(members).map((member) => [member, 'string']));
+  env.registerType(typeName, { ctor: Group, fields }).registerConstant(name, typeName, new Group(Object.entries(members)));
+}
+
 function registerDirectoryConstants(env: Environment): void {
-  env.registerConstant('UserStatus', 'map<string, string>', new Map(Object.entries(USER_STATUS)));
+  registerConstantGroup(env, 'idflow.UserStatus', 'UserStatus', USER_STATUS);
   for (const status of APP_USER_STATUSES) env.registerConstant(status, 'string', status);
-  env.registerConstant('TimeFormat', 'map<string, string>', new Map(Object.entries(TIME_FORMATS)));
+  registerConstantGroup(env, 'idflow.TimeFormat', 'TimeFormat', TIME_FORMATS);
 }
 
 function registerTimeFunctions(env: Environment): void {
@@ -101,17 +114,26 @@ function registerTimeFunctions(env: Environment): void {
     .registerFunction(`TimeNamespace.start_of(${TIMESTAMP}, string, string): ${TIMESTAMP}`, (_time: TimeNamespace, ts: Date, unit: string, zone: string) => startOf(ts, unit, zone));
 }
 
+/**
+ * ip() and cidr(). The predicates of an address are both fields and methods: the issue and the
+ * reference docs write `ip(x).isPrivate`, CEL users (Kubernetes' library) `ip(x).isLoopback()`;
+ * cel-js resolves the two forms separately, so both type-check and give the same answer.
+ */
 function registerNetworkFunctions(env: Environment): void {
   env
-    .registerType('net.IP', IpAddress)
+    .registerType('net.IP', { ctor: IpAddress, fields: NET_IP_FIELDS })
     .registerType('net.CIDR', CidrRange)
-    .registerFunction('ip(string): net.IP', parseIp, { description: 'An IPv4 or IPv6 address.' })
-    .registerFunction('cidr(string): net.CIDR', parseCidr, { description: 'An address range, e.g. "10.1.2.0/24".' })
+    .registerFunction('ip(string): net.IP', parseIp, { description: 'An IPv4 or IPv6 address, e.g. "10.1.2.5" or "2001:db8::1".' })
+    .registerFunction('cidr(string): net.CIDR', parseCidr, { description: 'An address range, e.g. "10.1.2.0/24" or "2001:db8::/32".' })
     .registerFunction('net.IP.within(net.CIDR): bool', (address: IpAddress, range: CidrRange) => range.contains(address))
     .registerFunction('net.CIDR.contains(net.IP): bool', (range: CidrRange, address: IpAddress) => range.contains(address))
-    .registerFunction('net.IP.isPrivate(): bool', isPrivate)
-    .registerFunction('net.IP.isLoopback(): bool', isLoopback)
-    .registerFunction('net.IP.is4(): bool', (address: IpAddress) => address.version === 4)
+    .registerFunction('net.CIDR.contains(net.CIDR): bool', (range: CidrRange, inner: CidrRange) => range.containsRange(inner))
+    .registerFunction('net.IP.isPrivate(): bool', (address: IpAddress) => address.isPrivate)
+    .registerFunction('net.IP.isLoopback(): bool', (address: IpAddress) => address.isLoopback)
+    .registerFunction('net.IP.is4(): bool', (address: IpAddress) => address.is4)
+    .registerFunction('net.IP.is6(): bool', (address: IpAddress) => address.is6)
+    .registerOperator('net.IP == net.IP', (a: IpAddress, b: IpAddress) => a.equals(b))
+    .registerOperator('net.CIDR == net.CIDR', (a: CidrRange, b: CidrRange) => a.equals(b))
     .registerFunction('string(net.IP): string', (address: IpAddress) => address.text)
     .registerFunction('string(net.CIDR): string', (range: CidrRange) => range.text);
 }

@@ -83,7 +83,11 @@ interface LibraryErrorShape {
 
 /** Hints for the library's terse messages where our JSON inputs make a mistake likely. */
 function withHint(code: string | undefined, kind: CelErrorKind, summary: string): string {
-  if (code === 'no_such_key') return `${summary} (test optional fields with has(x.field) or x.?field.orValue(default))`;
+  if (code === 'no_such_key') {
+    // At check time only declared types have a fixed set of fields (UserStatus, TimeFormat, ip()): a typo.
+    if (kind === 'type') return `${summary} (not a field of that type; docs/cel.md lists the members of UserStatus, TimeFormat and ip())`;
+    return `${summary} (test optional fields with has(x.field) or x.?field.orValue(default))`;
+  }
   if (code === 'unknown_variable') {
     return kind === 'type' ? `${summary} (the variables are ctx and subject)` : `${summary} (no value was passed for it)`;
   }

@@ -6,6 +6,7 @@ import { Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import type { JsonValue } from '../steps/types.js';
 import { CelError } from './errors.js';
+import { CidrRange, IpAddress } from './network.js';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const NANOS_PER_SECOND = 1_000_000_000n;
@@ -72,6 +73,8 @@ export function celTypeName(value: unknown): string {
       if (value instanceof Uint8Array) return 'bytes';
       if (value instanceof UnsignedInt) return 'uint';
       if (value instanceof Optional) return 'optional';
+      if (value instanceof IpAddress) return 'net.IP';
+      if (value instanceof CidrRange) return 'net.CIDR';
       if (value instanceof Map) return 'map';
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) return 'map';
@@ -117,7 +120,7 @@ function setKey(target: { [key: string]: JsonValue }, key: string, value: JsonVa
 /**
  * Converts a CEL result to JSON: int/uint → number (refusing values beyond 2^53), timestamp →
  * RFC 3339 string, duration → "3600s", bytes → base64, optional → its value or null, map → object,
- * list → array, type → its name. Throws CelError (kind evaluation, empty expression) otherwise.
+ * list → array, type → its name, ip and cidr → their canonical text ("2001:db8::1", "10.0.0.0/8"). Throws CelError (kind evaluation, empty expression) otherwise.
  */
 export function toJson(value: unknown): JsonValue {
   switch (typeof value) {
@@ -160,6 +163,7 @@ function objectToJson(value: object | null): JsonValue {
   if (value instanceof Uint8Array) return bytesToBase64(value);
   if (value instanceof UnsignedInt) return bigintToNumber(value.valueOf());
   if (value instanceof Optional) return value.hasValue() ? toJson(value.value()) : null;
+  if (value instanceof IpAddress || value instanceof CidrRange) return value.text;
   if (isCelTypeValue(value)) return String((value as { name: unknown }).name);
   throw new CelError('evaluation', '', `a value of type ${celTypeName(value)} is not representable in JSON`);
 }
