@@ -1,7 +1,16 @@
 /**
  * Time functions of idflow's CEL: Go-style layouts (`"2006-01-02"`, `"15:04"`, `"Monday"`) for
  * time.format and time.parse, and time.start_of, all with IANA time zones through Intl.
- * Workflow-safe: no host clock, no I/O; Intl is available in Temporal's workflow sandbox.
+ *
+ * Workflow-safe: no host clock, no I/O, no Node built-ins; Intl is available in Temporal's
+ * workflow sandbox. Every function is pure: the same instant, layout and zone give the same text.
+ *
+ * Layouts follow Go's time package (https://pkg.go.dev/time#pkg-constants): the reference time
+ * `Mon Jan 2 15:04:05 MST 2006` written the way the text should look. Tokens are recognised by
+ * Go's own rules (tokenize below), so a layout means here what it means in Go, with three
+ * documented differences: timestamps have millisecond precision, `MST` prints the abbreviation
+ * Intl knows in English or else a numeric one (`+09` where Go's tzdata has `JST`), and a wall
+ * time that a DST change skips resolves forward (02:30 → 03:30), where Go goes back an hour.
  */
 
 /** Named layouts, `TimeFormat.DATE` and friends in CEL. */
@@ -13,32 +22,18 @@ export const TIME_FORMATS = {
   KITCHEN: '3:04PM',
 } as const;
 
+/** The units of time.start_of. */
+export const START_OF_UNITS = ['day', 'week', 'month'] as const;
+
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const DAY_MS = 86_400_000;
 
-/** Layout tokens, longest first so "2006" wins over "2" and "January" over "Jan". */
-const TOKENS = ['January', 'Monday', 'Z07:00', '-07:00', '2006', '-0700', '.000', 'Jan', 'Mon', 'MST', '01', '02', '03', '04', '05', '15', '_2', 'PM', 'pm', '06', '1', '2', '3', '4', '5'] as const;
-type Token = (typeof TOKENS)[number];
+// ---------------------------------------------------------------------------------------------
+// Zones: wall-clock times through Intl
+// ---------------------------------------------------------------------------------------------
 
-function tokenize(layout: string): (Token | { literal: string })[] {
-  const parts: (Token | { literal: string })[] = [];
-  let literal = '';
-  for (let i = 0; i < layout.length; ) {
-    const token = TOKENS.find((candidate) => layout.startsWith(candidate, i));
-    if (token) {
-      if (literal) parts.push({ literal });
-      literal = '';
-      parts.push(token);
-      i += token.length;
-    } else {
-      literal += layout[i];
-      i++;
-    }
-  }
-  if (literal) parts.push({ literal });
-  return parts;
-}
-
+/** A wall-clock reading: what a clock in some zone shows. */
 interface WallTime {
   year: number;
   month: number; // 1-12
@@ -49,179 +44,613 @@ interface WallTime {
   millisecond: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const wallFormatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatter(zone: string): Intl.DateTimeFormat {
-  let cached = formatters.get(zone);
-  if (!cached) {
+function wallFormatter(zone: string): Intl.DateTimeFormat {
+  let cached = wallFormatters.get(zone);
+  if (cached === undefined) {
     try {
-      cached = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+      cached = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        era: 'short',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
     } catch {
-      throw new Error(`unknown time zone "${zone}": use an IANA zone such as "America/New_York" or "UTC"`);
+      throw new Error(`unknown time zone "${zone}": use an IANA zone such as "America/New_York", "Europe/Paris" or "UTC"`);
     }
-    formatters.set(zone, cached);
+    wallFormatters.set(zone, cached);
   }
   return cached;
 }
 
-/** The wall-clock time at `date` in `zone`. */
-export function wallTime(date: Date, zone: string): WallTime {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(zone).formatToParts(date)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  return { year: parts.year as number, month: parts.month as number, day: parts.day as number, hour: (parts.hour as number) % 24, minute: parts.minute as number, second: parts.second as number, millisecond: date.getUTCMilliseconds() };
+/** The wall-clock time at instant `ms` in `zone`. */
+function wallTime(ms: number, zone: string): WallTime {
+  const wall: WallTime = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, millisecond: ((ms % 1000) + 1000) % 1000 };
+  let bc = false;
+  for (const part of wallFormatter(zone).formatToParts(ms)) {
+    switch (part.type) {
+      case 'era':
+        bc = part.value === 'BC';
+        break;
+      case 'year':
+      case 'month':
+      case 'day':
+      case 'minute':
+      case 'second':
+        wall[part.type] = Number(part.value);
+        break;
+      case 'hour':
+        wall.hour = Number(part.value) % 24;
+        break;
+    }
+  }
+  if (bc) wall.year = 1 - wall.year;
+  return wall;
 }
 
-const wallAsUtc = (wall: WallTime): number => Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.millisecond);
-
-/** Minutes `zone` is ahead of UTC at `date`. */
-function offsetMinutes(date: Date, zone: string): number {
-  return Math.round((wallAsUtc(wallTime(date, zone)) - date.getTime()) / 60_000);
+/** The wall clock read as if it were UTC, in milliseconds. Years 0-99 stay themselves (Date.UTC maps them to 19xx). */
+function wallMillis(wall: WallTime): number {
+  const date = new Date(0);
+  date.setUTCFullYear(wall.year, wall.month - 1, wall.day);
+  date.setUTCHours(wall.hour, wall.minute, wall.second, wall.millisecond);
+  return date.getTime();
 }
 
-/** The instant a wall-clock time in `zone` names (the earlier one in a repeated DST hour). */
-export function fromWallTime(wall: WallTime, zone: string): Date {
-  const guess = wallAsUtc(wall);
-  const first = guess - offsetMinutes(new Date(guess), zone) * 60_000;
-  const second = guess - offsetMinutes(new Date(first), zone) * 60_000;
-  return new Date(Math.min(first, second));
+/** Milliseconds `zone` is ahead of UTC at instant `ms`. */
+function offsetAt(ms: number, zone: string): number {
+  return wallMillis(wallTime(ms, zone)) - ms;
+}
+
+/**
+ * The instant a wall-clock time in `zone` names. In the hour a DST change repeats, the earlier
+ * one; in the hour it skips, the time moved forward by the gap (02:30 → 03:30 EDT), so that the
+ * start of a day that begins at 01:00 (a midnight DST change) is that 01:00, not the day before.
+ * This is RFC 5545's and JavaScript Temporal's "compatible" choice.
+ */
+function fromWallTime(wall: WallTime, zone: string): number {
+  const local = wallMillis(wall);
+  const candidates = instantsOf(local, zone);
+  // In a gap no instant matches: use the offset from before the change, which lands after it.
+  return candidates[0] ?? local - offsetAt(local - DAY_MS, zone);
+}
+
+/** Every instant at which clocks in `zone` show the wall time `local` (as wallMillis gives it): 0, 1 or 2. */
+function instantsOf(local: number, zone: string): number[] {
+  const offsets = new Set([offsetAt(local - DAY_MS, zone), offsetAt(local, zone), offsetAt(local + DAY_MS, zone)]);
+  const instants: number[] = [];
+  for (const offset of offsets) {
+    const instant = local - offset;
+    if (offsetAt(instant, zone) === offset && !instants.includes(instant)) instants.push(instant);
+  }
+  return instants.sort((a, b) => a - b);
+}
+
+const nameFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Locales whose short zone names agree with Go's (tzdata's) for the US zones, UTC, GMT/BST,
+ * CET/EET, AEST, IST and JST; checked against Go for a sample of zones.
+ */
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-AU', 'en-IN', 'ja-JP'];
+
+/**
+ * The zone abbreviation Go's `MST` prints: "EST", "CEST", "UTC" where Intl knows one in English,
+ * else the offset as tzdata writes numeric abbreviations ("+09", "-03", "+0530").
+ */
+function zoneAbbreviation(ms: number, zone: string, offsetMs: number): string {
+  for (const locale of ABBREVIATION_LOCALES) {
+    const key = `${locale} ${zone}`;
+    let names = nameFormatters.get(key);
+    if (names === undefined) {
+      names = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'short' });
+      nameFormatters.set(key, names);
+    }
+    const name = names.formatToParts(ms).find((part) => part.type === 'timeZoneName')?.value;
+    if (name !== undefined && /^[A-Z]{2,5}$/.test(name)) return name;
+  }
+  const { sign, hours, minutes } = splitOffset(offsetMs);
+  return `${sign}${pad(hours)}${minutes === 0 ? '' : pad(minutes)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layouts: Go's tokens
+// ---------------------------------------------------------------------------------------------
+
+type Std =
+  | 'January' | 'Jan' | '1' | '01' | 'Monday' | 'Mon' | '2' | '_2' | '02' | '__2' | '002'
+  | '15' | '3' | '03' | '4' | '04' | '5' | '05' | '2006' | '06' | 'PM' | 'pm' | 'MST'
+  | 'Z070000' | 'Z07:00:00' | 'Z0700' | 'Z07:00' | 'Z07' | '-070000' | '-07:00:00' | '-0700' | '-07:00' | '-07';
+
+/** Fractional seconds: `.000` (exactly `digits` digits, `zeros`) or `.999` (trailing zeros dropped); `separator` is `.` or `,`. */
+interface Fraction {
+  kind: 'fraction';
+  zeros: boolean;
+  digits: number;
+  separator: string;
+}
+
+type Chunk = { kind: 'literal'; text: string } | { kind: 'std'; std: Std } | Fraction;
+
+const OFFSET_TOKENS = ['070000', '07:00:00', '0700', '07:00', '07'] as const;
+const isDigitAt = (text: string, i: number): boolean => i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57;
+const isLowerAt = (text: string, i: number): boolean => i < text.length && text[i] !== text[i]?.toUpperCase();
+
+/** The token starting at layout[i], with its length, following Go's nextStdChunk. */
+function tokenAt(layout: string, i: number): { chunk: Chunk; length: number } | undefined {
+  const at = (text: string): boolean => layout.startsWith(text, i);
+  const std = (value: Std, length: number) => ({ chunk: { kind: 'std', std: value } as Chunk, length });
+  switch (layout[i]) {
+    case 'J':
+      if (at('January')) return std('January', 7);
+      // "Janet" is text: a name token must not run on into a lowercase letter.
+      if (at('Jan') && !isLowerAt(layout, i + 3)) return std('Jan', 3);
+      return undefined;
+    case 'M':
+      if (at('Monday')) return std('Monday', 6);
+      if (at('Mon') && !isLowerAt(layout, i + 3)) return std('Mon', 3);
+      if (at('MST')) return std('MST', 3);
+      return undefined;
+    case '0': {
+      const next = layout[i + 1];
+      if (next !== undefined && next >= '1' && next <= '6') return std(`0${next}` as Std, 2);
+      if (at('002')) return std('002', 3);
+      return undefined;
+    }
+    case '1':
+      return at('15') ? std('15', 2) : std('1', 1);
+    case '2':
+      return at('2006') ? std('2006', 4) : std('2', 1);
+    case '_':
+      // "_2006" is a literal "_" then the year.
+      if (at('_2') && !at('_2006')) return std('_2', 2);
+      if (at('__2')) return std('__2', 3);
+      return undefined;
+    case '3':
+    case '4':
+    case '5':
+      return std(layout[i] as Std, 1);
+    case 'P':
+      return at('PM') ? std('PM', 2) : undefined;
+    case 'p':
+      return at('pm') ? std('pm', 2) : undefined;
+    case '-':
+    case 'Z':
+      for (const tail of OFFSET_TOKENS) if (layout.startsWith(tail, i + 1)) return std(`${layout[i]}${tail}` as Std, tail.length + 1);
+      return undefined;
+    case '.':
+    case ',': {
+      const digit = layout[i + 1];
+      if (digit !== '0' && digit !== '9') return undefined;
+      let end = i + 1;
+      while (layout[end] === digit) end++;
+      // ".0001" is not a fraction: the run must be all zeros or all nines, then no digit.
+      if (isDigitAt(layout, end)) return undefined;
+      const digits = end - i - 1;
+      return { chunk: { kind: 'fraction', zeros: digit === '0', digits, separator: layout[i] as string }, length: digits + 1 };
+    }
+    default:
+      return undefined;
+  }
+}
+
+const layouts = new Map<string, Chunk[]>();
+const LAYOUT_CACHE_LIMIT = 1000;
+
+/** The layout split into literal text and tokens; memoised, layouts being few and reused. */
+function tokenize(layout: string): Chunk[] {
+  const cached = layouts.get(layout);
+  if (cached !== undefined) return cached;
+  const chunks: Chunk[] = [];
+  let literal = '';
+  for (let i = 0; i < layout.length; ) {
+    const token = tokenAt(layout, i);
+    if (token === undefined) {
+      literal += layout[i];
+      i++;
+      continue;
+    }
+    if (literal !== '') chunks.push({ kind: 'literal', text: literal });
+    literal = '';
+    chunks.push(token.chunk);
+    i += token.length;
+  }
+  if (literal !== '') chunks.push({ kind: 'literal', text: literal });
+  if (layouts.size >= LAYOUT_CACHE_LIMIT) layouts.clear();
+  layouts.set(layout, chunks);
+  return chunks;
 }
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
-function formatOffset(minutes: number, separator: string, zForUtc: boolean): string {
-  if (minutes === 0 && zForUtc) return 'Z';
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${pad(Math.floor(abs / 60))}${separator}${pad(abs % 60)}`;
+function splitOffset(offsetMs: number): { sign: string; hours: number; minutes: number; seconds: number } {
+  const total = Math.round(Math.abs(offsetMs) / 1000);
+  return { sign: offsetMs < 0 ? '-' : '+', hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 };
 }
 
-/** time.format(ts, layout[, zone]) */
+/** `-07`, `-0700`, `-07:00`, `-070000`, `-07:00:00`, and the `Z` variants, which print "Z" for UTC. */
+function formatOffset(std: Std, offsetMs: number): string {
+  if (std.startsWith('Z') && offsetMs === 0) return 'Z';
+  const { sign, hours, minutes, seconds } = splitOffset(offsetMs);
+  const shape = std.slice(1);
+  const colon = shape.includes(':') ? ':' : '';
+  let text = `${sign}${pad(hours)}`;
+  if (shape.length > 2) text += `${colon}${pad(minutes)}`;
+  if (shape.length > 5) text += `${colon}${pad(seconds)}`;
+  return text;
+}
+
+function dayOfYear(wall: WallTime): number {
+  return Math.round((wallMillis({ ...wall, hour: 0, minute: 0, second: 0, millisecond: 0 }) - wallMillis({ ...wall, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 })) / DAY_MS) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// time.format
+// ---------------------------------------------------------------------------------------------
+
+/** time.format(ts, layout[, zone]): `ts` as the clocks of `zone` (UTC by default) show it, written as `layout`. */
 export function formatTime(date: Date, layout: string, zone = 'UTC'): string {
-  const wall = wallTime(date, zone);
-  const offset = offsetMinutes(date, zone);
-  const weekday = new Date(wallAsUtc(wall)).getUTCDay();
+  const ms = date.getTime();
+  const wall = wallTime(ms, zone);
+  const offset = wallMillis(wall) - ms;
   const hour12 = wall.hour % 12 === 0 ? 12 : wall.hour % 12;
-  const values: Record<Token, () => string> = {
-    January: () => MONTHS[wall.month - 1] as string,
-    Jan: () => (MONTHS[wall.month - 1] as string).slice(0, 3),
-    Monday: () => WEEKDAYS[weekday] as string,
-    Mon: () => (WEEKDAYS[weekday] as string).slice(0, 3),
-    '2006': () => pad(wall.year, 4),
-    '06': () => pad(wall.year % 100),
-    '01': () => pad(wall.month),
-    '1': () => String(wall.month),
-    '02': () => pad(wall.day),
-    '2': () => String(wall.day),
-    _2: () => String(wall.day).padStart(2, ' '),
-    '15': () => pad(wall.hour),
-    '03': () => pad(hour12),
-    '3': () => String(hour12),
-    '04': () => pad(wall.minute),
-    '4': () => String(wall.minute),
-    '05': () => pad(wall.second),
-    '5': () => String(wall.second),
-    '.000': () => `.${pad(wall.millisecond, 3)}`,
-    PM: () => (wall.hour < 12 ? 'AM' : 'PM'),
-    pm: () => (wall.hour < 12 ? 'am' : 'pm'),
-    MST: () => (zone === 'UTC' ? 'UTC' : formatOffset(offset, '', false)),
-    'Z07:00': () => formatOffset(offset, ':', true),
-    '-07:00': () => formatOffset(offset, ':', false),
-    '-0700': () => formatOffset(offset, '', false),
-  };
-  return tokenize(layout)
-    .map((part) => (typeof part === 'string' ? values[part]() : part.literal))
-    .join('');
-}
-
-const PATTERNS: Partial<Record<Token, string>> = {
-  January: `(${MONTHS.join('|')})`,
-  Jan: `(${MONTHS.map((m) => m.slice(0, 3)).join('|')})`,
-  Monday: `(?:${WEEKDAYS.join('|')})`,
-  Mon: `(?:${WEEKDAYS.map((d) => d.slice(0, 3)).join('|')})`,
-  '2006': '(\\d{4})',
-  '06': '(\\d{2})',
-  '01': '(\\d{2})',
-  '1': '(\\d{1,2})',
-  '02': '(\\d{2})',
-  '2': '(\\d{1,2})',
-  _2: ' ?(\\d{1,2})',
-  '15': '(\\d{2})',
-  '03': '(\\d{2})',
-  '3': '(\\d{1,2})',
-  '04': '(\\d{2})',
-  '4': '(\\d{1,2})',
-  '05': '(\\d{2})',
-  '5': '(\\d{1,2})',
-  '.000': '\\.(\\d{3})',
-  PM: '(AM|PM)',
-  pm: '(am|pm)',
-  'Z07:00': '(Z|[+-]\\d{2}:\\d{2})',
-  '-07:00': '([+-]\\d{2}:\\d{2})',
-  '-0700': '([+-]\\d{4})',
-};
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** time.parse(text, layout[, zone]): a layout without an offset reads the time in `zone` (UTC by default). */
-export function parseTime(text: string, layout: string, zone = 'UTC'): Date {
-  const parts = tokenize(layout);
-  const captured: Token[] = [];
-  let source = '^';
-  for (const part of parts) {
-    if (typeof part !== 'string') {
-      source += escapeRegExp(part.literal);
+  let out = '';
+  for (const chunk of tokenize(layout)) {
+    if (chunk.kind === 'literal') {
+      out += chunk.text;
       continue;
     }
-    const pattern = PATTERNS[part];
-    if (pattern === undefined) throw new Error(`time.parse cannot read "${part}" in layout "${layout}"`);
-    source += pattern;
-    if (pattern.includes('(') && !pattern.startsWith('(?:')) captured.push(part);
-  }
-  const match = new RegExp(`${source}$`).exec(text);
-  if (!match) throw new Error(`"${text}" does not match the layout "${layout}"`);
-  const wall: WallTime = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 };
-  let pm: boolean | undefined;
-  let offset: number | undefined;
-  captured.forEach((token, index) => {
-    const value = match[index + 1] as string;
-    const number = Number(value);
-    if (token === 'January' || token === 'Jan') wall.month = MONTHS.findIndex((m) => m.startsWith(value)) + 1;
-    else if (token === '2006') wall.year = number;
-    else if (token === '06') wall.year = 2000 + number;
-    else if (token === '01' || token === '1') wall.month = number;
-    else if (token === '02' || token === '2' || token === '_2') wall.day = number;
-    else if (token === '15' || token === '03' || token === '3') wall.hour = number;
-    else if (token === '04' || token === '4') wall.minute = number;
-    else if (token === '05' || token === '5') wall.second = number;
-    else if (token === '.000') wall.millisecond = number;
-    else if (token === 'PM' || token === 'pm') pm = value.toUpperCase() === 'PM';
-    else if (value === 'Z') offset = 0;
-    else {
-      const digits = value.replace(':', '');
-      offset = (value.startsWith('-') ? -1 : 1) * (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5)));
+    if (chunk.kind === 'fraction') {
+      out += formatFraction(chunk, wall.millisecond);
+      continue;
     }
-  });
-  if (pm !== undefined) wall.hour = (wall.hour % 12) + (pm ? 12 : 0);
-  const utc = wallAsUtc(wall);
-  const check = new Date(utc);
-  if (check.getUTCMonth() + 1 !== wall.month || check.getUTCDate() !== wall.day || wall.hour > 23 || wall.minute > 59 || wall.second > 59) {
-    throw new Error(`"${text}" is not a real date and time`);
+    switch (chunk.std) {
+      case 'January': out += MONTHS[wall.month - 1]; break;
+      case 'Jan': out += MONTHS[wall.month - 1]?.slice(0, 3); break;
+      case '1': out += wall.month; break;
+      case '01': out += pad(wall.month); break;
+      case 'Monday': out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()]; break;
+      case 'Mon': out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()]?.slice(0, 3); break;
+      case '2': out += wall.day; break;
+      case '_2': out += String(wall.day).padStart(2, ' '); break;
+      case '02': out += pad(wall.day); break;
+      case '__2': out += String(dayOfYear(wall)).padStart(3, ' '); break;
+      case '002': out += pad(dayOfYear(wall), 3); break;
+      case '15': out += pad(wall.hour); break;
+      case '3': out += hour12; break;
+      case '03': out += pad(hour12); break;
+      case '4': out += wall.minute; break;
+      case '04': out += pad(wall.minute); break;
+      case '5': out += wall.second; break;
+      case '05': out += pad(wall.second); break;
+      case '2006': out += pad(wall.year, 4); break;
+      case '06': out += pad(wall.year % 100); break;
+      case 'PM': out += wall.hour < 12 ? 'AM' : 'PM'; break;
+      case 'pm': out += wall.hour < 12 ? 'am' : 'pm'; break;
+      case 'MST': out += zoneAbbreviation(ms, zone, offset); break;
+      default: out += formatOffset(chunk.std, offset);
+    }
   }
-  return offset === undefined ? fromWallTime(wall, zone) : new Date(utc - offset * 60_000);
+  return out;
 }
 
-/** time.start_of(ts, unit[, zone]): the start of the day, week (Monday) or month containing ts in `zone`. */
-export function startOf(date: Date, unit: string, zone = 'UTC'): Date {
-  const wall = wallTime(date, zone);
-  const start: WallTime = { ...wall, hour: 0, minute: 0, second: 0, millisecond: 0 };
-  if (unit === 'week') {
-    const weekday = new Date(wallAsUtc(start)).getUTCDay();
-    const monday = new Date(wallAsUtc(start) - ((weekday + 6) % 7) * 86_400_000);
-    Object.assign(start, { year: monday.getUTCFullYear(), month: monday.getUTCMonth() + 1, day: monday.getUTCDate() });
-  } else if (unit === 'month') {
-    start.day = 1;
-  } else if (unit !== 'day') {
-    throw new Error(`time.start_of: unknown unit "${unit}": use "day", "week" or "month"`);
+function formatFraction(chunk: Fraction, millisecond: number): string {
+  const nanos = pad(millisecond, 3).padEnd(9, '0');
+  if (chunk.zeros) return chunk.separator + nanos.slice(0, chunk.digits);
+  const kept = nanos.slice(0, chunk.digits).replace(/0+$/, '');
+  return kept === '' ? '' : chunk.separator + kept;
+}
+
+// ---------------------------------------------------------------------------------------------
+// time.parse
+// ---------------------------------------------------------------------------------------------
+
+/** What reading the text found; -1 where the layout had no such part. */
+interface Reading {
+  wall: WallTime;
+  /** The text gave a month or a day (to check against a day of the year). */
+  dateRead: boolean;
+  yearDay: number;
+  pm?: boolean;
+  offsetMs?: number;
+  abbreviation?: string;
+}
+
+/** A failure while reading: `what` the layout expected where the text has `rest`. */
+class Mismatch {
+  constructor(
+    readonly expected: string,
+    readonly rest: string,
+  ) {}
+}
+
+/** Go's getnum: one or two digits, exactly two when `fixed`. */
+function readNumber(text: string, at: number, fixed: boolean, maxDigits = 2): [number, number] | undefined {
+  let end = at;
+  while (end - at < maxDigits && isDigitAt(text, end)) end++;
+  if (end === at || (fixed && end - at !== maxDigits)) return undefined;
+  return [Number(text.slice(at, end)), end];
+}
+
+/** A name from `names` (case-insensitively, as Go), full or its first three letters. */
+function readName(text: string, at: number, names: readonly string[], short: boolean): [number, number] | undefined {
+  for (let index = 0; index < names.length; index++) {
+    const name = short ? (names[index] as string).slice(0, 3) : (names[index] as string);
+    if (text.slice(at, at + name.length).toLowerCase() === name.toLowerCase()) return [index, at + name.length];
   }
-  return fromWallTime(start, zone);
+  return undefined;
+}
+
+/** Go's skip: literal text, where a run of spaces in the layout matches a run of spaces in the text. */
+function readLiteral(text: string, at: number, literal: string): number | undefined {
+  let i = at;
+  for (let j = 0; j < literal.length; ) {
+    if (literal[j] === ' ') {
+      if (i < text.length && text[i] !== ' ') return undefined;
+      while (literal[j] === ' ') j++;
+      while (text[i] === ' ') i++;
+      continue;
+    }
+    if (text[i] !== literal[j]) return undefined;
+    i++;
+    j++;
+  }
+  return i;
+}
+
+function readOffset(text: string, at: number, std: Std): [number, number] | undefined {
+  if (std.startsWith('Z') && text[at] === 'Z') return [0, at + 1];
+  const shape = std.slice(1).replace('07', 'hh').replace('00', 'mm').replace('00', 'ss');
+  const sign = text[at];
+  if (sign !== '+' && sign !== '-') return undefined;
+  let i = at + 1;
+  const parts: number[] = [];
+  for (const piece of shape.split(/(:)/)) {
+    if (piece === ':') {
+      if (text[i] !== ':') return undefined;
+      i++;
+      continue;
+    }
+    for (let k = 0; k < piece.length; k += 2) {
+      const number = readNumber(text, i, true);
+      if (number === undefined) return undefined;
+      parts.push(number[0]);
+      i = number[1];
+    }
+  }
+  const [hours = 0, minutes = 0, seconds = 0] = parts;
+  if (hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  return [(sign === '-' ? -1 : 1) * ((hours * 60 + minutes) * 60 + seconds) * 1000, i];
+}
+
+/** Fractional seconds after a separator, as milliseconds (digits beyond the third are dropped). */
+function readFraction(text: string, at: number, exactDigits?: number): [number, number] | undefined {
+  if (text[at] !== '.' && text[at] !== ',') return undefined;
+  let end = at + 1;
+  while (isDigitAt(text, end)) end++;
+  const digits = end - at - 1;
+  if (digits === 0 || (exactDigits !== undefined && digits !== exactDigits)) return undefined;
+  return [Number(text.slice(at + 1, Math.min(at + 4, end)).padEnd(3, '0')), end];
+}
+
+const EXPECTED: Record<Std, string> = {
+  January: 'a month name', Jan: 'a month abbreviation', '1': 'a month (1-12)', '01': 'a two-digit month',
+  Monday: 'a weekday name', Mon: 'a weekday abbreviation', '2': 'a day', _2: 'a day', '02': 'a two-digit day',
+  __2: 'a day of the year', '002': 'a three-digit day of the year', '15': 'an hour (0-23)', '3': 'an hour (0-12)',
+  '03': 'a two-digit hour', '4': 'a minute', '04': 'two-digit minutes', '5': 'a second', '05': 'two-digit seconds',
+  '2006': 'a four-digit year', '06': 'a two-digit year', PM: '"AM" or "PM"', pm: '"am" or "pm"', MST: 'a zone abbreviation',
+  Z070000: 'Z or an offset', 'Z07:00:00': 'Z or an offset', Z0700: 'Z or an offset (+0100)', 'Z07:00': 'Z or an offset (+01:00)',
+  Z07: 'Z or an offset (+01)', '-070000': 'an offset', '-07:00:00': 'an offset', '-0700': 'an offset (+0100)',
+  '-07:00': 'an offset (+01:00)', '-07': 'an offset (+01)',
+};
+
+/** Reads `text` by `layout` (Go's Parse, without the zone resolution), or the first mismatch. */
+function read(text: string, layout: string): Reading | Mismatch {
+  const chunks = tokenize(layout);
+  const reading: Reading = { wall: { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 }, dateRead: false, yearDay: -1 };
+  const { wall } = reading;
+  let i = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    const chunk = chunks[c] as Chunk;
+    const rest = text.slice(i);
+    if (chunk.kind === 'literal') {
+      const end = readLiteral(text, i, chunk.text);
+      if (end === undefined) return new Mismatch(JSON.stringify(chunk.text), rest);
+      i = end;
+      continue;
+    }
+    if (chunk.kind === 'fraction') {
+      const fraction = readFraction(text, i, chunk.zeros ? chunk.digits : undefined);
+      if (fraction) [wall.millisecond, i] = fraction;
+      // `.999`: the fraction may be left out altogether.
+      else if (chunk.zeros) return new Mismatch(`"${chunk.separator}" and ${chunk.digits} digits`, rest);
+      continue;
+    }
+    let result: [number, number] | undefined;
+    switch (chunk.std) {
+      case 'January':
+      case 'Jan':
+        result = readName(text, i, MONTHS, chunk.std === 'Jan');
+        if (result) [wall.month, reading.dateRead] = [result[0] + 1, true];
+        break;
+      case 'Monday':
+      case 'Mon':
+        // Read and checked, then ignored, as in Go: the date says which day it is.
+        result = readName(text, i, WEEKDAYS, chunk.std === 'Mon');
+        break;
+      case '1':
+      case '01':
+        result = readNumber(text, i, chunk.std === '01');
+        if (result) [wall.month, reading.dateRead] = [result[0], true];
+        break;
+      case '2':
+      case '_2':
+      case '02':
+        result = readNumber(text, chunk.std === '_2' && text[i] === ' ' ? i + 1 : i, chunk.std === '02');
+        if (result) [wall.day, reading.dateRead] = [result[0], true];
+        break;
+      case '__2':
+      case '002': {
+        let start = i;
+        if (chunk.std === '__2') while (start < i + 2 && text[start] === ' ') start++;
+        result = readNumber(text, start, chunk.std === '002', 3);
+        if (result) reading.yearDay = result[0];
+        break;
+      }
+      case '15':
+      case '3':
+      case '03':
+        result = readNumber(text, i, chunk.std === '03');
+        if (result) wall.hour = result[0];
+        if (result && chunk.std !== '15' && result[0] > 12) return new Mismatch(EXPECTED[chunk.std], rest);
+        break;
+      case '4':
+      case '04':
+        result = readNumber(text, i, chunk.std === '04');
+        if (result) wall.minute = result[0];
+        break;
+      case '5':
+      case '05': {
+        result = readNumber(text, i, chunk.std === '05');
+        if (!result) break;
+        wall.second = result[0];
+        // As Go: seconds may carry a fraction the layout does not show, unless one follows.
+        const fraction = chunks[c + 1]?.kind === 'fraction' ? undefined : readFraction(text, result[1]);
+        if (fraction) [wall.millisecond, result[1]] = fraction;
+        break;
+      }
+      case '2006':
+        result = readNumber(text, i, true, 4);
+        if (result) wall.year = result[0];
+        break;
+      case '06':
+        result = readNumber(text, i, true);
+        if (result) wall.year = result[0] + (result[0] >= 69 ? 1900 : 2000);
+        break;
+      case 'PM':
+      case 'pm': {
+        const word = text.slice(i, i + 2);
+        const [am, pm] = chunk.std === 'PM' ? ['AM', 'PM'] : ['am', 'pm'];
+        if (word === am || word === pm) {
+          reading.pm = word === pm;
+          result = [0, i + 2];
+        }
+        break;
+      }
+      case 'MST': {
+        const match = /^(?:[A-Z]{3,5}|[+-]\d{2}(?:\d{2})?)/.exec(rest);
+        if (match) {
+          reading.abbreviation = match[0];
+          result = [0, i + match[0].length];
+        }
+        break;
+      }
+      default:
+        result = readOffset(text, i, chunk.std);
+        if (result) reading.offsetMs = result[0];
+    }
+    if (!result) return new Mismatch(EXPECTED[chunk.std], rest);
+    i = result[1];
+  }
+  if (i < text.length) return new Mismatch('the end of the text', text.slice(i));
+  return reading;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(wallMillis({ year, month: month + 1, day: 0, hour: 12, minute: 0, second: 0, millisecond: 0 })).getUTCDate();
+}
+
+/** Checks the wall time is a real one and applies AM/PM and the day of the year; returns why not. */
+function settle(reading: Reading): string | undefined {
+  const { wall } = reading;
+  if (reading.pm !== undefined) wall.hour = (wall.hour % 12) + (reading.pm ? 12 : 0);
+  if (wall.year < 1 || wall.year > 9999) return `year ${wall.year} is outside CEL's timestamps (0001 to 9999)`;
+  if (reading.yearDay >= 0) {
+    const days = daysInMonth(wall.year, 2) === 29 ? 366 : 365;
+    if (reading.yearDay < 1 || reading.yearDay > days) return `day ${reading.yearDay} of the year: ${wall.year} has ${days} days`;
+    const date = new Date(wallMillis({ ...wall, month: 1, day: reading.yearDay, hour: 12 }));
+    const [month, day] = [date.getUTCMonth() + 1, date.getUTCDate()];
+    if (reading.dateRead && (wall.month !== month || wall.day !== day)) {
+      return `day ${reading.yearDay} of the year is ${MONTHS[month - 1]} ${day}, not ${MONTHS[wall.month - 1]} ${wall.day}`;
+    }
+    [wall.month, wall.day] = [month, day];
+  }
+  if (wall.month < 1 || wall.month > 12) return `month ${wall.month} does not exist`;
+  const days = daysInMonth(wall.year, wall.month);
+  if (wall.day < 1 || wall.day > days) return `${MONTHS[wall.month - 1]} ${wall.year} has ${days} days, not ${wall.day}`;
+  if (wall.hour > 23) return `hour ${wall.hour} does not exist`;
+  if (wall.minute > 59) return `minute ${wall.minute} does not exist`;
+  if (wall.second > 59) return `second ${wall.second} does not exist`;
+  return undefined;
+}
+
+/**
+ * The instant of a reading: by its offset when the text has one; by its zone abbreviation when
+ * that is UTC/GMT, numeric, or what `zone`'s clocks showed then (EST or EDT for New York: this
+ * also tells the two 01:30 of a fall-back night apart); else as a wall time in `zone`.
+ */
+function instantOf(reading: Reading, zone: string, text: string): number | string {
+  const local = wallMillis(reading.wall);
+  if (reading.offsetMs !== undefined) return local - reading.offsetMs;
+  const abbreviation = reading.abbreviation;
+  if (abbreviation === undefined) return fromWallTime(reading.wall, zone);
+  if (abbreviation === 'UTC' || abbreviation === 'GMT') return local;
+  const numeric = readOffset(abbreviation, 0, abbreviation.length === 3 ? '-07' : '-0700');
+  if (numeric) return local - numeric[0];
+  for (const instant of instantsOf(local, zone)) {
+    if (zoneAbbreviation(instant, zone, offsetAt(instant, zone)) === abbreviation) return instant;
+  }
+  return `the zone "${abbreviation}" in "${text}" is not what clocks in ${zone} showed then; pass its IANA zone as the third argument, or write a numeric offset (-0700)`;
+}
+
+/**
+ * time.parse(text, layout[, zone]). Text without an offset is a wall time in `zone` (UTC by
+ * default). Parts the layout lacks default to 1970-01-01 00:00:00 (Go's year 0 is no CEL timestamp).
+ */
+export function parseTime(text: string, layout: string, zone = 'UTC'): Date {
+  wallFormatter(zone); // an unknown zone is an error even when the text carries an offset
+  const reading = read(text, layout);
+  if (reading instanceof Mismatch) {
+    const where = reading.rest === '' ? 'at its end' : `at "${reading.rest}"`;
+    throw new Error(`time.parse: "${text}" does not match the layout "${layout}": expected ${reading.expected} ${where}`);
+  }
+  const invalid = settle(reading);
+  if (invalid !== undefined) throw new Error(`time.parse: "${text}" is not a real date and time: ${invalid}`);
+  const instant = instantOf(reading, zone, text);
+  if (typeof instant === 'string') throw new Error(`time.parse: ${instant}`);
+  return new Date(instant);
+}
+
+// ---------------------------------------------------------------------------------------------
+// time.start_of
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * time.start_of(ts, unit[, zone]): the first instant of the day, week (weeks start on Monday, as
+ * ISO 8601) or month containing `ts`, on the clocks of `zone` (UTC by default).
+ */
+export function startOf(date: Date, unit: string, zone = 'UTC'): Date {
+  const wall = wallTime(date.getTime(), zone);
+  const start: WallTime = { ...wall, hour: 0, minute: 0, second: 0, millisecond: 0 };
+  switch (unit) {
+    case 'day':
+      break;
+    case 'week': {
+      const daysSinceMonday = (new Date(wallMillis(start)).getUTCDay() + 6) % 7;
+      const monday = new Date(wallMillis(start) - daysSinceMonday * DAY_MS);
+      Object.assign(start, { year: monday.getUTCFullYear(), month: monday.getUTCMonth() + 1, day: monday.getUTCDate() });
+      break;
+    }
+    case 'month':
+      start.day = 1;
+      break;
+    default:
+      throw new Error(`time.start_of: unknown unit "${unit}": use ${START_OF_UNITS.map((u) => `"${u}"`).join(', ')}`);
+  }
+  return new Date(fromWallTime(start, zone));
 }
