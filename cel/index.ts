@@ -15,6 +15,7 @@ import { expressionFacts, type ExpressionFacts } from './references.js';
 
 export { CelError, type CelErrorKind } from './errors.js';
 export { celTypeName, toJson } from './json.js';
+export { camelCaseOf, snakeCaseOf, withFieldAliases } from './aliases.js';
 
 export interface CelVariables {
   ctx?: unknown;
