@@ -1,17 +1,18 @@
 /**
- * Time functions of idflow's CEL: Go-style layouts (`"2006-01-02"`, `"15:04"`, `"Monday"`) for
- * time.format and time.parse, and time.start_of, all with IANA time zones through Intl.
+ * Time functions of idflow's CEL: time.format and time.parse with Go-style layouts
+ * (`"2006-01-02"`, `"15:04"`, `"Monday"`; tokens in cel/layouts.ts) and time.start_of, all with
+ * IANA time zones (cel/zones.ts).
  *
  * Workflow-safe: no host clock, no I/O, no Node built-ins; Intl is available in Temporal's
  * workflow sandbox. Every function is pure: the same instant, layout and zone give the same text.
  *
- * Layouts follow Go's time package (https://pkg.go.dev/time#pkg-constants): the reference time
- * `Mon Jan 2 15:04:05 MST 2006` written the way the text should look. Tokens are recognised by
- * Go's own rules (tokenize below), so a layout means here what it means in Go, with three
- * documented differences: timestamps have millisecond precision, `MST` prints the abbreviation
- * Intl knows in English or else a numeric one (`+09` where Go's tzdata has `JST`), and a wall
- * time that a DST change skips resolves forward (02:30 → 03:30), where Go goes back an hour.
+ * A layout means here what it means in Go, with documented differences (docs/cel.md): timestamps
+ * have millisecond precision, `MST` prints the abbreviation Intl knows where it agrees with Go's
+ * or else a numeric one (`+08`), a wall time that a DST change skips resolves forward
+ * (02:30 → 03:30) and one it repeats to the earlier instant, and a layout without a year reads 1970.
  */
+import { isDigitAt, tokenize, type Chunk, type Fraction, type Std } from './layouts.js';
+import { DAY_MS, fromWallTime, instantsOf, offsetAt, pad, splitOffset, wallFormatter, wallMillis, wallTime, zoneAbbreviation, type WallTime } from './zones.js';
 
 /** Named layouts, `TimeFormat.DATE` and friends in CEL. */
 export const TIME_FORMATS = {
@@ -27,251 +28,6 @@ export const START_OF_UNITS = ['day', 'week', 'month'] as const;
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const DAY_MS = 86_400_000;
-
-// ---------------------------------------------------------------------------------------------
-// Zones: wall-clock times through Intl
-// ---------------------------------------------------------------------------------------------
-
-/** A wall-clock reading: what a clock in some zone shows. */
-interface WallTime {
-  year: number;
-  month: number; // 1-12
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  millisecond: number;
-}
-
-const wallFormatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallFormatter(zone: string): Intl.DateTimeFormat {
-  let cached = wallFormatters.get(zone);
-  if (cached === undefined) {
-    try {
-      cached = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        era: 'short',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch {
-      throw new Error(`unknown time zone "${zone}": use an IANA zone such as "America/New_York", "Europe/Paris" or "UTC"`);
-    }
-    wallFormatters.set(zone, cached);
-  }
-  return cached;
-}
-
-/** The wall-clock time at instant `ms` in `zone`. */
-function wallTime(ms: number, zone: string): WallTime {
-  const wall: WallTime = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, millisecond: ((ms % 1000) + 1000) % 1000 };
-  let bc = false;
-  for (const part of wallFormatter(zone).formatToParts(ms)) {
-    switch (part.type) {
-      case 'era':
-        bc = part.value === 'BC';
-        break;
-      case 'year':
-      case 'month':
-      case 'day':
-      case 'minute':
-      case 'second':
-        wall[part.type] = Number(part.value);
-        break;
-      case 'hour':
-        wall.hour = Number(part.value) % 24;
-        break;
-    }
-  }
-  if (bc) wall.year = 1 - wall.year;
-  return wall;
-}
-
-/** The wall clock read as if it were UTC, in milliseconds. Years 0-99 stay themselves (Date.UTC maps them to 19xx). */
-function wallMillis(wall: WallTime): number {
-  const date = new Date(0);
-  date.setUTCFullYear(wall.year, wall.month - 1, wall.day);
-  date.setUTCHours(wall.hour, wall.minute, wall.second, wall.millisecond);
-  return date.getTime();
-}
-
-/** Milliseconds `zone` is ahead of UTC at instant `ms`. */
-function offsetAt(ms: number, zone: string): number {
-  return wallMillis(wallTime(ms, zone)) - ms;
-}
-
-/**
- * The instant a wall-clock time in `zone` names. In the hour a DST change repeats, the earlier
- * one; in the hour it skips, the time moved forward by the gap (02:30 → 03:30 EDT), so that the
- * start of a day that begins at 01:00 (a midnight DST change) is that 01:00, not the day before.
- * This is RFC 5545's and JavaScript Temporal's "compatible" choice.
- */
-function fromWallTime(wall: WallTime, zone: string): number {
-  const local = wallMillis(wall);
-  const candidates = instantsOf(local, zone);
-  // In a gap no instant matches: use the offset from before the change, which lands after it.
-  return candidates[0] ?? local - offsetAt(local - DAY_MS, zone);
-}
-
-/** Every instant at which clocks in `zone` show the wall time `local` (as wallMillis gives it): 0, 1 or 2. */
-function instantsOf(local: number, zone: string): number[] {
-  const offsets = new Set([offsetAt(local - DAY_MS, zone), offsetAt(local, zone), offsetAt(local + DAY_MS, zone)]);
-  const instants: number[] = [];
-  for (const offset of offsets) {
-    const instant = local - offset;
-    if (offsetAt(instant, zone) === offset && !instants.includes(instant)) instants.push(instant);
-  }
-  return instants.sort((a, b) => a - b);
-}
-
-const nameFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * Locales whose short zone names agree with Go's (tzdata's) for the US zones, UTC, GMT/BST,
- * CET/EET, AEST, IST and JST; checked against Go for a sample of zones.
- */
-const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-AU', 'en-IN', 'ja-JP'];
-
-/**
- * The zone abbreviation Go's `MST` prints: "EST", "CEST", "UTC" where Intl knows one in English,
- * else the offset as tzdata writes numeric abbreviations ("+09", "-03", "+0530").
- */
-function zoneAbbreviation(ms: number, zone: string, offsetMs: number): string {
-  for (const locale of ABBREVIATION_LOCALES) {
-    const key = `${locale} ${zone}`;
-    let names = nameFormatters.get(key);
-    if (names === undefined) {
-      names = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'short' });
-      nameFormatters.set(key, names);
-    }
-    const name = names.formatToParts(ms).find((part) => part.type === 'timeZoneName')?.value;
-    if (name !== undefined && /^[A-Z]{2,5}$/.test(name)) return name;
-  }
-  const { sign, hours, minutes } = splitOffset(offsetMs);
-  return `${sign}${pad(hours)}${minutes === 0 ? '' : pad(minutes)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Layouts: Go's tokens
-// ---------------------------------------------------------------------------------------------
-
-type Std =
-  | 'January' | 'Jan' | '1' | '01' | 'Monday' | 'Mon' | '2' | '_2' | '02' | '__2' | '002'
-  | '15' | '3' | '03' | '4' | '04' | '5' | '05' | '2006' | '06' | 'PM' | 'pm' | 'MST'
-  | 'Z070000' | 'Z07:00:00' | 'Z0700' | 'Z07:00' | 'Z07' | '-070000' | '-07:00:00' | '-0700' | '-07:00' | '-07';
-
-/** Fractional seconds: `.000` (exactly `digits` digits, `zeros`) or `.999` (trailing zeros dropped); `separator` is `.` or `,`. */
-interface Fraction {
-  kind: 'fraction';
-  zeros: boolean;
-  digits: number;
-  separator: string;
-}
-
-type Chunk = { kind: 'literal'; text: string } | { kind: 'std'; std: Std } | Fraction;
-
-const OFFSET_TOKENS = ['070000', '07:00:00', '0700', '07:00', '07'] as const;
-const isDigitAt = (text: string, i: number): boolean => i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57;
-const isLowerAt = (text: string, i: number): boolean => i < text.length && text[i] !== text[i]?.toUpperCase();
-
-/** The token starting at layout[i], with its length, following Go's nextStdChunk. */
-function tokenAt(layout: string, i: number): { chunk: Chunk; length: number } | undefined {
-  const at = (text: string): boolean => layout.startsWith(text, i);
-  const std = (value: Std, length: number) => ({ chunk: { kind: 'std', std: value } as Chunk, length });
-  switch (layout[i]) {
-    case 'J':
-      if (at('January')) return std('January', 7);
-      // "Janet" is text: a name token must not run on into a lowercase letter.
-      if (at('Jan') && !isLowerAt(layout, i + 3)) return std('Jan', 3);
-      return undefined;
-    case 'M':
-      if (at('Monday')) return std('Monday', 6);
-      if (at('Mon') && !isLowerAt(layout, i + 3)) return std('Mon', 3);
-      if (at('MST')) return std('MST', 3);
-      return undefined;
-    case '0': {
-      const next = layout[i + 1];
-      if (next !== undefined && next >= '1' && next <= '6') return std(`0${next}` as Std, 2);
-      if (at('002')) return std('002', 3);
-      return undefined;
-    }
-    case '1':
-      return at('15') ? std('15', 2) : std('1', 1);
-    case '2':
-      return at('2006') ? std('2006', 4) : std('2', 1);
-    case '_':
-      // "_2006" is a literal "_" then the year.
-      if (at('_2') && !at('_2006')) return std('_2', 2);
-      if (at('__2')) return std('__2', 3);
-      return undefined;
-    case '3':
-    case '4':
-    case '5':
-      return std(layout[i] as Std, 1);
-    case 'P':
-      return at('PM') ? std('PM', 2) : undefined;
-    case 'p':
-      return at('pm') ? std('pm', 2) : undefined;
-    case '-':
-    case 'Z':
-      for (const tail of OFFSET_TOKENS) if (layout.startsWith(tail, i + 1)) return std(`${layout[i]}${tail}` as Std, tail.length + 1);
-      return undefined;
-    case '.':
-    case ',': {
-      const digit = layout[i + 1];
-      if (digit !== '0' && digit !== '9') return undefined;
-      let end = i + 1;
-      while (layout[end] === digit) end++;
-      // ".0001" is not a fraction: the run must be all zeros or all nines, then no digit.
-      if (isDigitAt(layout, end)) return undefined;
-      const digits = end - i - 1;
-      return { chunk: { kind: 'fraction', zeros: digit === '0', digits, separator: layout[i] as string }, length: digits + 1 };
-    }
-    default:
-      return undefined;
-  }
-}
-
-const layouts = new Map<string, Chunk[]>();
-const LAYOUT_CACHE_LIMIT = 1000;
-
-/** The layout split into literal text and tokens; memoised, layouts being few and reused. */
-function tokenize(layout: string): Chunk[] {
-  const cached = layouts.get(layout);
-  if (cached !== undefined) return cached;
-  const chunks: Chunk[] = [];
-  let literal = '';
-  for (let i = 0; i < layout.length; ) {
-    const token = tokenAt(layout, i);
-    if (token === undefined) {
-      literal += layout[i];
-      i++;
-      continue;
-    }
-    if (literal !== '') chunks.push({ kind: 'literal', text: literal });
-    literal = '';
-    chunks.push(token.chunk);
-    i += token.length;
-  }
-  if (literal !== '') chunks.push({ kind: 'literal', text: literal });
-  if (layouts.size >= LAYOUT_CACHE_LIMIT) layouts.clear();
-  layouts.set(layout, chunks);
-  return chunks;
-}
-
-const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
-
-function splitOffset(offsetMs: number): { sign: string; hours: number; minutes: number; seconds: number } {
-  const total = Math.round(Math.abs(offsetMs) / 1000);
-  return { sign: offsetMs < 0 ? '-' : '+', hours: Math.floor(total / 3600), minutes: Math.floor((total % 3600) / 60), seconds: total % 60 };
-}
 
 /** `-07`, `-0700`, `-07:00`, `-070000`, `-07:00:00`, and the `Z` variants, which print "Z" for UTC. */
 function formatOffset(std: Std, offsetMs: number): string {
@@ -568,7 +324,9 @@ function daysInMonth(year: number, month: number): number {
 /** Checks the wall time is a real one and applies AM/PM and the day of the year; returns why not. */
 function settle(reading: Reading): string | undefined {
   const { wall } = reading;
-  if (reading.pm !== undefined) wall.hour = (wall.hour % 12) + (reading.pm ? 12 : 0);
+  // As Go: PM adds 12 to hours before noon, AM makes 12 midnight; "13:00 AM" stays 13:00.
+  if (reading.pm === true && wall.hour < 12) wall.hour += 12;
+  else if (reading.pm === false && wall.hour === 12) wall.hour = 0;
   if (wall.year < 1 || wall.year > 9999) return `year ${wall.year} is outside CEL's timestamps (0001 to 9999)`;
   if (reading.yearDay >= 0) {
     const days = daysInMonth(wall.year, 2) === 29 ? 366 : 365;
