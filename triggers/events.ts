@@ -3,6 +3,7 @@
  * sees for one. Free of Node built-ins: the workflow builds ctx.trigger for child runs too.
  */
 import { z } from 'zod';
+import { withFieldAliases } from '../cel/aliases.js';
 import type { JsonObject, JsonValue } from '../steps/types.js';
 
 export const EVENT_TYPES = [
@@ -60,7 +61,7 @@ const isRecord = (value: JsonValue | undefined): value is JsonObject => value !=
  */
 export function triggerContext(data: JsonObject): JsonObject {
   const records: JsonObject = {};
-  for (const [key, value] of Object.entries(data)) records[key] = RECORD_KEYS.has(key) && isRecord(value) ? withSnakeCaseAliases(value) : value;
+  for (const [key, value] of Object.entries(data)) records[key] = RECORD_KEYS.has(key) && isRecord(value) ? withFieldAliases(value) : value;
   const trigger = withSnakeCaseAliases(records);
   if (!('user' in trigger)) {
     const user: JsonValue | undefined = trigger.newUser ?? trigger.oldUser;
