@@ -67,6 +67,7 @@ export function connectedAddressProblem(remote: string | undefined, expected: Ad
 function connectChecked(address: Address, port: number, options: ExchangeOptions): Promise<Socket> {
   const { signal } = options;
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
     // An IP literal as host: net.connect does no name lookup of its own.
     const socket = netConnect({ host: formatAddress(address), port });
     const onAbort = (): void => {
@@ -74,7 +75,7 @@ function connectChecked(address: Address, port: number, options: ExchangeOptions
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', (error) => {
+    socket.on('error', (error) => {
       signal.removeEventListener('abort', onAbort);
       reject(error);
     });
@@ -111,7 +112,8 @@ function send(hop: Hop, socket: Socket, options: ExchangeOptions): Promise<Respo
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    request.once('error', (error) => {
+    // `on`, not `once`: a socket error after the response still lands here, never as an uncaught 'error'.
+    request.on('error', (error) => {
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(error);
@@ -132,10 +134,11 @@ function send(hop: Hop, socket: Socket, options: ExchangeOptions): Promise<Respo
 
 /** The function's headers, plus the ones the guard owns: Host, framing, and one request per connection. */
 function outgoingHeaders(hop: Hop): OutgoingHttpHeaders {
-  const headers: Record<string, string[]> = {};
-  for (const [name, value] of hop.headers) (headers[name] ??= []).push(value);
+  // A Map, so that a header named "__proto__" is just a header.
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of hop.headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
   return {
-    ...headers,
+    ...Object.fromEntries(grouped),
     host: hop.url.host,
     connection: 'close',
     ...(hop.body === undefined ? {} : { 'content-length': String(hop.body.length) }),
@@ -175,7 +178,7 @@ function readBody(response: IncomingMessage, socket: Socket, options: ExchangeOp
     });
     response.once('end', () => finish());
     // A body shorter than its Content-Length ends in 'error' ("aborted") or a bare 'close'.
-    response.once('error', () => finish(incomplete()));
+    response.on('error', () => finish(incomplete()));
     response.once('close', () => {
       if (!response.complete) finish(incomplete());
     });

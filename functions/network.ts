@@ -99,14 +99,14 @@ export function createGuardedFetch(policy: NetworkPolicy): GuardedFetch {
       if (reason) throw deny(hop, `${formatAddress(literal)} is ${reason}${EXEMPTION_HINT}`);
       return literal;
     }
-    const answers = await resolve(host, signal);
-    for (const answer of answers) {
+    const addresses = (await resolve(host, signal)).map((answer) => {
       const address = addressOf(answer);
-      if (!address) throw deny(hop, `${host} resolves to "${answer}", which is not an IP address`);
+      if (!address) throw deny(hop, `${host} resolves to ${JSON.stringify(answer)}, which is not an IP address`);
       const reason = deniedReasonOf(address, exemptions);
-      if (reason) throw deny(hop, `${host} resolves to ${formatAddress(address)}, which is ${reason} (DNS answers are all checked, against DNS rebinding)${EXEMPTION_HINT}`);
-    }
-    return addressOf(answers[0] as string) as Address;
+      if (reason) throw deny(hop, `${host} resolves to ${formatAddress(address)}, which is ${reason} (every DNS answer is checked, against DNS rebinding)${EXEMPTION_HINT}`);
+      return address;
+    });
+    return addresses[0] as Address;
   }
 
   async function resolve(host: string, signal: AbortSignal): Promise<string[]> {
@@ -183,27 +183,42 @@ function urlRefusal(url: URL, patterns: readonly HostPattern[]): string | undefi
 }
 
 function firstHop(request: PlainRequest, maxBodyBytes: number, deny: (hop: Hop, reason: string) => Error): Hop {
+  checkShape(request);
   let url: URL;
   try {
     url = new URL(request.url);
   } catch {
-    throw new NetworkError(`"${request.url.split(/[?#]/)[0]?.slice(0, 200)}" is not an absolute URL such as https://api.example.com/users`);
+    // Cut before a query and drop any user:password@, which may hold secrets.
+    const shown = (request.url.split(/[?#]/)[0] as string).replace(/\/\/[^/]*@/, '//').slice(0, 200);
+    throw new NetworkError(`${JSON.stringify(shown)} is not an absolute URL such as https://api.example.com/users`);
   }
   const method = (request.method ?? 'GET').toUpperCase();
   const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
-  const hop: Hop = { url, method, headers: [], body };
-  if (!ALLOWED_METHODS.has(method)) throw deny(hop, `method ${method.slice(0, 20)} is not allowed, only ${[...ALLOWED_METHODS].join(', ')}`);
+  if (!ALLOWED_METHODS.has(method)) {
+    // Printable in the log line: a hostile method could carry a line break.
+    const shown = method.replace(/[^A-Z0-9_-]/g, '?').slice(0, 20);
+    throw deny({ url, method: shown, headers: [], body }, `method ${shown} is not allowed, only ${[...ALLOWED_METHODS].join(', ')}`);
+  }
   const label = requestLabel(method, url);
   if (body && body.length > maxBodyBytes) throw new NetworkError(`${label}: the request body is ${body.length} bytes, more than maxRequestBodyBytes (${maxBodyBytes})`);
-  hop.headers = checkedHeaders(request.headers ?? [], label);
-  return hop;
+  return { url, method, headers: checkedHeaders(request.headers ?? [], label), body };
+}
+
+/** The request comes from hostile code: its types are checked, not trusted. */
+function checkShape(request: PlainRequest): void {
+  const isString = (value: unknown): boolean => typeof value === 'string';
+  const optionalString = (value: unknown): boolean => value === undefined || isString(value);
+  const pairs = request.headers === undefined || (Array.isArray(request.headers) && request.headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every(isString)));
+  if (!isString(request.url) || !optionalString(request.method) || !optionalString(request.body) || !pairs) {
+    throw new NetworkError('fetch takes { url: string, method?: string, headers?: [string, string][], body?: string }');
+  }
 }
 
 /** Lowercase names; a bad name or a value with a line break is an error that never echoes the value. */
 function checkedHeaders(headers: readonly [string, string][], label: string): [string, string][] {
   const checked: [string, string][] = [];
   for (const [name, value] of headers) {
-    if (!HEADER_NAME.test(name)) throw new NetworkError(`${label}: "${name.slice(0, 50)}" is not a valid header name`);
+    if (!HEADER_NAME.test(name)) throw new NetworkError(`${label}: ${JSON.stringify(name.slice(0, 50))} is not a valid header name`);
     if (/[\r\n\0]/.test(value)) throw new NetworkError(`${label}: header ${name} has a line break or NUL in its value`);
     const lower = name.toLowerCase();
     if (!GUARD_OWNED_HEADERS.has(lower)) checked.push([lower, value]);

@@ -25,6 +25,7 @@ interface Recorded {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];
+  rawHeaders: string[];
   body: string;
 }
 
@@ -61,7 +62,7 @@ async function httpServer(handler: (request: Recorded, response: ServerResponse)
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
-      const recorded = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body };
+      const recorded = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, rawHeaders: request.rawHeaders, body };
       requests.push(recorded);
       handler(recorded, response);
     });
@@ -601,10 +602,33 @@ describe('requests a function may not shape', () => {
     assert.doesNotMatch(message, /SECRET/);
   });
 
-  test('an invalid URL is a NetworkError', async () => {
+  test('an invalid URL is a NetworkError that shows no credentials', async () => {
     const guard = createGuardedFetch(policy());
-    assert.match(await failed(guard.fetch({ url: 'not a url' })), /is not an absolute URL/);
+    assert.match(await failed(guard.fetch({ url: 'not a url' })), /"not a url" is not an absolute URL/);
     assert.match(await failed(guard.fetch({ url: 'http://0x7f.1.2.3.4/' })), /is not an absolute URL/);
+    const message = await failed(guard.fetch({ url: 'http://user:s3cret@exa mple.com/?k=v' }));
+    assert.match(message, /^"http:\/\/exa mple\.com\/" is not an absolute URL/);
+  });
+
+  test('a request of the wrong shape (hostile code ignores types) is a NetworkError', async () => {
+    const guard = createGuardedFetch(policy({ allowHosts: ['api.test'] }));
+    const shapes: unknown[] = [{ url: 42 }, { url: 'http://api.test/', headers: { a: 'b' } }, { url: 'http://api.test/', headers: [['a', 1]] }, { url: 'http://api.test/', body: {} }, { url: 'http://api.test/', method: ['GET'] }];
+    for (const shape of shapes) assert.match(await failed(guard.fetch(shape as PlainRequest)), /fetch takes \{ url: string/);
+    assert.equal(guard.requestCount, 0);
+  });
+
+  test('a method with a line break cannot forge a log line', async () => {
+    const { lines } = await denied({ url: 'http://api.test/', method: 'GET\nNETWORK_DENIED forged' }, { allowHosts: ['api.test'] });
+    assert.equal(lines[0]?.includes('\n'), false);
+    assert.match(lines[0] ?? '', /^NETWORK_DENIED GET\?NETWORK_DEN/);
+  });
+
+  test('a header named __proto__ is just a header', async () => {
+    const server = await httpServer((_request, response) => json(response, 200, {}));
+    const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], ...LOOPBACK_EXEMPT }));
+    await guard.fetch({ url: `http://127.0.0.1:${server.port}/`, headers: [['__proto__', 'x'], ['x-a', '1'], ['X-A', '2']] });
+    assert.deepEqual(server.requests[0]?.rawHeaders.slice(0, 2), ['__proto__', 'x']);
+    assert.equal(server.requests[0]?.headers['x-a'], '1, 2');
   });
 });
 
