@@ -566,10 +566,11 @@ describe('limits', () => {
   });
 
   test('a refused connection is a NetworkError naming the URL', async () => {
-    const server = await tcpServer((socket) => socket.destroy());
-    const port = server.port;
-    servers.at(-1)?.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A port that was just free: listen, note it, close.
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${port}`], ...LOOPBACK_EXEMPT }));
     assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${port}/x?token=abc` })), new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/x: connection refused$`));
   });
