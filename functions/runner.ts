@@ -1,0 +1,546 @@
+/**
+ * The host side of the functions sandbox: a pool of locked-down child processes (child.ts), the
+ * deadline and memory watch that kill them, and redaction of everything a run returns.
+ *
+ * A process only ever runs the code of one function hash (pool key: hash + memoryMb); a blank
+ * spare is kept so that a new hash starts without paying for a spawn. A runaway function costs
+ * its own timeout only: the pool grows up to MAX_PROCESSES and queues beyond that.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { compileFunction, FunctionCompileError, hashOf } from './compile.js';
+import { createGuardedFetch } from './network.js';
+import type { ChildMessage, DirectoryRequestMessage, ResultMessage, RunMessage } from './protocol.js';
+import { hidePaths, Redactor } from './redact.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_TIMEOUT_MS,
+  DIRECTORY_METHODS,
+  MAX_MEMORY_MB,
+  MAX_TIMEOUT_MS,
+  MIN_MEMORY_MB,
+  type CompiledFunction,
+  type FunctionError,
+  type FunctionErrorCode,
+  type FunctionLimits,
+  type FunctionRunRequest,
+  type FunctionRunResult,
+  type JsonValue,
+} from './types.js';
+
+export const MAX_PROCESSES = Math.max(4, 2 * availableParallelism());
+/** Past the deadline, how long the parent waits for the process's own TIMEOUT before killing it. */
+export const KILL_GRACE_MS = 40;
+export const RSS_POLL_MS = 25;
+/**
+ * RSS a sandbox process may use beyond memoryMb: an idle process (Node itself, the bundle, a
+ * context) measures about 45 MB here; the rest is room for V8's young generation and code.
+ */
+export const RSS_OVERHEAD_MB = 96;
+const SPAWN_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_CHARS = 4_000;
+const COMPILE_CACHE_SIZE = 256;
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const HOST_PATHS = [dirname(HERE), HERE, tmpdir(), homedir(), dirname(process.execPath), process.cwd()];
+
+/** One request, checked and with every default filled in. */
+interface ValidRun {
+  compiled: CompiledFunction;
+  inputJson: string;
+  triggerJson: string;
+  secrets: [string, string][];
+  limits: FunctionLimits;
+  timeoutMs: number;
+  memoryMb: number;
+  allowHosts: string[];
+  allowPrivateNetworks: string[];
+  directory: FunctionRunRequest['directory'];
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly code: FunctionErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------- the child bundle
+
+let childBundle: Promise<string> | undefined;
+
+/** child.ts bundled into one ESM file (built at first use, cached by content), so a sandbox runs without tsx. */
+function childBundlePath(): Promise<string> {
+  childBundle ??= (async () => {
+    const entry = [join(HERE, 'child.ts'), join(HERE, 'child.js')].find((file) => existsSync(file));
+    if (!entry) throw new Error(`functions/child.ts not found in ${HERE}`);
+    const result = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent', legalComments: 'none' });
+    const text = result.outputFiles[0]?.text ?? '';
+    const directory = join(tmpdir(), 'idflow-functions-sandbox');
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    const file = join(directory, `child-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`);
+    if (!existsSync(file)) {
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, text, { mode: 0o500 });
+      renameSync(partial, file);
+    }
+    return realpathSync(file);
+  })();
+  childBundle.catch(() => (childBundle = undefined));
+  return childBundle;
+}
+
+// ---------------------------------------------------------------- one sandbox process
+
+interface ActiveCall {
+  callId: number;
+  run: ValidRun;
+  logs: string[];
+  startedAt: number;
+  settled: boolean;
+  resolve: (result: FunctionRunResult) => void;
+  deadlineTimer: NodeJS.Timeout;
+  memoryTimer: NodeJS.Timeout;
+}
+
+class SandboxProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<boolean>;
+  /** The one function hash this process runs; undefined while it is a blank spare. */
+  hash: string | undefined;
+  state: 'starting' | 'idle' | 'busy' | 'dead' = 'starting';
+  /** Taken by a call (waiting for the process to start, or running); freed when the process says it is idle. */
+  reserved = false;
+  /** Whether the process has been sent its function's code. */
+  private loaded = false;
+  lastUsed = Date.now();
+  private call: ActiveCall | undefined;
+  private stderrTail = '';
+  private killReason: 'timeout' | 'memory' | 'closed' | undefined;
+
+  constructor(
+    bundle: string,
+    readonly memoryMb: number,
+    private readonly onFree: (process: SandboxProcess) => void,
+  ) {
+    this.child = fork(bundle, [], {
+      env: {},
+      cwd: dirname(bundle),
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [
+        '--experimental-permission',
+        `--allow-fs-read=${bundle}`,
+        '--disallow-code-generation-from-strings',
+        `--max-old-space-size=${memoryMb}`,
+        '--max-semi-space-size=2',
+        '--no-expose-wasm',
+        // Only so that a dynamic import() in the context reaches child.ts's refusal (an error of
+        // the context) instead of Node's own (an Error of the host realm).
+        '--experimental-vm-modules',
+        '--no-warnings',
+      ],
+    });
+    this.child.unref();
+    this.child.channel?.unref();
+    const stderr = this.child.stderr as Socket | null;
+    stderr?.unref();
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (text: string) => (this.stderrTail = (this.stderrTail + text).slice(-4096)));
+    this.ready = new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), SPAWN_TIMEOUT_MS).unref();
+      this.child.once('message', (message: ChildMessage) => {
+        clearTimeout(timer);
+        if (message.type === 'ready' && this.state === 'starting') this.state = 'idle';
+        resolve(message.type === 'ready');
+      });
+      this.child.once('exit', () => resolve(false));
+    });
+    this.child.on('message', (message: ChildMessage) => this.onMessage(message));
+    this.child.on('exit', (code, signal) => this.onExit(code, signal));
+    this.child.on('error', () => this.kill());
+  }
+
+  /** Taken by a call: the IPC channel keeps the host process alive until the call has ended. */
+  reserve(hash: string): void {
+    this.hash = hash;
+    this.reserved = true;
+    this.child.channel?.ref();
+  }
+
+  /** Its call has its result but the process has not yet said it is idle (usually a few microseconds). */
+  get finishing(): boolean {
+    return this.call?.settled === true && this.state !== 'dead';
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  start(callId: number, run: ValidRun, resolve: (result: FunctionRunResult) => void): void {
+    const message: RunMessage = {
+      type: 'run',
+      callId,
+      hash: run.compiled.hash,
+      code: this.loaded ? undefined : run.compiled.code,
+      inputJson: run.inputJson,
+      triggerJson: run.triggerJson,
+      secrets: run.secrets,
+      limits: run.limits,
+      timeoutMs: run.timeoutMs,
+      allowHosts: run.allowHosts,
+      allowPrivateNetworks: run.allowPrivateNetworks,
+      hasDirectory: run.directory !== undefined,
+    };
+    this.loaded = true;
+    this.state = 'busy';
+    this.call = {
+      callId,
+      run,
+      logs: [],
+      startedAt: Date.now(),
+      settled: false,
+      resolve,
+      deadlineTimer: setTimeout(() => this.onDeadline(), run.timeoutMs + KILL_GRACE_MS),
+      memoryTimer: setInterval(() => this.checkMemory(), RSS_POLL_MS),
+    };
+    this.child.send(message, (error) => {
+      if (error) this.kill();
+    });
+  }
+
+  kill(reason?: 'timeout' | 'memory' | 'closed'): void {
+    this.killReason ??= reason;
+    if (this.state !== 'dead') this.child.kill('SIGKILL');
+  }
+
+  private onMessage(message: ChildMessage): void {
+    const call = this.call;
+    if (!call || !('callId' in message) || message.callId !== call.callId) return;
+    if (message.type === 'log') {
+      if (!call.settled) call.logs.push(message.line);
+    } else if (message.type === 'result') {
+      this.settle(message);
+    } else if (message.type === 'directory') {
+      void this.answerDirectory(call, message);
+    } else if (message.type === 'idle') {
+      this.endCall();
+      this.state = 'idle';
+      this.reserved = false;
+      this.lastUsed = Date.now();
+      this.child.channel?.unref();
+      this.onFree(this);
+    }
+  }
+
+  private async answerDirectory(call: ActiveCall, message: DirectoryRequestMessage): Promise<void> {
+    const reply = await directoryReply(call.run.directory, message);
+    if (this.call === call && !call.settled && this.state !== 'dead') this.child.send({ type: 'directory-reply', callId: call.callId, requestId: message.requestId, ...reply });
+  }
+
+  private onDeadline(): void {
+    const call = this.call;
+    if (!call) return;
+    // Either the process is stuck past its own watchdog, or it answered but keeps running code.
+    this.kill('timeout');
+    this.settle({ error: { code: 'TIMEOUT', message: `the function did not finish within ${call.run.timeoutMs} ms` } });
+  }
+
+  private checkMemory(): void {
+    const call = this.call;
+    if (!call || this.pid === undefined) return;
+    const rssMb = residentMb(this.pid);
+    if (rssMb === undefined || rssMb <= this.memoryMb + RSS_OVERHEAD_MB) return;
+    this.kill('memory');
+    this.settle({ error: memoryError(this.memoryMb) });
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const wasReady = this.state !== 'starting';
+    this.state = 'dead';
+    if (this.call && !this.call.settled) {
+      const outOfMemory = this.killReason === 'memory' || /heap out of memory|Allocation failed|out of memory/i.test(this.stderrTail);
+      this.settle({
+        error: outOfMemory
+          ? memoryError(this.memoryMb)
+          : this.killReason === 'closed'
+            ? { code: 'SANDBOX_FAILURE', message: 'the sandbox was closed while the function ran' }
+            : { code: 'SANDBOX_FAILURE', message: `the sandbox process ended unexpectedly (${signal ?? `exit code ${code}`}); the run may be retried` },
+      });
+    }
+    this.endCall();
+    if (wasReady || this.call === undefined) this.onFree(this);
+  }
+
+  private settle(message: Pick<ResultMessage, 'outputJson' | 'error'>): void {
+    const call = this.call;
+    if (!call || call.settled) return;
+    call.settled = true;
+    call.resolve(finalResult(call, message));
+  }
+
+  private endCall(): void {
+    if (!this.call) return;
+    clearTimeout(this.call.deadlineTimer);
+    clearInterval(this.call.memoryTimer);
+    this.call = undefined;
+  }
+}
+
+function memoryError(memoryMb: number): FunctionError {
+  return { code: 'MEMORY_LIMIT', message: `the function used more than its memory limit (${memoryMb} MB)` };
+}
+
+/** VmRSS of a process in MB, from /proc (undefined where there is none, or once it has exited). */
+function residentMb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function directoryReply(directory: FunctionRunRequest['directory'], message: DirectoryRequestMessage): Promise<{ json?: string; error?: FunctionError }> {
+  const method = message.method;
+  if (!directory) return { error: { code: 'RUNTIME_ERROR', message: 'ctx.directory: no directory available to this run' } };
+  if (!DIRECTORY_METHODS.includes(method) || !Array.isArray(message.args) || typeof message.args[0] !== 'string') {
+    return { error: { code: 'RUNTIME_ERROR', message: `ctx.directory.${String(method)} needs one string argument` } };
+  }
+  try {
+    const value = await directory[method](message.args[0]);
+    return { json: JSON.stringify(value ?? null) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'failed';
+    return { error: { code: 'RUNTIME_ERROR', message: `ctx.directory.${method} failed: ${hidePaths(reason, HOST_PATHS).slice(0, MAX_MESSAGE_CHARS)}` } };
+  }
+}
+
+/** The result as the caller sees it: output parsed here from JSON text, secrets redacted everywhere. */
+function finalResult(call: ActiveCall, message: Pick<ResultMessage, 'outputJson' | 'error'>): FunctionRunResult {
+  const redactor = new Redactor(call.run.secrets.map(([, value]) => value));
+  const logs = call.logs.map((line) => redactor.text(line));
+  const durationMs = Date.now() - call.startedAt;
+  if (message.error || message.outputJson === undefined) {
+    const error = message.error ?? { code: 'SANDBOX_FAILURE', message: 'the sandbox returned no result' };
+    return { ok: false, error: { code: error.code, message: redactor.text(cleanMessage(error.message)) }, logs, durationMs };
+  }
+  return { ok: true, output: redactor.json(JSON.parse(message.outputJson) as JsonValue), logs, durationMs };
+}
+
+function cleanMessage(message: string): string {
+  const text = hidePaths(message, HOST_PATHS);
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+}
+
+// ---------------------------------------------------------------- the pool
+
+interface Waiter {
+  hash: string;
+  memoryMb: number;
+  resolve: (process: SandboxProcess | undefined) => void;
+}
+
+export interface SandboxOptions {
+  /** Processes at most, busy or idle (default MAX_PROCESSES). */
+  maxProcesses?: number;
+}
+
+export class FunctionSandbox {
+  private readonly processes = new Set<SandboxProcess>();
+  private readonly waiting: Waiter[] = [];
+  private readonly compiled = new Map<string, Promise<CompiledFunction>>();
+  private readonly maxProcesses: number;
+  private nextCallId = 1;
+  private closed = false;
+  private bundle: string | undefined;
+
+  constructor(options: SandboxOptions = {}) {
+    this.maxProcesses = options.maxProcesses ?? MAX_PROCESSES;
+  }
+
+  /** Never throws for anything the function does; resolves within timeoutMs + ~100 ms of getting a process. */
+  async run(request: FunctionRunRequest): Promise<FunctionRunResult> {
+    let run: ValidRun;
+    try {
+      run = await this.validate(request);
+    } catch (error) {
+      if (error instanceof RequestError || error instanceof FunctionCompileError) return failure(error.code, error.message);
+      throw error;
+    }
+    const process = await this.acquire(run.compiled.hash, run.memoryMb);
+    if (!process) return failure('SANDBOX_FAILURE', this.closed ? 'the sandbox is closed' : 'could not start a sandbox process; the run may be retried');
+    return new Promise((resolve) => process.start(this.nextCallId++, run, resolve));
+  }
+
+  /** Kills every sandbox process; calls still running end with SANDBOX_FAILURE. */
+  close(): void {
+    this.closed = true;
+    for (const process of this.processes) process.kill('closed');
+    this.processes.clear();
+    for (const waiter of this.waiting.splice(0)) waiter.resolve(undefined);
+  }
+
+  /** PIDs of the live sandbox processes (for tests and diagnostics). */
+  pids(): number[] {
+    return [...this.processes].flatMap((process) => (process.pid === undefined ? [] : [process.pid]));
+  }
+
+  private async validate(request: FunctionRunRequest): Promise<ValidRun> {
+    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const memoryMb = request.memoryMb ?? DEFAULT_MEMORY_MB;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) throw new RequestError('INVALID_REQUEST', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+    if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB || memoryMb > MAX_MEMORY_MB) throw new RequestError('INVALID_REQUEST', `memoryMb must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}`);
+    const limits: FunctionLimits = { ...DEFAULT_LIMITS, ...request.limits };
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isInteger(value) || value < 0) throw new RequestError('INVALID_REQUEST', `limits.${name} must be a non-negative integer`);
+    }
+    const secrets = Object.entries(request.secrets ?? {});
+    if (!secrets.every(([, value]) => typeof value === 'string')) throw new RequestError('INVALID_REQUEST', 'every secret must be a string');
+    const allowHosts = request.allowHosts ?? [];
+    const allowPrivateNetworks = request.allowPrivateNetworks ?? [];
+    try {
+      // The same parsing the sandbox's guarded fetch does: a bad pattern is the caller's error, found here.
+      createGuardedFetch({ ...limits, allowHosts, allowPrivateNetworks, deadline: 0 });
+    } catch (error) {
+      throw new RequestError('INVALID_REQUEST', `allowHosts/allowPrivateNetworks: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return {
+      compiled: await this.compiledOf(request),
+      inputJson: jsonOf(request.input, 'input'),
+      triggerJson: request.trigger === undefined ? 'null' : jsonOf(request.trigger, 'trigger'),
+      secrets,
+      limits,
+      timeoutMs,
+      memoryMb,
+      allowHosts,
+      allowPrivateNetworks,
+      directory: request.directory,
+    };
+  }
+
+  private compiledOf(request: FunctionRunRequest): Promise<CompiledFunction> {
+    if (request.compiled) {
+      if (hashOf(request.compiled.code) !== request.compiled.hash) return Promise.reject(new RequestError('INVALID_REQUEST', 'compiled.hash is not the sha256 of compiled.code'));
+      return Promise.resolve(request.compiled);
+    }
+    if (typeof request.source !== 'string') return Promise.reject(new RequestError('INVALID_REQUEST', 'give the function as source or compiled'));
+    const filename = request.filename ?? 'function.ts';
+    const key = hashOf(`${filename}\0${request.source}`);
+    let compiled = this.compiled.get(key);
+    if (!compiled) {
+      compiled = compileFunction(request.source, filename);
+      compiled.catch(() => this.compiled.delete(key));
+      this.compiled.set(key, compiled);
+      if (this.compiled.size > COMPILE_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value as string);
+    }
+    return compiled;
+  }
+
+  /** A process for this hash: an idle one that ran it, the blank spare, a new one, or the next one freed. */
+  private async acquire(hash: string, memoryMb: number): Promise<SandboxProcess | undefined> {
+    this.bundle ??= await childBundlePath();
+    if (this.closed) return undefined;
+    const process = this.take(hash, memoryMb) ?? (await new Promise<SandboxProcess | undefined>((resolve) => this.waiting.push({ hash, memoryMb, resolve })));
+    if (!process || !(await process.ready) || process.state === 'dead') {
+      process?.kill();
+      return undefined;
+    }
+    this.keepSpare(memoryMb);
+    return process;
+  }
+
+  private take(hash: string, memoryMb: number): SandboxProcess | undefined {
+    const free = [...this.processes].filter((process) => !process.reserved && (process.state === 'idle' || process.state === 'starting'));
+    const same = free.find((process) => process.hash === hash && process.memoryMb === memoryMb);
+    if (same) return this.reserve(same, hash);
+    // The process that just ran this hash is about to be free: wait for it rather than take another.
+    if ([...this.processes].some((process) => process.finishing && process.hash === hash && process.memoryMb === memoryMb)) return undefined;
+    const spare = free.find((process) => process.hash === undefined && process.memoryMb === memoryMb);
+    if (spare) return this.reserve(spare, hash);
+    if (this.processes.size >= this.maxProcesses) {
+      const evictable = free.filter((process) => process.state === 'idle').sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (!evictable) return undefined;
+      evictable.kill();
+      this.processes.delete(evictable);
+    }
+    return this.reserve(this.spawn(memoryMb), hash);
+  }
+
+  /** Binds a process to the hash and takes it, so that no other call picks it before it starts. */
+  private reserve(process: SandboxProcess, hash: string): SandboxProcess {
+    process.reserve(hash);
+    return process;
+  }
+
+  private spawn(memoryMb: number): SandboxProcess {
+    const process = new SandboxProcess(this.bundle as string, memoryMb, (freed) => this.onFree(freed));
+    this.processes.add(process);
+    return process;
+  }
+
+  /** One blank process of this memory size waits, if there is room, so that a new hash starts fast. */
+  private keepSpare(memoryMb: number): void {
+    if (this.closed || this.processes.size >= this.maxProcesses) return;
+    if ([...this.processes].some((process) => process.hash === undefined && process.state !== 'dead')) return;
+    this.spawn(memoryMb);
+  }
+
+  private onFree(process: SandboxProcess): void {
+    if (process.state === 'dead') this.processes.delete(process);
+    this.serveWaiting();
+  }
+
+  /** Oldest first; a waiter that cannot be served yet does not hold up the others. */
+  private serveWaiting(): void {
+    for (const waiter of [...this.waiting]) {
+      if (this.closed) return;
+      const process = this.take(waiter.hash, waiter.memoryMb);
+      if (!process) continue;
+      this.waiting.splice(this.waiting.indexOf(waiter), 1);
+      waiter.resolve(process);
+    }
+  }
+}
+
+function failure(code: FunctionErrorCode, message: string): FunctionRunResult {
+  return { ok: false, error: { code, message }, logs: [], durationMs: 0 };
+}
+
+function jsonOf(value: JsonValue, name: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new RequestError('INVALID_REQUEST', `${name} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (json === undefined) throw new RequestError('INVALID_REQUEST', `${name} is not JSON`);
+  return json;
+}
+
+// ---------------------------------------------------------------- the shared default sandbox
+
+let shared: FunctionSandbox | undefined;
+
+/** Runs one call in the shared sandbox (created at first use; its processes never keep the process alive). */
+export function runFunction(request: FunctionRunRequest): Promise<FunctionRunResult> {
+  if (!shared) {
+    shared = new FunctionSandbox();
+    process.once('exit', closeSharedSandbox);
+  }
+  return shared.run(request);
+}
+
+/** Kills the shared sandbox's processes (the CLI and tests call it; it also runs at exit). */
+export function closeSharedSandbox(): void {
+  shared?.close();
+  shared = undefined;
+}

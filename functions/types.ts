@@ -1,0 +1,139 @@
+/**
+ * The public shapes of the functions sandbox: what a caller hands `runFunction`, what comes
+ * back, and the host-side directory a function may read through `ctx.directory`.
+ *
+ * Everything that crosses into a function is JSON; nothing here is ever handed to user code as
+ * an object (see functions/child.ts for how values cross the boundary).
+ */
+import type { JsonValue } from '../steps/types.js';
+
+export type { JsonValue };
+
+/** Every way a run can fail. The first seven are the documented contract of `idflow function run`. */
+export const FUNCTION_ERROR_CODES = [
+  'TIMEOUT',
+  'MEMORY_LIMIT',
+  'NETWORK_DENIED',
+  'COMPILE_ERROR',
+  'RUNTIME_ERROR',
+  'OUTPUT_NOT_JSON',
+  'OUTPUT_TOO_LARGE',
+  /** The request itself was unusable (input not JSON, a limit out of range): the caller's bug. */
+  'INVALID_REQUEST',
+  /** The sandbox process failed for a reason that is not the function's: worth a retry. */
+  'SANDBOX_FAILURE',
+] as const;
+export type FunctionErrorCode = (typeof FUNCTION_ERROR_CODES)[number];
+
+export interface FunctionError {
+  code: FunctionErrorCode;
+  /** Sanitized: no stack, no host paths, secret values replaced by `[REDACTED]`. */
+  message: string;
+}
+
+/** One run's result; `output` is present exactly when `ok` is true. */
+export interface FunctionRunResult {
+  ok: boolean;
+  output?: JsonValue;
+  error?: FunctionError;
+  /** `ctx.log` and `console.*` lines, network denials, truncation notices; secrets redacted. */
+  logs: string[];
+  /** From handing the call to a sandbox process to its result (queueing for a free process excluded). */
+  durationMs: number;
+}
+
+/** A function bundled by `compileFunction`: one self-contained script, keyed by its content hash. */
+export interface CompiledFunction {
+  /** CommonJS-shaped JavaScript, wrapped by the runtime; no `require` or `import` left in it. */
+  code: string;
+  /** sha256 of `code`, hex: a sandbox process only ever runs the code of one hash. */
+  hash: string;
+  /** The `npm:` packages bundled in, e.g. ["date-fns"]. */
+  packages: string[];
+}
+
+/**
+ * Read access to the identity directory, implemented by the host (the directory store). Every
+ * method takes and returns JSON; results are serialized before they reach the function, so an
+ * implementation may return its own objects. Names follow the reference API (FindByEmail, ...).
+ */
+export interface FunctionDirectory {
+  findByEmail(email: string): Promise<JsonValue>;
+  getById(id: string): Promise<JsonValue>;
+  getManagers(userId: string): Promise<JsonValue>;
+  directReports(userId: string): Promise<JsonValue>;
+  getEntitlementMembers(entitlement: string): Promise<JsonValue>;
+  listAppUsersForUser(userId: string): Promise<JsonValue>;
+}
+
+export const DIRECTORY_METHODS = ['findByEmail', 'getById', 'getManagers', 'directReports', 'getEntitlementMembers', 'listAppUsersForUser'] as const satisfies readonly (keyof FunctionDirectory)[];
+export type DirectoryMethod = (typeof DIRECTORY_METHODS)[number];
+
+/** Caps on what one run may produce or consume besides time and memory. */
+export interface FunctionLimits {
+  /** Bytes of the output as JSON text (UTF-8). */
+  maxOutputBytes: number;
+  /** Deepest nesting of arrays/objects in the output. */
+  maxOutputDepth: number;
+  maxLogLines: number;
+  /** A longer line is cut and marked. */
+  maxLogLineBytes: number;
+  /** All log lines together. */
+  maxLogBytes: number;
+  /** `ctx.fetch` calls per run (each redirect hop counts). */
+  maxRequests: number;
+  maxRequestBodyBytes: number;
+  maxResponseBytes: number;
+  /** One request, all its redirect hops included; never beyond the run's own deadline. */
+  requestTimeoutMs: number;
+  maxRedirects: number;
+  /** `ctx.directory` calls per run. */
+  maxDirectoryCalls: number;
+  /** Timers pending at once (`setTimeout`). */
+  maxTimers: number;
+}
+
+export const DEFAULT_LIMITS: FunctionLimits = {
+  maxOutputBytes: 1024 * 1024,
+  maxOutputDepth: 64,
+  maxLogLines: 1000,
+  maxLogLineBytes: 8 * 1024,
+  maxLogBytes: 128 * 1024,
+  maxRequests: 50,
+  maxRequestBodyBytes: 1024 * 1024,
+  maxResponseBytes: 5 * 1024 * 1024,
+  requestTimeoutMs: 10_000,
+  maxRedirects: 5,
+  maxDirectoryCalls: 500,
+  maxTimers: 100,
+};
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+export const MAX_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_MEMORY_MB = 128;
+export const MIN_MEMORY_MB = 32;
+export const MAX_MEMORY_MB = 4096;
+
+/** One call. Give `source` (compiled here, cached by content) or an already `compiled` function. */
+export interface FunctionRunRequest {
+  source?: string;
+  /** Names the source in compile errors, e.g. "username.ts". */
+  filename?: string;
+  compiled?: CompiledFunction;
+  input: JsonValue;
+  /** Hosts `ctx.fetch` may reach: exact names, `*.example.com` (subdomains only), optionally `:port`. */
+  allowHosts?: string[];
+  /**
+   * Operator-level, never a function author's: internal CIDRs `ctx.fetch` may reach although
+   * private, e.g. ['127.0.0.0/8'] in tests or an on-prem HR system's range.
+   */
+  allowPrivateNetworks?: string[];
+  timeoutMs?: number;
+  memoryMb?: number;
+  /** This call's secrets, for `ctx.getConfig`; their values are redacted from everything returned. */
+  secrets?: Record<string, string>;
+  /** `ctx.trigger`: the automation context when called from a step. */
+  trigger?: JsonValue;
+  directory?: FunctionDirectory;
+  limits?: Partial<FunctionLimits>;
+}
