@@ -115,3 +115,179 @@ describe('limits', () => {
     });
   }
 });
+
+describe('memory', () => {
+  test('a heap bomb (a growing array of strings) ends with MEMORY_LIMIT', async () => {
+    const result = await run('export default () => { const keep: string[] = []; for (let i = 0; ; i++) keep.push("x".repeat(1000) + i); }', { memoryMb: 64, timeoutMs: 15_000 });
+    assertFails(result, 'MEMORY_LIMIT', /more than its memory limit \(64 MB\)/);
+  });
+
+  test('an off-heap bomb (typed arrays written to) ends with MEMORY_LIMIT through the RSS watch', async () => {
+    const result = await run('export default () => { const keep: Uint8Array[] = []; for (;;) keep.push(new Uint8Array(1 << 20).fill(1)); }', { memoryMb: 64, timeoutMs: 15_000 });
+    assertFails(result, 'MEMORY_LIMIT');
+  });
+
+  test('the pool goes on after a process was killed', async () => {
+    assert.deepEqual((await run('export default () => "alive"', { memoryMb: 64 })).output, 'alive');
+  });
+});
+
+describe('output', () => {
+  const notJson: [string, string][] = [
+    ['undefined', 'export default () => undefined'],
+    ['a function', 'export default () => () => 1'],
+    ['a nested function', 'export default () => ({ a: [1, () => 1] })'],
+    ['a BigInt', 'export default () => ({ n: 10n })'],
+    ['a cycle', 'export default () => { const a: Record<string, unknown> = {}; a.self = a; return a; }'],
+    ['NaN', 'export default () => ({ ratio: 0 / 0 })'],
+    ['Infinity', 'export default () => [1 / 0]'],
+    ['a symbol', 'export default () => Symbol("s")'],
+  ];
+  for (const [what, source] of notJson) {
+    test(`${what} is OUTPUT_NOT_JSON`, async () => assertFails(await run(source), 'OUTPUT_NOT_JSON'));
+  }
+
+  test('JSON semantics otherwise: undefined properties dropped, Dates as strings, toJSON used', async () => {
+    const result = await run('export default () => ({ a: undefined, d: new Date(0), t: { toJSON: () => "custom" }, n: null })');
+    assert.deepEqual(result.output, { d: '1970-01-01T00:00:00.000Z', t: 'custom', n: null });
+  });
+
+  test('an output over maxOutputBytes is OUTPUT_TOO_LARGE', async () => {
+    assertFails(await run('export default () => "é".repeat(600)', { limits: { maxOutputBytes: 1000 } }), 'OUTPUT_TOO_LARGE', /1202 bytes/);
+    assertFails(await run('export default () => "x".repeat(2_000_000)'), 'OUTPUT_TOO_LARGE');
+  });
+
+  test('an output nested deeper than maxOutputDepth is OUTPUT_TOO_LARGE', async () => {
+    assertFails(await run('export default () => { let v: unknown = 1; for (let i = 0; i < 65; i++) v = [v]; return v; }'), 'OUTPUT_TOO_LARGE', /maxOutputDepth \(64\)/);
+    assert.equal((await run('export default () => { let v: unknown = "[[["; for (let i = 0; i < 64; i++) v = { v }; return v; }')).ok, true);
+  });
+});
+
+describe('isolation between calls', () => {
+  test('a quick call completes well under a second while another spins in while(true)', async () => {
+    const spinning = run('export default () => { while (true) {} }', { timeoutMs: 3_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const quick = await run('export default (input: number) => input * 2', { input: 21 });
+    assert.equal(quick.output, 42);
+    assert.ok(Date.now() - started < 500, `quick call took ${Date.now() - started} ms`);
+    assertFails(await spinning, 'TIMEOUT');
+  });
+
+  test('calls beyond the pool size queue and all complete', async () => {
+    const small = new FunctionSandbox({ maxProcesses: 2 });
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => small.run({ source: `export default (n: number) => n + ${i % 3}`, input: 1 })));
+      assert.deepEqual(results.map((result) => result.output), [1, 2, 3, 1, 2, 3]);
+      assert.ok(small.pids().length <= 2);
+    } finally {
+      small.close();
+    }
+  });
+
+  test('no timer outlives its call: a later call of the same function sees none of its logs', async () => {
+    const source = 'export default async (first: boolean) => { if (first) setTimeout(() => console.log("late"), 30); return first; }';
+    assert.deepEqual((await run(source, { input: true })).logs, []);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const second = await run(source, { input: false });
+    assert.deepEqual(second.logs, []);
+  });
+});
+
+describe('secrets', () => {
+  const secrets = { API_KEY: 'sk-live-"quoted"\\path', SHORT: 'abc' };
+
+  test('ctx.getConfig reads this call\'s secrets and nothing else, not even prototype keys', async () => {
+    const result = await run(
+      'export default (input: unknown, ctx: any) => ["API_KEY", "SHORT", "MISSING", "__proto__", "constructor", "toString", "hasOwnProperty"].map((key) => [key, typeof ctx.getConfig(key)])',
+      { secrets },
+    );
+    assert.deepEqual(result.output, [['API_KEY', 'string'], ['SHORT', 'string'], ['MISSING', 'undefined'], ['__proto__', 'undefined'], ['constructor', 'undefined'], ['toString', 'undefined'], ['hasOwnProperty', 'undefined']]);
+  });
+
+  test('a secret never comes back: not logged, returned (raw, JSON-escaped, as a key) or thrown', async () => {
+    const leaky = `export default (mode: string, ctx: any) => {
+      const key = ctx.getConfig('API_KEY');
+      console.log('key is', key);
+      console.log(JSON.stringify({ key }));
+      ctx.log(encodeURIComponent(key));
+      if (mode === 'throw') throw new Error('bad key ' + key);
+      return { key, nested: [JSON.stringify(key)], [key]: 1, short: ctx.getConfig('SHORT') };
+    }`;
+    const returned = await run(leaky, { input: 'return', secrets });
+    const thrown = await run(leaky, { input: 'throw', secrets });
+    const everything = JSON.stringify([returned, thrown]);
+    assert.ok(!everything.includes('sk-live'), everything);
+    assert.deepEqual(returned.output, { key: '[REDACTED]', nested: ['"[REDACTED]"'], '[REDACTED]': 1, short: 'abc' });
+    assert.deepEqual(returned.logs, ['key is [REDACTED]', '{"key":"[REDACTED]"}', '[REDACTED]']);
+    assertFails(thrown, 'RUNTIME_ERROR', /^Error: bad key \[REDACTED\]$/);
+  });
+});
+
+describe('ctx.directory', () => {
+  const people: Record<string, { id: string; email: string; managerId?: string }> = {
+    u1: { id: 'u1', email: 'ada@example.com', managerId: 'u2' },
+    u2: { id: 'u2', email: 'grace@example.com' },
+  };
+  const directory = {
+    findByEmail: async (email: string) => Object.values(people).find((person) => person.email === email) ?? null,
+    getById: async (id: string) => people[id] ?? null,
+    getManagers: async (id: string) => (people[id]?.managerId ? [people[people[id].managerId as string]] : []),
+    directReports: async (id: string) => Object.values(people).filter((person) => person.managerId === id),
+    getEntitlementMembers: async () => {
+      throw new Error('entitlements are down');
+    },
+    listAppUsersForUser: async () => [],
+  } as unknown as NonNullable<FunctionRunRequest['directory']>;
+
+  test('round-trip: the function gets plain objects of its own realm', async () => {
+    const result = await run(
+      `export default async (email: string, ctx: any) => {
+        const user = await ctx.directory.findByEmail(email);
+        const managers = await ctx.directory.getManagers(user.id);
+        const reports = await ctx.directory.directReports(managers[0].id);
+        return { user: user.id, manager: managers[0].email, reports: reports.map((r: any) => r.id), sameRealm: user.constructor === Object && Array.isArray(reports) };
+      }`,
+      { input: 'ada@example.com', directory },
+    );
+    assert.deepEqual(result.output, { user: 'u1', manager: 'grace@example.com', reports: ['u1'], sameRealm: true });
+  });
+
+  test('a failing directory call is a catchable error of the sandbox realm', async () => {
+    const result = await run('export default async (i: unknown, ctx: any) => { try { await ctx.directory.getEntitlementMembers("admins"); } catch (e: any) { return [e instanceof Error, e.message]; } }', { directory });
+    assert.deepEqual(result.output, [true, 'ctx.directory.getEntitlementMembers failed: entitlements are down']);
+  });
+
+  test('without a directory: a clear RUNTIME_ERROR', async () => {
+    assertFails(await run('export default (i: unknown, ctx: any) => ctx.directory.getById("u1")'), 'RUNTIME_ERROR', /no directory available/);
+  });
+
+  test('calls are capped by maxDirectoryCalls', async () => {
+    const result = await run('export default async (i: unknown, ctx: any) => { for (let n = 0; n < 5; n++) await ctx.directory.getById("u1"); }', { directory, limits: { maxDirectoryCalls: 3 } });
+    assertFails(result, 'RUNTIME_ERROR', /more than maxDirectoryCalls \(3\)/);
+  });
+});
+
+describe('the sandbox processes', () => {
+  test('a process that dies another way is a SANDBOX_FAILURE; close() leaves no process behind', async () => {
+    const own = new FunctionSandbox({ maxProcesses: 1 });
+    const hanging = own.run({ source: 'export default () => new Promise(() => {})', input: null, timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [pid] = own.pids();
+    process.kill(pid as number, 'SIGKILL');
+    assertFails(await hanging, 'SANDBOX_FAILURE', /ended unexpectedly \(SIGKILL\)/);
+    assert.equal((await own.run({ source: 'export default () => 1', input: null })).output, 1);
+    const pids = own.pids();
+    own.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const alive of pids) assert.throws(() => process.kill(alive, 0), { code: 'ESRCH' });
+  });
+
+  test('invalid requests are INVALID_REQUEST', async () => {
+    assertFails(await run('export default () => 1', { timeoutMs: 0 }), 'INVALID_REQUEST', /timeoutMs/);
+    assertFails(await run('export default () => 1', { memoryMb: 1 }), 'INVALID_REQUEST', /memoryMb/);
+    assertFails(await sandbox.run({ input: 1 }), 'INVALID_REQUEST', /source or compiled/);
+    assertFails(await sandbox.run({ compiled: { code: '1', hash: 'abc', packages: [] }, input: 1 }), 'INVALID_REQUEST', /sha256/);
+    assertFails(await run('export default () => 1', { input: { n: 1n } as never }), 'INVALID_REQUEST', /input is not JSON/);
+  });
+});
