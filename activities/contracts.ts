@@ -47,3 +47,30 @@ export interface RecordActivities {
   /** The current version of an automation, for run_automation. */
   resolveAutomation(name: string): Promise<PinnedAutomation | undefined>;
 }
+
+export interface SelectUsersRequest {
+  /** The forEachUser CEL. */
+  expression: string;
+  /** The tick's ctx.trigger (schedule, scheduledTime); now() is the scheduled time. */
+  tick: JsonObject;
+  /** Continue after this user id; from the start when absent. */
+  afterId?: string;
+  /** At most this many matches per call. */
+  limit: number;
+}
+
+export interface SelectUsersResult {
+  /** The matching users, in id order. */
+  users: JsonObject[];
+  /** Set when the scan stopped at `limit`: call again with it as afterId. */
+  nextAfterId?: string;
+  scanned: number;
+  /** Users whose evaluation failed (a missing field, a wrong type): skipped, not matched. */
+  errorCount: number;
+  errors: { userId: string; message: string }[];
+}
+
+/** `forEachUser` fan-out: the users one tick runs for, a page at a time. */
+export interface FanOutActivities {
+  selectUsers(request: SelectUsersRequest): Promise<SelectUsersResult>;
+}

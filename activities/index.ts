@@ -10,7 +10,8 @@ import { storedAutomationSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { StepError, parseStepInput, type JsonValue } from '../steps/types.js';
 import type { Store } from '../store/types.js';
-import type { RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
+import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
+import { createFanOutActivities } from './fan-out.js';
 import { createMailer, mailSettingsFromEnv } from './mail.js';
 import { createStepServices } from './services.js';
 import { createSlackPoster, slackSettingsFromEnv } from './slack.js';
@@ -43,7 +44,7 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
   return ApplicationFailure.create({ message, type: error instanceof Error ? error.name : 'Error', nonRetryable: false });
 }
 
-export function createActivities(deps: ActivityDependencies): StepActivities & RecordActivities {
+export function createActivities(deps: ActivityDependencies): StepActivities & RecordActivities & FanOutActivities {
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
   // One transport per worker, from the worker's environment.
@@ -53,6 +54,8 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
   const directory = new DirectoryService(store.directory);
 
   return {
+    ...createFanOutActivities(store.directory),
+
     async runStep(request: RunStepRequest): Promise<JsonValue> {
       const context = Context.current();
       const attempt = context.info.attempt;

@@ -153,6 +153,9 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
   }
+  if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) {
+    errors.push(...checkExpression(spec.trigger.forEachUser, ['trigger', 'forEachUser'], locator, new Set(['trigger']), 'forEachUser'));
+  }
   const earlier: string[] = [];
   spec.steps.forEach((step, index) => {
     const at: Path = ['steps', index];

@@ -9,6 +9,7 @@ import type { JsonObject } from '../steps/types.js';
 import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/document.js';
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
+import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
 
 export const DEFINITION_NAME = /^[a-z0-9][a-z0-9-]*$/;
 export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
@@ -61,12 +62,23 @@ export const ScheduleTriggerSchema = z
     startAt: z.iso.datetime({ offset: true }).optional(),
     endAt: z.iso.datetime({ offset: true }).optional(),
     forEachUser: z
-      .unknown()
-      .refine(() => false, { message: 'forEachUser needs the identity directory, which this version of idflow does not have yet' })
-      .optional(),
+      .string()
+      .min(1)
+      .optional()
+      .describe('CEL over each directory user (`subject`, also ctx.trigger.user): each tick runs the steps once per user for whom it is true, each in a child run of its own.'),
+    forEachUserConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_FAN_OUT_CONCURRENCY)
+      .optional()
+      .describe(`With forEachUser: how many per-user runs may be in flight at once (default ${DEFAULT_FAN_OUT_CONCURRENCY}).`),
   })
   .strict()
   .superRefine((trigger, context) => {
+    if (trigger.forEachUserConcurrency !== undefined && trigger.forEachUser === undefined) {
+      context.addIssue({ code: 'custom', path: ['forEachUserConcurrency'], message: 'forEachUserConcurrency only applies together with forEachUser' });
+    }
     if ((trigger.cron === undefined) === (trigger.every === undefined)) {
       context.addIssue({ code: 'custom', path: ['cron'], message: 'give exactly one of "cron" or "every"' });
     }

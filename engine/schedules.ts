@@ -9,6 +9,7 @@ import { parseDuration } from '../definitions/duration.js';
 import { storedAutomationSpec, type ScheduleTrigger } from '../definitions/schema.js';
 import type { Store } from '../store/types.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
+import { forEachUserRun } from '../workflows/for-each-user.js';
 import { EngineError } from './types.js';
 
 /** The note on a schedule paused because its automation is disabled. */
@@ -79,7 +80,14 @@ export class ScheduleManager {
         endAt: trigger.endAt ? new Date(trigger.endAt) : undefined,
       },
       // Temporal appends the scheduled time to this id: one run id per tick.
-      action: { type: 'startWorkflow', workflowType: automationRun, workflowId: `${automation.name}:scheduled`, taskQueue: this.taskQueue, args: [automation.input] },
+      action: {
+        type: 'startWorkflow',
+        // A fan-out tick is its own workflow type: it starts one automationRun per user.
+        workflowType: trigger.forEachUser === undefined ? automationRun : forEachUserRun,
+        workflowId: `${automation.name}:scheduled`,
+        taskQueue: this.taskQueue,
+        args: [automation.input],
+      },
       policies: { overlap: OVERLAP[trigger.overlap], catchupWindow: ms(trigger.catchupWindow) },
       memo: { idflowAutomation: automation.name, idflowVersion: automation.version },
     };

@@ -19,6 +19,8 @@ export interface UserQuery {
   status?: string;
   department?: string;
   managerId?: string;
+  /** Only users whose id sorts after this one: pages through the directory in id order. */
+  afterId?: string;
   limit?: number;
 }
 
@@ -115,6 +117,7 @@ function directoryOps(db: Db): DirectoryOps {
         .$if(query.status !== undefined, (q) => q.where('status', '=', query.status as string))
         .$if(query.department !== undefined, (q) => q.where('department', '=', query.department as string))
         .$if(query.managerId !== undefined, (q) => q.where('manager_id', '=', query.managerId as string))
+        .$if(query.afterId !== undefined, (q) => q.where('id', '>', query.afterId as string))
         .orderBy('id')
         .$if(query.limit !== undefined, (q) => q.limit(query.limit as number))
         .execute();

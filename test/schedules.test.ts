@@ -113,7 +113,7 @@ test('reconcile converges Temporal with the store after a crash between the two'
   await assert.rejects(stray.describe(), ScheduleNotFoundError);
 });
 
-test('an invalid cron, an unknown zone and fan-out are refused at apply with file, line and field', () => {
+test('an invalid cron, an unknown zone, or both cron and every are refused at apply with file, line and field', () => {
   const errors = loadDefinitions(
     [
       { path: 'bad-cron.yaml', content: scheduled('bad-cron', 'type: schedule\ncron: "0 25 * * *"') },

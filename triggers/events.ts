@@ -74,3 +74,8 @@ export function triggerContext(data: JsonObject): JsonObject {
 export function subjectOf(trigger: JsonObject): JsonValue {
   return trigger.user ?? trigger.newUser ?? null;
 }
+
+/** ctx.trigger of a forEachUser run: the tick's trigger plus the user (so `subject` is that user). */
+export function perUserTrigger(tick: JsonObject, user: JsonObject): JsonObject {
+  return triggerContext({ ...tick, user });
+}

@@ -12,20 +12,19 @@ import {
   ParentClosePolicy,
   isCancellation,
   proxyActivities,
-  proxyLocalActivities,
   sleep,
   startChild,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import type { PinnedAutomation, RecordActivities, StepActivities } from '../activities/contracts.js';
+import type { PinnedAutomation, StepActivities } from '../activities/contracts.js';
 import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { StepError, parseStepInput, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
 import { subjectOf } from '../triggers/events.js';
+import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -38,8 +37,6 @@ export interface AutomationRunInput {
   scheduled?: boolean;
 }
 
-const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
-
 export interface AutomationRunOutput {
   /** Step outputs by step name. */
   steps: JsonObject;
@@ -47,11 +44,6 @@ export interface AutomationRunOutput {
 
 /** Deeper run_automation chains are refused: they are almost always a mistake. */
 export const MAX_CHAIN_DEPTH = 10;
-
-const recorder = proxyLocalActivities<RecordActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', maximumInterval: '10s' },
-});
 
 function activityOptions(step: StepSpec, stepType: ActivityStep): ActivityOptions {
   const retry = { ...stepType.defaults.retry, ...step.retry };
@@ -64,13 +56,6 @@ function activityOptions(step: StepSpec, stepType: ActivityStep): ActivityOption
       maximumInterval: parseDuration(retry.maximumInterval),
     },
   };
-}
-
-/** The innermost message of a failure chain (activity → application failure → ...). */
-function failureMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(error);
 }
 
 export async function automationRun(input: AutomationRunInput): Promise<AutomationRunOutput> {
