@@ -5,6 +5,7 @@
 import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch } from './engine.js';
+import { benchFanOut, describeFanOut } from './fan-out.js';
 
 async function main(): Promise<void> {
   console.log('== CEL');
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   const figures = await benchEngine();
   console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
   console.log(`completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`);
+  console.log('\n== forEachUser fan-out');
+  console.log(describeFanOut(await benchFanOut()));
 }
 
 main().catch((error: unknown) => {
