@@ -276,7 +276,12 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     );
   }
 
+  /** Called by the host: only queues, so that everything, even reading the events, runs under the watchdog. */
   function deliver(eventsJson: string): void {
+    apply(promiseThen, NativePromise.resolve(), [() => handleEvents(eventsJson)]);
+  }
+
+  function handleEvents(eventsJson: string): void {
     for (const event of parse(eventsJson) as BridgeEvent[]) {
       if (event.kind === 'timer') {
         const callback = apply(mapGet, timers, [event.id]) as (() => unknown) | undefined;

@@ -17,6 +17,12 @@ import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type Funct
 const PRELUDE = new vm.Script(`'use strict';(${sandboxPrelude.toString()})`, { filename: 'idflow-prelude.js' });
 /** Running any script drains the context's microtask queue afterwards, within the script's timeout. */
 const DRAIN = new vm.Script('void 0', { filename: 'idflow-drain.js' });
+/**
+ * Some work reaches the context's microtask queue from the host's own microtasks, which no bridge
+ * event announces (a refused import() settles through a chain of host and context jobs): the
+ * context is drained this often while a call runs.
+ */
+const PUMP_INTERVAL_MS = 10;
 /** Codes an error raised inside the context may carry; anything else there is a RUNTIME_ERROR. */
 const CODES_FROM_CONTEXT = new Set<string>(['RUNTIME_ERROR', 'NETWORK_DENIED', 'OUTPUT_NOT_JSON', 'OUTPUT_TOO_LARGE', 'SANDBOX_FAILURE']);
 
@@ -41,6 +47,9 @@ class Invocation {
   private readonly secrets: Map<string, string>;
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private readonly deadlineTimer: NodeJS.Timeout;
+  private readonly pumpTimer: NodeJS.Timeout;
+  /** The wrapped bundle, `(function (module, exports) {...})`, as a function of the context. */
+  private readonly factory: unknown;
   private readonly network: GuardedFetch;
   private readonly awaitingDirectory = new Set<number>();
   private events: BridgeEvent[] = [];
@@ -74,15 +83,16 @@ class Invocation {
     this.context = vm.createContext({}, { name: 'idflow function', codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
     const install = PRELUDE.runInContext(this.context) as (hostCall: (request: string) => string) => PreludeHandle;
     this.handle = install((request) => this.hostCall(request));
-    const factory: unknown = script.runInContext(this.context);
-    const boot = `{"input":${run.inputJson},"trigger":${run.triggerJson},"maxOutputChars":${run.limits.maxOutputBytes}}`;
-    this.handle.start(factory, boot);
+    this.factory = script.runInContext(this.context);
     this.deadlineTimer = setTimeout(() => this.timeout(), run.timeoutMs);
-    this.drain();
+    this.pumpTimer = setInterval(() => this.flush(), PUMP_INTERVAL_MS);
   }
 
-  makeError(message: string): unknown {
-    return this.handle.makeError('RUNTIME_ERROR', message);
+  /** Runs the function; separate from the constructor so that `current` is this call while it runs. */
+  begin(): void {
+    const { inputJson, triggerJson, limits } = this.run;
+    this.handle.start(this.factory, `{"input":${inputJson},"trigger":${triggerJson},"maxOutputChars":${limits.maxOutputBytes}}`);
+    this.drain();
   }
 
   directoryReply(message: DirectoryReplyMessage): void {
@@ -194,10 +204,19 @@ class Invocation {
     this.finish({ outputJson: json });
   }
 
+  refuseImport(message: string): unknown {
+    return this.handle.makeError('RUNTIME_ERROR', message);
+  }
+
   private enqueue(event: BridgeEvent): void {
     if (this.finished) return;
     this.events.push(event);
-    if (this.flushScheduled) return;
+    this.flush();
+  }
+
+  /** Hands the queued events in and drains the context, once per turn of the event loop. */
+  private flush(): void {
+    if (this.flushScheduled || this.finished) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -234,6 +253,7 @@ class Invocation {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.deadlineTimer);
+    clearInterval(this.pumpTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     send({ type: 'result', callId: this.run.callId, ...result });
@@ -286,6 +306,7 @@ function onRun(message: RunMessage): void {
     return;
   }
   current = new Invocation(message, loaded.script);
+  current.begin();
 }
 
 function compileUserScript(code: string): vm.Script {
@@ -294,7 +315,7 @@ function compileUserScript(code: string): vm.Script {
     // Reached only by code that was not compiled by compileFunction (which lowers import() away):
     // the refusal must be an error of the context's realm, never one made by Node in the host.
     importModuleDynamically: (() => {
-      throw current?.makeError('import() is not available in a function; import npm: packages statically') ?? 'import() is not available in a function';
+      throw current?.refuseImport('import() is not available in a function; import npm: packages statically') ?? 'import() is not available in a function';
     }) as unknown as vm.ScriptOptions['importModuleDynamically'],
   });
 }
