@@ -110,8 +110,9 @@ describe('limits', () => {
       const result = await run(source, { timeoutMs: 300 });
       const elapsed = Date.now() - started;
       assertFails(result, 'TIMEOUT', /did not finish within 300 ms/);
-      assert.ok(elapsed < 300 + 100 + 150, `took ${elapsed} ms`); // + compile and a possible spawn
-      assert.ok(result.durationMs >= 295 && result.durationMs < 400, `durationMs ${result.durationMs}`);
+      // durationMs counts from handing the call to a process; elapsed adds compiling and a possible spawn.
+      assert.ok(result.durationMs >= 295 && result.durationMs < 300 + 100, `durationMs ${result.durationMs}`);
+      assert.ok(elapsed < 1_500, `took ${elapsed} ms`);
     });
   }
 });

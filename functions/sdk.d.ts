@@ -1,0 +1,76 @@
+/**
+ * Types for function authors. A function is one TypeScript file:
+ *
+ *   import { format } from 'npm:date-fns';
+ *   export default async function (input: { email: string }, ctx: FunctionContext) {
+ *     const user = await ctx.directory.findByEmail(input.email);
+ *     ctx.log('found', user);
+ *     return { day: format(new Date(), 'yyyy-MM-dd') };
+ *   }
+ *
+ * Imports: only `npm:date-fns` (and subpaths such as `npm:date-fns/format`); nothing from Node.
+ * Globals: the JavaScript built-ins, `console`, `setTimeout`/`clearTimeout`, `queueMicrotask`.
+ * No `process`, `require`, `Buffer`, `eval`/`new Function`, `WebAssembly`, dynamic `import()`.
+ *
+ * The return value must be JSON: `undefined` (at the top), functions, symbols, BigInt, NaN,
+ * Infinity and cycles fail the run with OUTPUT_NOT_JSON; otherwise JSON.stringify's rules apply
+ * (an object property holding undefined is left out, a Date becomes its ISO string).
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Plain data from the identity directory; each call counts against maxDirectoryCalls. */
+export interface FunctionDirectory {
+  findByEmail(email: string): Promise<JsonValue>;
+  getById(id: string): Promise<JsonValue>;
+  getManagers(userId: string): Promise<JsonValue>;
+  directReports(userId: string): Promise<JsonValue>;
+  getEntitlementMembers(entitlement: string): Promise<JsonValue>;
+  listAppUsersForUser(userId: string): Promise<JsonValue>;
+}
+
+export interface FetchInit {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  headers?: Record<string, string> | [string, string][];
+  /** Text only: send JSON with `JSON.stringify(value)`. */
+  body?: string;
+}
+
+export interface FetchResponse {
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly redirected: boolean;
+  readonly headers: {
+    get(name: string): string | null;
+    has(name: string): boolean;
+    entries(): IterableIterator<[string, string]>;
+    forEach(callback: (value: string, name: string) => void): void;
+    [Symbol.iterator](): IterableIterator<[string, string]>;
+  };
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/** The error `ctx.fetch` and `ctx.directory` reject with; `name` is e.g. "NETWORK_DENIED" or "NETWORK_ERROR". */
+export interface FunctionCallError extends Error {
+  name: string;
+}
+
+export interface FunctionContext {
+  /**
+   * HTTP(S) to the function's allowed hosts only; internal addresses are refused
+   * (NETWORK_DENIED), redirects are followed and checked hop by hop.
+   */
+  fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse>;
+  /** A secret or setting of this call; undefined when there is none. Its value is redacted from logs, output and errors. */
+  getConfig(key: string): string | undefined;
+  /** Same as console.log: one captured line, arguments joined by spaces, objects as JSON. */
+  log(...args: unknown[]): void;
+  directory: FunctionDirectory;
+  /** The automation context when the function runs from a step (null otherwise). */
+  trigger: JsonValue;
+}
+
+export type FunctionHandler<I = JsonValue, O = JsonValue> = (input: I, ctx: FunctionContext) => O | Promise<O>;
