@@ -6,6 +6,7 @@ import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch } from './engine.js';
 import { benchFanOut, describeFanOut } from './fan-out.js';
+import { benchFunctions, describeFunctions } from './functions.js';
 
 async function main(): Promise<void> {
   console.log('== CEL');
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
+  console.log('\n== functions sandbox');
+  console.log(describeFunctions(await benchFunctions()));
   console.log('\n== engine on a real Temporal dev server');
   const figures = await benchEngine();
   console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
