@@ -115,6 +115,16 @@ export interface Database {
   dir_campaign_templates: DirKeyedTable;
   dir_campaigns: DirKeyedTable & { user_id: string };
   directory_outbox: DirectoryOutboxTable;
+  function_secrets: FunctionSecretsTable;
+}
+
+export interface FunctionSecretsTable {
+  function_name: string;
+  key: string;
+  /** AES-256-GCM: "v1:" + base64 of iv, tag and ciphertext (see functions/secrets.ts). */
+  sealed: string;
+  updated_at: string;
+  updated_by: string;
 }
 
 /** Directory tables keep the record as JSON text in `data`, beside the columns queries use. */

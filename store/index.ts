@@ -8,6 +8,7 @@ import type { Database } from './db.js';
 import { definitionsRepository } from './definitions.js';
 import { directoryRepository } from './directory.js';
 import { effectsRepository } from './effects.js';
+import { secretsRepository } from './secrets.js';
 import { eventsRepository } from './events.js';
 import { migrateToLatest } from './migrations.js';
 import { runsRepository } from './runs.js';
@@ -45,6 +46,7 @@ export function createStore(db: Kysely<Database>): Store {
     tokens: tokensRepository(db),
     effects: effectsRepository(db),
     directory: directoryRepository(db),
+    secrets: secretsRepository(db),
     close: () => db.destroy(),
   };
 }

@@ -209,6 +209,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('directory_outbox_pending').on('directory_outbox').columns(['delivered_at', 'seq']).execute();
     },
   },
+  '0004_function_secrets': {
+    // Only ciphertext: the key (IDFLOW_MASTER_KEY or a key file) never reaches the database.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_secrets')
+        .addColumn('function_name', 'text', (col) => col.notNull())
+        .addColumn('key', 'text', (col) => col.notNull())
+        .addColumn('sealed', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .addColumn('updated_by', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('function_secrets_pk', ['function_name', 'key'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

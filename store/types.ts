@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DirectoryRepository } from './directory.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
-export type DefinitionKind = 'Automation' | 'Webhook';
+export type DefinitionKind = 'Automation' | 'Webhook' | 'Function';
 
 export interface DefinitionVersion {
   kind: DefinitionKind;
@@ -118,7 +118,11 @@ export type Scope =
   | 'runs:read'
   | 'runs:write'
   | 'directory:read'
-  | 'directory:write';
+  | 'directory:write'
+  | 'functions:read'
+  | 'functions:write'
+  /** Run functions by hand (POST /v1/functions/:name/runs and tests). */
+  | 'functions:run';
 
 export interface TokenInfo {
   name: string;
@@ -177,5 +181,15 @@ export interface Store {
   };
   /** The identity directory (users, apps, entitlements, grants, ...) and its event outbox. */
   directory: DirectoryRepository;
+  /** Functions' secrets, sealed: the store never sees a plain value. */
+  secrets: {
+    put(entry: { functionName: string; key: string; sealed: string; actor: string }): Promise<void>;
+    get(functionName: string, key: string): Promise<string | undefined>;
+    /** Every sealed secret of a function, by key. */
+    all(functionName: string): Promise<Record<string, string>>;
+    list(functionName: string): Promise<{ key: string; updatedAt: string; updatedBy: string }[]>;
+    /** false when there was no such secret. */
+    delete(functionName: string, key: string): Promise<boolean>;
+  };
   close(): Promise<void>;
 }
