@@ -17,6 +17,8 @@ export interface IdflowWorkerOptions {
   store: Store;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** For the functions' secrets master key (`<dataDir>/master.key`) when IDFLOW_MASTER_KEY(_FILE) is unset. */
+  dataDir?: string;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -36,6 +38,6 @@ export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ store: options.store, logger: options.logger, env: options.env }),
+    activities: createActivities({ store: options.store, logger: options.logger, env: options.env, dataDir: options.dataDir }),
   });
 }

@@ -12,6 +12,7 @@ import { StepError, parseStepInput, type JsonValue } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createFanOutActivities } from './fan-out.js';
+import { FunctionService } from '../functions/service.js';
 import { createMailer, mailSettingsFromEnv } from './mail.js';
 import { createStepServices } from './services.js';
 import { createSlackPoster, slackSettingsFromEnv } from './slack.js';
@@ -21,6 +22,8 @@ export interface ActivityDependencies {
   logger: Logger;
   /** Where secrets referenced as { env: NAME } are read from; the worker's environment by default. */
   env?: NodeJS.ProcessEnv;
+  /** The data dir, where functions' secrets' master key is when IDFLOW_MASTER_KEY(_FILE) is not set. */
+  dataDir?: string;
 }
 
 /** Converts what step code throws into a Temporal failure with the right retry behaviour. */
@@ -52,6 +55,7 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
   const slack = createSlackPoster(slackSettingsFromEnv(env));
   // Events of the changes steps make are delivered by the engine's outbox dispatcher (a poll).
   const directory = new DirectoryService(store.directory);
+  const functions = new FunctionService({ store, env, dataDir: deps.dataDir });
 
   return {
     ...createFanOutActivities(store.directory),
@@ -65,7 +69,7 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
       if (!stepType || stepType.runsIn !== 'activity') {
         throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
       }
-      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack, directory });
+      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack, directory, functions });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });

@@ -6,6 +6,7 @@ import { parseDuration } from '../definitions/duration.js';
 import type { WebhookSpec } from '../definitions/schema.js';
 import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
 import type { DirectoryService } from '../directory/service.js';
+import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';
 import type { RunStepRequest } from './contracts.js';
 import type { Mailer } from './mail.js';
@@ -21,6 +22,7 @@ export interface StepServiceOptions {
   mailer: Mailer;
   slack: SlackPoster;
   directory: DirectoryService;
+  functions: FunctionService;
 }
 
 async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
@@ -64,6 +66,10 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     mail: options.mailer,
     slack: options.slack,
     directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
+    functions: {
+      // ctx.trigger of the function is the run's: read from its record rather than carried in every step input.
+      call: async (ref, input) => options.functions.call(ref, input, { trigger: (await store.runs.get(request.runId))?.trigger }),
+    },
     async once(effect) {
       const recorded = await store.effects.get(idempotencyKey);
       if (recorded !== undefined) {

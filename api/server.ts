@@ -11,6 +11,7 @@ import { errorBody, handleError } from './errors.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
+import { functionRoutes } from './routes/functions.js';
 import type { DevOutbox } from '../engine/dev-outbox.js';
 import { outboxRoutes } from './routes/outbox.js';
 import { runRoutes } from './routes/runs.js';
@@ -51,6 +52,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(runRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine });
+  await app.register(functionRoutes, { engine: options.engine });
   if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
   app.get('/openapi.json', async () => app.swagger());
   return app;

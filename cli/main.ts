@@ -5,6 +5,7 @@ import { registerDefinitionCommands } from './commands/definitions.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerRuntimeCommands } from './commands/dev.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerFunctionCommands } from './commands/functions.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -21,6 +22,7 @@ export function buildProgram(output: Output): Command {
   registerRunCommands(program, output);
   registerScheduleCommands(program, output);
   registerDirectoryCommands(program, output);
+  registerFunctionCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
   return program;
@@ -32,7 +34,9 @@ export async function main(argv: string[], output: Output = processOutput): Prom
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    output.err(`idflow: ${error instanceof Error ? error.message : String(error)}`);
+    // An empty message: the command has said everything already (e.g. one JSON object on stdout).
+    const message = error instanceof Error ? error.message : String(error);
+    if (message) output.err(`idflow: ${message}`);
     return error instanceof CliError ? error.exitCode : 1;
   }
 }

@@ -1,6 +1,7 @@
 /** Reads definition files from paths that may be files or folders. */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { SourceFile } from '../engine/types.js';
 
 const DEFINITION_FILE = /\.(ya?ml|json)$/;
@@ -27,5 +28,22 @@ async function walk(path: string): Promise<string[]> {
  */
 export async function collectDefinitionFiles(paths: string[], cwd = process.cwd()): Promise<SourceFile[]> {
   const found = [...new Set((await Promise.all(paths.map(walk))).flat())].sort();
-  return Promise.all(found.map(async (file) => ({ path: relative(cwd, file) || file, content: await readFile(file, 'utf8') })));
+  const documents = await Promise.all(found.map(async (file) => ({ file, content: await readFile(file, 'utf8') })));
+  // Function documents travel with the TypeScript they name; a missing one is reported by the loader.
+  const sources = [...new Set(documents.flatMap(({ file, content }) => functionFilesOf(content).map((source) => join(dirname(file), source))))].sort();
+  const readable = await Promise.all(sources.map(async (file) => ({ file, content: await readFile(file, 'utf8').catch(() => undefined) })));
+  return [...documents, ...readable.flatMap((source) => (source.content === undefined ? [] : [{ file: source.file, content: source.content }]))].map(({ file, content }) => ({
+    path: relative(cwd, file) || file,
+    content,
+  }));
+}
+
+/** The `file` of each `kind: Function` document in a file's text (anything unparsable is the loader's to report). */
+function functionFilesOf(content: string): string[] {
+  return parseAllDocuments(content).flatMap((document) => {
+    if (!('toJS' in document)) return [];
+    const value: unknown = document.errors.length === 0 ? document.toJS() : undefined;
+    const spec = value as { kind?: unknown; file?: unknown } | null | undefined;
+    return spec?.kind === 'Function' && typeof spec.file === 'string' ? [spec.file] : [];
+  });
 }

@@ -12,11 +12,14 @@ import type { DefinitionError, SourceFile } from '../engine/types.js';
 import { stepRegistry, stepTypeNames } from '../steps/registry.js';
 import type { JsonObject, ReferenceResolver } from '../steps/types.js';
 import { declaredNames, type DirectoryDocument } from '../directory/document.js';
-import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type WebhookSpec } from './schema.js';
+import { posix } from 'node:path';
+import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type FunctionSpec, type WebhookSpec } from './schema.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
   | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
+  /** `source` is the TypeScript module the document's `file` names, found among the files given. */
+  | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile; locate(path: Path, message: string): DefinitionError }
   | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
 
 export interface LoadResult {
@@ -28,6 +31,8 @@ export interface LoadResult {
 export interface ExistingNames {
   webhooks: string[];
   automations: string[];
+  /** Functions that exist; without them (offline validation) call_function names are not checked. */
+  functions?: string[];
   /** What the directory holds; without it (offline validation) directory references are not checked. */
   directory?: DirectoryNames;
 }
@@ -41,7 +46,10 @@ export interface DirectoryNames {
   campaignTemplates: string[];
 }
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
+
+/** Function sources travel beside the documents; they are not documents themselves. */
+export const FUNCTION_SOURCE = /\.ts$/;
 
 /** Locates paths of one parsed document in its file. */
 class DocumentLocator {
@@ -108,6 +116,7 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
   const errors: DefinitionError[] = [];
   const parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] = [];
   for (const file of files) {
+    if (FUNCTION_SOURCE.test(file.path)) continue;
     const lines = new LineCounter();
     const documents = parseAllDocuments(file.content, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const list = Array.isArray(documents) ? documents : [];
@@ -126,13 +135,13 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
       const locator = new DocumentLocator(file.path, document, lines);
       const startLine = lines.linePos(document.contents.range?.[0] ?? 0).line;
       if (!isMap(document.contents)) {
-        errors.push(locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook" or "kind: Directory"'));
+        errors.push(locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'));
         continue;
       }
       const raw: unknown = document.toJS();
       const kind = (raw as { kind?: unknown }).kind;
-      if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Directory') {
-        errors.push(locator.error(['kind'], `expected kind "Automation", "Webhook" or "Directory", got ${JSON.stringify(kind ?? null)}`));
+      if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Function' && kind !== 'Directory') {
+        errors.push(locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`));
         continue;
       }
       const schema = DOCUMENT_SCHEMAS[kind];
@@ -225,7 +234,13 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
   const namesOf = (kind: string, known: string[]) => new Set([...known, ...parsed.flatMap((e) => (e.spec.kind === kind && 'name' in e.spec ? [e.spec.name] : []))]);
   const webhooks = namesOf('Webhook', existing.webhooks);
   const automations = namesOf('Automation', existing.automations);
-  const refs: ReferenceResolver = { hasWebhook: (n) => webhooks.has(n), hasAutomation: (n) => automations.has(n), ...directoryResolver(existing.directory, parsed) };
+  const functions = existing.functions && namesOf('Function', existing.functions);
+  const refs: ReferenceResolver = {
+    hasWebhook: (n) => webhooks.has(n),
+    hasAutomation: (n) => automations.has(n),
+    hasFunction: (n) => functions?.has(n) ?? true,
+    ...directoryResolver(existing.directory, parsed),
+  };
   const documents: LoadedDocument[] = [];
   for (const entry of parsed) {
     if (entry.spec.kind === 'Automation') {
@@ -233,6 +248,15 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Webhook') {
       documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else if (entry.spec.kind === 'Function') {
+      const { locator } = entry;
+      const path = posix.normalize(posix.join(posix.dirname(entry.file.replaceAll('\\', '/')), entry.spec.file));
+      const source = files.find((file) => posix.normalize(file.path.replaceAll('\\', '/')) === path);
+      if (!source) {
+        errors.push(locator.error(['file'], `${path} was not given with this document: apply its folder, or name the file too`));
+        continue;
+      }
+      documents.push({ kind: 'Function', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line, source, locate: (at, message) => locator.error(at, message) });
     } else {
       const { locator } = entry;
       documents.push({ kind: 'Directory', spec: entry.spec, file: entry.file, line: entry.line, locate: (path, message) => locator.error(path, message) });
@@ -243,7 +267,7 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
 }
 
 /** Directory lookups over what exists plus what Directory documents of this file set declare; all true when unknown. */
-function directoryResolver(existing: DirectoryNames | undefined, parsed: { spec: DefinitionSpec }[]): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation'> {
+function directoryResolver(existing: DirectoryNames | undefined, parsed: { spec: DefinitionSpec }[]): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation' | 'hasFunction'> {
   if (!existing) return { hasEntitlement: () => true, hasApp: () => true, hasAccessProfile: () => true, hasCampaignTemplate: () => true };
   const declared = declaredNames(parsed.flatMap((entry) => (entry.spec.kind === 'Directory' ? [entry.spec] : [])));
   const set = (key: keyof DirectoryNames) => new Set([...existing[key], ...declared[key]]);

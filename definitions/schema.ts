@@ -10,6 +10,8 @@ import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/do
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
+import { parseHostPattern } from '../functions/network-hosts.js';
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB } from '../functions/types.js';
 
 export const DEFINITION_NAME = /^[a-z0-9][a-z0-9-]*$/;
 export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
@@ -140,18 +142,53 @@ export const WebhookSchema = z
   })
   .strict();
 
+function hostPatternProblem(pattern: string): string | undefined {
+  try {
+    parseHostPattern(pattern);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const hostPattern = z.string().superRefine((pattern, context) => {
+  const problem = hostPatternProblem(pattern);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
+/** A function: a TypeScript module run in the sandbox (see docs/functions.md). */
+export const FunctionSchema = z
+  .object({
+    kind: z.literal('Function'),
+    name,
+    description: z.string().optional(),
+    file: z
+      .string()
+      .min(1)
+      .regex(/\.ts$/, 'expected a TypeScript file ending in .ts')
+      .describe('The TypeScript module, relative to this document; its default export is `async function (input, ctx)`.'),
+    allowedHosts: z.array(hostPattern).default([]).describe('Hosts ctx.fetch may reach: "api.example.com", "*.example.com", optionally ":port". Nothing else is reachable.'),
+    timeout: duration
+      .default(`${DEFAULT_TIMEOUT_MS / 1000}s`)
+      .refine((text) => (parseDuration(text) ?? 0) <= MAX_TIMEOUT_MS, { message: `at most ${MAX_TIMEOUT_MS / 60_000}m` })
+      .describe('Wall-clock limit of one call; the call is killed and fails with TIMEOUT.'),
+    memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_MEMORY_MB).default(DEFAULT_MEMORY_MB).describe('Memory limit of one call, heap and off-heap; MEMORY_LIMIT beyond it.'),
+  })
+  .strict();
+
 export type AutomationSpec = z.output<typeof AutomationSchema>;
+export type FunctionSpec = z.output<typeof FunctionSchema>;
 export type ScheduleTrigger = z.output<typeof ScheduleTriggerSchema>;
 export type StepSpec = z.output<typeof StepSpecSchema>;
 export type WebhookSpec = z.output<typeof WebhookSchema>;
-export type DefinitionSpec = AutomationSpec | WebhookSpec | DirectoryDocument;
+export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument;
 
 /** A spec read back from the store: it was validated by AutomationSchema when it was applied. */
 export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
   return spec as unknown as AutomationSpec;
 }
 
-export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema, Directory: DirectoryDocumentSchema } as const;
+export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema, Function: FunctionSchema, Directory: DirectoryDocumentSchema } as const;
 
 /**
  * JSON Schemas for editors, file name → schema. Steps are a union over the registered step
@@ -164,7 +201,7 @@ export function definitionJsonSchemas(): Record<string, object> {
   const [first, ...rest] = stepVariants;
   const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1);
   const automation = AutomationSchema.extend({ steps });
-  const document = z.union([automation, WebhookSchema, DirectoryDocumentSchema]);
+  const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     title,
@@ -173,6 +210,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     'automation.schema.json': toSchema(automation, 'idflow Automation'),
     'webhook.schema.json': toSchema(WebhookSchema, 'idflow Webhook'),
     'directory.schema.json': toSchema(DirectoryDocumentSchema, 'idflow Directory'),
+    'function.schema.json': toSchema(FunctionSchema, 'idflow Function'),
     'idflow.schema.json': toSchema(document, 'idflow definition document'),
   };
 }

@@ -18,6 +18,8 @@ import type { EventMatch, RunRecord, Store } from '../store/types.js';
 import { EventInputSchema, triggerContext } from '../triggers/events.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { ScheduleManager } from './schedules.js';
+import { FunctionCompileError } from '../functions/compile.js';
+import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { automationRun } from '../workflows/automation-run.js';
 import { EngineError, type AppliedDefinition, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
@@ -29,9 +31,13 @@ export interface EngineOptions {
   logger: Logger;
   /** Base URL of the Temporal Web UI, for run links. */
   webUiUrl?: string;
+  /** Where the secrets' master key is read from: IDFLOW_MASTER_KEY(_FILE), else `<dataDir>/master.key`. */
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
 }
 
 const WAIT_POLL_MS = 100;
+const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> = { Webhook: 0, Function: 1, Automation: 2 };
 
 /** JSON round trip: what the store will give back (no undefined fields). */
 function asJson(value: object): JsonObject {
@@ -49,6 +55,7 @@ export function runIdFor(automation: string, eventId: string): string {
 export class IdflowEngine implements Engine {
   readonly store: Store;
   readonly schedules: ScheduleManager;
+  readonly functions: FunctionService;
   /** Directory writes; their events reach ingest through the outbox. */
   readonly directory: DirectoryService;
   /** Delivers directory events to ingest; started by startDelivery(). */
@@ -66,6 +73,7 @@ export class IdflowEngine implements Engine {
       options.logger,
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
+    this.functions = new FunctionService({ store: options.store, env: options.env ?? process.env, dataDir: options.dataDir });
   }
 
   /** Starts delivering directory events to the trigger pipeline (where the API runs). */
@@ -78,9 +86,18 @@ export class IdflowEngine implements Engine {
   }
 
   async apply(files: SourceFile[], { dryRun, actor }: { dryRun: boolean; actor: string }): Promise<ApplyResult> {
-    const [webhooks, automations, directory] = await Promise.all([this.store.definitions.list('Webhook'), this.store.definitions.list('Automation'), this.directoryNames()]);
-    const loaded = loadDefinitions(files, { webhooks: webhooks.map((w) => w.name), automations: automations.map((a) => a.name), directory });
+    const [webhooks, automations, functions, directory] = await Promise.all([
+      this.store.definitions.list('Webhook'),
+      this.store.definitions.list('Automation'),
+      this.store.definitions.list('Function'),
+      this.directoryNames(),
+    ]);
+    const names = (list: { name: string }[]) => list.map((d) => d.name);
+    const loaded = loadDefinitions(files, { webhooks: names(webhooks), automations: names(automations), functions: names(functions), directory });
     if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
+    // Functions compile before anything is written: a compile error applies nothing.
+    const compiled = await this.compileFunctions(loaded.documents);
+    if ('errors' in compiled) return { ok: false, errors: compiled.errors, applied: [] };
     // The directory first (automations may name its entitlements), then webhooks: an automation
     // is never in force while a webhook it names is missing.
     const directoryDocuments = loaded.documents.flatMap((d) => (d.kind === 'Directory' ? [d] : []));
@@ -91,15 +108,17 @@ export class IdflowEngine implements Engine {
       summary = outcome.summary;
     }
     const definitions = loaded.documents.flatMap((d) => (d.kind === 'Directory' ? [] : [d]));
-    const ordered = [...definitions].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Webhook' ? -1 : 1));
+    // Webhooks and functions before the automations that name them.
+    const ordered = [...definitions].sort((a, b) => APPLY_ORDER[a.kind] - APPLY_ORDER[b.kind]);
     const applied: AppliedDefinition[] = [];
     for (const document of ordered) {
+      const spec = document.kind === 'Function' ? (compiled.specs.get(document.name) as JsonObject) : asJson(document.spec);
       if (dryRun) {
-        applied.push(await this.preview(document));
+        applied.push(await this.preview(document, spec));
         continue;
       }
       const wasScheduled = document.kind === 'Automation' && (await this.isScheduled(document.name));
-      applied.push(await this.put(document, actor));
+      applied.push(await this.put(document, spec, actor));
       if (document.kind === 'Automation' && (wasScheduled || document.spec.trigger.type === 'schedule')) await this.schedules.reconcileAutomation(document.name);
     }
     if (!dryRun) this.options.logger.info({ actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) }, 'definitions applied');
@@ -145,18 +164,36 @@ export class IdflowEngine implements Engine {
     return current !== undefined && storedAutomationSpec(current.spec).trigger.type === 'schedule';
   }
 
-  private async preview(document: Exclude<LoadedDocument, { kind: 'Directory' }>): Promise<AppliedDefinition> {
+  /** The stored spec of each Function document (its source compiled), or the compile errors at file:line:column. */
+  private async compileFunctions(documents: LoadedDocument[]): Promise<{ specs: Map<string, JsonObject> } | { errors: DefinitionError[] }> {
+    const specs = new Map<string, JsonObject>();
+    const errors: DefinitionError[] = [];
+    for (const document of documents) {
+      if (document.kind !== 'Function') continue;
+      try {
+        specs.set(document.name, asJson(await storedFunctionSpec(document.spec, document.source)));
+      } catch (error) {
+        if (!(error instanceof FunctionCompileError)) throw error;
+        // The message starts "file:line:column: ..." for each problem: keep the first position.
+        const at = /:(\d+):(\d+): /.exec(error.message);
+        errors.push({ file: document.source.path, line: at ? Number(at[1]) : undefined, column: at ? Number(at[2]) : undefined, path: '', message: `function ${document.name}: ${error.message}` });
+      }
+    }
+    return errors.length > 0 ? { errors } : { specs };
+  }
+
+  private async preview(document: Exclude<LoadedDocument, { kind: 'Directory' }>, spec: JsonObject): Promise<AppliedDefinition> {
     const current = await this.store.definitions.current(document.kind, document.name);
-    const unchanged = current !== undefined && isDeepStrictEqual(current.spec, asJson(document.spec));
+    const unchanged = current !== undefined && isDeepStrictEqual(current.spec, spec);
     return { kind: document.kind, name: document.name, version: unchanged ? current.version : (current?.version ?? 0) + 1, created: !unchanged };
   }
 
-  private async put(document: Exclude<LoadedDocument, { kind: 'Directory' }>, actor: string): Promise<AppliedDefinition> {
+  private async put(document: Exclude<LoadedDocument, { kind: 'Directory' }>, spec: JsonObject, actor: string): Promise<AppliedDefinition> {
     const enabled = document.kind === 'Automation' ? document.spec.enabled : true;
     const result = await this.store.definitions.put({
       kind: document.kind,
       name: document.name,
-      spec: asJson(document.spec),
+      spec,
       enabled,
       source: `${document.file}:${document.line}`,
       actor,

@@ -119,7 +119,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: settings.namespace });
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
-    const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL });
+    const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL, dataDir });
+    cleanups.push(async () => engine.functions.close());
     // Converge Temporal's schedules with the store, in case a crash came between the two. Only
     // where the API runs: it is what changes definitions, and workers may be many.
     if (options.apiPort !== undefined) {
@@ -152,7 +153,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.worker) {
       const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
       cleanups.push(() => nativeConnection.close());
-      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger, env: workerEnv });
+      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger, env: workerEnv, dataDir });
       const running = worker.run();
       running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped with an error'));
       cleanups.push(async () => {

@@ -5,6 +5,7 @@
 import type { JsonObject } from '../steps/types.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
+import type { FunctionService } from '../functions/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
 
@@ -63,6 +64,8 @@ export interface Engine {
   readonly schedules: Pick<ScheduleManager, 'list' | 'trigger' | 'setPaused' | 'backfill'>;
   /** Directory writes (imports, API); the changes' events go through the outbox. */
   readonly directory: DirectoryService;
+  /** Function versions, secrets and calls into the sandbox. */
+  readonly functions: FunctionService;
   apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

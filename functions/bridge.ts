@@ -195,6 +195,11 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     directReports: directoryMethod('directReports'),
     getEntitlementMembers: directoryMethod('getEntitlementMembers'),
     listAppUsersForUser: directoryMethod('listAppUsersForUser'),
+    findByUsername: directoryMethod('findByUsername'),
+    // The filter crosses as JSON text, serialized here inside the sandbox.
+    listUsers: function (filter?: unknown): Promise<unknown> {
+      return callAsync('directory', { method: 'listUsers', args: [JSON.stringify(filter ?? {})] }, parse);
+    },
   });
 
   // ---- the outcome, described and serialized here, inside the sandbox ----

@@ -11,6 +11,7 @@
 import vm from 'node:vm';
 import { sandboxPrelude, type BridgeEvent, type PreludeHandle } from './bridge.js';
 import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from './network.js';
+import { createStubFetch } from './network-stub.js';
 import type { ChildMessage, DirectoryReplyMessage, ParentMessage, RunMessage } from './protocol.js';
 import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from './types.js';
 
@@ -69,17 +70,20 @@ class Invocation {
   ) {
     this.deadline = Date.now() + run.timeoutMs;
     this.secrets = new Map(run.secrets);
-    this.network = createGuardedFetch({
-      allowHosts: run.allowHosts,
-      allowPrivateNetworks: run.allowPrivateNetworks,
-      maxRequests: run.limits.maxRequests,
-      maxRequestBodyBytes: run.limits.maxRequestBodyBytes,
-      maxResponseBytes: run.limits.maxResponseBytes,
-      requestTimeoutMs: run.limits.requestTimeoutMs,
-      maxRedirects: run.limits.maxRedirects,
-      deadline: this.deadline,
-      onDenied: (line) => this.log(line),
-    });
+    const onDenied = (line: string) => this.log(line);
+    this.network = run.fetchStubs
+      ? createStubFetch(run.fetchStubs, run.allowHosts, onDenied)
+      : createGuardedFetch({
+          allowHosts: run.allowHosts,
+          allowPrivateNetworks: run.allowPrivateNetworks,
+          maxRequests: run.limits.maxRequests,
+          maxRequestBodyBytes: run.limits.maxRequestBodyBytes,
+          maxResponseBytes: run.limits.maxResponseBytes,
+          requestTimeoutMs: run.limits.requestTimeoutMs,
+          maxRedirects: run.limits.maxRedirects,
+          deadline: this.deadline,
+          onDenied,
+        });
     this.context = vm.createContext({}, { name: 'idflow function', codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
     const install = PRELUDE.runInContext(this.context) as (hostCall: (request: string) => string) => PreludeHandle;
     this.handle = install((request) => this.hostCall(request));

@@ -2,7 +2,7 @@
  * The IPC messages between the runner (parent) and a sandbox process (functions/child.ts).
  * Everything is JSON: values a function sees or produces travel as JSON text, never as objects.
  */
-import type { DirectoryMethod, FunctionError, FunctionLimits } from './types.js';
+import type { DirectoryMethod, FetchStub, FunctionError, FunctionLimits } from './types.js';
 
 /** Parent → child. */
 export type ParentMessage = RunMessage | DirectoryReplyMessage;
@@ -21,6 +21,8 @@ export interface RunMessage {
   timeoutMs: number;
   allowHosts: string[];
   allowPrivateNetworks: string[];
+  /** Present in test mode: fetch answers from these, never from the network. */
+  fetchStubs?: FetchStub[];
   hasDirectory: boolean;
 }
 

@@ -62,6 +62,7 @@ interface ValidRun {
   memoryMb: number;
   allowHosts: string[];
   allowPrivateNetworks: string[];
+  fetchStubs: FunctionRunRequest['fetchStubs'];
   directory: FunctionRunRequest['directory'];
 }
 
@@ -198,6 +199,7 @@ class SandboxProcess {
       timeoutMs: run.timeoutMs,
       allowHosts: run.allowHosts,
       allowPrivateNetworks: run.allowPrivateNetworks,
+      fetchStubs: run.fetchStubs,
       hasDirectory: run.directory !== undefined,
     };
     this.loaded = true;
@@ -423,6 +425,7 @@ export class FunctionSandbox {
       memoryMb,
       allowHosts,
       allowPrivateNetworks,
+      fetchStubs: request.fetchStubs,
       directory: request.directory,
     };
   }

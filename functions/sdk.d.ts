@@ -27,6 +27,10 @@ export interface FunctionDirectory {
   directReports(userId: string): Promise<JsonValue>;
   getEntitlementMembers(entitlement: string): Promise<JsonValue>;
   listAppUsersForUser(userId: string): Promise<JsonValue>;
+  /** The user whose username, or whose account in any app, is `username`; null when it is free. */
+  findByUsername(username: string): Promise<JsonValue>;
+  /** Users in id order; `limit` at most 500 (the default). */
+  listUsers(filter?: { status?: 'ENABLED' | 'DISABLED' | 'DELETED'; department?: string; managerId?: string; limit?: number }): Promise<JsonValue>;
 }
 
 export interface FetchInit {

@@ -64,9 +64,13 @@ export interface FunctionDirectory {
   directReports(userId: string): Promise<JsonValue>;
   getEntitlementMembers(entitlement: string): Promise<JsonValue>;
   listAppUsersForUser(userId: string): Promise<JsonValue>;
+  /** The user whose username, or whose account in any app, is `username`; null when it is free. */
+  findByUsername(username: string): Promise<JsonValue>;
+  /** Users matching a filter, given as JSON text: { status?, department?, managerId?, limit? }. */
+  listUsers(filterJson: string): Promise<JsonValue>;
 }
 
-export const DIRECTORY_METHODS = ['findByEmail', 'getById', 'getManagers', 'directReports', 'getEntitlementMembers', 'listAppUsersForUser'] as const satisfies readonly (keyof FunctionDirectory)[];
+export const DIRECTORY_METHODS = ['findByEmail', 'getById', 'getManagers', 'directReports', 'getEntitlementMembers', 'listAppUsersForUser', 'findByUsername', 'listUsers'] as const satisfies readonly (keyof FunctionDirectory)[];
 export type DirectoryMethod = (typeof DIRECTORY_METHODS)[number];
 
 /** Caps on what one run may produce or consume besides time and memory. */
@@ -114,6 +118,16 @@ export const DEFAULT_MEMORY_MB = 128;
 export const MIN_MEMORY_MB = 32;
 export const MAX_MEMORY_MB = 4096;
 
+/** A canned answer to one request, for test cases: matched by method (default GET) and exact URL. */
+export interface FetchStub {
+  method?: string;
+  url: string;
+  status?: number;
+  headers?: Record<string, string>;
+  /** Text as is; anything else is sent as JSON. */
+  body?: JsonValue;
+}
+
 /** One call. Give `source` (compiled here, cached by content) or an already `compiled` function. */
 export interface FunctionRunRequest {
   source?: string;
@@ -136,4 +150,6 @@ export interface FunctionRunRequest {
   trigger?: JsonValue;
   directory?: FunctionDirectory;
   limits?: Partial<FunctionLimits>;
+  /** Test mode: ctx.fetch answers from these instead of the network (the allowlist still applies). */
+  fetchStubs?: FetchStub[];
 }

@@ -2,6 +2,7 @@
  * The step registry: the one place that lists step types. Adding a step type is one new module
  * in steps/ and one line here.
  */
+import { callFunctionStep } from './call_function.js';
 import { createAccountStep } from './create_account.js';
 import { createCampaignStep } from './create_campaign.js';
 import { grantEntitlementsStep } from './grant_entitlements.js';
@@ -21,6 +22,7 @@ const steps: StepType[] = [
   waitStep,
   runWebhookStep,
   runAutomationStep,
+  callFunctionStep,
   sendEmailStep,
   sendSlackStep,
   grantEntitlementsStep,

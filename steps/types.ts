@@ -107,6 +107,19 @@ export interface StepServices {
   once<T extends JsonValue>(effect: () => Promise<T>): Promise<T>;
   /** The identity directory, for governance steps: each call idempotent for this step of this run. */
   directory: DirectoryActions;
+  /** Functions (kind: Function) run in the sandbox, with this run's ctx.trigger. */
+  functions: { call(ref: string, input: JsonValue): Promise<FunctionCallOutcome> };
+}
+
+/** One function call's outcome, as functions/service.ts reports it. */
+export interface FunctionCallOutcome {
+  ok: boolean;
+  output?: JsonValue;
+  error?: { code: string; message: string };
+  logs: string[];
+  durationMs: number;
+  function: string;
+  version: number;
 }
 
 /** Capabilities of workflow-side steps; implemented with Temporal workflow APIs in workflows/. */
@@ -131,6 +144,8 @@ export interface ReferenceIssue {
 export interface ReferenceResolver {
   hasWebhook(name: string): boolean;
   hasAutomation(name: string): boolean;
+  /** A function (kind: Function), named without @VERSION. */
+  hasFunction(name: string): boolean;
   /** An entitlement id or `app:slug` in the directory. */
   hasEntitlement(ref: string): boolean;
   /** An app id or slug in the directory. */

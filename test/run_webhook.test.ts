@@ -29,6 +29,7 @@ function services(webhook: Partial<ResolvedWebhook> = {}): StepServices {
     slack: { postMessage: () => Promise.reject(new Error('run_webhook posts no Slack message')) },
     once: (effect) => effect(),
     directory: new Proxy({} as StepServices['directory'], { get: () => () => Promise.reject(new Error('run_webhook uses no directory')) }),
+    functions: { call: () => Promise.reject(new Error('run_webhook calls no function')) },
   };
 }
 
@@ -98,6 +99,6 @@ test('a response over 1 MiB fails instead of filling the run record', async () =
 
 test('the input schema refuses unknown fields and apply-time checks name unknown webhooks', () => {
   assert.equal(runWebhookStep.with.safeParse({ webhook: 'hook', payload: {}, extra: 1 }).success, false);
-  const issues = runWebhookStep.checkReferences?.({ webhook: 'nope' }, { hasWebhook: () => false, hasAutomation: () => false, hasEntitlement: () => false, hasApp: () => false, hasAccessProfile: () => false, hasCampaignTemplate: () => false });
+  const issues = runWebhookStep.checkReferences?.({ webhook: 'nope' }, { hasWebhook: () => false, hasAutomation: () => false, hasFunction: () => false, hasEntitlement: () => false, hasApp: () => false, hasAccessProfile: () => false, hasCampaignTemplate: () => false });
   assert.deepEqual(issues, [{ path: ['webhook'], message: 'unknown webhook "nope": declare it with kind: Webhook' }]);
 });

@@ -13,6 +13,7 @@ import { createMailer, mailSettingsFromEnv } from '../activities/mail.js';
 import { createStepServices } from '../activities/services.js';
 import { createSlackPoster } from '../activities/slack.js';
 import { sendEmailStep } from '../steps/send_email.js';
+import { FunctionService } from '../functions/service.js';
 import { DirectoryService } from '../directory/service.js';
 import { openStore } from '../store/index.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
@@ -140,6 +141,7 @@ test('a retry after the server accepted the message does not send it again', asy
       signal: new AbortController().signal,
       mailer,
       directory: new DirectoryService(store.directory),
+      functions: new FunctionService({ store, env: {} }),
       slack: createSlackPoster(undefined),
     });
   const input = sendEmailStep.with.parse({ to: 'grace@example.com', subject: 'once', message: 'only once' });

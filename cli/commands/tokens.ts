@@ -8,7 +8,7 @@ import { openStore } from '../../store/index.js';
 import type { Scope } from '../../store/types.js';
 import { CliError, type Output } from '../output.js';
 
-const SCOPES: Scope[] = ['admin', 'definitions:read', 'definitions:write', 'events:write', 'events:read', 'runs:read', 'runs:write', 'directory:read', 'directory:write'];
+const SCOPES: Scope[] = ['admin', 'definitions:read', 'definitions:write', 'events:write', 'events:read', 'runs:read', 'runs:write', 'directory:read', 'directory:write', 'functions:read', 'functions:write', 'functions:run'];
 
 function scopes(value: string): Scope[] {
   const list = value.split(',').map((scope) => scope.trim());

@@ -1,0 +1,204 @@
+/**
+ * Functions as idflow manages them: versions in the definitions store (kind "Function": every
+ * version holds its config, its TypeScript and the bundle compiled from it, immutable, with a
+ * content hash, time, author and message), secrets sealed at rest, and calls into the sandbox
+ * with this version's limits, allowlist, secrets and the directory.
+ */
+import type { FunctionSpec } from '../definitions/schema.js';
+import { EngineError } from '../engine/types.js';
+import { parseDuration } from '../definitions/duration.js';
+import type { JsonObject, JsonValue } from '../steps/types.js';
+import type { DefinitionVersion, Store } from '../store/types.js';
+import { compileFunction } from './compile.js';
+import { functionDirectory } from './directory.js';
+import { FunctionSandbox } from './runner.js';
+import { loadMasterKey, openSecret, sealSecret, type MasterKeySource } from './secrets.js';
+import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from './types.js';
+
+/** What a stored version holds besides the document's fields. */
+export interface StoredFunctionSpec extends FunctionSpec {
+  /** The source's path as it was applied or published. */
+  sourcePath: string;
+  sourceText: string;
+  /** The bundle (npm: packages inlined) and its sha256: what runs. */
+  code: string;
+  codeHash: string;
+  packages: string[];
+}
+
+export interface FunctionVersionInfo {
+  name: string;
+  version: number;
+  codeHash: string;
+  createdAt: string;
+  createdBy: string;
+  /** The publish message, or where an applied version came from. */
+  message: string;
+}
+
+export interface FunctionSummary extends FunctionVersionInfo {
+  description?: string;
+  /** The source's path as applied or published (relative to where that was run). */
+  file: string;
+  allowedHosts: string[];
+  timeout: string;
+  memoryMb: number;
+  secrets: string[];
+}
+
+export interface FunctionCallResult extends FunctionRunResult {
+  function: string;
+  version: number;
+}
+
+export const SECRET_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `name` or `name@3`. */
+export function parseFunctionRef(ref: string): { name: string; version?: number } {
+  const match = /^([a-z0-9][a-z0-9-]*)(?:@([1-9][0-9]*))?$/.exec(ref);
+  if (!match) throw new EngineError('INVALID', `"${ref}" is not a function reference: expected NAME or NAME@VERSION, e.g. username@2`);
+  return { name: match[1], version: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+const storedSpec = (version: DefinitionVersion): StoredFunctionSpec => version.spec as unknown as StoredFunctionSpec;
+
+function versionInfo(version: DefinitionVersion): FunctionVersionInfo {
+  return { name: version.name, version: version.version, codeHash: storedSpec(version).codeHash, createdAt: version.createdAt, createdBy: version.createdBy, message: version.source };
+}
+
+/** Compiles a document's source into the spec a version stores; throws FunctionCompileError. */
+export async function storedFunctionSpec(spec: FunctionSpec, source: { path: string; content: string }): Promise<StoredFunctionSpec> {
+  const compiled = await compileFunction(source.content, source.path);
+  return { ...spec, sourcePath: source.path, sourceText: source.content, code: compiled.code, codeHash: compiled.hash, packages: compiled.packages };
+}
+
+export interface FunctionServiceOptions extends MasterKeySource {
+  store: Store;
+  /** Shared with other services of the process; created (and closed by close()) when absent. */
+  sandbox?: FunctionSandbox;
+}
+
+export class FunctionService {
+  private readonly store: Store;
+  private readonly sandbox: FunctionSandbox;
+  private readonly ownsSandbox: boolean;
+  private readonly directory: FunctionDirectory;
+
+  constructor(private readonly options: FunctionServiceOptions) {
+    this.store = options.store;
+    this.ownsSandbox = options.sandbox === undefined;
+    this.sandbox = options.sandbox ?? new FunctionSandbox();
+    this.directory = functionDirectory(options.store.directory);
+  }
+
+  close(): void {
+    if (this.ownsSandbox) this.sandbox.close();
+  }
+
+  async list(): Promise<FunctionSummary[]> {
+    const heads = await this.store.definitions.list('Function');
+    return Promise.all(
+      heads.map(async (head) => {
+        const spec = storedSpec(head);
+        const secrets = (await this.store.secrets.list(head.name)).map((secret) => secret.key);
+        return { ...versionInfo(head), description: spec.description, file: spec.sourcePath, allowedHosts: spec.allowedHosts, timeout: spec.timeout, memoryMb: spec.memoryMb, secrets };
+      }),
+    );
+  }
+
+  async versions(name: string): Promise<{ current: number; versions: FunctionVersionInfo[] }> {
+    const head = await this.requireHead(name);
+    const history = await this.store.definitions.history('Function', name);
+    return { current: head.version, versions: history.map(versionInfo) };
+  }
+
+  /** The version a reference names: the current one, or NAME@VERSION. */
+  async resolve(ref: string): Promise<DefinitionVersion & { spec: JsonObject }> {
+    const { name, version } = parseFunctionRef(ref);
+    if (version === undefined) return this.requireHead(name);
+    const found = await this.store.definitions.get('Function', name, version);
+    if (!found) throw new EngineError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
+    return found;
+  }
+
+  /** A new version with the current config and new code. */
+  async publish(name: string, source: { path: string; content: string }, message: string, actor: string): Promise<FunctionVersionInfo & { created: boolean }> {
+    const head = await this.requireHead(name);
+    const { sourcePath: _path, sourceText: _text, code: _code, codeHash: _hash, packages: _packages, ...config } = storedSpec(head);
+    const spec = await storedFunctionSpec(config, source);
+    const result = await this.store.definitions.put({ kind: 'Function', name, spec: spec as unknown as JsonObject, enabled: true, source: message, actor });
+    await this.store.audit.record({ actor, action: 'function.publish', target: `Function/${name}`, details: { version: result.version.version, codeHash: spec.codeHash, message, created: result.created } });
+    return { ...versionInfo(result.version), created: result.created };
+  }
+
+  /** Makes an earlier version current again, as a new version with its content. */
+  async rollback(name: string, version: number, actor: string): Promise<FunctionVersionInfo> {
+    const target = await this.resolve(`${name}@${version}`);
+    const result = await this.store.definitions.put({ kind: 'Function', name, spec: target.spec, enabled: true, source: `rollback to v${version}`, actor });
+    await this.store.audit.record({ actor, action: 'function.rollback', target: `Function/${name}`, details: { to: version, version: result.version.version } });
+    return versionInfo(result.version);
+  }
+
+  async setSecret(name: string, key: string, value: string, actor: string): Promise<void> {
+    await this.requireHead(name);
+    if (!SECRET_KEY.test(key)) throw new EngineError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
+    if (value.length === 0) throw new EngineError('INVALID', `the value of ${key} is empty`);
+    const masterKey = loadMasterKey(this.options, { create: true });
+    await this.store.secrets.put({ functionName: name, key, sealed: sealSecret(masterKey, name, key, value), actor });
+    await this.store.audit.record({ actor, action: 'function.secret.set', target: `Function/${name}`, details: { key } });
+  }
+
+  async listSecrets(name: string): Promise<{ key: string; updatedAt: string; updatedBy: string }[]> {
+    await this.requireHead(name);
+    return this.store.secrets.list(name);
+  }
+
+  async deleteSecret(name: string, key: string, actor: string): Promise<void> {
+    if (!(await this.store.secrets.delete(name, key))) throw new EngineError('NOT_FOUND', `function "${name}" has no secret ${key}`);
+    await this.store.audit.record({ actor, action: 'function.secret.delete', target: `Function/${name}`, details: { key } });
+  }
+
+  /** Calls a stored function; `overrides` are for tests of a version (stubbed fetch, a directory of their own). */
+  async call(ref: string, input: JsonValue, context: { trigger?: JsonValue; overrides?: Partial<FunctionRunRequest> } = {}): Promise<FunctionCallResult> {
+    const version = await this.resolve(ref);
+    const spec = storedSpec(version);
+    const result = await this.sandbox.run({
+      compiled: { code: spec.code, hash: spec.codeHash, packages: spec.packages },
+      filename: spec.sourcePath,
+      input,
+      trigger: context.trigger,
+      allowHosts: spec.allowedHosts,
+      allowPrivateNetworks: privateNetworksFrom(this.options.env),
+      timeoutMs: parseDuration(spec.timeout),
+      memoryMb: spec.memoryMb,
+      secrets: await this.secretsOf(version.name),
+      directory: this.directory,
+      ...context.overrides,
+    });
+    return { ...result, function: version.name, version: version.version };
+  }
+
+  private async secretsOf(name: string): Promise<Record<string, string>> {
+    const sealed = Object.entries(await this.store.secrets.all(name));
+    if (sealed.length === 0) return {};
+    const masterKey = loadMasterKey(this.options);
+    return Object.fromEntries(sealed.map(([key, value]) => [key, openSecret(masterKey, name, key, value)]));
+  }
+
+  private async requireHead(name: string): Promise<DefinitionVersion & { spec: JsonObject }> {
+    const head = await this.store.definitions.current('Function', name);
+    if (!head) throw new EngineError('NOT_FOUND', `function "${name}" does not exist: apply a kind: Function document named "${name}"`);
+    return head;
+  }
+}
+
+/**
+ * Internal networks functions may reach, set by the operator (never by a function): e.g. an
+ * on-premises HR system at 10.20.0.0/16. Comma-separated CIDRs; none by default.
+ */
+export function privateNetworksFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env.IDFLOW_FUNCTIONS_PRIVATE_NETWORKS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+}

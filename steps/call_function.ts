@@ -1,0 +1,52 @@
+/**
+ * `call_function`: runs a function (kind: Function) in the sandbox. `function` is NAME (the
+ * current version) or NAME@VERSION; the output is `ctx.<step>.output`, with the version, the
+ * logs and the duration beside it. A function's own failure (its code threw, timed out, went
+ * over memory, was denied the network) fails the step at once; only a sandbox failure retries.
+ */
+import { z } from 'zod';
+import { StepError, defineActivityStep, type JsonObject } from './types.js';
+
+const FUNCTION_REF = /^[a-z0-9][a-z0-9-]*(@[1-9][0-9]*)?$/;
+
+const schema = z
+  .object({
+    function: z.string().regex(FUNCTION_REF, 'expected a function name, or NAME@VERSION to pin a version (e.g. username@2)').describe('NAME (current version) or NAME@VERSION.'),
+    input: z.json().default({}).describe('The function\'s input (JSON); strings may be templates.'),
+  })
+  .strict();
+
+/** Failures of the sandbox itself (a process that could not start or died): worth a retry. */
+const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE']);
+
+export const callFunctionStep = defineActivityStep({
+  type: 'call_function',
+  description: 'Run a function (sandboxed TypeScript) with an input; its output becomes ctx.<step>.output.',
+  runsIn: 'activity',
+  with: schema,
+  // Covers the default function timeout with room; a function allowed longer needs `timeout:` on its step.
+  defaults: {
+    timeout: '2m',
+    retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  },
+  checkReferences(input, refs) {
+    const ref = typeof input.function === 'string' ? input.function : undefined;
+    const name = ref?.split('@')[0];
+    if (!name || refs.hasFunction(name)) return [];
+    return [{ path: ['function'], message: `function "${name}" is not defined: apply a kind: Function document named "${name}"` }];
+  },
+  async run(input, services) {
+    const result = await services.functions.call(input.function, input.input);
+    services.log.info({ function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length }, 'function called');
+    if (!result.ok) {
+      const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
+      const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
+      throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
+        retryable: RETRYABLE_CODES.has(error.code),
+        details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
+      });
+    }
+    const output: JsonObject = { output: result.output ?? null, function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs };
+    return output;
+  },
+});
