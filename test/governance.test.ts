@@ -75,7 +75,7 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
     process.env.IDFLOW_URL = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     process.env.IDFLOW_TOKEN = await idflow.store.tokens.create('governance-test', ['admin']);
 
-    await cli('apply', example('directory/acme.yaml'), example('joiner-access.yaml'), example('mover-access.yaml'), example('leaver-access.yaml'));
+    await cli('apply', example('directory/acme.yaml'), example('functions/username.yaml'), example('joiner-access.yaml'), example('mover-access.yaml'), example('leaver-access.yaml'));
 
     const day1 = await cli<ImportReport>('directory', 'import', example('hr/acme-day1.csv'), '--source', 'workday', '--json');
     assert.equal(day1.created.length, 50);
@@ -109,7 +109,7 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
     // Joiners: birthright + their department's access, and one Google account.
     assert.deepEqual(await grantsOf('hal.abelson@acme.example'), sorted([...BIRTHRIGHT, ...ENGINEERING]));
     assert.deepEqual(await grantsOf('u-053'), sorted([...BIRTHRIGHT, 'salesforce:sales-team', 'salesforce:user']));
-    assert.deepEqual((await cli<Account[]>('directory', 'accounts', 'list', '--user', 'u-052', '--json')).map((a) => [a.app, a.username, a.status]), [['google', 'gerald.sussman', 'APP_USER_STATUS_ENABLED']]);
+    assert.deepEqual((await cli<Account[]>('directory', 'accounts', 'list', '--user', 'u-052', '--json')).map((a) => [a.app, a.username, a.status]), [['google', 'gsussman', 'APP_USER_STATUS_ENABLED']]);
     // Movers: the old department's access gone (app access kept), the new one's granted.
     assert.deepEqual(await grantsOf('u-015'), sorted([...BIRTHRIGHT, 'github:org-member', 'jira:user', 'netsuite:finance']));
     assert.deepEqual(await grantsOf('u-030'), sorted([...BIRTHRIGHT, ...ENGINEERING]));
