@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -187,4 +187,40 @@ test('`idflow function run FILE` needs no server, prints one JSON object, exits 
   const denied = run('hello.ts', '--input', 'not json');
   assert.equal(denied.status, 2);
   assert.equal(JSON.parse(denied.stdout).error.code, 'INVALID_REQUEST');
+});
+
+test('the CLI through the API: `secret set` reads the value from stdin, `secret list` shows names only, `function run NAME` and `versions` use the engine', async () => {
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  const address = api.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const admin = await idflow.store.tokens.create('cli', ['functions:read', 'functions:write', 'functions:run']);
+  // Asynchronous: the API answering the CLI runs in this process.
+  const cli = (input: string | undefined, ...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, IDFLOW_URL: url, IDFLOW_TOKEN: admin } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+
+  const set = await cli('tok-from-stdin-77\n', 'secret', 'set', 'greeter', 'OTHER_KEY');
+  assert.equal(set.status, 0, set.stderr);
+  const listed = await cli(undefined, 'secret', 'list', 'greeter');
+  assert.match(listed.stdout, /API_KEY/);
+  assert.match(listed.stdout, /OTHER_KEY .* by cli/);
+  assert.ok(!listed.stdout.includes('tok-from-stdin') && !listed.stdout.includes('sk-live'));
+  const empty = await cli('', 'secret', 'set', 'greeter', 'EMPTY');
+  assert.equal(empty.status, 2);
+  assert.match(empty.stderr, /no value on stdin/);
+
+  const ran = await cli(undefined, 'function', 'run', 'greeter', '--input', '{"name":"Grace"}');
+  assert.equal(ran.status, 0, ran.stderr);
+  const result = JSON.parse(ran.stdout) as { ok: boolean; output: { message: string }; version: number };
+  assert.equal(result.output.message, 'Hello, Grace!');
+  const versions = await cli(undefined, 'function', 'versions', 'greeter');
+  assert.match(versions.stdout, /● v3 /);
+  assert.match(versions.stdout, /rollback to v1/);
 });
