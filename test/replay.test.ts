@@ -92,6 +92,43 @@ test('histories of completed and failed runs replay against the current code', a
   }
 });
 
+test('a forEachUser tick and its per-user runs replay against the current code', async () => {
+  await idflow.store.directory.transaction(async (tx) => {
+    for (const id of ['r-1', 'r-2', 'r-3']) {
+      await tx.putUser({ id, email: `${id}@example.com`, status: 'ENABLED', department: id === 'r-3' ? 'Sales' : 'Engineering', attributes: {}, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' });
+    }
+  });
+  await idflow.apply(`
+kind: Automation
+name: replay-fan-out
+trigger:
+  type: schedule
+  cron: "0 9 1 1 *"
+  forEachUser: subject.department == "Engineering"
+  forEachUserConcurrency: 2
+steps:
+  - name: pause
+    type: wait
+    with: { duration: 10ms }
+`);
+  await idflow.engine.schedules.trigger('replay-fan-out');
+  let tickId: string | undefined;
+  for (let i = 0; i < 100 && !tickId; i++) {
+    tickId = (await idflow.store.runs.list({ automation: 'replay-fan-out' })).find((run) => run.parentRunId === undefined)?.runId;
+    if (!tickId) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(tickId, 'the tick started');
+  assert.equal((await idflow.finished(tickId)).status, 'completed');
+  const ids = [tickId, `${tickId}.r-1`, `${tickId}.r-2`];
+  const histories = await Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await idflow.client.workflow.getHandle(workflowId).fetchHistory() })));
+  await replay(histories);
+  if (process.env.IDFLOW_RECORD_HISTORIES === '1') {
+    await mkdir(FIXTURES, { recursive: true });
+    const [tick] = histories;
+    await writeFile(join(FIXTURES, 'replay-fan-out_tick.json'), JSON.stringify({ workflowId: tick.workflowId, history: History.fromObject(tick.history).toJSON() }));
+  }
+});
+
 test('histories recorded by earlier versions still replay', async () => {
   const files = (await readdir(FIXTURES).catch(() => [])).filter((file) => file.endsWith('.json'));
   assert.ok(files.length > 0, 'recorded histories are committed under test/fixtures/histories');
