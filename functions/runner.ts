@@ -47,6 +47,8 @@ export const RSS_OVERHEAD_MB = 96;
 const SPAWN_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_CHARS = 4_000;
 const COMPILE_CACHE_SIZE = 256;
+/** An idle process not used for this long is stopped (each holds ~45 MB); the blank spare stays. */
+export const IDLE_PROCESS_MS = 60_000;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const HOST_PATHS = [dirname(HERE), HERE, tmpdir(), homedir(), dirname(process.execPath), process.cwd()];
@@ -365,8 +367,21 @@ export class FunctionSandbox {
   private closed = false;
   private bundle: string | undefined;
 
+  private readonly reaper: NodeJS.Timeout;
+
   constructor(options: SandboxOptions = {}) {
     this.maxProcesses = options.maxProcesses ?? MAX_PROCESSES;
+    this.reaper = setInterval(() => this.stopIdle(Date.now() - IDLE_PROCESS_MS), IDLE_PROCESS_MS / 2).unref();
+  }
+
+  /** Stops processes of a function that have been idle since before `cutoff`. */
+  stopIdle(cutoff: number): void {
+    for (const process of this.processes) {
+      if (process.hash !== undefined && process.state === 'idle' && !process.reserved && process.lastUsed < cutoff) {
+        process.kill();
+        this.processes.delete(process);
+      }
+    }
   }
 
   /** Never throws for anything the function does; resolves within timeoutMs + ~100 ms of getting a process. */
@@ -380,12 +395,16 @@ export class FunctionSandbox {
     }
     const process = await this.acquire(run.compiled.hash, run.memoryMb);
     if (!process) return failure('SANDBOX_FAILURE', this.closed ? 'the sandbox is closed' : 'could not start a sandbox process; the run may be retried');
-    return new Promise((resolve) => process.start(this.nextCallId++, run, resolve));
+    const result = new Promise<FunctionRunResult>((resolve) => process.start(this.nextCallId++, run, resolve));
+    // The next new version's spare starts after this call is on its way, not before.
+    this.keepSpare(run.memoryMb);
+    return result;
   }
 
   /** Kills every sandbox process; calls still running end with SANDBOX_FAILURE. */
   close(): void {
     this.closed = true;
+    clearInterval(this.reaper);
     for (const process of this.processes) process.kill('closed');
     this.processes.clear();
     for (const waiter of this.waiting.splice(0)) waiter.resolve(undefined);
@@ -457,7 +476,6 @@ export class FunctionSandbox {
       process?.kill();
       return undefined;
     }
-    this.keepSpare(memoryMb);
     return process;
   }
 

@@ -285,6 +285,25 @@ describe('the sandbox processes', () => {
     for (const alive of pids) assert.throws(() => process.kill(alive, 0), { code: 'ESRCH' });
   });
 
+  test('processes idle too long are stopped, the blank spare is kept, and the function still runs afterwards', async () => {
+    const own = new FunctionSandbox();
+    try {
+      assert.equal((await own.run({ source: 'export default () => "first"', input: null })).output, 'first');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the spare starts after the call
+      const before = own.pids();
+      assert.equal(before.length, 2, 'the function\'s process and a blank spare');
+      own.stopIdle(Date.now() + 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = own.pids();
+      assert.equal(after.length, 1, 'only the spare is left');
+      const stopped = before.filter((pid) => !after.includes(pid));
+      for (const pid of stopped) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+      assert.equal((await own.run({ source: 'export default () => "first"', input: null })).output, 'first');
+    } finally {
+      own.close();
+    }
+  });
+
   test('invalid requests are INVALID_REQUEST', async () => {
     assertFails(await run('export default () => 1', { timeoutMs: 0 }), 'INVALID_REQUEST', /timeoutMs/);
     assertFails(await run('export default () => 1', { memoryMb: 1 }), 'INVALID_REQUEST', /memoryMb/);
