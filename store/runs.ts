@@ -146,6 +146,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
         .$if(filter.automation !== undefined, (query) => query.where('automation', '=', filter.automation as string))
         .$if(filter.status !== undefined, (query) => query.where('status', '=', filter.status as RunStatus))
         .$if(filter.eventId !== undefined, (query) => query.where('event_id', '=', filter.eventId as string))
+        .$if(filter.parentRunId !== undefined, (query) => query.where('parent_run_id', '=', filter.parentRunId as string))
         .orderBy('started_at', 'desc')
         .orderBy('run_id', 'desc')
         .limit(clampLimit(filter.limit))

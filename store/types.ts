@@ -73,6 +73,8 @@ export interface RunFilter {
   automation?: string;
   status?: RunStatus;
   eventId?: string;
+  /** Runs started by this run: run_automation children, a forEachUser tick's per-user runs. */
+  parentRunId?: string;
   limit?: number;
 }
 

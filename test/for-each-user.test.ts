@@ -145,7 +145,7 @@ steps:
   const tick = await idflow.engine.waitForRun((await tickOf('notify-managers')).runId, 60_000);
   assert.equal(tick.status, 'failed');
   assert.match(tick.error ?? '', /3 of 3 users' runs failed \(first: u-0001, u-0002, u-0003\)/);
-  const children = (await idflow.store.runs.list({ automation: 'notify-managers' })).filter((run) => run.parentRunId === tick.runId);
+  const children = await idflow.store.runs.list({ parentRunId: tick.runId });
   assert.equal(children.length, 3);
   assert.ok(children.every((run) => run.status === 'failed' && /managerId/.test(run.error ?? '')), children.map((run) => run.error).join('; '));
 });

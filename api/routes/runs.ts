@@ -26,9 +26,12 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     '/v1/runs',
     {
       preHandler: read,
-      schema: { querystring: z.object({ automation: z.string().optional(), status: z.enum(RUN_STATUSES).optional(), eventId: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
+      schema: { querystring: z.object({ automation: z.string().optional(), status: z.enum(RUN_STATUSES).optional(), eventId: z.string().optional(), parent: z.string().optional().describe('runs started by this run'), limit: z.coerce.number().int().min(1).max(500).optional() }) },
     },
-    async (request) => ({ runs: await store.runs.list(request.query) }),
+    async (request) => {
+      const { parent, ...filter } = request.query;
+      return { runs: await store.runs.list({ ...filter, parentRunId: parent }) };
+    },
   );
 
   app.get('/v1/runs/:id', { preHandler: read, schema: { params: runParams } }, async (request) => {

@@ -27,11 +27,13 @@ export function registerRunCommands(program: Command, output: Output): void {
     .command('list')
     .option('--automation <name>')
     .option('--status <status>', 'running, completed, failed, cancelled, terminated, timed_out')
+    .option('--parent <run id>', 'the runs this run started (a forEachUser tick\'s per-user runs, run_automation children)')
     .option('--json', 'machine-readable output')
-    .action(async (options: { automation?: string; status?: string; json?: boolean }) => {
+    .action(async (options: { automation?: string; status?: string; parent?: string; json?: boolean }) => {
       const query = new URLSearchParams();
       if (options.automation) query.set('automation', options.automation);
       if (options.status) query.set('status', options.status);
+      if (options.parent) query.set('parent', options.parent);
       const { runs: list } = await (await connect()).request<{ runs: RunRecord[] }>('GET', `/v1/runs?${query}`);
       if (options.json) return printJson(output, list.map(runSummary));
       if (list.length === 0) return output.out('no runs');
