@@ -124,8 +124,11 @@ test('history, rollback, disable and enable', async () => {
   assert.equal((await cli('automations', 'enable', 'greeter')).code, 0);
 });
 
-test('cel eval prints JSON, and a bad expression exits 1 with where it went wrong', async () => {
+test('cel eval prints JSON with ctx.trigger as runs see it, and a bad expression exits 1 with where it went wrong', async () => {
   assert.equal((await cli('cel', 'eval', 'ctx.trigger.n * 2', '--vars', '{"ctx":{"trigger":{"n":21}}}')).stdout, '42');
+  // As in runs: snake_case aliases, and subject is the trigger's user.
+  const aliased = await cli('cel', 'eval', 'subject.first_name + " " + ctx.trigger.new_user.lastName', '--vars', '{"ctx":{"trigger":{"newUser":{"firstName":"Ada","lastName":"Lovelace"}}}}');
+  assert.equal(aliased.stdout, '"Ada Lovelace"');
   const bad = await cli('cel', 'eval', 'ctx.trigger.n *');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /CEL syntax error: .* at column/);

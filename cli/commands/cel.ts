@@ -1,6 +1,8 @@
 /** idflow cel eval: try an expression the way triggers and templates evaluate it. */
 import type { Command } from 'commander';
 import { CelError, evaluateExpression } from '../../cel/index.js';
+import type { JsonObject } from '../../steps/types.js';
+import { subjectOf, triggerContext } from '../../triggers/events.js';
 import { jsonObjectArg } from '../args.js';
 import { CliError, type Output } from '../output.js';
 
@@ -13,7 +15,7 @@ export function registerCelCommands(program: Command, output: Output): void {
     .argument('<expression>')
     .option('--vars <json>', 'the variables, e.g. {"ctx": {"trigger": {...}}, "subject": {...}} (JSON or @FILE)')
     .action(async (expression: string, options: { vars?: string }) => {
-      const vars = await jsonObjectArg(options.vars, '--vars');
+      const vars = withRunContext(await jsonObjectArg(options.vars, '--vars'));
       try {
         output.out(JSON.stringify(evaluateExpression(expression, vars, { now: new Date() })));
       } catch (error) {
@@ -21,4 +23,13 @@ export function registerCelCommands(program: Command, output: Output): void {
         throw error;
       }
     });
+}
+
+/** As runs see them: ctx.trigger gets its snake_case aliases and `user`, and `subject` defaults to that user. */
+function withRunContext(vars: JsonObject): JsonObject {
+  const ctx = vars.ctx;
+  const trigger = ctx !== null && typeof ctx === 'object' && !Array.isArray(ctx) ? ctx.trigger : undefined;
+  if (trigger === null || typeof trigger !== 'object' || Array.isArray(trigger)) return vars;
+  const runTrigger = triggerContext(trigger);
+  return { ...vars, ctx: { ...(ctx as JsonObject), trigger: runTrigger }, subject: vars.subject ?? subjectOf(runTrigger) };
 }
