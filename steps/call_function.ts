@@ -3,6 +3,7 @@
  * current version) or NAME@VERSION; the output is `ctx.<step>.output`, with the version, the
  * logs and the duration beside it. A function's own failure (its code threw, timed out, went
  * over memory, was denied the network) fails the step at once; only a sandbox failure retries.
+ * A successful call is recorded, so a retried step does not call the function a second time.
  */
 import { z } from 'zod';
 import { StepError, defineActivityStep, type JsonObject } from './types.js';
@@ -36,17 +37,21 @@ export const callFunctionStep = defineActivityStep({
     return [{ path: ['function'], message: `function "${name}" is not defined: apply a kind: Function document named "${name}"` }];
   },
   async run(input, services) {
-    const result = await services.functions.call(input.function, input.input);
-    services.log.info({ function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length }, 'function called');
-    if (!result.ok) {
-      const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
-      const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
-      throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
-        retryable: RETRYABLE_CODES.has(error.code),
-        details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
-      });
-    }
-    const output: JsonObject = { output: result.output ?? null, function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs };
-    return output;
+    // Recorded once it succeeded: a retry after a crash returns this result rather than calling
+    // again (a second Temporary Access Pass, a second ticket).
+    return services.once(async () => {
+      const result = await services.functions.call(input.function, input.input);
+      services.log.info({ function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length }, 'function called');
+      if (!result.ok) {
+        const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
+        const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
+        throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
+          retryable: RETRYABLE_CODES.has(error.code),
+          details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
+        });
+      }
+      const output: JsonObject = { output: result.output ?? null, function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs };
+      return output;
+    });
   },
 });

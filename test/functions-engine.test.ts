@@ -14,7 +14,11 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { buildApiServer } from '../api/server.js';
+import { FunctionService } from '../functions/service.js';
+import { callFunctionStep } from '../steps/call_function.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
+import { startReceiver } from './helpers/receiver.js';
+import { stepServicesFor } from './helpers/step-services.js';
 
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 const BIN = fileURLToPath(new URL('../bin/idflow.js', import.meta.url));
@@ -223,4 +227,30 @@ test('the CLI through the API: `secret set` reads the value from stdin, `secret 
   const versions = await cli(undefined, 'function', 'versions', 'greeter');
   assert.match(versions.stdout, /● v3 /);
   assert.match(versions.stdout, /rollback to v1/);
+});
+
+test('a retried call_function step returns the recorded result instead of calling the function again', async () => {
+  const receiver = await startReceiver();
+  try {
+    const port = new URL(receiver.url).port;
+    await idflow.engine.apply(
+      [
+        { path: 'defs/ticket.yaml', content: `kind: Function\nname: opener\nfile: opener.ts\nallowedHosts: ["127.0.0.1:${port}"]\n` },
+        { path: 'defs/opener.ts', content: `export default async (input: { url: string }, ctx: { fetch(url: string, init?: object): Promise<{ status: number }> }) => ({ status: (await ctx.fetch(input.url, { method: 'POST' })).status });\n` },
+      ],
+      { dryRun: false, actor: 'test' },
+    );
+    const env = { IDFLOW_FUNCTIONS_PRIVATE_NETWORKS: '127.0.0.1/32', IDFLOW_MASTER_KEY: MASTER_KEY };
+    const functions = new FunctionService({ store: idflow.store, env });
+    const services = () => stepServicesFor({ store: idflow.store, stepType: 'call_function', functions, env });
+    const input = callFunctionStep.with.parse({ function: 'opener', input: { url: `${receiver.url}/tickets` } });
+    const first = await callFunctionStep.run(input, services());
+    const second = await callFunctionStep.run(input, services()); // the same step of the same run, retried
+    functions.close();
+    assert.deepEqual((first as { output: unknown }).output, { status: 200 });
+    assert.deepEqual(second, first);
+    assert.equal(receiver.requests.length, 1, 'one ticket, not two');
+  } finally {
+    await receiver.close();
+  }
 });

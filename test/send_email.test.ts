@@ -7,16 +7,12 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { createMailer, mailSettingsFromEnv } from '../activities/mail.js';
-import { createStepServices } from '../activities/services.js';
-import { createSlackPoster } from '../activities/slack.js';
 import { sendEmailStep } from '../steps/send_email.js';
-import { FunctionService } from '../functions/service.js';
-import { DirectoryService } from '../directory/service.js';
 import { openStore } from '../store/index.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { stepServicesFor } from './helpers/step-services.js';
 
 const PASSWORD = 'hunter2-smtp-secret';
 
@@ -131,19 +127,7 @@ test('a 550 fails at once, with the server reply in the error', async () => {
 test('a retry after the server accepted the message does not send it again', async () => {
   const store = await openStore({ memory: true });
   const mailer = createMailer(mailSettingsFromEnv({ SMTP_URL: smtpUrl }));
-  const services = () =>
-    createStepServices({
-      request: { runId: 'manager-notice:mail-retry', automation: 'manager-notice', version: 1, stepName: 'tell_manager', stepType: 'send_email', input: {} },
-      attempt: 1,
-      log: pino({ level: 'silent' }),
-      store,
-      env: {},
-      signal: new AbortController().signal,
-      mailer,
-      directory: new DirectoryService(store.directory),
-      functions: new FunctionService({ store, env: {} }),
-      slack: createSlackPoster(undefined),
-    });
+  const services = () => stepServicesFor({ store, stepType: 'send_email', mailer });
   const input = sendEmailStep.with.parse({ to: 'grace@example.com', subject: 'once', message: 'only once' });
   const before = received.length;
   const first = await sendEmailStep.run(input, services());
