@@ -49,6 +49,8 @@ const MAX_MESSAGE_CHARS = 4_000;
 const COMPILE_CACHE_SIZE = 256;
 /** An idle process not used for this long is stopped (each holds ~45 MB); the blank spare stays. */
 export const IDLE_PROCESS_MS = 60_000;
+/** In a full pool, a process idle this long gives its place to the blank spare. */
+const SPARE_MAY_REPLACE_IDLE_MS = 5_000;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const HOST_PATHS = [dirname(HERE), HERE, tmpdir(), homedir(), dirname(process.execPath), process.cwd()];
@@ -508,10 +510,20 @@ export class FunctionSandbox {
     return process;
   }
 
-  /** One blank process of this memory size waits, if there is room, so that a new hash starts fast. */
+  /**
+   * One blank process of this memory size waits so that a new hash starts fast; in a full pool it
+   * takes the place of a process that has been idle a while (a busy pool keeps its warm processes).
+   */
   private keepSpare(memoryMb: number): void {
-    if (this.closed || this.processes.size >= this.maxProcesses) return;
+    if (this.closed) return;
     if ([...this.processes].some((process) => process.hash === undefined && process.state !== 'dead')) return;
+    if (this.processes.size >= this.maxProcesses) {
+      const cutoff = Date.now() - SPARE_MAY_REPLACE_IDLE_MS;
+      const stale = [...this.processes].filter((process) => process.state === 'idle' && !process.reserved && process.lastUsed < cutoff).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (!stale) return;
+      stale.kill();
+      this.processes.delete(stale);
+    }
     this.spawn(memoryMb);
   }
 
