@@ -10,12 +10,14 @@
  */
 import vm from 'node:vm';
 import { sandboxPrelude, type BridgeEvent, type PreludeHandle } from './bridge.js';
+import { installWebGlobals } from './web-globals.js';
 import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from './network.js';
 import { createStubFetch } from './network-stub.js';
 import type { ChildMessage, DirectoryReplyMessage, ParentMessage, RunMessage } from './protocol.js';
 import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from './types.js';
 
 const PRELUDE = new vm.Script(`'use strict';(${sandboxPrelude.toString()})`, { filename: 'idflow-prelude.js' });
+const WEB_GLOBALS = new vm.Script(`'use strict';(${installWebGlobals.toString()})()`, { filename: 'idflow-web-globals.js' });
 /** Running any script drains the context's microtask queue afterwards, within the script's timeout. */
 const DRAIN = new vm.Script('void 0', { filename: 'idflow-drain.js' });
 /**
@@ -85,6 +87,7 @@ class Invocation {
           onDenied,
         });
     this.context = vm.createContext({}, { name: 'idflow function', codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
+    WEB_GLOBALS.runInContext(this.context);
     const install = PRELUDE.runInContext(this.context) as (hostCall: (request: string) => string) => PreludeHandle;
     this.handle = install((request) => this.hostCall(request));
     this.factory = script.runInContext(this.context);

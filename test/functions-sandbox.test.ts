@@ -68,6 +68,39 @@ describe('runFunction: a legitimate function', () => {
     assert.deepEqual(result, { ok: true, output: { end: '2026-03-11', weekday: 'Wednesday' }, logs: [], durationMs: result.durationMs });
   });
 
+  test('btoa/atob, TextEncoder/TextDecoder and URLSearchParams behave as Node\'s own (they are the sandbox\'s, not the host\'s)', async () => {
+    const texts = ['Grüße, 世界 🌍', 'plain', '', 'lone \ud800 surrogate'];
+    // Truncated, overlong, surrogate, out of range, stray continuation, a BOM.
+    const invalid = [[0xff, 0x41, 0xc3, 0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x80, 0x41], [0xc0, 0xaf], [0x80, 0xbf, 0x41], [0xef, 0xbb, 0xbf, 0x41]];
+    const params: [string, string][] = [['filter', "startsWith(displayName,'Ada') and x=1"], ['a b', 'c&d~!*'], ['top', '10']];
+    const result = await run(
+      `export default (input: { texts: string[]; params: [string, string][]; invalid: number[][] }) => ({
+        encoded: input.texts.map((text) => Array.from(new TextEncoder().encode(text))),
+        decoded: input.texts.map((text) => new TextDecoder().decode(new TextEncoder().encode(text))),
+        invalid: input.invalid.map((bytes) => new TextDecoder().decode(new Uint8Array(bytes))),
+        base64: input.texts.map((text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)))),
+        roundTrip: atob(btoa('\u00ff\u0000binary')),
+        query: new URLSearchParams(input.params).toString(),
+        parsed: [...new URLSearchParams('?x=1&y=a+b%21&x=2&flag')],
+        realm: [TextEncoder.constructor === Function, Object.getPrototypeOf(new URLSearchParams()) !== null],
+      })`,
+      { input: { texts, params, invalid } },
+    );
+    assert.equal(result.ok, true, JSON.stringify(result.error));
+    const latin = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+    assert.deepEqual(result.output, {
+      encoded: texts.map((text) => Array.from(new TextEncoder().encode(text))),
+      decoded: texts.map((text) => new TextDecoder().decode(new TextEncoder().encode(text))),
+      invalid: invalid.map((bytes) => new TextDecoder().decode(new Uint8Array(bytes))),
+      base64: texts.map((text) => btoa(latin(new TextEncoder().encode(text)))),
+      roundTrip: '\u00ff\u0000binary',
+      query: new URLSearchParams(params).toString(),
+      parsed: [...new URLSearchParams('?x=1&y=a+b%21&x=2&flag')],
+      realm: [true, true],
+    });
+    assertFails(await run('export default () => btoa("世界")'), 'RUNTIME_ERROR', /InvalidCharacterError: btoa/);
+  });
+
   test('logs from ctx.log and console.* are captured in order', async () => {
     const result = await run(`export default async function (input: unknown, ctx: any) {
       console.log('one', 1, { a: [true] });

@@ -13,19 +13,8 @@ interface Input {
   priority?: number;
 }
 
-/** Base64 of UTF-8 text, from JavaScript built-ins only (the sandbox has no Buffer, btoa or TextEncoder). */
-function base64(text: string): string {
-  const bytes = unescape(encodeURIComponent(text));
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const chunk = (bytes.charCodeAt(i) << 16) | ((bytes.charCodeAt(i + 1) || 0) << 8) | (bytes.charCodeAt(i + 2) || 0);
-    out += alphabet[(chunk >> 18) & 63] + alphabet[(chunk >> 12) & 63];
-    out += i + 1 < bytes.length ? alphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < bytes.length ? alphabet[chunk & 63] : '=';
-  }
-  return out;
-}
+/** Base64 of UTF-8 text (btoa alone takes Latin-1 only). */
+const base64 = (text: string): string => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 
 export default async function (input: Input, ctx: FunctionContext) {
   const user = ctx.getConfig('TICKETS_USER');
