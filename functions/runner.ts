@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
-import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { availableParallelism, homedir, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,9 @@ const MAX_MESSAGE_CHARS = 4_000;
 const COMPILE_CACHE_SIZE = 256;
 /** An idle process not used for this long is stopped (each holds ~45 MB); the blank spare stays. */
 export const IDLE_PROCESS_MS = 60_000;
+/** A call running longer than this is demoted to the lowest CPU priority (see SandboxProcess.demote). */
+export const LONG_CALL_MS = 100;
+const LOWEST_PRIORITY = 19;
 /** In a full pool, a process idle this long gives its place to the blank spare. */
 const SPARE_MAY_REPLACE_IDLE_MS = 5_000;
 
@@ -115,6 +118,7 @@ interface ActiveCall {
   resolve: (result: FunctionRunResult) => void;
   deadlineTimer: NodeJS.Timeout;
   memoryTimer: NodeJS.Timeout;
+  demoteTimer: NodeJS.Timeout;
 }
 
 class SandboxProcess {
@@ -217,10 +221,25 @@ class SandboxProcess {
       resolve,
       deadlineTimer: setTimeout(() => this.onDeadline(), run.timeoutMs + KILL_GRACE_MS),
       memoryTimer: setInterval(() => this.checkMemory(), RSS_POLL_MS),
+      demoteTimer: setTimeout(() => this.demote(), LONG_CALL_MS),
     };
     this.child.send(message, (error) => {
       if (error) this.kill();
     });
+  }
+
+  /**
+   * A call still running after LONG_CALL_MS yields the CPU to short ones: its process gets the
+   * lowest scheduling priority, for good (only root could raise it again; the idle reaper retires
+   * the process in time). So one spinning function barely slows the others' calls.
+   */
+  private demote(): void {
+    if (this.child.pid === undefined || this.state === 'dead') return;
+    try {
+      setPriority(this.child.pid, LOWEST_PRIORITY);
+    } catch {
+      // The process is gone, or the OS refuses: it keeps its priority, nothing else changes.
+    }
   }
 
   kill(reason?: 'timeout' | 'memory' | 'closed'): void {
@@ -297,6 +316,7 @@ class SandboxProcess {
     if (!this.call) return;
     clearTimeout(this.call.deadlineTimer);
     clearInterval(this.call.memoryTimer);
+    clearTimeout(this.call.demoteTimer);
     this.call = undefined;
   }
 }

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { compileFunction, FUNCTION_PACKAGES } from '../functions/compile.js';
-import { FunctionSandbox } from '../functions/runner.js';
+import { FunctionSandbox, LONG_CALL_MS } from '../functions/runner.js';
+import { readFileSync } from 'node:fs';
 import type { FunctionRunRequest, FunctionRunResult } from '../functions/types.js';
 
 const sandbox = new FunctionSandbox();
@@ -332,6 +333,20 @@ describe('the sandbox processes', () => {
       const stopped = before.filter((pid) => !after.includes(pid));
       for (const pid of stopped) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
       assert.equal((await own.run({ source: 'export default () => "first"', input: null })).output, 'first');
+    } finally {
+      own.close();
+    }
+  });
+
+  test('a call running past LONG_CALL_MS gets the lowest CPU priority, so short calls come first', async () => {
+    const own = new FunctionSandbox();
+    try {
+      const spinning = own.run({ source: 'export default () => { for (;;) {} }', input: null, timeoutMs: 1_000 });
+      await new Promise((resolve) => setTimeout(resolve, LONG_CALL_MS + 200));
+      const niceness = own.pids().map((pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+      assert.ok(niceness.includes(19), `the spinning process is niced (${niceness.join(', ')})`);
+      assert.ok(niceness.includes(0), 'the blank spare is not');
+      assertFails(await spinning, 'TIMEOUT');
     } finally {
       own.close();
     }
