@@ -5,8 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import type { SourceFile } from '../engine/types.js';
 
 const DEFINITION_FILE = /\.(ya?ml|json)$/;
-/** Companions that live beside definitions but are not: test cases and sample event payloads. */
-const NOT_DEFINITIONS = /\.(test|event)\.json$/;
+/** Companions that live beside definitions but are not: test cases, sample event payloads, tool configs. */
+const NOT_DEFINITIONS = /\.(test|event)\.json$|(^|[\\/])(tsconfig|jsconfig|package|package-lock)\.json$/;
 
 async function walk(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);

@@ -3,7 +3,11 @@
  * expected; CEL is checked at apply time; a file set with errors yields no documents.
  */
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { collectDefinitionFiles } from '../definitions/files.js';
 import { loadDefinitions, type ExistingNames } from '../definitions/load.js';
 import { definitionJsonSchemas } from '../definitions/schema.js';
 
@@ -143,5 +147,23 @@ test('schema/ holds the JSON Schemas the code exports (run `npm run schema` afte
   for (const [file, schema] of Object.entries(definitionJsonSchemas())) {
     const committed = JSON.parse(await readFile(new URL(`../schema/${file}`, import.meta.url), 'utf8')) as object;
     assert.deepEqual(committed, JSON.parse(JSON.stringify(schema)), `schema/${file} is out of date`);
+  }
+});
+
+test('a folder gives its definitions and the TypeScript its Function documents name; test cases, events and tool configs are left out', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'idflow-files-'));
+  try {
+    await mkdir(join(root, 'fns'));
+    await writeFile(join(root, 'fns', 'greet.yaml'), 'kind: Function\nname: greet\nfile: src/greet.ts\n');
+    await mkdir(join(root, 'fns', 'src'));
+    await writeFile(join(root, 'fns', 'src', 'greet.ts'), 'export default async () => 1;\n');
+    await writeFile(join(root, 'fns', 'unused.ts'), 'export default async () => 2;\n');
+    for (const name of ['tsconfig.json', 'package.json', 'greet.test.json', 'joiner.event.json']) await writeFile(join(root, 'fns', name), '{}');
+    await writeFile(join(root, 'automation.json'), '{"kind":"Webhook","name":"w","url":"https://example.com"}');
+    const files = await collectDefinitionFiles([root], root);
+    assert.deepEqual(files.map((file) => file.path).sort(), ['automation.json', 'fns/greet.yaml', 'fns/src/greet.ts']);
+    assert.deepEqual(loadDefinitions(files, { webhooks: [], automations: [] }).errors, []);
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });

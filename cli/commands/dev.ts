@@ -68,9 +68,15 @@ function clusterSettings(): TemporalSettings {
   return temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
 }
 
-/** Runs until SIGINT/SIGTERM, then stops everything cleanly. */
-async function runUntilSignal(start: () => Promise<Runtime>): Promise<void> {
+/** Runs until SIGINT/SIGTERM, then stops everything cleanly; `ready` failing stops it too, instead of leaving it running headless. */
+async function runUntilSignal(start: () => Promise<Runtime>, ready?: (runtime: Runtime) => Promise<void>): Promise<void> {
   const runtime = await start();
+  try {
+    await ready?.(runtime);
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
   await new Promise<void>((resolveStop) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       console.log(`\n${signal} received: stopping`);
@@ -115,9 +121,8 @@ export function registerRuntimeCommands(program: Command): void {
         if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
         console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
         console.log('ready');
-        if (options.demo) await runDemo(runtime);
         return runtime;
-      });
+      }, options.demo ? runDemo : undefined);
     });
 
   program
