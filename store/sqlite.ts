@@ -144,6 +144,24 @@ function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/**
+ * SQLite does not call the busy handler for every lock it meets (switching the journal mode while
+ * another process creates or recovers the file returns SQLITE_BUSY at once), so retry those here,
+ * within the same time budget as busy_timeout.
+ */
+function retryWhileBusy<T>(operation: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return operation();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, 20); // a synchronous 20 ms pause: opening the store is synchronous
+    }
+  }
+}
+
 /** Opens (creating when missing) the SQLite database and returns a Kysely instance over it. */
 export function openSqlite(location: SqliteLocation): Kysely<Database> {
   let sqlite: BetterSqlite3.Database;
@@ -162,7 +180,7 @@ export function openSqlite(location: SqliteLocation): Kysely<Database> {
       // Order matters: busy_timeout first, so switching to WAL waits for other processes' locks.
       sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // WAL: readers never block the writer, and the API and workers can share the file.
-      sqlite.pragma('journal_mode = WAL');
+      retryWhileBusy(() => sqlite.pragma('journal_mode = WAL'));
       // NORMAL is safe against corruption in WAL mode; a power loss may drop the last commits.
       sqlite.pragma('synchronous = NORMAL');
       lock = fileLock(realpathSync(path));
