@@ -69,7 +69,7 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
       if (!stepType || stepType.runsIn !== 'activity') {
         throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
       }
-      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, mailer, slack, directory, functions });
+      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, heartbeat: () => context.heartbeat(), mailer, slack, directory, functions });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });

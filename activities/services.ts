@@ -23,6 +23,7 @@ export interface StepServiceOptions {
   slack: SlackPoster;
   directory: DirectoryService;
   functions: FunctionService;
+  heartbeat(): void;
 }
 
 async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
@@ -61,6 +62,7 @@ export function createStepServices(options: StepServiceOptions): StepServices {
       error: (fields, message) => log.error(fields, message),
     },
     signal,
+    heartbeat: options.heartbeat,
     webhooks: { resolve: (name) => resolveWebhook(store, env, name) },
     fetch: globalThis.fetch,
     mail: options.mailer,

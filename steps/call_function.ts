@@ -17,6 +17,8 @@ const schema = z
   })
   .strict();
 
+const HEARTBEAT_EVERY_MS = 2_000;
+
 /** Failures of the sandbox itself (a process that could not start or died): worth a retry. */
 const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE']);
 
@@ -25,9 +27,11 @@ export const callFunctionStep = defineActivityStep({
   description: 'Run a function (sandboxed TypeScript) with an input; its output becomes ctx.<step>.output.',
   runsIn: 'activity',
   with: schema,
-  // Covers the default function timeout with room; a function allowed longer needs `timeout:` on its step.
+  // Room for the longest function timeout (15m); heartbeats while the call runs let Temporal
+  // notice a dead worker within the heartbeat timeout instead.
   defaults: {
-    timeout: '2m',
+    timeout: '16m',
+    heartbeatTimeout: '10s',
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   },
   checkReferences(input, refs) {
@@ -40,7 +44,13 @@ export const callFunctionStep = defineActivityStep({
     // Recorded once it succeeded: a retry after a crash returns this result rather than calling
     // again (a second Temporary Access Pass, a second ticket).
     return services.once(async () => {
-      const result = await services.functions.call(input.function, input.input);
+      const beating = setInterval(() => services.heartbeat(), HEARTBEAT_EVERY_MS);
+      let result: Awaited<ReturnType<typeof services.functions.call>>;
+      try {
+        result = await services.functions.call(input.function, input.input);
+      } finally {
+        clearInterval(beating);
+      }
       services.log.info({ function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length }, 'function called');
       if (!result.ok) {
         const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };

@@ -90,6 +90,8 @@ export interface StepServices {
   log: StepLogger;
   /** Aborted when the activity is cancelled or times out. */
   signal: AbortSignal;
+  /** Tells Temporal the step is alive (steps with a heartbeatTimeout call it while they wait). */
+  heartbeat(): void;
   webhooks: {
     /** Throws a non-retryable StepError when the webhook does not exist or its secret is unset. */
     resolve(name: string): Promise<ResolvedWebhook>;
@@ -166,7 +168,11 @@ interface StepBase<Schema extends z.ZodType> {
 
 export interface ActivityStep<Schema extends z.ZodType = z.ZodType> extends StepBase<Schema> {
   runsIn: 'activity';
-  defaults: { timeout: string; retry: RetrySettings };
+  /**
+   * `heartbeatTimeout`: a step that may run long says so by heartbeating (services.heartbeat);
+   * if its worker dies, Temporal retries it after this long instead of after the whole timeout.
+   */
+  defaults: { timeout: string; retry: RetrySettings; heartbeatTimeout?: string };
   run(input: z.output<Schema>, services: StepServices): Promise<JsonValue>;
 }
 

@@ -111,6 +111,11 @@ test('call_function: the output is ctx.<step>.output, NAME@VERSION pins a versio
   assert.ok(greetOutput.durationMs >= 0);
   assert.deepEqual((pinned.output as { output: { message: string }; version: number }).output.message, 'Hello, Welcome, Linus!!', 'greeter@1 ran version 1');
   assert.ok(!JSON.stringify(run).includes('sk-live-4242'), 'the secret appears nowhere in the run record');
+  // Room for long functions, with heartbeats so a dead worker is noticed in seconds.
+  const history = await idflow.client.workflow.getHandle(run.runId).fetchHistory();
+  const scheduled = history.events?.find((event) => event.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+  assert.equal(Number(scheduled?.startToCloseTimeout?.seconds), 16 * 60);
+  assert.equal(Number(scheduled?.heartbeatTimeout?.seconds), 10);
 });
 
 test('a function error fails the step at once with its code and message, redacted', async () => {

@@ -23,6 +23,7 @@ function services(webhook: Partial<ResolvedWebhook> = {}): StepServices {
     run: { runId: 'auto:evt-1', automation: 'auto', version: 1, stepName: 'notify', attempt: 1, idempotencyKey: 'auto:evt-1.notify' },
     log: { info: ignore, warn: ignore, error: ignore },
     signal: new AbortController().signal,
+    heartbeat: ignore,
     webhooks: { resolve: async () => resolved },
     fetch: globalThis.fetch,
     mail: { send: () => Promise.reject(new Error('run_webhook sends no email')) },

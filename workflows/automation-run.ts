@@ -47,8 +47,10 @@ export const MAX_CHAIN_DEPTH = 10;
 
 function activityOptions(step: StepSpec, stepType: ActivityStep): ActivityOptions {
   const retry = { ...stepType.defaults.retry, ...step.retry };
+  const heartbeatTimeout = stepType.defaults.heartbeatTimeout;
   return {
     startToCloseTimeout: parseDuration(step.timeout ?? stepType.defaults.timeout),
+    ...(heartbeatTimeout !== undefined && { heartbeatTimeout: parseDuration(heartbeatTimeout) }),
     retry: {
       maximumAttempts: retry.maximumAttempts,
       initialInterval: parseDuration(retry.initialInterval),

@@ -17,6 +17,7 @@ export function stepServicesFor(options: { store: Store; stepType: string; maile
     store,
     env: options.env ?? {},
     signal: new AbortController().signal,
+    heartbeat: () => undefined,
     mailer: options.mailer ?? createMailer(mailSettingsFromEnv({})),
     directory: new DirectoryService(store.directory),
     functions: options.functions ?? new FunctionService({ store, env: {} }),
