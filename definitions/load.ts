@@ -19,7 +19,7 @@ export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
   | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
   /** `source` is the TypeScript module the document's `file` names, found among the files given. */
-  | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile; locate(path: Path, message: string): DefinitionError }
+  | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile }
   | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
 
 export interface LoadResult {
@@ -46,10 +46,10 @@ export interface DirectoryNames {
   campaignTemplates: string[];
 }
 
-export type Path = (string | number)[];
+type Path = (string | number)[];
 
 /** Function sources travel beside the documents; they are not documents themselves. */
-export const FUNCTION_SOURCE = /\.ts$/;
+const FUNCTION_SOURCE = /\.ts$/;
 
 /** Locates paths of one parsed document in its file. */
 class DocumentLocator {
@@ -256,7 +256,7 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
         errors.push(locator.error(['file'], `${path} was not given with this document: apply its folder, or name the file too`));
         continue;
       }
-      documents.push({ kind: 'Function', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line, source, locate: (at, message) => locator.error(at, message) });
+      documents.push({ kind: 'Function', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line, source });
     } else {
       const { locator } = entry;
       documents.push({ kind: 'Directory', spec: entry.spec, file: entry.file, line: entry.line, locate: (path, message) => locator.error(path, message) });

@@ -174,9 +174,7 @@ export class IdflowEngine implements Engine {
         specs.set(document.name, asJson(await storedFunctionSpec(document.spec, document.source)));
       } catch (error) {
         if (!(error instanceof FunctionCompileError)) throw error;
-        // The message starts "file:line:column: ..." for each problem: keep the first position.
-        const at = /:(\d+):(\d+): /.exec(error.message);
-        errors.push({ file: document.source.path, line: at ? Number(at[1]) : undefined, column: at ? Number(at[2]) : undefined, path: '', message: `function ${document.name}: ${error.message}` });
+        errors.push({ file: document.source.path, ...error.position, path: '', message: `function ${document.name}: ${error.message}` });
       }
     }
     return errors.length > 0 ? { errors } : { specs };

@@ -22,6 +22,14 @@ const ALLOWLIST_TEXT = FUNCTION_PACKAGES.map((name) => `npm:${name}`).join(', ')
 /** Thrown by compileFunction; `message` is "file:line:column: what is wrong" for each problem. */
 export class FunctionCompileError extends Error {
   readonly code = 'COMPILE_ERROR';
+
+  constructor(
+    message: string,
+    /** Where in the function's own source the first problem is, when esbuild says. */
+    readonly position?: { line: number; column: number },
+  ) {
+    super(message);
+  }
 }
 
 export async function compileFunction(source: string, filename = 'function.ts'): Promise<CompiledFunction> {
@@ -47,7 +55,7 @@ export async function compileFunction(source: string, filename = 'function.ts'):
     });
     text = result.outputFiles[0]?.text ?? '';
   } catch (error) {
-    throw new FunctionCompileError(describeBuildFailure(error, filename));
+    throw new FunctionCompileError(describeBuildFailure(error, filename), firstPositionInSource(error, filename));
   }
   return { code: text, hash: hashOf(text), packages: [...bundled].sort() };
 }
@@ -105,9 +113,20 @@ function insideAllowedPackage(file: string): boolean {
   return name !== undefined && isAllowedPackage(name);
 }
 
-function describeBuildFailure(error: unknown, filename: string): string {
+function buildMessages(error: unknown): Message[] | undefined {
   const messages = (error as { errors?: Message[] }).errors;
-  if (!Array.isArray(messages) || messages.length === 0) return `${filename}: ${error instanceof Error ? error.message : String(error)}`;
+  return Array.isArray(messages) && messages.length > 0 ? messages : undefined;
+}
+
+/** esbuild names the source `filename` (its sourcefile) or `<stdin>`; other files are bundled packages'. */
+function firstPositionInSource(error: unknown, filename: string): { line: number; column: number } | undefined {
+  const where = buildMessages(error)?.find((message) => message.location?.file === '<stdin>' || message.location?.file === filename)?.location;
+  return where ? { line: where.line, column: where.column + 1 } : undefined;
+}
+
+function describeBuildFailure(error: unknown, filename: string): string {
+  const messages = buildMessages(error);
+  if (!messages) return `${filename}: ${error instanceof Error ? error.message : String(error)}`;
   return messages
     .slice(0, 10)
     .map((message) => {
