@@ -37,7 +37,7 @@ export interface FunctionsBenchFigures {
   cold: {
     starts: number;
     compileMsMedian: number;
-    /** run() of the new hash, precompiled, on a ready spare: validate, acquire (which forks the next spare, synchronously), code over IPC, vm.Script, context, call. */
+    /** run() of the new hash, precompiled, on a ready spare: validate, acquire, code over IPC, vm.Script, context, call (the next spare is forked once the call is sent). */
     firstCallMsMedian: number;
     firstCallDurationMsMedian: number;
     /** The same first call on a fresh pool with no spare: the spawn of a process is paid in the call. */
@@ -283,9 +283,9 @@ export function describeFunctions(figures: FunctionsBenchFigures): string {
   const { warm, cold, throughput, timeout, isolation } = figures;
   return [
     `warm trivial call (${warm.calls} sequential): p50 ${ms(warm.p50Ms)}, p99 ${ms(warm.p99Ms)} (target p50 ≤ 5 ms)`,
-    `cold start, median of ${cold.starts}: compile ${ms(cold.compileMsMedian)} (esbuild) + first call ${ms(cold.firstCallMsMedian)} on the ready spare (includes forking the next spare; durationMs ${ms(cold.firstCallDurationMsMedian)}: code over IPC, vm.Script, fresh context, call) (target ≤ 50 ms for the call)`,
+    `cold start, median of ${cold.starts}: compile ${ms(cold.compileMsMedian)} (esbuild) + first call ${ms(cold.firstCallMsMedian)} on the ready spare (the next spare forks after the call is sent; durationMs ${ms(cold.firstCallDurationMsMedian)}: code over IPC, vm.Script, fresh context, call) (target ≤ 50 ms for the call)`,
     `first call with no spare (spawn paid in the call): median ${ms(cold.spawnFirstCallMsMedian)}`,
-    `cold starts in one default pool of ${cold.poolMaxProcesses} processes, ${cold.poolStarts} new hashes: first call median ${ms(cold.poolFirstCallMsMedian)}, max ${ms(cold.poolFirstCallMsMax)} (once the pool is full there is no spare: evict + spawn)`,
+    `cold starts in one default pool of ${cold.poolMaxProcesses} processes, ${cold.poolStarts} new hashes: first call median ${ms(cold.poolFirstCallMsMedian)}, max ${ms(cold.poolFirstCallMsMax)} (a full pool keeps a spare only in place of a process idle 5 s, so back-to-back new hashes evict + spawn)`,
     `throughput, ${throughput.callers} callers for ${throughput.seconds.toFixed(1)} s: ${throughput.perSecond.toFixed(0)} calls/s (${throughput.calls} calls; target ≥ 300/s)`,
     `TIMEOUT of while(true){} at ${timeout.timeoutMs} ms, ${timeout.runs} runs: durationMs − timeout median ${ms(timeout.lateMsMedian)}, max ${ms(timeout.lateMsMax)}; wall − timeout median ${ms(timeout.wallLateMsMedian)}, max ${ms(timeout.wallLateMsMax)} (target ≤ 100 ms)`,
     `trivial calls, quiet: p50 ${ms(isolation.quietP50Ms)}, p99 ${ms(isolation.quietP99Ms)} (${isolation.quietCalls} calls)`,

@@ -30,7 +30,7 @@ export async function collectDefinitionFiles(paths: string[], cwd = process.cwd(
   const found = [...new Set((await Promise.all(paths.map(walk))).flat())].sort();
   const documents = await Promise.all(found.map(async (file) => ({ file, content: await readFile(file, 'utf8') })));
   // Function documents travel with the TypeScript they name; a missing one is reported by the loader.
-  const sources = [...new Set(documents.flatMap(({ file, content }) => functionFilesOf(content).map((source) => join(dirname(file), source))))].sort();
+  const sources = [...new Set(documents.flatMap(({ file, content }) => functionDocumentsIn(content).map((document) => join(dirname(file), document.file))))].sort();
   const readable = await Promise.all(sources.map(async (file) => ({ file, content: await readFile(file, 'utf8').catch(() => undefined) })));
   return [...documents, ...readable.flatMap((source) => (source.content === undefined ? [] : [{ file: source.file, content: source.content }]))].map(({ file, content }) => ({
     path: relative(cwd, file) || file,
@@ -38,12 +38,19 @@ export async function collectDefinitionFiles(paths: string[], cwd = process.cwd(
   }));
 }
 
-/** The `file` of each `kind: Function` document in a file's text (anything unparsable is the loader's to report). */
-function functionFilesOf(content: string): string[] {
+/** A `kind: Function` document as written, before validation (the loader validates it). */
+export interface RawFunctionDocument {
+  file: string;
+  allowedHosts?: string[];
+  timeout?: string;
+  memoryMb?: number;
+}
+
+/** The `kind: Function` documents with a `file` in a file's text (anything unparsable is the loader's to report). */
+export function functionDocumentsIn(content: string): RawFunctionDocument[] {
   return parseAllDocuments(content).flatMap((document) => {
-    if (!('toJS' in document)) return [];
-    const value: unknown = document.errors.length === 0 ? document.toJS() : undefined;
-    const spec = value as { kind?: unknown; file?: unknown } | null | undefined;
-    return spec?.kind === 'Function' && typeof spec.file === 'string' ? [spec.file] : [];
+    if (!('toJS' in document) || document.errors.length > 0) return [];
+    const spec = document.toJS() as (Omit<RawFunctionDocument, 'file'> & { kind?: unknown; file?: unknown }) | null;
+    return spec?.kind === 'Function' && typeof spec.file === 'string' ? [{ ...spec, file: spec.file }] : [];
   });
 }

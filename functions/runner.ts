@@ -398,12 +398,17 @@ export class FunctionSandbox {
 
   /** Stops processes of a function that have been idle since before `cutoff`. */
   stopIdle(cutoff: number): void {
-    for (const process of this.processes) {
-      if (process.hash !== undefined && process.state === 'idle' && !process.reserved && process.lastUsed < cutoff) {
-        process.kill();
-        this.processes.delete(process);
-      }
-    }
+    for (const process of this.idleBefore(cutoff)) if (process.hash !== undefined) this.retire(process);
+  }
+
+  /** Idle, untaken processes last used before `cutoff`, least recently used first. */
+  private idleBefore(cutoff: number): SandboxProcess[] {
+    return [...this.processes].filter((process) => process.state === 'idle' && !process.reserved && process.lastUsed < cutoff).sort((a, b) => a.lastUsed - b.lastUsed);
+  }
+
+  private retire(process: SandboxProcess): void {
+    process.kill();
+    this.processes.delete(process);
   }
 
   /** Never throws for anything the function does; resolves within timeoutMs + ~100 ms of getting a process. */
@@ -510,10 +515,9 @@ export class FunctionSandbox {
     const spare = free.find((process) => process.hash === undefined && process.memoryMb === memoryMb);
     if (spare) return this.reserve(spare, hash);
     if (this.processes.size >= this.maxProcesses) {
-      const evictable = free.filter((process) => process.state === 'idle').sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      const evictable = this.idleBefore(Infinity)[0];
       if (!evictable) return undefined;
-      evictable.kill();
-      this.processes.delete(evictable);
+      this.retire(evictable);
     }
     return this.reserve(this.spawn(memoryMb), hash);
   }
@@ -538,11 +542,9 @@ export class FunctionSandbox {
     if (this.closed) return;
     if ([...this.processes].some((process) => process.hash === undefined && process.state !== 'dead')) return;
     if (this.processes.size >= this.maxProcesses) {
-      const cutoff = Date.now() - SPARE_MAY_REPLACE_IDLE_MS;
-      const stale = [...this.processes].filter((process) => process.state === 'idle' && !process.reserved && process.lastUsed < cutoff).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      const stale = this.idleBefore(Date.now() - SPARE_MAY_REPLACE_IDLE_MS)[0];
       if (!stale) return;
-      stale.kill();
-      this.processes.delete(stale);
+      this.retire(stale);
     }
     this.spawn(memoryMb);
   }

@@ -10,6 +10,7 @@ import { parseDuration } from '../definitions/duration.js';
 import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
+import { FUNCTION_REF_HINT, parseFunctionRef } from './ref.js';
 import { functionDirectory } from './directory.js';
 import { FunctionSandbox } from './runner.js';
 import { loadMasterKey, openSecret, sealSecret, type MasterKeySource } from './secrets.js';
@@ -53,13 +54,6 @@ export interface FunctionCallResult extends FunctionRunResult {
 
 export const SECRET_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** `name` or `name@3`. */
-export function parseFunctionRef(ref: string): { name: string; version?: number } {
-  const match = /^([a-z0-9][a-z0-9-]*)(?:@([1-9][0-9]*))?$/.exec(ref);
-  if (!match) throw new EngineError('INVALID', `"${ref}" is not a function reference: expected NAME or NAME@VERSION, e.g. username@2`);
-  return { name: match[1], version: match[2] === undefined ? undefined : Number(match[2]) };
-}
-
 const storedSpec = (version: DefinitionVersion): StoredFunctionSpec => version.spec as unknown as StoredFunctionSpec;
 
 function versionInfo(version: DefinitionVersion): FunctionVersionInfo {
@@ -83,12 +77,15 @@ export class FunctionService {
   private readonly sandbox: FunctionSandbox;
   private readonly ownsSandbox: boolean;
   private readonly directory: FunctionDirectory;
+  private readonly privateNetworks: string[];
+  private cachedMasterKey: Buffer | undefined;
 
   constructor(private readonly options: FunctionServiceOptions) {
     this.store = options.store;
     this.ownsSandbox = options.sandbox === undefined;
     this.sandbox = options.sandbox ?? new FunctionSandbox();
     this.directory = functionDirectory(options.store.directory);
+    this.privateNetworks = privateNetworksFrom(options.env);
   }
 
   close(): void {
@@ -114,7 +111,9 @@ export class FunctionService {
 
   /** The version a reference names: the current one, or NAME@VERSION. */
   async resolve(ref: string): Promise<DefinitionVersion & { spec: JsonObject }> {
-    const { name, version } = parseFunctionRef(ref);
+    const parsed = parseFunctionRef(ref);
+    if (!parsed) throw new EngineError('INVALID', `"${ref}" is not a function reference: ${FUNCTION_REF_HINT}`);
+    const { name, version } = parsed;
     if (version === undefined) return this.requireHead(name);
     const found = await this.store.definitions.get('Function', name, version);
     if (!found) throw new EngineError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
@@ -143,7 +142,7 @@ export class FunctionService {
     await this.requireHead(name);
     if (!SECRET_KEY.test(key)) throw new EngineError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
     if (value.length === 0) throw new EngineError('INVALID', `the value of ${key} is empty`);
-    const masterKey = loadMasterKey(this.options, { create: true });
+    const masterKey = this.masterKey({ create: true });
     await this.store.secrets.put({ functionName: name, key, sealed: sealSecret(masterKey, name, key, value), actor });
     await this.store.audit.record({ actor, action: 'function.secret.set', target: `Function/${name}`, details: { key } });
   }
@@ -168,7 +167,7 @@ export class FunctionService {
       input,
       trigger: context.trigger,
       allowHosts: spec.allowedHosts,
-      allowPrivateNetworks: privateNetworksFrom(this.options.env),
+      allowPrivateNetworks: this.privateNetworks,
       timeoutMs: parseDuration(spec.timeout),
       memoryMb: spec.memoryMb,
       secrets: await this.secretsOf(version.name),
@@ -181,8 +180,14 @@ export class FunctionService {
   private async secretsOf(name: string): Promise<Record<string, string>> {
     const sealed = Object.entries(await this.store.secrets.all(name));
     if (sealed.length === 0) return {};
-    const masterKey = loadMasterKey(this.options);
+    const masterKey = this.masterKey({ create: false });
     return Object.fromEntries(sealed.map(([key, value]) => [key, openSecret(masterKey, name, key, value)]));
+  }
+
+  /** Read once: every call with secrets needs it, and it does not change while the process runs. */
+  private masterKey(options: { create: boolean }): Buffer {
+    this.cachedMasterKey ??= loadMasterKey(this.options, options);
+    return this.cachedMasterKey;
   }
 
   private async requireHead(name: string): Promise<DefinitionVersion & { spec: JsonObject }> {

@@ -6,13 +6,12 @@
  * A successful call is recorded, so a retried step does not call the function a second time.
  */
 import { z } from 'zod';
+import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
 import { StepError, defineActivityStep, type JsonObject } from './types.js';
-
-const FUNCTION_REF = /^[a-z0-9][a-z0-9-]*(@[1-9][0-9]*)?$/;
 
 const schema = z
   .object({
-    function: z.string().regex(FUNCTION_REF, 'expected a function name, or NAME@VERSION to pin a version (e.g. username@2)').describe('NAME (current version) or NAME@VERSION.'),
+    function: z.string().regex(FUNCTION_REF, FUNCTION_REF_HINT).describe('NAME (current version) or NAME@VERSION.'),
     input: z.json().default({}).describe('The function\'s input (JSON); strings may be templates.'),
   })
   .strict();
@@ -35,8 +34,7 @@ export const callFunctionStep = defineActivityStep({
     retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   },
   checkReferences(input, refs) {
-    const ref = typeof input.function === 'string' ? input.function : undefined;
-    const name = ref?.split('@')[0];
+    const name = typeof input.function === 'string' ? parseFunctionRef(input.function)?.name : undefined;
     if (!name || refs.hasFunction(name)) return [];
     return [{ path: ['function'], message: `function "${name}" is not defined: apply a kind: Function document named "${name}"` }];
   },

@@ -6,9 +6,10 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { parseDuration } from '../../definitions/duration.js';
+import { functionDocumentsIn, type RawFunctionDocument } from '../../definitions/files.js';
 import { functionDirectory } from '../../functions/directory.js';
+import { FUNCTION_REF_HINT, parseFunctionRef } from '../../functions/ref.js';
 import { FunctionSandbox } from '../../functions/runner.js';
 import { privateNetworksFrom, type FunctionSummary, type FunctionVersionInfo } from '../../functions/service.js';
 import { parseTestFile, runTestCases, type FunctionTestCase, type TestCaseResult } from '../../functions/testing.js';
@@ -36,15 +37,13 @@ function runReport(result: FunctionRunResult & { function?: string; version?: nu
 }
 
 /** The settings of the kind: Function document beside FILE that names it, if there is one. */
-async function documentFor(file: string): Promise<{ allowedHosts?: string[]; timeout?: string; memoryMb?: number }> {
+async function documentFor(file: string): Promise<Omit<RawFunctionDocument, 'file'>> {
   const folder = dirname(file);
   const entries = await readdir(folder).catch(() => [] as string[]);
   for (const entry of entries.filter((name) => /\.ya?ml$/.test(name))) {
-    for (const document of parseAllDocuments(await readFile(join(folder, entry), 'utf8'))) {
-      if (!('toJS' in document) || document.errors.length > 0) continue;
-      const spec = document.toJS() as { kind?: unknown; file?: unknown; allowedHosts?: string[]; timeout?: string; memoryMb?: number } | null;
-      if (spec?.kind === 'Function' && typeof spec.file === 'string' && resolve(folder, spec.file) === resolve(file)) return spec;
-    }
+    const documents = functionDocumentsIn(await readFile(join(folder, entry), 'utf8'));
+    const naming = documents.find((document) => resolve(folder, document.file) === resolve(file));
+    if (naming) return naming;
   }
   return {};
 }
@@ -114,8 +113,9 @@ async function runCommand(output: Output, target: string, options: RunOptions): 
       if (options.allowHost.length > 0 || options.secret.length > 0 || options.timeoutMs || options.memoryMb) {
         throw new CliError(`--allow-host, --secret, --timeout-ms and --memory-mb apply to a FILE run; function ${target} runs with its document's settings and stored secrets`, 2);
       }
-      const [name, version] = target.split('@');
-      result = await (await connect()).request('POST', `/v1/functions/${encodeURIComponent(name)}/runs`, { input, ...(version && { version: Number(version) }) });
+      const ref = parseFunctionRef(target);
+      if (!ref) throw new CliError(`"${target}" is neither a FILE.ts nor a function: ${FUNCTION_REF_HINT}`, 2);
+      result = await (await connect()).request('POST', `/v1/functions/${encodeURIComponent(ref.name)}/runs`, { input, version: ref.version });
     }
   } catch (error) {
     // Even a usage error is one JSON object on stdout, as scripts expect.
