@@ -38,6 +38,9 @@ export async function compileFunction(source: string, filename = 'function.ts'):
   try {
     const result = await build({
       stdin: { contents: source, sourcefile: filename, loader: 'ts', resolveDir: PROJECT_ROOT },
+      // Error locations relative to the project, whatever the caller's working directory: the
+      // source is named `filename`, a package file node_modules/... (not ../../work/...).
+      absWorkingDir: PROJECT_ROOT,
       bundle: true,
       write: false,
       format: 'cjs',

@@ -196,6 +196,18 @@ test('`idflow function run FILE` needs no server, prints one JSON object, exits 
   const denied = run('hello.ts', '--input', 'not json');
   assert.equal(denied.status, 2);
   assert.equal(JSON.parse(denied.stdout).error.code, 'INVALID_REQUEST');
+
+  // Run from outside the project, a compile error still names the file as given, with line:column.
+  await writeFile(join(dir, 'broken.ts'), 'export default async (\n');
+  const broken = run('broken.ts');
+  assert.equal(broken.status, 1);
+  assert.deepEqual(JSON.parse(broken.stdout).error, { code: 'COMPILE_ERROR', message: 'broken.ts:2:1: Unexpected end of file' });
+
+  // A kind: Function document beside the file lends its settings; an invalid one is refused with its file and field.
+  await writeFile(join(dir, 'hello.yaml'), 'kind: Function\nname: hello\nfile: hello.ts\ntimeout: 20m\n');
+  const invalid = run('hello.ts', '--input', '{"n": 1}');
+  assert.equal(invalid.status, 2);
+  assert.match(JSON.parse(invalid.stdout).error.message, /^hello\.yaml: timeout: at most 15m/);
 });
 
 test('the CLI through the API: `secret set` reads the value from stdin, `secret list` shows names only, `function run NAME` and `versions` use the engine', async () => {

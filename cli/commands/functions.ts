@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDuration } from '../../definitions/duration.js';
-import { functionDocumentsIn, type RawFunctionDocument } from '../../definitions/files.js';
+import { functionDocumentsIn } from '../../definitions/files.js';
+import { FunctionSchema, type FunctionSpec } from '../../definitions/schema.js';
 import { functionDirectory } from '../../functions/directory.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from '../../functions/ref.js';
 import { FunctionSandbox } from '../../functions/runner.js';
@@ -36,14 +37,18 @@ function runReport(result: FunctionRunResult & { function?: string; version?: nu
   return { ok, ...(ok ? { output } : { error }), logs, durationMs, ...(result.version !== undefined && { function: result.function, version: result.version }) };
 }
 
-/** The settings of the kind: Function document beside FILE that names it, if there is one. */
-async function documentFor(file: string): Promise<Omit<RawFunctionDocument, 'file'>> {
+/** The settings of the kind: Function document beside FILE that names it, if there is one; an invalid one is refused, naming its file and field. */
+async function documentFor(file: string): Promise<Partial<FunctionSpec>> {
   const folder = dirname(file);
   const entries = await readdir(folder).catch(() => [] as string[]);
   for (const entry of entries.filter((name) => /\.ya?ml$/.test(name))) {
     const documents = functionDocumentsIn(await readFile(join(folder, entry), 'utf8'));
     const naming = documents.find((document) => resolve(folder, document.file) === resolve(file));
-    if (naming) return naming;
+    if (!naming) continue;
+    const parsed = FunctionSchema.safeParse(naming);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new CliError(`${join(folder, entry)}: ${issue.path.map(String).join('.')}: ${issue.message} (the document that names ${basename(file)}; \`idflow validate\` lists every problem)`, 2);
   }
   return {};
 }
