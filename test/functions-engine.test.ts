@@ -244,6 +244,17 @@ test('the CLI through the API: `secret set` reads the value from stdin, `secret 
   const versions = await cli(undefined, 'function', 'versions', 'greeter');
   assert.match(versions.stdout, /● v3 /);
   assert.match(versions.stdout, /rollback to v1/);
+
+  const source = join(idflow.dataDir, 'greeter-v4.ts');
+  await writeFile(source, greeter('Howdy'));
+  const published = await cli(undefined, 'function', 'publish', 'greeter', source, '-m', 'friendlier');
+  assert.equal(published.status, 0, published.stderr);
+  assert.match(published.stdout, /✓ greeter v4 published \([0-9a-f]{12}\)/);
+  const functionList = await cli(undefined, 'function', 'list');
+  assert.match(functionList.stdout, /greeter +v4 .*secrets: API_KEY, OTHER_KEY +Says hello/);
+  const missing = await cli(undefined, 'function', 'publish', 'nope', source);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /function "nope" does not exist: apply a kind: Function document named "nope"/);
 });
 
 test('a retried call_function step returns the recorded result instead of calling the function again', async () => {
