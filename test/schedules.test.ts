@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { loadDefinitions } from '../definitions/load.js';
 import { scheduleIdFor } from '../engine/schedules.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
+import { until } from './helpers/worker-process.js';
 
 let idflow: TestEngine;
 
@@ -107,6 +108,12 @@ test('reconcile converges Temporal with the store after a crash between the two'
     scheduleId: scheduleIdFor('no-such-automation'),
     spec: { intervals: [{ every: '1h' }] },
     action: { type: 'startWorkflow', workflowType: 'automationRun', taskQueue: idflow.taskQueue, args: [] },
+  });
+  // Reconcile finds strays through Temporal's schedule list, which is eventually consistent: a
+  // schedule left by a crash has long been listed; one made a moment ago may not be yet.
+  await until('the stray schedule is listed', async () => {
+    for await (const summary of idflow.client.schedule.list()) if (summary.scheduleId === stray.scheduleId) return true;
+    return false;
   });
   await idflow.engine.schedules.reconcile();
   assert.equal((await describeSchedule('ny-mornings')).spec.timezone, 'America/New_York', 'the missing schedule is back');
