@@ -15,8 +15,11 @@ export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHan
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new ApiError(401, 'UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
-    const token = await store.tokens.verify(match[1]);
-    if (!token) throw new ApiError(401, 'UNAUTHORIZED', 'invalid token');
+    const verdict = await store.tokens.verify(match[1]);
+    if (!verdict.valid) {
+      throw new ApiError(401, 'UNAUTHORIZED', verdict.reason === 'unknown' ? 'invalid token' : `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`);
+    }
+    const { token } = verdict;
     if (!token.scopes.includes('admin') && !token.scopes.includes(scope)) {
       throw new ApiError(403, 'FORBIDDEN', `token "${token.name}" lacks the scope "${scope}"`);
     }

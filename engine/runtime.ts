@@ -66,7 +66,7 @@ async function devToken(store: Store, dataDir: string): Promise<string> {
   const known = await readFile(join(dataDir, API_DISCOVERY_FILE), 'utf8')
     .then((text) => (JSON.parse(text) as Partial<ApiDiscovery>).token)
     .catch(() => undefined);
-  if (known && (await store.tokens.verify(known))) return known;
+  if (known && (await store.tokens.verify(known)).valid) return known;
   // Token names are unique: a lost api.json gets a fresh token under a new name.
   return store.tokens.create(`${DEV_TOKEN_NAME}-${new Date().toISOString()}`, ['admin']);
 }

@@ -91,6 +91,12 @@ export interface TokensTable {
   /** JSON text: Scope[]. */
   scopes: string;
   created_at: string;
+  /** ISO time after which the token is refused; null: never expires. */
+  expires_at: string | null;
+  /** ISO time of `idflow tokens revoke`; a revoked token is refused. */
+  revoked_at: string | null;
+  /** ISO time of the last accepted request, updated at most once a minute. */
+  last_used_at: string | null;
 }
 
 export interface Database {

@@ -223,6 +223,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_token_lifecycle': {
+    // Tokens may expire and be revoked (kept, so the name and its audit entries stay explained).
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const column of ['expires_at', 'revoked_at', 'last_used_at']) await db.schema.alterTable('tokens').addColumn(column, 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

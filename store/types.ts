@@ -131,6 +131,17 @@ export interface TokenInfo {
   scopes: Scope[];
 }
 
+/** A token as `idflow tokens list` shows it: never the token or its hash. */
+export interface TokenRecord extends TokenInfo {
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+/** Why a presented token was accepted or refused. */
+export type TokenVerdict = { valid: true; token: TokenInfo } | { valid: false; reason: 'unknown' } | { valid: false; reason: 'expired' | 'revoked'; name: string; at: string };
+
 export interface Store {
   definitions: {
     /** Writes a new version when spec differs from the head's; sets the head to it. */
@@ -168,9 +179,16 @@ export interface Store {
     list(options: { target?: string; limit?: number }): Promise<AuditEntry[]>;
   };
   tokens: {
-    /** Returns the plain token once; only its hash is stored. */
-    create(name: string, scopes: Scope[]): Promise<string>;
-    verify(token: string): Promise<TokenInfo | undefined>;
+    /**
+     * Returns the plain token once; only its hash is stored. A name in use is refused unless
+     * its token was revoked (then the new token takes the name).
+     */
+    create(name: string, scopes: Scope[], options?: { expiresAt?: Date }): Promise<string>;
+    /** Valid: not unknown, expired or revoked. Records the use (at most once a minute). */
+    verify(token: string): Promise<TokenVerdict>;
+    list(): Promise<TokenRecord[]>;
+    /** false when no token has that name or it was revoked already. */
+    revoke(name: string): Promise<boolean>;
   };
   /**
    * Results of side effects that must not repeat when a step is retried (an email the SMTP

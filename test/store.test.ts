@@ -358,15 +358,16 @@ describe('tokens', () => {
     const store = await openFile(file);
     const token = await store.tokens.create('ci', ['definitions:write', 'runs:read']);
     assert.match(token, /^idf_[A-Za-z0-9_-]{43}$/);
-    assert.deepEqual(await store.tokens.verify(token), { name: 'ci', scopes: ['definitions:write', 'runs:read'] });
+    assert.deepEqual(await store.tokens.verify(token), { valid: true, token: { name: 'ci', scopes: ['definitions:write', 'runs:read'] } });
 
-    assert.equal(await store.tokens.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`), undefined);
-    assert.equal(await store.tokens.verify(''), undefined);
-    assert.equal(await store.tokens.verify(token.slice(4)), undefined);
+    const unknown = { valid: false, reason: 'unknown' };
+    assert.deepEqual(await store.tokens.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`), unknown);
+    assert.deepEqual(await store.tokens.verify(''), unknown);
+    assert.deepEqual(await store.tokens.verify(token.slice(4)), unknown);
     await assert.rejects(store.tokens.create('ci', ['admin']), /token "ci"/);
     const other = await store.tokens.create('admin', ['admin']);
     assert.notEqual(other, token);
-    assert.deepEqual(await store.tokens.verify(other), { name: 'admin', scopes: ['admin'] });
+    assert.deepEqual(await store.tokens.verify(other), { valid: true, token: { name: 'admin', scopes: ['admin'] } });
 
     const raw = new BetterSqlite3(file, { readonly: true });
     try {
@@ -393,7 +394,7 @@ describe('the database file', () => {
     assert.equal(await second.definitions.generation(), 1);
     assert.equal((await second.runs.get('persisted'))?.steps.length, 3);
     assert.equal((await second.events.get('e'))?.type, 't');
-    assert.equal((await second.tokens.verify(token))?.name, 'ci');
+    assert.deepEqual(await second.tokens.verify(token), { valid: true, token: { name: 'ci', scopes: ['admin'] } });
 
     const raw = new BetterSqlite3(file, { readonly: true });
     try {

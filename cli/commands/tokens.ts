@@ -1,12 +1,14 @@
 /**
- * idflow tokens create: API tokens for production (idflow dev makes its own). Writes to the
- * store directly, so it runs where the store is: an operator's command, not an API call.
+ * idflow tokens create|list|revoke: API tokens for production (idflow dev makes its own).
+ * Writes to the store directly, so it runs where the store is: an operator's command, not an
+ * API call (no token can mint or revoke tokens).
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { DURATION_HINT, parseDuration } from '../../definitions/duration.js';
 import { openStore } from '../../store/index.js';
-import type { Scope } from '../../store/types.js';
-import { CliError, type Output } from '../output.js';
+import type { Scope, Store, TokenRecord } from '../../store/types.js';
+import { CliError, printJson, type Output } from '../output.js';
 
 const SCOPES: Scope[] = ['admin', 'definitions:read', 'definitions:write', 'events:write', 'events:read', 'runs:read', 'runs:write', 'directory:read', 'directory:write', 'functions:read', 'functions:write', 'functions:run'];
 
@@ -17,24 +19,79 @@ function scopes(value: string): Scope[] {
   return list as Scope[];
 }
 
+function expiresIn(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new CliError(`--expires-in: "${value}" is not ${DURATION_HINT}`);
+  return ms;
+}
+
+function expiresAt(value: string): Date {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new CliError(`--expires-at: "${value}" is not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
+  return at;
+}
+
+async function withStore<T>(dataDir: string | undefined, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ file: join(resolve(dataDir ?? process.env.IDFLOW_DATA_DIR ?? '.data'), 'idflow.sqlite') });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function state(token: TokenRecord, now: number): string {
+  if (token.revokedAt) return `revoked ${token.revokedAt}`;
+  if (token.expiresAt) return `${Date.parse(token.expiresAt) <= now ? 'expired' : 'expires'} ${token.expiresAt}`;
+  return 'never expires';
+}
+
 export function registerTokenCommands(program: Command, output: Output): void {
-  program
-    .command('tokens')
-    .description('API tokens')
+  const tokens = program.command('tokens').description('API tokens (stored hashed; shown once, at creation)');
+  const dataDirOption = ['--data-dir <dir>', 'where the store lives (also IDFLOW_DATA_DIR)'] as const;
+
+  tokens
     .command('create')
     .description('Create an API token and print it once (only its hash is stored)')
     .argument('<name>', 'who uses it: the actor in the audit log')
     .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, scopes)
-    .option('--data-dir <dir>', 'where the store lives (also IDFLOW_DATA_DIR)')
-    .action(async (name: string, options: { scopes: Scope[]; dataDir?: string }) => {
-      const store = await openStore({ file: join(resolve(options.dataDir ?? process.env.IDFLOW_DATA_DIR ?? '.data'), 'idflow.sqlite') });
-      try {
-        const token = await store.tokens.create(name, options.scopes).catch((error: Error) => {
+    .option('--expires-in <duration>', 'refused after this long, e.g. 30d or 12h', expiresIn)
+    .option('--expires-at <time>', 'refused after this RFC 3339 time', expiresAt)
+    .option(...dataDirOption)
+    .action(async (name: string, options: { scopes: Scope[]; expiresIn?: number; expiresAt?: Date; dataDir?: string }) => {
+      if (options.expiresIn !== undefined && options.expiresAt !== undefined) throw new CliError('give --expires-in or --expires-at, not both');
+      const expiry = options.expiresAt ?? (options.expiresIn === undefined ? undefined : new Date(Date.now() + options.expiresIn));
+      if (expiry !== undefined && expiry.getTime() <= Date.now()) throw new CliError(`--expires-at: ${expiry.toISOString()} is in the past`);
+      const token = await withStore(options.dataDir, (store) =>
+        store.tokens.create(name, options.scopes, { expiresAt: expiry }).catch((error: Error) => {
           throw new CliError(error.message);
-        });
-        output.out(token);
-      } finally {
-        await store.close();
+        }),
+      );
+      output.out(token);
+    });
+
+  tokens
+    .command('list')
+    .description('Every token: name, scopes, created, expiry or revocation, last use (never the token)')
+    .option('--json', 'machine-readable output')
+    .option(...dataDirOption)
+    .action(async (options: { json?: boolean; dataDir?: string }) => {
+      const list = await withStore(options.dataDir, (store) => store.tokens.list());
+      if (options.json) return printJson(output, list);
+      const now = Date.now();
+      for (const token of list) {
+        output.out(`${token.name}  ${token.scopes.join(',')}  created ${token.createdAt}  ${state(token, now)}  last used ${token.lastUsedAt ?? 'never'}`);
       }
+    });
+
+  tokens
+    .command('revoke')
+    .description('Revoke a token: requests with it get 401 from now on')
+    .argument('<name>')
+    .option(...dataDirOption)
+    .action(async (name: string, options: { dataDir?: string }) => {
+      const revoked = await withStore(options.dataDir, (store) => store.tokens.revoke(name));
+      if (!revoked) throw new CliError(`no live token named "${name}" (see idflow tokens list)`);
+      output.out(`revoked token "${name}"`);
     });
 }
