@@ -21,6 +21,14 @@ export const EVENT_TYPES = [
 
 const jsonObject = z.record(z.string(), z.json());
 
+/**
+ * What a client may send: not `manual`, the trigger of runs started by hand. Those need
+ * runs:write; accepting a "manual" event would let events:write start them.
+ */
+const INGESTIBLE_EVENT_TYPES = EVENT_TYPES.filter((type) => type !== 'manual');
+const MANUAL_IS_NOT_AN_EVENT =
+  'the event type "manual" cannot be sent: automations with trigger { type: manual } run by hand through POST /v1/automations/:name/runs (idflow run NAME), which needs the scope runs:write';
+
 export const EventInputSchema = z
   .object({
     id: z
@@ -30,7 +38,7 @@ export const EventInputSchema = z
       .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only')
       .optional()
       .describe('Idempotency key: the same id never starts the same automation twice. Generated when absent.'),
-    type: z.enum(EVENT_TYPES),
+    type: z.enum(INGESTIBLE_EVENT_TYPES, { error: (issue) => (issue.input === 'manual' ? MANUAL_IS_NOT_AN_EVENT : undefined) }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     data: jsonObject.default({}).describe('Becomes ctx.trigger: oldUser/newUser, oldAccount/newAccount, user and entitlement, ...'),
   })

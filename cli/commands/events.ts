@@ -42,7 +42,7 @@ export function registerEventCommands(program: Command, output: Output): void {
   program
     .command('emit')
     .description('Send a lifecycle event; every enabled automation it triggers starts one run')
-    .argument('<type>', 'user.created, user.updated, user.deactivated, account.*, grant.*, review.completed, manual')
+    .argument('<type>', 'user.created, user.updated, user.deactivated, account.*, grant.*, review.completed (manual automations: idflow run)')
     .option('--data <json>', 'event data as JSON or @FILE: becomes ctx.trigger')
     .option('--id <id>', 'idempotency key: the same id never starts the same automation twice')
     .option('--occurred-at <time>', 'RFC 3339 time the change happened')
