@@ -1,7 +1,12 @@
-/** Bearer tokens with scopes; `admin` implies every scope. */
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+/**
+ * Bearer tokens with scopes; `admin` implies every scope. Checked in onRequest, before a body is
+ * read, parsed or validated: a request without a valid token learns nothing about the schema.
+ */
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { LoadedDocument } from '../definitions/load.js';
 import type { Scope, Store, TokenInfo } from '../store/types.js';
 import { ApiError } from './errors.js';
+import { documentScopes, ROUTE_ACCESS, type RouteAccess } from './scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,20 +15,67 @@ declare module 'fastify' {
   }
 }
 
-export function requireScope(store: Store, scope: Scope): preHandlerAsyncHookHandler {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError(401, 'UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
-    const verdict = await store.tokens.verify(match[1]);
-    if (!verdict.valid) {
-      throw new ApiError(401, 'UNAUTHORIZED', verdict.reason === 'unknown' ? 'invalid token' : `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`);
-    }
-    const { token } = verdict;
-    if (!token.scopes.includes('admin') && !token.scopes.includes(scope)) {
-      throw new ApiError(403, 'FORBIDDEN', `token "${token.name}" lacks the scope "${scope}"`);
+/** The ROUTE_ACCESS key of a route: HEAD routes are the GET routes' twins. */
+export function routeKey(method: string, url: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+function hasScope(token: TokenInfo, scope: Scope): boolean {
+  return token.scopes.includes('admin') || token.scopes.includes(scope);
+}
+
+const quoted = (scopes: readonly Scope[]) => scopes.map((scope) => `"${scope}"`).join(', ');
+
+async function verifiedToken(store: Store, header: string | undefined): Promise<TokenInfo> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match) throw new ApiError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
+  const verdict = await store.tokens.verify(match[1]);
+  if (verdict.valid) return verdict.token;
+  if (verdict.reason === 'unknown') throw new ApiError('UNAUTHORIZED', 'invalid token');
+  throw new ApiError('UNAUTHORIZED', `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`);
+}
+
+/** Authenticates every request to a route whose access names scopes; unknown routes fall through to the 404 handler. */
+export function authenticate(store: Store): onRequestAsyncHookHandler {
+  return async (request) => {
+    const { url, method } = request.routeOptions;
+    const access: RouteAccess | undefined = url === undefined ? undefined : ROUTE_ACCESS[routeKey(String(method), url)];
+    if (access === undefined || access === 'public' || access === 'dev') return;
+    const token = await verifiedToken(store, request.headers.authorization);
+    if (!access.some((scope) => hasScope(token, scope))) {
+      throw new ApiError('FORBIDDEN', `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`);
     }
     request.token = token;
+  };
+}
+
+/** Whether the request's token holds `scope`. */
+export function holdsScope(request: FastifyRequest, scope: Scope): boolean {
+  return request.token !== undefined && hasScope(request.token, scope);
+}
+
+/** Refuses (403) unless the request's token holds every scope in `scopes`; `what` names what needs them. */
+export function requireScopes(request: FastifyRequest, scopes: readonly Scope[], what: string): void {
+  const token = request.token as TokenInfo;
+  const missing = scopes.filter((scope) => !hasScope(token, scope));
+  if (missing.length > 0) throw new ApiError('FORBIDDEN', `${what} needs the scope ${quoted(missing)}, which token "${token.name}" lacks`);
+}
+
+/**
+ * Refuses (403) a whole apply when the token lacks a scope any one document needs, naming each
+ * such document (file:line, kind/name) and the scopes it lacks.
+ */
+export function authorizeDocuments(request: FastifyRequest): (documents: LoadedDocument[]) => void {
+  const token = request.token as TokenInfo;
+  return (documents) => {
+    const refused = documents.flatMap((document) => {
+      const missing = documentScopes(document).filter((scope) => !hasScope(token, scope));
+      const label = document.kind === 'Directory' ? 'Directory' : `${document.kind}/${document.name}`;
+      return missing.length === 0 ? [] : [{ file: document.file, line: document.line, document: label, missing }];
+    });
+    if (refused.length === 0) return;
+    const reasons = refused.map((r) => `${r.file}:${r.line}: ${r.document} needs ${quoted(r.missing)}`);
+    throw new ApiError('FORBIDDEN', `token "${token.name}" may not apply this file set (nothing was applied): ${reasons.join('; ')}`, refused);
   };
 }
 

@@ -1,59 +1,66 @@
-/** Every API error is JSON: { error: { code, message, details? } }, never a stack trace. */
+/**
+ * Every API error is JSON: { error: { code, message, details? } }, never a stack trace, and each
+ * code has one HTTP status (STATUS_OF), whether the error came from a route, the engine or Fastify.
+ */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { EngineError } from '../engine/types.js';
 
-export type ApiErrorCode =
-  | 'NOT_FOUND'
-  | 'INVALID'
-  | 'CONFLICT'
-  | 'DISABLED'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'VALIDATION'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'INTERNAL';
+export const STATUS_OF = {
+  VALIDATION: 400,
+  INVALID: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  DISABLED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof STATUS_OF;
 
 export class ApiError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
+    this.status = STATUS_OF[code];
   }
 }
 
-const ENGINE_STATUS: Record<EngineError['code'], number> = { NOT_FOUND: 404, INVALID: 400, CONFLICT: 409, DISABLED: 409 };
+/** Fastify's own errors (routing, content types, body parsing) by status; any other 4xx is INVALID. */
+const FRAMEWORK_CODES: Partial<Record<number, ApiErrorCode>> = { 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+const FRAMEWORK_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
+  PAYLOAD_TOO_LARGE: 'the request body is larger than the API accepts',
+  UNSUPPORTED_MEDIA_TYPE: "the body's content-type is not one the API reads: send application/json",
+};
 
 export function errorBody(code: ApiErrorCode, message: string, details?: unknown): { error: { code: ApiErrorCode; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
+function send(reply: FastifyReply, code: ApiErrorCode, message: string, details?: unknown): void {
+  void reply.status(STATUS_OF[code]).send(errorBody(code, message, details));
+}
+
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof ApiError) {
-    void reply.status(error.status).send(errorBody(error.code, error.message, error.details));
-    return;
-  }
-  if (error instanceof EngineError) {
-    void reply.status(ENGINE_STATUS[error.code]).send(errorBody(error.code, error.message));
-    return;
-  }
+  if (error instanceof ApiError) return send(reply, error.code, error.message, error.details);
+  if (error instanceof EngineError) return send(reply, error.code, error.message);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((issue) => ({ path: `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`, message: issue.message }));
-    void reply.status(400).send(errorBody('VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues));
-    return;
+    return send(reply, 'VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
   }
   const status = (error as FastifyError).statusCode;
-  if (status === 413) {
-    void reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', 'the request body is larger than the API accepts'));
-    return;
-  }
   if (status !== undefined && status >= 400 && status < 500) {
-    void reply.status(status).send(errorBody('VALIDATION', error.message));
-    return;
+    const code = FRAMEWORK_CODES[status] ?? 'INVALID';
+    return send(reply, code, FRAMEWORK_MESSAGES[code] ?? error.message);
   }
   request.log.error({ err: error }, 'request failed');
-  void reply.status(500).send(errorBody('INTERNAL', 'internal error: see the API log'));
+  send(reply, 'INTERNAL', 'internal error: see the API log');
 }

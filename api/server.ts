@@ -1,13 +1,17 @@
 /**
  * The HTTP API: Fastify with zod schemas (validation and /openapi.json), bearer tokens with
- * scopes on every route but /healthz and /openapi.json, JSON errors, a bounded body size.
+ * scopes on every route as api/scopes.ts declares them (checked before a body is read), JSON
+ * errors (Fastify's own too), a bounded body size and nesting depth.
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
-import { errorBody, handleError } from './errors.js';
+import { authenticate, routeKey } from './auth.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './body-depth.js';
+import { ApiError, errorBody, handleError } from './errors.js';
+import { ROUTE_ACCESS } from './scopes.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
@@ -31,11 +35,23 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     // Request lines are debug-level noise; errors still reach the log.
     loggerInstance: options.logger ? (options.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger) : undefined,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    // Routing errors (a bad percent-encoding in the URL) in the documented shape too.
+    frameworkErrors: handleError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      const key = routeKey(method, route.url);
+      if (!(key in ROUTE_ACCESS)) throw new Error(`api: route ${key} declares no access: add it to ROUTE_ACCESS in api/scopes.ts and to docs/api.md`);
+    }
+  });
+  app.addHook('onRequest', authenticate(options.engine.store));
+  app.addHook('preValidation', async (request) => {
+    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -21,7 +21,7 @@ import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { automationRun } from '../workflows/automation-run.js';
-import { EngineError, type AppliedDefinition, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
+import { EngineError, type AppliedDefinition, type ApplyOptions, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
 export interface EngineOptions {
   store: Store;
@@ -85,7 +85,7 @@ export class IdflowEngine implements Engine {
     await this.outbox.stop();
   }
 
-  async apply(files: SourceFile[], { dryRun, actor }: { dryRun: boolean; actor: string }): Promise<ApplyResult> {
+  async apply(files: SourceFile[], { dryRun, actor, authorize }: ApplyOptions): Promise<ApplyResult> {
     const [webhooks, automations, functions, directory] = await Promise.all([
       this.store.definitions.list('Webhook'),
       this.store.definitions.list('Automation'),
@@ -95,6 +95,7 @@ export class IdflowEngine implements Engine {
     const names = (list: { name: string }[]) => list.map((d) => d.name);
     const loaded = loadDefinitions(files, { webhooks: names(webhooks), automations: names(automations), functions: names(functions), directory });
     if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
+    authorize?.(loaded.documents);
     // Functions compile before anything is written: a compile error applies nothing.
     const compiled = await this.compileFunctions(loaded.documents);
     if ('errors' in compiled) return { ok: false, errors: compiled.errors, applied: [] };

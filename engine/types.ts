@@ -5,6 +5,7 @@
 import type { JsonObject } from '../steps/types.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
+import type { LoadedDocument } from '../definitions/load.js';
 import type { FunctionService } from '../functions/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
@@ -32,6 +33,13 @@ export interface AppliedDefinition {
   version: number;
   /** false when the content was unchanged and no version was written. */
   created: boolean;
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  actor: string;
+  /** Called with the loaded documents before anything is compiled or written (dry runs too); throws to refuse the whole apply. */
+  authorize?: (documents: LoadedDocument[]) => void;
 }
 
 export interface ApplyResult {
@@ -66,7 +74,7 @@ export interface Engine {
   readonly directory: DirectoryService;
   /** Function versions, secrets and calls into the sandbox. */
   readonly functions: FunctionService;
-  apply(files: SourceFile[], options: { dryRun: boolean; actor: string }): Promise<ApplyResult>;
+  apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
   /** The run record, reconciled with Temporal when it still says running. */

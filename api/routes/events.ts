@@ -3,24 +3,32 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
 import { EventInputSchema } from '../../triggers/events.js';
-import { actorOf, requireScope } from '../auth.js';
+import { actorOf, holdsScope } from '../auth.js';
 import { ApiError } from '../errors.js';
 
 export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
 
-  app.post('/v1/events', { preHandler: requireScope(store, 'events:write'), schema: { body: EventInputSchema } }, async (request, reply) => {
+  app.post('/v1/events', { schema: { body: EventInputSchema } }, async (request, reply) => {
     const result = await engine.ingest(request.body, actorOf(request));
-    return reply.status(result.duplicate ? 200 : 202).send(result);
+    if (!result.duplicate) return reply.status(202).send(result);
+    // A repeated id answers with the first delivery's event and runs, which another client may
+    // have sent: their data and step outputs only for a token that may read them anyway.
+    const { data, ...event } = result.event;
+    return reply.status(200).send({
+      ...result,
+      event: holdsScope(request, 'events:read') ? { ...event, data } : event,
+      runs: holdsScope(request, 'runs:read') ? result.runs : [],
+    });
   });
 
-  app.get('/v1/events', { preHandler: requireScope(store, 'events:read'), schema: { querystring: z.object({ type: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
+  app.get('/v1/events', { schema: { querystring: z.object({ type: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
     events: await store.events.list(request.query),
   }));
 
-  app.get('/v1/events/:id', { preHandler: requireScope(store, 'events:read'), schema: { params: z.object({ id: z.string() }) } }, async (request) => {
+  app.get('/v1/events/:id', { schema: { params: z.object({ id: z.string() }) } }, async (request) => {
     const event = await store.events.get(request.params.id);
-    if (!event) throw new ApiError(404, 'NOT_FOUND', `event "${request.params.id}" does not exist`);
+    if (!event) throw new ApiError('NOT_FOUND', `event "${request.params.id}" does not exist`);
     return event;
   });
 };

@@ -6,7 +6,7 @@ import { FunctionCompileError } from '../../functions/compile.js';
 import { SecretsError } from '../../functions/secrets.js';
 import { TestFileSchema, runTestCases } from '../../functions/testing.js';
 import type { JsonValue } from '../../steps/types.js';
-import { actorOf, requireScope } from '../auth.js';
+import { actorOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 
 const params = z.object({ name: z.string() });
@@ -16,25 +16,22 @@ async function explained<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof FunctionCompileError) throw new ApiError(400, 'INVALID', `COMPILE_ERROR: ${error.message}`);
-    if (error instanceof SecretsError) throw new ApiError(400, 'INVALID', error.message);
+    if (error instanceof FunctionCompileError) throw new ApiError('INVALID', `COMPILE_ERROR: ${error.message}`);
+    if (error instanceof SecretsError) throw new ApiError('INVALID', error.message);
     throw error;
   }
 }
 
 export const functionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store, functions } = engine;
-  const read = { preHandler: requireScope(store, 'functions:read') };
-  const write = { preHandler: requireScope(store, 'functions:write') };
-  const run = { preHandler: requireScope(store, 'functions:run') };
 
-  app.get('/v1/functions', read, async () => ({ functions: await functions.list() }));
+  app.get('/v1/functions', async () => ({ functions: await functions.list() }));
 
-  app.get('/v1/functions/:name/versions', { ...read, schema: { params } }, async (request) => functions.versions(request.params.name));
+  app.get('/v1/functions/:name/versions', { schema: { params } }, async (request) => functions.versions(request.params.name));
 
   app.post(
     '/v1/functions/:name/versions',
-    { ...write, schema: { params, body: z.object({ source: z.string().min(1), filename: z.string().min(1).default('function.ts'), message: z.string().min(1).default('published') }) } },
+    { schema: { params, body: z.object({ source: z.string().min(1), filename: z.string().min(1).default('function.ts'), message: z.string().min(1).default('published') }) } },
     async (request, reply) => {
       const { source, filename, message } = request.body;
       const published = await explained(() => functions.publish(request.params.name, { path: filename, content: source }, message, actorOf(request)));
@@ -42,13 +39,13 @@ export const functionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
     },
   );
 
-  app.post('/v1/functions/:name/rollback', { ...write, schema: { params, body: z.object({ version: z.number().int().min(1) }) } }, async (request) =>
+  app.post('/v1/functions/:name/rollback', { schema: { params, body: z.object({ version: z.number().int().min(1) }) } }, async (request) =>
     functions.rollback(request.params.name, request.body.version, actorOf(request)),
   );
 
   app.post(
     '/v1/functions/:name/runs',
-    { ...run, schema: { params, body: z.object({ input: z.json().default({}), version: z.number().int().min(1).optional() }) } },
+    { schema: { params, body: z.object({ input: z.json().default({}), version: z.number().int().min(1).optional() }) } },
     async (request) => {
       const { name } = request.params;
       const ref = request.body.version === undefined ? name : `${name}@${request.body.version}`;
@@ -58,25 +55,25 @@ export const functionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
     },
   );
 
-  app.post('/v1/functions/:name/tests', { ...run, schema: { params, body: TestFileSchema } }, async (request) => {
+  app.post('/v1/functions/:name/tests', { schema: { params, body: TestFileSchema } }, async (request) => {
     const { name } = request.params;
     const results = await explained(() => runTestCases(request.body.cases, (input, overrides) => functions.call(name, input, { overrides })));
     await store.audit.record({ actor: actorOf(request), action: 'function.test', target: `Function/${name}`, details: { passed: results.filter((r) => r.passed).length, failed: results.filter((r) => !r.passed).length } });
     return { results };
   });
 
-  app.get('/v1/functions/:name/secrets', { ...read, schema: { params } }, async (request) => ({ secrets: await functions.listSecrets(request.params.name) }));
+  app.get('/v1/functions/:name/secrets', { schema: { params } }, async (request) => ({ secrets: await functions.listSecrets(request.params.name) }));
 
   app.put(
     '/v1/functions/:name/secrets/:key',
-    { ...write, schema: { params: params.extend({ key: z.string() }), body: z.object({ value: z.string().min(1) }) } },
+    { schema: { params: params.extend({ key: z.string() }), body: z.object({ value: z.string().min(1) }) } },
     async (request, reply) => {
       await explained(() => functions.setSecret(request.params.name, request.params.key, request.body.value, actorOf(request)));
       return reply.status(204).send();
     },
   );
 
-  app.delete('/v1/functions/:name/secrets/:key', { ...write, schema: { params: params.extend({ key: z.string() }) } }, async (request, reply) => {
+  app.delete('/v1/functions/:name/secrets/:key', { schema: { params: params.extend({ key: z.string() }) } }, async (request, reply) => {
     await functions.deleteSecret(request.params.name, request.params.key, actorOf(request));
     return reply.status(204).send();
   });

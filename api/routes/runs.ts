@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
 import type { RunRecord } from '../../store/types.js';
-import { actorOf, requireScope } from '../auth.js';
+import { actorOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 
 const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
@@ -12,20 +12,17 @@ const runParams = z.object({ id: z.string() });
 
 export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
-  const read = requireScope(store, 'runs:read');
-  const write = requireScope(store, 'runs:write');
   const withLink = (run: RunRecord) => ({ ...run, webUiLink: engine.webUiLink(run.runId) });
 
   app.post(
     '/v1/automations/:name/runs',
-    { preHandler: write, schema: { params: z.object({ name: z.string() }), body: z.object({ context: z.record(z.string(), z.json()).default({}) }).default({ context: {} }) } },
+    { schema: { params: z.object({ name: z.string() }), body: z.object({ context: z.record(z.string(), z.json()).default({}) }).default({ context: {} }) } },
     async (request, reply) => reply.status(202).send(withLink(await engine.runManually(request.params.name, request.body.context, actorOf(request)))),
   );
 
   app.get(
     '/v1/runs',
     {
-      preHandler: read,
       schema: { querystring: z.object({ automation: z.string().optional(), status: z.enum(RUN_STATUSES).optional(), eventId: z.string().optional(), parent: z.string().optional().describe('runs started by this run'), limit: z.coerce.number().int().min(1).max(500).optional() }) },
     },
     async (request) => {
@@ -34,22 +31,22 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     },
   );
 
-  app.get('/v1/runs/:id', { preHandler: read, schema: { params: runParams } }, async (request) => {
+  app.get('/v1/runs/:id', { schema: { params: runParams } }, async (request) => {
     const run = await engine.getRun(request.params.id);
-    if (!run) throw new ApiError(404, 'NOT_FOUND', `run "${request.params.id}" does not exist`);
+    if (!run) throw new ApiError('NOT_FOUND', `run "${request.params.id}" does not exist`);
     return withLink(run);
   });
 
-  app.get('/v1/runs/:id/wait', { preHandler: read, schema: { params: runParams, querystring: z.object({ timeoutMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(30_000) }) } }, async (request) =>
+  app.get('/v1/runs/:id/wait', { schema: { params: runParams, querystring: z.object({ timeoutMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(30_000) }) } }, async (request) =>
     withLink(await engine.waitForRun(request.params.id, request.query.timeoutMs)),
   );
 
-  app.post('/v1/runs/:id/cancel', { preHandler: write, schema: { params: runParams } }, async (request) => {
+  app.post('/v1/runs/:id/cancel', { schema: { params: runParams } }, async (request) => {
     await engine.cancelRun(request.params.id, actorOf(request));
     return { runId: request.params.id, cancelRequested: true };
   });
 
-  app.get('/v1/audit', { preHandler: requireScope(store, 'admin'), schema: { querystring: z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
+  app.get('/v1/audit', { schema: { querystring: z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
     entries: await store.audit.list(request.query),
   }));
 };

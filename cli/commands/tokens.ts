@@ -5,12 +5,11 @@
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { SCOPES } from '../../api/scopes.js';
 import { DURATION_HINT, parseDuration } from '../../definitions/duration.js';
 import { openStore } from '../../store/index.js';
 import type { Scope, Store, TokenRecord } from '../../store/types.js';
 import { CliError, printJson, type Output } from '../output.js';
-
-const SCOPES: Scope[] = ['admin', 'definitions:read', 'definitions:write', 'events:write', 'events:read', 'runs:read', 'runs:write', 'directory:read', 'directory:write', 'functions:read', 'functions:write', 'functions:run'];
 
 function scopes(value: string): Scope[] {
   const list = value.split(',').map((scope) => scope.trim());

@@ -1,0 +1,19 @@
+/**
+ * How deeply a parsed JSON body nests, found without recursion, so a body of thousands of
+ * levels is refused with a 400 before the schema validator (which recurses) ever sees it.
+ */
+
+/** Nesting levels of arrays and objects an API body may have; no route needs a tenth of it. */
+export const MAX_BODY_DEPTH = 64;
+
+/** True when `value` nests arrays/objects deeper than `limit` levels. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}

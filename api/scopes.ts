@@ -1,0 +1,130 @@
+/**
+ * The scope model in one place: what each route needs (ROUTE_ACCESS, enforced by the server's
+ * onRequest hook and mirrored in docs/api.md, which test/api-scopes.test.ts checks), and what
+ * applying each kind of document needs (documentScopes). An automation is a standing order to
+ * act: applying one needs, besides definitions:write, the scope of every effect its steps cause
+ * that definitions:write does not cover on its own.
+ */
+import type { AutomationSpec } from '../definitions/schema.js';
+import type { LoadedDocument } from '../definitions/load.js';
+import type { Scope } from '../store/types.js';
+
+/** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
+export const SCOPE_EFFECTS: Record<Scope, string> = {
+  admin: 'everything, and the audit log',
+  'definitions:read': 'read automations, webhooks and schedules',
+  'definitions:write': 'apply, roll back, enable and disable automations and webhooks',
+  'events:write': 'send events: every enabled automation on the event type runs with the data sent',
+  'events:read': 'read events and what they matched',
+  'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
+  'runs:write': 'run any enabled automation with any context; cancel runs; trigger, pause and backfill schedules',
+  'directory:read': 'read users, grants, accounts, tasks, delegates, enrollments and campaigns',
+  'directory:write': 'import HR feeds and apply Directory documents',
+  'functions:read': 'read functions, their versions and secret names',
+  'functions:write': "publish and roll back functions, set and delete their secrets (a function's code sees its secrets)",
+  'functions:run': "run functions by hand and their test cases: the output can carry the function's secrets",
+};
+
+export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
+
+/** public: no token; dev: idflow dev's stand-ins for outside services (the sink, Slack), no idflow token; else any one of the scopes (admin implies all). */
+export type RouteAccess = 'public' | 'dev' | readonly Scope[];
+
+/** Writing any kind of document: the route admits these, then each document needs its own (documentScopes). */
+const ANY_DOCUMENT_WRITE: readonly Scope[] = ['definitions:write', 'functions:write', 'directory:write'];
+
+/** Keyed by `METHOD /route/:param` as registered with Fastify; a route missing here fails the server's start. */
+export const ROUTE_ACCESS: Record<string, RouteAccess> = {
+  'GET /healthz': 'public',
+  'GET /openapi.json': 'public',
+  'POST /v1/apply': ANY_DOCUMENT_WRITE,
+  'GET /v1/automations': ['definitions:read'],
+  'GET /v1/automations/:name': ['definitions:read'],
+  'GET /v1/automations/:name/versions': ['definitions:read'],
+  'POST /v1/automations/:name/rollback': ['definitions:write'],
+  'POST /v1/automations/:name/enable': ['definitions:write'],
+  'POST /v1/automations/:name/disable': ['definitions:write'],
+  'GET /v1/webhooks': ['definitions:read'],
+  'GET /v1/schedules': ['definitions:read'],
+  'POST /v1/events': ['events:write'],
+  'GET /v1/events': ['events:read'],
+  'GET /v1/events/:id': ['events:read'],
+  'POST /v1/automations/:name/runs': ['runs:write'],
+  'GET /v1/runs': ['runs:read'],
+  'GET /v1/runs/:id': ['runs:read'],
+  'GET /v1/runs/:id/wait': ['runs:read'],
+  'POST /v1/runs/:id/cancel': ['runs:write'],
+  'POST /v1/schedules/:name/trigger': ['runs:write'],
+  'POST /v1/schedules/:name/pause': ['runs:write'],
+  'POST /v1/schedules/:name/unpause': ['runs:write'],
+  'POST /v1/schedules/:name/backfill': ['runs:write'],
+  'POST /v1/directory/import': ['directory:write'],
+  'GET /v1/directory/users': ['directory:read'],
+  'GET /v1/directory/users/:user': ['directory:read'],
+  'GET /v1/directory/apps': ['directory:read'],
+  'GET /v1/directory/grants': ['directory:read'],
+  'GET /v1/directory/accounts': ['directory:read'],
+  'GET /v1/directory/tasks': ['directory:read'],
+  'GET /v1/directory/delegates': ['directory:read'],
+  'GET /v1/directory/enrollments': ['directory:read'],
+  'GET /v1/directory/campaigns': ['directory:read'],
+  'GET /v1/functions': ['functions:read'],
+  'GET /v1/functions/:name/versions': ['functions:read'],
+  'POST /v1/functions/:name/versions': ['functions:write'],
+  'POST /v1/functions/:name/rollback': ['functions:write'],
+  'POST /v1/functions/:name/runs': ['functions:run'],
+  'POST /v1/functions/:name/tests': ['functions:run'],
+  'GET /v1/functions/:name/secrets': ['functions:read'],
+  'PUT /v1/functions/:name/secrets/:key': ['functions:write'],
+  'DELETE /v1/functions/:name/secrets/:key': ['functions:write'],
+  'GET /v1/outbox': ['runs:read'],
+  'GET /v1/audit': ['admin'],
+  'POST /v1/dev/sink/:name': 'dev',
+  'POST /v1/dev/slack/api/:method': 'dev',
+};
+
+/**
+ * What a step's effect needs beyond definitions:write. Governance steps write the directory;
+ * call_function returns a function's output (which can carry its secrets in any encoding) into
+ * the run, where any step can send it on; run_automation starts another automation with a
+ * context of the author's choosing, as a manual run does. Every step type must be listed.
+ */
+export const STEP_SCOPES: Record<string, readonly Scope[]> = {
+  wait: [],
+  run_webhook: [],
+  send_email: [],
+  send_slack: [],
+  call_function: ['functions:run'],
+  run_automation: ['runs:write'],
+  grant_entitlements: ['directory:write'],
+  revoke_entitlements: ['directory:write'],
+  modify_user_status: ['directory:write'],
+  modify_delegate: ['directory:write'],
+  remove_access_profiles: ['directory:write'],
+  create_account: ['directory:write'],
+  perform_task_action: ['directory:write'],
+  create_campaign: ['directory:write'],
+};
+
+/** Every scope putting this automation in force needs (apply, rollback, enable), in first-use order. */
+export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>): Scope[] {
+  const scopes = new Set<Scope>(['definitions:write']);
+  // forEachUser reads every directory user into runs whose steps can send them anywhere.
+  if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) scopes.add('directory:read');
+  for (const step of spec.steps) for (const scope of STEP_SCOPES[step.type] ?? []) scopes.add(scope);
+  return [...scopes];
+}
+
+/** The scopes applying one document needs. */
+export function documentScopes(document: LoadedDocument): Scope[] {
+  switch (document.kind) {
+    case 'Automation':
+      return automationScopes(document.spec);
+    case 'Webhook':
+      return ['definitions:write'];
+    case 'Function':
+      return ['functions:write'];
+    case 'Directory':
+      return ['directory:write'];
+  }
+}

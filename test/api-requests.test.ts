@@ -1,0 +1,94 @@
+/**
+ * What the API does with a request before any route sees it: the token is checked before the
+ * body is parsed or validated, a body nested too deep is a 400 (never a stack overflow), and
+ * every error Fastify itself raises has the documented { error: { code, message } } shape.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { buildApiServer } from '../api/server.js';
+import { IdflowEngine } from '../engine/engine.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { silentLogger } from './helpers/engine.js';
+
+let app: FastifyInstance;
+let store: Store;
+let admin: string;
+
+before(async () => {
+  store = await openStore({ memory: true });
+  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+  const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });
+  app = await buildApiServer({ engine, bodyLimitBytes: 64 * 1024 });
+  admin = await store.tokens.create('admin', ['admin']);
+});
+
+after(async () => {
+  await app.close();
+  await store.close();
+});
+
+const json = { 'content-type': 'application/json' };
+const withAdmin = () => ({ ...json, authorization: `Bearer ${admin}` });
+/** `{"a":{"a":...{}...}}`, `levels` objects deep. */
+const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+/** The documented error shape, exactly: no Fastify fields (statusCode, error) beside it. */
+function assertError(response: { statusCode: number; json(): unknown; body: string }, status: number, code: string, message: RegExp): void {
+  assert.equal(response.statusCode, status, response.body);
+  const body = response.json() as { error: { code: string; message: string } };
+  assert.deepEqual(Object.keys(body), ['error'], response.body);
+  assert.deepEqual(Object.keys(body.error), ['code', 'message'], response.body);
+  assert.equal(body.error.code, code);
+  assert.match(body.error.message, message);
+}
+
+describe('authentication comes before the body', () => {
+  test('a bad body without a token is a 401, not a 400 that describes the schema', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: JSON.stringify({ type: 'user.exploded', data: 'x' }) });
+    assertError(response, 401, 'UNAUTHORIZED', /missing bearer token/);
+    assert.ok(!response.body.includes('user.created'), 'no schema details leak');
+  });
+
+  test('a body that is not JSON, or 2,000 levels deep, without a token is a 401', async () => {
+    assertError(await app.inject({ method: 'POST', url: '/v1/apply', headers: json, payload: '{not json' }), 401, 'UNAUTHORIZED', /missing bearer token/);
+    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: nested(2_000) }), 401, 'UNAUTHORIZED', /missing bearer token/);
+    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: { ...json, authorization: 'Bearer idf_wrong' }, payload: nested(2_000) }), 401, 'UNAUTHORIZED', /invalid token/);
+  });
+});
+
+describe('nesting depth', () => {
+  test('a body nested 2,000 (or 65) levels deep is a 400 that says so, with a valid token too', async () => {
+    for (const levels of [2_000, 65]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/events', headers: withAdmin(), payload: `{"type":"user.created","data":${nested(levels - 1)}}` });
+      assertError(response, 400, 'INVALID', /the body is nested too deep: at most 64 levels of arrays and objects/);
+    }
+    const arrays = await app.inject({ method: 'POST', url: '/v1/apply', headers: withAdmin(), payload: `{"files":${'['.repeat(5_000)}${']'.repeat(5_000)}}` });
+    assertError(arrays, 400, 'INVALID', /nested too deep/);
+  });
+
+  test('64 levels reach the schema: the depth limit is not what refuses it', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/events', headers: withAdmin(), payload: `{"type":"user.created","data":${nested(63)}}` });
+    assert.equal(response.statusCode, 202, response.body);
+  });
+});
+
+describe("Fastify's own errors have the documented shape", () => {
+  test('a bad percent-encoding in the URL is a 400 INVALID', async () => {
+    assertError(await app.inject({ url: '/v1/runs/%E0%A4%A', headers: withAdmin() }), 400, 'INVALID', /not a valid url component/);
+  });
+
+  test('a body that is not JSON is a 400 INVALID', async () => {
+    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: withAdmin(), payload: '{"type":' }), 400, 'INVALID', /not valid JSON/);
+  });
+
+  test('an unsupported content type is a 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: { ...withAdmin(), 'content-type': 'application/xml' }, payload: '<event/>' }), 415, 'UNSUPPORTED_MEDIA_TYPE', /content-type/i);
+  });
+
+  test('a body over the limit is a 413 PAYLOAD_TOO_LARGE, an unknown route a 404 NOT_FOUND', async () => {
+    assertError(await app.inject({ method: 'POST', url: '/v1/apply', headers: withAdmin(), payload: JSON.stringify({ files: [{ path: 'a.yaml', content: 'x'.repeat(70 * 1024) }] }) }), 413, 'PAYLOAD_TOO_LARGE', /larger than the API accepts/);
+    assertError(await app.inject({ url: '/v1/nowhere', headers: withAdmin() }), 404, 'NOT_FOUND', /no route GET \/v1\/nowhere/);
+  });
+});
