@@ -3,32 +3,22 @@
  * body is parsed or validated, a body nested too deep is a 400 (never a stack overflow), and
  * every error Fastify itself raises has the documented { error: { code, message } } shape.
  */
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildApiServer } from '../api/server.js';
-import { IdflowEngine } from '../engine/engine.js';
-import { openStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
-import { silentLogger } from './helpers/engine.js';
+import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
+let api: OfflineApi;
 let app: FastifyInstance;
-let store: Store;
 let admin: string;
 
 before(async () => {
-  store = await openStore({ memory: true });
-  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });
-  app = await buildApiServer({ engine, bodyLimitBytes: 64 * 1024 });
-  admin = await store.tokens.create('admin', ['admin']);
+  api = await startOfflineApi({ bodyLimitBytes: 64 * 1024 });
+  app = api.app;
+  admin = await api.store.tokens.create('admin', ['admin']);
 });
 
-after(async () => {
-  await app.close();
-  await store.close();
-});
+after(() => api.close());
 
 const json = { 'content-type': 'application/json' };
 const withAdmin = () => ({ ...json, authorization: `Bearer ${admin}` });

@@ -5,7 +5,6 @@
  * automation's steps cause. (No route here reaches Temporal; the end-to-end exfiltration is in
  * test/apply-authorization.test.ts.)
  */
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -13,12 +12,12 @@ import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACCESS, SCOPES, STEP_SCOPES } from '../api/scopes.js';
 import { buildApiServer } from '../api/server.js';
 import { DevOutbox } from '../engine/dev-outbox.js';
-import { IdflowEngine } from '../engine/engine.js';
+import type { IdflowEngine } from '../engine/engine.js';
 import { stepTypeNames } from '../steps/registry.js';
-import { openStore } from '../store/index.js';
 import type { Scope, Store } from '../store/types.js';
-import { silentLogger } from './helpers/engine.js';
+import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
+let api: OfflineApi;
 let app: FastifyInstance;
 let store: Store;
 let engine: IdflowEngine;
@@ -26,17 +25,12 @@ let engine: IdflowEngine;
 const tokens = new Map<Scope, string>();
 
 before(async () => {
-  store = await openStore({ memory: true });
-  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger, env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') } });
-  app = await buildApiServer({ engine, devOutbox: new DevOutbox() });
+  api = await startOfflineApi({ env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') }, devOutbox: new DevOutbox() });
+  ({ app, store, engine } = api);
   for (const scope of SCOPES) tokens.set(scope, await store.tokens.create(`only-${scope}`, [scope]));
 });
 
-after(async () => {
-  await app.close();
-  await store.close();
-});
+after(() => api.close());
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const token = (scope: Scope) => tokens.get(scope) as string;

@@ -3,7 +3,6 @@
  * tokens they make: a listed token never shows its secret, an expired or revoked one is a 401
  * that says so, and a revoked name can be given to a new token.
  */
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -11,29 +10,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
-import { IdflowEngine } from '../engine/engine.js';
-import { openStore } from '../store/index.js';
-import type { Store, TokenRecord } from '../store/types.js';
-import { silentLogger } from './helpers/engine.js';
+import type { TokenRecord } from '../store/types.js';
+import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
 let dataDir: string;
-let store: Store;
+let api: OfflineApi;
 let app: FastifyInstance;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'idflow-tokens-'));
   // The CLI writes the store file; the API reads the same file, as `idflow api` would.
   assert.equal((await cli('tokens', 'list')).code, 0);
-  store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
-  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  app = await buildApiServer({ engine: new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger }) });
+  api = await startOfflineApi({ file: join(dataDir, 'idflow.sqlite') });
+  app = api.app;
 });
 
 after(async () => {
-  await app.close();
-  await store.close();
+  await api.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
