@@ -35,12 +35,15 @@ async function verifiedToken(store: Store, header: string | undefined): Promise<
   throw new ApiError('UNAUTHORIZED', `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`);
 }
 
-/** Authenticates every request to a route whose access names scopes; unknown routes fall through to the 404 handler. */
+/** Authenticates every request to a route whose access names scopes; a request that matched no route falls through to the 404 handler. */
 export function authenticate(store: Store): onRequestAsyncHookHandler {
   return async (request) => {
-    const { url, method } = request.routeOptions;
-    const access: RouteAccess | undefined = url === undefined ? undefined : ROUTE_ACCESS[routeKey(String(method), url)];
-    if (access === undefined || access === 'public' || access === 'dev') return;
+    const { url } = request.routeOptions;
+    if (url === undefined) return;
+    const access: RouteAccess | undefined = ROUTE_ACCESS[routeKey(request.method, url)];
+    // The server refuses to start with an undeclared route; should one slip through, refuse rather than serve it.
+    if (access === undefined) throw new Error(`api: ${request.method} ${url} declares no access`);
+    if (access === 'public' || access === 'dev') return;
     const token = await verifiedToken(store, request.headers.authorization);
     if (!access.some((scope) => hasScope(token, scope))) {
       throw new ApiError('FORBIDDEN', `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`);

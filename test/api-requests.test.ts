@@ -48,6 +48,11 @@ describe('authentication comes before the body', () => {
   });
 });
 
+test('HEAD, the twin Fastify makes of each GET route, needs the same token', async () => {
+  assert.equal((await app.inject({ method: 'HEAD', url: '/v1/audit' })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'HEAD', url: '/v1/audit', headers: withAdmin() })).statusCode, 200);
+});
+
 describe('nesting depth', () => {
   test('a body nested 2,000 (or 65) levels deep is a 400 that says so, with a valid token too', async () => {
     for (const levels of [2_000, 65]) {
