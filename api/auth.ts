@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { LoadedDocument } from '../definitions/load.js';
+import type { AutomationSpec } from '../definitions/schema.js';
 import type { Scope, Store, TokenInfo } from '../store/types.js';
 import { ApiError } from './errors.js';
 import { documentScopes, ROUTE_ACCESS, type RouteAccess } from './scopes.js';
@@ -68,11 +69,11 @@ export function requireScopes(request: FastifyRequest, scopes: readonly Scope[],
  * Refuses (403) a whole apply when the token lacks a scope any one document needs, naming each
  * such document (file:line, kind/name) and the scopes it lacks.
  */
-export function authorizeDocuments(request: FastifyRequest): (documents: LoadedDocument[]) => void {
+export function authorizeDocuments(request: FastifyRequest, stored: Pick<AutomationSpec, 'steps'>[]): (documents: LoadedDocument[]) => void {
   const token = request.token as TokenInfo;
   return (documents) => {
     const refused = documents.flatMap((document) => {
-      const missing = documentScopes(document).filter((scope) => !hasScope(token, scope));
+      const missing = documentScopes(document, stored).filter((scope) => !hasScope(token, scope));
       const label = document.kind === 'Directory' ? 'Directory' : `${document.kind}/${document.name}`;
       return missing.length === 0 ? [] : [{ file: document.file, line: document.line, document: label, missing }];
     });

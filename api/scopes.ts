@@ -115,13 +115,24 @@ export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>
   return [...scopes];
 }
 
-/** The scopes applying one document needs. */
-export function documentScopes(document: LoadedDocument): Scope[] {
+type AutomationSteps = Pick<AutomationSpec, 'steps'>;
+
+/**
+ * Whether an automation sends a function's output to the webhook: it calls a function and posts
+ * to it. Changing such a webhook's URL or headers decides where function outputs go.
+ */
+function carriesFunctionOutput(automation: AutomationSteps, webhook: string): boolean {
+  const posts = automation.steps.some((step) => step.type === 'run_webhook' && step.with.webhook === webhook);
+  return posts && automation.steps.some((step) => step.type === 'call_function');
+}
+
+/** The scopes applying one document needs; `stored` are the automations in the store (they use its webhooks). */
+export function documentScopes(document: LoadedDocument, stored: AutomationSteps[]): Scope[] {
   switch (document.kind) {
     case 'Automation':
       return automationScopes(document.spec);
     case 'Webhook':
-      return ['definitions:write'];
+      return stored.some((automation) => carriesFunctionOutput(automation, document.name)) ? ['definitions:write', 'functions:run'] : ['definitions:write'];
     case 'Function':
       return ['functions:write'];
     case 'Directory':

