@@ -4,10 +4,9 @@
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { LoadedDocument } from '../definitions/load.js';
-import type { AutomationSpec } from '../definitions/schema.js';
 import type { Scope, Store, TokenInfo } from '../store/types.js';
 import { ApiError } from './errors.js';
-import { documentScopes, ROUTE_ACCESS, type RouteAccess } from './scopes.js';
+import { documentScopes, functionOutputReach, ROUTE_ACCESS, type RouteAccess, type StoredAutomation } from './scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,11 +68,12 @@ export function requireScopes(request: FastifyRequest, scopes: readonly Scope[],
  * Refuses (403) a whole apply when the token lacks a scope any one document needs, naming each
  * such document (file:line, kind/name) and the scopes it lacks.
  */
-export function authorizeDocuments(request: FastifyRequest, stored: Pick<AutomationSpec, 'steps'>[]): (documents: LoadedDocument[]) => void {
+export function authorizeDocuments(request: FastifyRequest, stored: StoredAutomation[]): (documents: LoadedDocument[]) => void {
   const token = request.token as TokenInfo;
+  const reach = functionOutputReach(stored);
   return (documents) => {
     const refused = documents.flatMap((document) => {
-      const missing = documentScopes(document, stored).filter((scope) => !hasScope(token, scope));
+      const missing = documentScopes(document, reach).filter((scope) => !hasScope(token, scope));
       const label = document.kind === 'Directory' ? 'Directory' : `${document.kind}/${document.name}`;
       return missing.length === 0 ? [] : [{ file: document.file, line: document.line, document: label, missing }];
     });

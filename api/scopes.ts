@@ -115,24 +115,43 @@ export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>
   return [...scopes];
 }
 
-type AutomationSteps = Pick<AutomationSpec, 'steps'>;
+export type StoredAutomation = Pick<AutomationSpec, 'name' | 'steps'>;
 
-/**
- * Whether an automation sends a function's output to the webhook: it calls a function and posts
- * to it. Changing such a webhook's URL or headers decides where function outputs go.
- */
-function carriesFunctionOutput(automation: AutomationSteps, webhook: string): boolean {
-  const posts = automation.steps.some((step) => step.type === 'run_webhook' && step.with.webhook === webhook);
-  return posts && automation.steps.some((step) => step.type === 'call_function');
+/** The names a step of `type` names in `field` (run_webhook's webhook, run_automation's automation). */
+const named = (automation: StoredAutomation, type: string, field: string) => automation.steps.flatMap((step) => (step.type === type ? [String(step.with[field])] : []));
+
+/** Where stored automations' function output can go; changing any of these needs functions:run, as editing the automations would. */
+export interface FunctionOutputReach {
+  /** Automations that call a function, that one of these starts (the context can carry it), or that start one of these (its outputs come back). */
+  automations: Set<string>;
+  /** The webhooks those automations post to. */
+  webhooks: Set<string>;
 }
 
-/** The scopes applying one document needs; `stored` are the automations in the store (they use its webhooks). */
-export function documentScopes(document: LoadedDocument, stored: AutomationSteps[]): Scope[] {
+export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputReach {
+  const automations = new Set(stored.filter((automation) => automation.steps.some((step) => step.type === 'call_function')).map((automation) => automation.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const automation of stored) {
+      const chained = named(automation, 'run_automation', 'automation');
+      const joined = automations.has(automation.name) ? chained.filter((child) => !automations.has(child)) : chained.some((child) => automations.has(child)) ? [automation.name] : [];
+      for (const name of joined) automations.add(name);
+      grew ||= joined.length > 0;
+    }
+  }
+  const webhooks = new Set(stored.filter((automation) => automations.has(automation.name)).flatMap((automation) => named(automation, 'run_webhook', 'webhook')));
+  return { automations, webhooks };
+}
+
+/** The scopes applying one document needs, given where stored automations' function output goes. */
+export function documentScopes(document: LoadedDocument, reach: FunctionOutputReach): Scope[] {
   switch (document.kind) {
-    case 'Automation':
-      return automationScopes(document.spec);
+    case 'Automation': {
+      const scopes = automationScopes(document.spec);
+      return reach.automations.has(document.name) && !scopes.includes('functions:run') ? [...scopes, 'functions:run'] : scopes;
+    }
     case 'Webhook':
-      return stored.some((automation) => carriesFunctionOutput(automation, document.name)) ? ['definitions:write', 'functions:run'] : ['definitions:write'];
+      return reach.webhooks.has(document.name) ? ['definitions:write', 'functions:run'] : ['definitions:write'];
     case 'Function':
       return ['functions:write'];
     case 'Directory':

@@ -214,6 +214,17 @@ describe('apply: each document needs the write scope of its kind', () => {
     assert.equal((await apply(['definitions:write', 'functions:run'], [repointed])).statusCode, 200);
   });
 
+  test('so does changing an automation that receives function output through run_automation, or its webhook', async () => {
+    const hook = { path: 'defs/child-hook.yaml', content: 'kind: Webhook\nname: child-hook\nurl: https://tickets.example.com/child\n' };
+    const child = automationWith('output-child', '  - name: post\n    type: run_webhook\n    with: { webhook: child-hook, payload: { out: "{{ ctx.trigger.out }}" } }\n');
+    const parent = automationWith('output-parent', `${callStep}  - name: chain\n    type: run_automation\n    with: { automation: output-child, context: { out: "{{ ctx.call.output }}" } }\n`);
+    assert.equal((await apply(['admin'], [...functionFiles('return { ok: true };'), hook, child, parent])).statusCode, 200);
+    const leakyChild = { ...child, content: child.content.replace('child-hook', 'collector') };
+    assertRefused(await apply(['definitions:write'], [webhook, leakyChild]), /defs\/output-child\.yaml:1: Automation\/output-child needs "functions:run"/);
+    assertRefused(await apply(['definitions:write'], [{ ...hook, content: hook.content.replace('tickets.example.com', 'attacker.example.net') }]), /Webhook\/child-hook needs "functions:run"/);
+    assert.equal((await apply(['definitions:write'], [webhook])).statusCode, 200, 'a webhook no function output reaches needs definitions:write only');
+  });
+
   test('rolling back to, or enabling, an automation that writes the directory needs directory:write too', async () => {
     const name = 'rollback-target';
     const admin = await store.tokens.create('rollback-admin', ['admin']);
