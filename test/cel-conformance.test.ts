@@ -94,7 +94,7 @@ interface RawTest {
   expr: string;
   value?: ValueJson;
   typedResult?: { result?: ValueJson };
-  evalError?: unknown;
+  evalError?: { errors?: { message?: string }[] };
   disableCheck?: boolean;
   checkOnly?: boolean;
   container?: string;
@@ -274,7 +274,7 @@ const CEL_JS_CODES: Record<string, ErrorKind> = {
 function expectedKind(file: string, t: RawTest): ErrorKind {
   const override = EXPECTED_KIND_OVERRIDES[`${file}/${t.name ?? ''}`];
   if (override) return override;
-  const message = (t.evalError as { errors?: { message?: string }[] }).errors?.[0]?.message ?? '';
+  const message = t.evalError?.errors?.[0]?.message ?? '';
   const kind = EXPECTED_KINDS.find(([pattern]) => pattern.test(message))?.[1];
   assert.ok(kind, `${file}/${t.name}: no error kind for the suite's message "${message}"; add it to EXPECTED_KINDS`);
   return kind;
