@@ -96,12 +96,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const dataDir = resolve(options.dataDir);
   const widerMode = ensurePrivateDir(dataDir);
   if (widerMode !== undefined) logger.warn({ dataDir, was: widerMode.toString(8) }, 'the data dir was readable by other users: made it owner-only (0700)');
+  // Undone last first: the worker and the API stop before the store and the Temporal server they use.
   const cleanups: (() => Promise<unknown>)[] = [];
-  const stop = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
-    }
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const cleanup of [...cleanups].reverse()) {
+        await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
+      }
+    })());
 
   try {
     let devServer: DevServer | undefined;

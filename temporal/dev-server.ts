@@ -108,7 +108,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   args.push(...(options.ui ? ['--ui-ip', HOST, '--ui-port', String(uiPort)] : ['--headless']));
 
   const log = openSync(logFile, 'a', PRIVATE_FILE_MODE);
-  const child = spawn(cli, args, { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+  // Its own process group: a Ctrl-C in the terminal (or a signal to our group) reaches only us, and
+  // we stop the server last, after the worker and everything else that talks to it.
+  const child = spawn(cli, args, { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: '' }, detached: true });
   closeSync(log);
   // The server must not outlive us: kill it when this process exits, however it exits normally.
   // (A SIGKILLed parent cannot run handlers; the server then keeps running until stopped.)
