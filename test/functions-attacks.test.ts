@@ -14,7 +14,6 @@
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -328,5 +327,85 @@ describe('ctx.fetch through the guarded fetch', () => {
     const notAllowed = await run(`export default async (i: unknown, ctx: any) => { try { await ctx.fetch('http://169.254.169.254/latest/meta-data/'); } catch (e: any) { return [e.name, e.message]; } }`);
     assert.equal((notAllowed.output as string[])[0], 'NETWORK_DENIED');
     assert.match((notAllowed.output as string[])[1] ?? '', /not in the allowed hosts/);
+  });
+});
+
+describe('the sandbox process, the layer under the context', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'idflow-process-layer-'));
+  const canary = join(directory, 'canary.txt');
+  writeFileSync(canary, 'host file');
+  after(() => rmSync(directory, { recursive: true, force: true }));
+
+  /**
+   * What a script started exactly as the pool starts child.ts (sandboxProcessOptions, with the probe
+   * as the one file it may read) can do in its own realm: the realm a host object leaked into the
+   * context would give access to.
+   */
+  const PROCESS_PROBE = `
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+const attempt = (action) => { try { return 'allowed: ' + String(action()); } catch (error) { return error.code ?? error.name; } };
+const canary = process.argv[2];
+process.send({
+  env: Object.keys(process.env),
+  readPermission: process.permission?.has('fs.read', canary) ?? 'no permission model',
+  read: attempt(() => readFileSync(canary, 'utf8')),
+  write: attempt(() => writeFileSync(canary + '.written', 'x')),
+  childProcess: attempt(() => execFileSync(process.execPath, ['--version'])),
+  worker: attempt(() => new Worker('', { eval: true })),
+  nativeAddon: attempt(() => process.dlopen({ exports: {} }, canary)),
+  newFunction: attempt(() => new Function('return process')()),
+  eval: attempt(() => eval('process')),
+  webAssembly: typeof WebAssembly,
+  heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+});
+`;
+
+  test('a process started as the pool starts one can read no file, write, spawn, load code or see the environment', async () => {
+    const script = join(directory, 'probe.mjs');
+    writeFileSync(script, PROCESS_PROBE);
+    const memoryMb = 64;
+    const options = sandboxProcessOptions(script, memoryMb);
+    const child = fork(script, [canary], { ...options, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const report = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code, signal) => reject(new Error(`the probe exited (${signal ?? code}) without a report: ${stderr}`)));
+    });
+    child.kill();
+    const { heapLimitMb, ...rest } = report;
+    assert.deepEqual(rest, {
+      env: [],
+      readPermission: false,
+      read: 'ERR_ACCESS_DENIED',
+      write: 'ERR_ACCESS_DENIED',
+      childProcess: 'ERR_ACCESS_DENIED',
+      worker: 'ERR_ACCESS_DENIED',
+      nativeAddon: 'ERR_DLOPEN_DISABLED',
+      newFunction: 'EvalError',
+      eval: 'EvalError',
+      webAssembly: 'undefined',
+    });
+    // V8 adds the young generation (2 semi-spaces of 2 MB, and one more for copying) to the old space.
+    assert.ok(typeof heapLimitMb === 'number' && heapLimitMb >= memoryMb && heapLimitMb <= memoryMb + 16, `heap limit ${String(heapLimitMb)} MB for memoryMb ${memoryMb}`);
+  });
+
+  test("the pool's own processes are started with nothing of the host's environment", async () => {
+    const own = new FunctionSandbox();
+    try {
+      assert.equal((await own.run({ source: 'export default () => 1', input: null })).output, 1);
+      const pids = own.pids();
+      assert.ok(pids.length > 0);
+      for (const pid of pids) {
+        // What the process was started with, as the kernel holds it: Node's IPC channel and nothing else.
+        const names = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean).map((entry) => entry.slice(0, entry.indexOf('=')));
+        assert.deepEqual(names.sort(), ['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE']);
+      }
+    } finally {
+      own.close();
+    }
   });
 });
