@@ -315,12 +315,12 @@ describe('ctx.fetch through the guarded fetch', () => {
     const result = await run(
       `export default async (port: number, ctx: any) => {
         const response = await ctx.fetch('http://127.0.0.1:' + port + '/users?x=1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) });
-        return { status: response.status, ok: response.ok, type: response.headers.get('Content-Type'), body: await response.json(), response: tryHost(() => response), entries: tryHost(() => [...response.headers.entries()]) };
+        return { status: response.status, ok: response.ok, type: response.headers.get('Content-Type'), body: await response.json(), response: tryHost(() => response), entries: tryHost(() => [...response.headers.entries()]), urlLike: await (await ctx.fetch({ toString: () => 'http://127.0.0.1:' + port + '/url-like' })).json() };
       }`,
       { input: port, allowHosts: [`127.0.0.1:${port}`], allowPrivateNetworks: ['127.0.0.0/8'] },
     );
     assertContained(result);
-    assert.deepEqual(result.output, { status: 200, ok: true, type: 'application/json', body: { path: '/users?x=1', method: 'POST' }, response: 'own realm', entries: 'own realm' });
+    assert.deepEqual(result.output, { status: 200, ok: true, type: 'application/json', body: { path: '/users?x=1', method: 'POST' }, response: 'own realm', entries: 'own realm', urlLike: { path: '/url-like', method: 'GET' } });
   });
 
   test('loopback without the exemption, and a host not allowed: NETWORK_DENIED, logged', async () => {
