@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one after the other, printing its figures. Benchmarks are
  * not tests: they gate nothing, and their targets are read by people.
  */
+import { benchApply, describeApply } from './apply.js';
 import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch } from './engine.js';
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   console.log('\n== trigger matching');
   const match = benchMatch();
   console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
+  console.log('\n== apply');
+  console.log(describeApply(await benchApply()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
