@@ -168,7 +168,8 @@ describe('matches() is RE2', () => {
   test('a catastrophic backtracking pattern answers at once', () => {
     const started = performance.now();
     assert.equal(evaluateCondition(compile('ctx.trigger.name.matches("^(a+)+$")'), { ctx: { trigger: { name: `${'a'.repeat(64)}!` } } }), false);
-    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+    // JavaScript's RegExp needs hours for 64 a's; the bound only leaves room for a busy machine.
+    assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
   });
 
   test('RE2 semantics: a search anywhere in the text, anchors when written', () => {
@@ -251,7 +252,8 @@ describe('through the API and the CLI', () => {
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       healthTimes.push(performance.now() - started);
     } while (!eventDone);
-    assert.ok(Math.max(...healthTimes) < 1000, `/healthz took ${Math.max(...healthTimes).toFixed(0)} ms`);
+    // Seconds to minutes with a backtracking RegExp (the issue saw 17 s); 2 s leaves room for a busy machine.
+    assert.ok(Math.max(...healthTimes) < 2000, `/healthz took ${Math.max(...healthTimes).toFixed(0)} ms`);
     const response = await event;
     assert.equal(response.status, 202);
     const body = (await response.json()) as { event: { matches: { automation: string; matched: boolean; reason?: string }[] } };
