@@ -20,7 +20,8 @@ import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult, DefinitionError } from '../engine/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { silentLogger } from './helpers/engine.js';
+import { silentLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const none = { webhooks: [], automations: [] };
 
@@ -287,5 +288,57 @@ describe('through the API and the CLI', () => {
         else process.env[name] = value;
       }
     }
+  });
+});
+
+describe('in a run, on a real Temporal server', () => {
+  let idflow: TestEngine;
+  let receiver: Receiver;
+
+  before(async () => {
+    receiver = await startReceiver();
+    idflow = await startTestEngine();
+  });
+
+  after(async () => {
+    await idflow.stop();
+    await receiver.close();
+  });
+
+  test('templates render in the workflow with RE2 matches() and at the depth limit', async () => {
+    // The longest || chain that compiles: the workflow must evaluate it too.
+    let terms = 1;
+    while (terms < MAX_EXPRESSION_DEPTH * 2) {
+      try {
+        compile(Array(terms + 1).fill('ctx.trigger.n == 1').join(' || '));
+        terms++;
+      } catch {
+        break;
+      }
+    }
+    const deepest = Array(terms).fill('ctx.trigger.n == 1').join(' || ');
+    await idflow.apply(`
+kind: Webhook
+name: hook
+url: ${receiver.url}/hook
+---
+kind: Automation
+name: limits-in-a-run
+trigger: { type: manual }
+steps:
+  - name: notify
+    type: run_webhook
+    with:
+      webhook: hook
+      payload:
+        evil: '{{ ctx.trigger.name.matches("^(a+)+$") }}'
+        plain: '{{ ctx.trigger.name.matches("a!$") }}'
+        deepest: '{{ ${deepest} }}'
+`);
+    // A backtracking RegExp in the workflow would overrun its task deadline again and again.
+    const started = await idflow.engine.runManually('limits-in-a-run', { name: `${'a'.repeat(30)}!`, n: 1 }, 'test');
+    const run = await idflow.finished(started.runId);
+    assert.equal(run.status, 'completed', run.error);
+    assert.deepEqual(run.steps[0]?.input, { webhook: 'hook', payload: { evil: false, plain: true, deepest: true } });
   });
 });
