@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one after the other, printing its figures. Benchmarks are
  * not tests: they gate nothing, and their targets are read by people.
  */
+import { benchApply, describeApply } from './apply.js';
 import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   await runCelBench();
   console.log('\n== trigger matching');
   console.log(describeMatch(benchMatch()));
+  console.log('\n== apply');
+  console.log(describeApply(await benchApply()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
