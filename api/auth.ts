@@ -43,7 +43,7 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
     const access: RouteAccess | undefined = ROUTE_ACCESS[routeKey(request.method, url)];
     // The server refuses to start with an undeclared route; should one slip through, refuse rather than serve it.
     if (access === undefined) throw new Error(`api: ${request.method} ${url} declares no access`);
-    if (access === 'public' || access === 'dev') return;
+    if (access === 'public' || access === 'loopback') return;
     const token = await verifiedToken(store, request.headers.authorization);
     if (!access.some((scope) => hasScope(token, scope))) {
       throw new ApiError('FORBIDDEN', `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`);

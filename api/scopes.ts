@@ -8,6 +8,7 @@
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
 import type { Scope } from '../store/types.js';
+import { DEV_ROUTES } from './routes/outbox.js';
 
 /** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
 export const SCOPE_EFFECTS: Record<Scope, string> = {
@@ -27,8 +28,12 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
 
 export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
 
-/** public: no token; dev: idflow dev's stand-ins for outside services (the sink, Slack), no idflow token; else any one of the scopes (admin implies all). */
-export type RouteAccess = 'public' | 'dev' | readonly Scope[];
+/**
+ * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
+ * idflow token, loopback clients only (api/routes/outbox.ts checks the peer). Else any one of
+ * the scopes (admin implies all).
+ */
+export type RouteAccess = 'public' | 'loopback' | readonly Scope[];
 
 /** Writing any kind of document: the route admits these, then each document needs its own (documentScopes). */
 const ANY_DOCUMENT_WRITE: readonly Scope[] = ['definitions:write', 'functions:write', 'directory:write'];
@@ -77,10 +82,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/functions/:name/secrets': ['functions:read'],
   'PUT /v1/functions/:name/secrets/:key': ['functions:write'],
   'DELETE /v1/functions/:name/secrets/:key': ['functions:write'],
-  'GET /v1/outbox': ['runs:read'],
   'GET /v1/audit': ['admin'],
-  'POST /v1/dev/sink/:name': 'dev',
-  'POST /v1/dev/slack/api/:method': 'dev',
+  // Mounted by idflow dev only; declared beside their routes.
+  ...Object.fromEntries(Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]])),
 };
 
 /**

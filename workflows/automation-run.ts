@@ -114,7 +114,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (!stepType) return failBeforeStart('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`);
   let rendered: JsonObject;
   try {
-    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date() }) as JsonObject;
+    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date(), escapeFor: stepType.escapeFor }) as JsonObject;
   } catch (error) {
     return failBeforeStart('INVALID_STEP_INPUT', `rendering its input: ${failureMessage(error)}`);
   }
