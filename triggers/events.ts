@@ -29,13 +29,13 @@ export const EVENT_TYPES = [
 export const MAX_EVENT_DATA_BYTES = 1024 * 1024;
 
 /** Deeper event data is refused: real records nest a few levels, and recursion over data must stay bounded. */
-export const MAX_EVENT_DEPTH = 32;
+const MAX_EVENT_DEPTH = 32;
 
 /**
  * Where `value` is not JSON or nests deeper than MAX_EVENT_DEPTH: the path and the problem, or
  * undefined. Iterative, so hostile nesting cannot overflow the stack (zod's z.json() recursed).
  */
-export function jsonDataIssue(value: unknown): { path: (string | number)[]; message: string } | undefined {
+function jsonDataIssue(value: unknown): { path: (string | number)[]; message: string } | undefined {
   const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
     const { value: current, path } = item;
