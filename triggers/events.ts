@@ -97,7 +97,6 @@ const isRecord = (value: JsonValue | undefined): value is JsonObject => value !=
  * (`old_user` for `oldUser`, and `first_name` for `firstName` inside the users and accounts)
  * and `user` (= newUser, else oldUser) when the event has none. A copy several times the data's
  * size: build it where CEL evaluates (once per event or run), never store or send it.
- * Idempotent: the view of a view is the same view (histories of older runs carry it as input).
  */
 export function triggerContext(data: JsonObject): JsonObject {
   const records: JsonObject = {};
