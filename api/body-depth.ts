@@ -3,6 +3,13 @@
  * levels is refused with a 400 before the schema validator (which recurses) ever sees it.
  */
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's body schema bounds nesting itself, without recursion and naming the field (POST /v1/events): the generic limit stands aside. */
+    boundsBodyDepth?: boolean;
+  }
+}
+
 /** Nesting levels of arrays and objects an API body may have; no route needs a tenth of it. */
 export const MAX_BODY_DEPTH = 64;
 

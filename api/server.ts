@@ -50,7 +50,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   app.addHook('onRequest', authenticate(options.engine.store));
   app.addHook('preValidation', async (request) => {
-    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
+    if (!request.routeOptions.config.boundsBodyDepth && nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
   });
 
   await app.register(swagger, {

@@ -9,7 +9,7 @@ import { ApiError } from '../errors.js';
 export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
 
-  app.post('/v1/events', { schema: { body: EventInputSchema } }, async (request, reply) => {
+  app.post('/v1/events', { config: { boundsBodyDepth: true }, schema: { body: EventInputSchema } }, async (request, reply) => {
     const result = await engine.ingest(request.body, actorOf(request));
     if (!result.duplicate) return reply.status(202).send(result);
     // A repeated id answers with the first delivery's event and runs, which another client may
