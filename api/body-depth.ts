@@ -13,12 +13,15 @@ declare module 'fastify' {
 /** Nesting levels of arrays and objects an API body may have; no route needs a tenth of it. */
 export const MAX_BODY_DEPTH = 64;
 
-/** True when `value` nests arrays/objects deeper than `limit` levels. */
+/** Arrays and plain objects: what a parsed body nests. A stream (a body parsed as one) or a Buffer is not walked. */
+const isContainer = (node: unknown): node is object => Array.isArray(node) || (node !== null && typeof node === 'object' && Object.getPrototypeOf(node) === Object.prototype);
+
+/** True when `value` nests arrays/plain objects deeper than `limit` levels. */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
   const pending: [unknown, number][] = [[value, 0]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [node, depth] = next;
-    if (node === null || typeof node !== 'object') continue;
+    if (!isContainer(node)) continue;
     if (depth + 1 > limit) return true;
     for (const child of Object.values(node)) pending.push([child, depth + 1]);
   }

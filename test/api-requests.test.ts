@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { nestsDeeperThan } from '../api/body-depth.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
 let api: OfflineApi;
@@ -64,6 +66,13 @@ describe('nesting depth', () => {
     }
     const arrays = await app.inject({ method: 'POST', url: '/v1/apply', headers: withAdmin(), payload: `{"files":${'['.repeat(5_000)}${']'.repeat(5_000)}}` });
     assertError(arrays, 400, 'INVALID', /nested too deep/);
+  });
+
+  test('only arrays and plain objects count: a body a route takes as a stream is not walked', () => {
+    assert.equal(nestsDeeperThan(JSON.parse(nested(3)), 2), true);
+    assert.equal(nestsDeeperThan(JSON.parse(nested(3)), 3), false);
+    // A stream's internals nest deeper than 2 (and refer back to the stream): walking them would be wrong and could loop.
+    assert.equal(nestsDeeperThan(Readable.from(['a,b\n']), 2), false);
   });
 
   test('64 levels reach the route: the depth limit is not what refuses it', async () => {
