@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileFunction } from '../functions/compile.js';
-import { FunctionSandbox, MAX_PROCESSES, type SandboxOptions } from '../functions/runner.js';
+import { FunctionSandbox, MAX_PROCESSES, type SandboxOptions } from '../functions/sandbox/pool.js';
 import type { CompiledFunction, FunctionRunRequest, FunctionRunResult } from '../functions/types.js';
 
 const TRIVIAL_SOURCE = 'export default async (input) => ({ ok: input.n + 1 })';

@@ -14,8 +14,8 @@ import { dirname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { compileFunction, FunctionCompileError, hashOf } from './compile.js';
-import { createGuardedFetch } from './network.js';
+import { compileFunction, FunctionCompileError, hashOf } from '../compile.js';
+import { createGuardedFetch } from '../network/fetch.js';
 import type { ChildMessage, DirectoryRequestMessage, ResultMessage, RunMessage } from './protocol.js';
 import { hidePaths, Redactor } from './redact.js';
 import {
@@ -33,7 +33,7 @@ import {
   type FunctionRunRequest,
   type FunctionRunResult,
   type JsonValue,
-} from './types.js';
+} from '../types.js';
 
 export const MAX_PROCESSES = Math.max(4, 2 * availableParallelism());
 /** Past the deadline, how long the parent waits for the process's own TIMEOUT before killing it. */
@@ -56,7 +56,7 @@ const LOWEST_PRIORITY = 19;
 const SPARE_MAY_REPLACE_IDLE_MS = 5_000;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const HOST_PATHS = [dirname(HERE), HERE, tmpdir(), homedir(), dirname(process.execPath), process.cwd()];
+const HOST_PATHS = [join(HERE, '..', '..'), HERE, tmpdir(), homedir(), dirname(process.execPath), process.cwd()];
 
 /** One request, checked and with every default filled in. */
 interface ValidRun {
@@ -90,7 +90,7 @@ let childBundle: Promise<string> | undefined;
 function childBundlePath(): Promise<string> {
   childBundle ??= (async () => {
     const entry = [join(HERE, 'child.ts'), join(HERE, 'child.js')].find((file) => existsSync(file));
-    if (!entry) throw new Error(`functions/child.ts not found in ${HERE}`);
+    if (!entry) throw new Error(`functions/sandbox/child.ts not found in ${HERE}`);
     const result = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent', legalComments: 'none' });
     const text = result.outputFiles[0]?.text ?? '';
     const directory = join(tmpdir(), 'idflow-functions-sandbox');

@@ -11,10 +11,10 @@
 import vm from 'node:vm';
 import { sandboxPrelude, type BridgeEvent, type PreludeHandle } from './bridge.js';
 import { installWebGlobals } from './web-globals.js';
-import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from './network.js';
-import { createStubFetch } from './network-stub.js';
+import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from '../network/fetch.js';
+import { createStubFetch } from '../network/stub.js';
 import type { ChildMessage, DirectoryReplyMessage, ParentMessage, RunMessage } from './protocol.js';
-import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from './types.js';
+import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from '../types.js';
 
 const PRELUDE = new vm.Script(`'use strict';(${sandboxPrelude.toString()})`, { filename: 'idflow-prelude.js' });
 const WEB_GLOBALS = new vm.Script(`'use strict';(${installWebGlobals.toString()})()`, { filename: 'idflow-web-globals.js' });

@@ -2,7 +2,7 @@
  * The IPC messages between the runner (parent) and a sandbox process (functions/child.ts).
  * Everything is JSON: values a function sees or produces travel as JSON text, never as objects.
  */
-import type { DirectoryMethod, FetchStub, FunctionError, FunctionLimits } from './types.js';
+import type { DirectoryMethod, FetchStub, FunctionError, FunctionLimits } from '../types.js';
 
 /** Parent → child. */
 export type ParentMessage = RunMessage | DirectoryReplyMessage;
