@@ -3,7 +3,7 @@
  * back, and the host-side directory a function may read through `ctx.directory`.
  *
  * Everything that crosses into a function is JSON; nothing here is ever handed to user code as
- * an object (see functions/child.ts for how values cross the boundary).
+ * an object (see functions/sandbox/child.ts for how values cross the boundary).
  */
 import type { JsonValue } from '../steps/types.js';
 

@@ -4,7 +4,7 @@
  *
  * Each hop (the first request and every redirect) is checked in full: scheme, userinfo, the
  * allowHosts list, every address the host resolves to, and the address the socket actually
- * reached before anything is sent (network-exchange.ts). Internal ranges (network-address.ts)
+ * reached before anything is sent (exchange.ts). Internal ranges (address.ts)
  * are refused whatever the allowlist says, unless the operator exempts them.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';

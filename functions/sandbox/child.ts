@@ -1,5 +1,5 @@
 /**
- * The sandbox process. The runner bundles this file and forks it with an empty environment, the
+ * The sandbox process. The pool bundles this file and forks it with an empty environment, the
  * permission model (it may read its own bundle, nothing else; no writes, no child processes, no
  * workers) and a heap cap. It runs the code of ONE function hash, one call at a time, each call in
  * a fresh `vm` context that can generate no code from strings and no WebAssembly.

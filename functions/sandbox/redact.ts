@@ -1,5 +1,5 @@
 /**
- * What the runner does to a result before anyone sees it: every secret value of the call is
+ * What the pool does to a result before anyone sees it: every secret value of the call is
  * replaced by [REDACTED] in logs, output and error message, also in the forms a secret takes
  * when it is JSON-encoded or URL-encoded; host paths are hidden from messages.
  *
