@@ -3,13 +3,13 @@
  * concurrent callers, how late a TIMEOUT arrives after its deadline, and whether one spinning
  * function slows the others down. Every phase uses its own FunctionSandbox (closed at its end), so
  * that no phase inherits another's processes; the figures are wall times seen by the caller of
- * `sandbox.run()` unless named `durationMs` (the runner's own clock, from handing the call to a
+ * `sandbox.run()` unless named `durationMs` (the pool's own clock, from handing the call to a
  * process to its result, whole milliseconds).
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileFunction } from '../functions/compile.js';
-import { FunctionSandbox, MAX_PROCESSES, type SandboxOptions } from '../functions/runner.js';
+import { FunctionSandbox, MAX_PROCESSES, type SandboxOptions } from '../functions/sandbox/pool.js';
 import type { CompiledFunction, FunctionRunRequest, FunctionRunResult } from '../functions/types.js';
 
 const TRIVIAL_SOURCE = 'export default async (input) => ({ ok: input.n + 1 })';

@@ -11,7 +11,7 @@ import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import { MAX_STEPS } from './limits.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
-import { parseHostPattern } from '../functions/network-hosts.js';
+import { parseHostPattern } from '../functions/network/hosts.js';
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB } from '../functions/types.js';
 
 export const DEFINITION_NAME = /^[a-z0-9][a-z0-9-]*$/;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { USER_STATUSES, type Account, type User } from '../directory/types.js';
 import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DirectoryOps } from '../store/directory.js';
+import type { UserFilter } from './sdk.js';
 import type { FunctionDirectory } from './types.js';
 
 /** Managers up the chain at most; a cycle in bad data must not loop forever. */
@@ -21,6 +22,10 @@ const UserFilterSchema = z
     limit: z.number().int().min(1).max(MAX_LISTED_USERS).default(MAX_LISTED_USERS),
   })
   .strict();
+
+/** What sdk.d.ts promises authors is what is checked here: a drift on either side is a type error. */
+type SameType<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type FilterMatchesSdk<Same extends true = SameType<z.input<typeof UserFilterSchema>, UserFilter>> = Same;
 
 const plainUser = (user: User | undefined): JsonValue => (user ? (user as unknown as JsonObject) : null);
 const plainAccount = (account: Account): JsonObject => account as unknown as JsonObject;

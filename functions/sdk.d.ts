@@ -20,7 +20,19 @@
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** Plain data from the identity directory; each call counts against maxDirectoryCalls. */
+/** Which users `ctx.directory.listUsers` returns. */
+export interface UserFilter {
+  status?: 'ENABLED' | 'DISABLED' | 'DELETED';
+  department?: string;
+  managerId?: string;
+  /** 1 to 500 (the default). */
+  limit?: number;
+}
+
+/**
+ * Plain data from the identity directory; each call counts against maxDirectoryCalls. The one
+ * declaration of ctx.directory: the host's side (functions/types.ts) is derived from it.
+ */
 export interface FunctionDirectory {
   findByEmail(email: string): Promise<JsonValue>;
   getById(id: string): Promise<JsonValue>;
@@ -30,8 +42,8 @@ export interface FunctionDirectory {
   listAppUsersForUser(userId: string): Promise<JsonValue>;
   /** The user whose username, or whose account in any app, is `username`; null when it is free. */
   findByUsername(username: string): Promise<JsonValue>;
-  /** Users in id order; `limit` at most 500 (the default). */
-  listUsers(filter?: { status?: 'ENABLED' | 'DISABLED' | 'DELETED'; department?: string; managerId?: string; limit?: number }): Promise<JsonValue>;
+  /** Users in id order. */
+  listUsers(filter?: UserFilter): Promise<JsonValue>;
 }
 
 export interface FetchInit {
@@ -66,9 +78,10 @@ export interface FunctionCallError extends Error {
 export interface FunctionContext {
   /**
    * HTTP(S) to the function's allowed hosts only; internal addresses are refused
-   * (NETWORK_DENIED), redirects are followed and checked hop by hop.
+   * (NETWORK_DENIED), redirects are followed and checked hop by hop. The URL is text: the
+   * sandbox has no `URL` class (another value is taken as its String()).
    */
-  fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse>;
+  fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
   /** A secret or setting of this call; undefined when there is none. Its value is redacted from logs, output and errors. */
   getConfig(key: string): string | undefined;
   /** Same as console.log: one captured line, arguments joined by spaces, objects as JSON. */

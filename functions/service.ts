@@ -12,7 +12,7 @@ import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from './ref.js';
 import { functionDirectory } from './directory.js';
-import { FunctionSandbox } from './runner.js';
+import { FunctionSandbox } from './sandbox/pool.js';
 import { loadMasterKey, openSecret, sealSecret, type MasterKeySource } from './secrets.js';
 import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from './types.js';
 

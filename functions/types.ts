@@ -3,9 +3,10 @@
  * back, and the host-side directory a function may read through `ctx.directory`.
  *
  * Everything that crosses into a function is JSON; nothing here is ever handed to user code as
- * an object (see functions/child.ts for how values cross the boundary).
+ * an object (see functions/sandbox/child.ts for how values cross the boundary).
  */
 import type { JsonValue } from '../steps/types.js';
+import type { FunctionDirectory as AuthorDirectory } from './sdk.js';
 
 export type { JsonValue };
 
@@ -52,26 +53,29 @@ export interface CompiledFunction {
   packages: string[];
 }
 
-/**
- * Read access to the identity directory, implemented by the host (the directory store). Every
- * method takes and returns JSON; results are serialized before they reach the function, so an
- * implementation may return its own objects. Names follow the reference API (FindByEmail, ...).
- */
-export interface FunctionDirectory {
-  findByEmail(email: string): Promise<JsonValue>;
-  getById(id: string): Promise<JsonValue>;
-  getManagers(userId: string): Promise<JsonValue>;
-  directReports(userId: string): Promise<JsonValue>;
-  getEntitlementMembers(entitlement: string): Promise<JsonValue>;
-  listAppUsersForUser(userId: string): Promise<JsonValue>;
-  /** The user whose username, or whose account in any app, is `username`; null when it is free. */
-  findByUsername(username: string): Promise<JsonValue>;
-  /** Users matching a filter, given as JSON text: { status?, department?, managerId?, limit? }. */
-  listUsers(filterJson: string): Promise<JsonValue>;
-}
+/** The methods of `ctx.directory`, declared once, for authors, in sdk.d.ts. */
+export type DirectoryMethod = keyof AuthorDirectory;
 
-export const DIRECTORY_METHODS = ['findByEmail', 'getById', 'getManagers', 'directReports', 'getEntitlementMembers', 'listAppUsersForUser', 'findByUsername', 'listUsers'] as const satisfies readonly (keyof FunctionDirectory)[];
-export type DirectoryMethod = (typeof DIRECTORY_METHODS)[number];
+/**
+ * Read access to the identity directory, implemented by the host (the directory store): each
+ * method of sdk.d.ts's FunctionDirectory, with its one argument as it crosses the bridge, as text
+ * (listUsers's filter as JSON text). Results are serialized before they reach the function, so
+ * an implementation may return its own objects. Names follow the reference API (FindByEmail, ...).
+ */
+export type FunctionDirectory = { [Method in DirectoryMethod]: (argument: string) => Promise<JsonValue> };
+
+/** Every method, each once: a method added to or removed from sdk.d.ts is a type error here. */
+const EVERY_DIRECTORY_METHOD: Record<DirectoryMethod, true> = {
+  findByEmail: true,
+  getById: true,
+  getManagers: true,
+  directReports: true,
+  getEntitlementMembers: true,
+  listAppUsersForUser: true,
+  findByUsername: true,
+  listUsers: true,
+};
+export const DIRECTORY_METHODS = Object.keys(EVERY_DIRECTORY_METHOD) as readonly DirectoryMethod[];
 
 /** Caps on what one run may produce or consume besides time and memory. */
 export interface FunctionLimits {

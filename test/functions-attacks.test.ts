@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashOf } from '../functions/compile.js';
-import { FunctionSandbox, sandboxProcessOptions } from '../functions/runner.js';
+import { FunctionSandbox } from '../functions/sandbox/pool.js';
+import { sandboxProcessOptions } from '../functions/sandbox/process.js';
 import type { FunctionRunRequest, FunctionRunResult } from '../functions/types.js';
 
 const sandbox = new FunctionSandbox();

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.js';
-import { FunctionSandbox } from '../functions/runner.js';
+import { FunctionSandbox } from '../functions/sandbox/pool.js';
 import type { JsonValue } from '../steps/types.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 

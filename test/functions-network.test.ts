@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { parseCidr } from '../cel/network.js';
-import { connectedAddressProblem } from '../functions/network-exchange.js';
+import { connectedAddressProblem } from '../functions/network/exchange.js';
 import {
   addressOf,
   createGuardedFetch,
@@ -19,7 +19,7 @@ import {
   parseHostPattern,
   type NetworkPolicy,
   type PlainRequest,
-} from '../functions/network.js';
+} from '../functions/network/fetch.js';
 
 interface Recorded {
   method: string;

@@ -9,7 +9,7 @@ import { getPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { compileFunction, FUNCTION_PACKAGES } from '../functions/compile.js';
-import { FunctionSandbox } from '../functions/runner.js';
+import { FunctionSandbox } from '../functions/sandbox/pool.js';
 import type { FunctionRunRequest, FunctionRunResult } from '../functions/types.js';
 import { until } from './helpers/worker-process.js';
 

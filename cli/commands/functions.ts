@@ -11,7 +11,7 @@ import { functionDocumentsIn } from '../../definitions/files.js';
 import { FunctionSchema, type FunctionSpec } from '../../definitions/schema.js';
 import { functionDirectory } from '../../functions/directory.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from '../../functions/ref.js';
-import { FunctionSandbox } from '../../functions/runner.js';
+import { FunctionSandbox } from '../../functions/sandbox/pool.js';
 import { privateNetworksFrom, type FunctionSummary, type FunctionVersionInfo } from '../../functions/service.js';
 import { parseTestFile, runTestCases, type FunctionTestCase, type TestCaseResult } from '../../functions/testing.js';
 import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from '../../functions/types.js';

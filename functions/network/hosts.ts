@@ -3,7 +3,7 @@
  * "10.20.0.5", "[2001:db8::1]", each optionally with ":port". A pattern without a port allows
  * only the scheme's default port (80 for http:, 443 for https:).
  */
-import { addressOf, type Address } from './network-address.js';
+import { addressOf, type Address } from './address.js';
 
 export interface HostPattern {
   /** Lowercase, IDN as punycode, no trailing dot; an IPv6 address in brackets, as URL.hostname has it. */

@@ -9,10 +9,10 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders 
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { CidrRange } from '../cel/network.js';
-import { addressOf, carriedIpv4, deniedReasonOf, formatAddress, sameAddress, type Address } from './network-address.js';
-import { NetworkError } from './network-errors.js';
-import { defaultPortOf } from './network-hosts.js';
+import type { CidrRange } from '../../cel/network.js';
+import { addressOf, carriedIpv4, deniedReasonOf, formatAddress, sameAddress, type Address } from './address.js';
+import { NetworkError } from './errors.js';
+import { defaultPortOf } from './hosts.js';
 
 export interface Hop {
   url: URL;

@@ -3,10 +3,10 @@
  * stubs instead of the network, so tests run offline and deterministic. The allowlist still
  * applies, so a test also catches a host missing from `allowedHosts`.
  */
-import { NetworkDeniedError } from './network-errors.js';
-import { isHostAllowed, parseHostPattern } from './network-hosts.js';
-import type { GuardedFetch, PlainRequest, PlainResponse } from './network.js';
-import type { FetchStub } from './types.js';
+import { NetworkDeniedError } from './errors.js';
+import { isHostAllowed, parseHostPattern } from './hosts.js';
+import type { GuardedFetch, PlainRequest, PlainResponse } from './fetch.js';
+import type { FetchStub } from '../types.js';
 
 export function createStubFetch(stubs: readonly FetchStub[], allowHosts: readonly string[], onDenied: (line: string) => void): GuardedFetch {
   const patterns = allowHosts.map(parseHostPattern);

@@ -1,12 +1,12 @@
 /**
- * What the runner does to a result before anyone sees it: every secret value of the call is
+ * What the pool does to a result before anyone sees it: every secret value of the call is
  * replaced by [REDACTED] in logs, output and error message, also in the forms a secret takes
  * when it is JSON-encoded or URL-encoded; host paths are hidden from messages.
  *
  * Redaction guards against accidents (a secret logged or returned by mistake). It cannot stop a
  * hostile function that encodes a secret some other way before leaking it.
  */
-import type { JsonValue } from './types.js';
+import type { JsonValue } from '../types.js';
 
 export const REDACTED = '[REDACTED]';
 /** Shorter values would redact ordinary words and digits everywhere. */

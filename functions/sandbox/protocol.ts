@@ -1,8 +1,8 @@
 /**
- * The IPC messages between the runner (parent) and a sandbox process (functions/child.ts).
+ * The IPC messages between the pool (parent, pool.ts) and a sandbox process (child.ts).
  * Everything is JSON: values a function sees or produces travel as JSON text, never as objects.
  */
-import type { DirectoryMethod, FetchStub, FunctionError, FunctionLimits } from './types.js';
+import type { DirectoryMethod, FetchStub, FunctionError, FunctionLimits } from '../types.js';
 
 /** Parent → child. */
 export type ParentMessage = RunMessage | DirectoryReplyMessage;

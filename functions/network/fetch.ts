@@ -4,18 +4,18 @@
  *
  * Each hop (the first request and every redirect) is checked in full: scheme, userinfo, the
  * allowHosts list, every address the host resolves to, and the address the socket actually
- * reached before anything is sent (network-exchange.ts). Internal ranges (network-address.ts)
+ * reached before anything is sent (exchange.ts). Internal ranges (address.ts)
  * are refused whatever the allowlist says, unless the operator exempts them.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { addressOf, deniedReasonOf, formatAddress, parseExemptions, type Address } from './network-address.js';
-import { NetworkDeniedError, NetworkError, requestLabel } from './network-errors.js';
-import { exchange, type Hop, type ResponseHead } from './network-exchange.js';
-import { isHostAllowed, parseHostPattern, type HostPattern } from './network-hosts.js';
+import { addressOf, deniedReasonOf, formatAddress, parseExemptions, type Address } from './address.js';
+import { NetworkDeniedError, NetworkError, requestLabel } from './errors.js';
+import { exchange, type Hop, type ResponseHead } from './exchange.js';
+import { isHostAllowed, parseHostPattern, type HostPattern } from './hosts.js';
 
-export { addressOf, internalRangeOf } from './network-address.js';
-export { NetworkDeniedError, NetworkError } from './network-errors.js';
-export { parseHostPattern } from './network-hosts.js';
+export { addressOf, internalRangeOf } from './address.js';
+export { NetworkDeniedError, NetworkError } from './errors.js';
+export { parseHostPattern } from './hosts.js';
 
 export interface PlainRequest {
   url: string;

@@ -6,8 +6,10 @@
  * only, and anything it throws is dropped unseen, so no host object ever reaches user code.
  *
  * Because the source is evaluated on its own, this function must not use anything from its
- * module: no imports, no module-level names, only the globals of a fresh context.
+ * module: no imports (types only, which are erased), no module-level names, only the globals
+ * of a fresh context.
  */
+import type { DirectoryMethod } from '../types.js';
 
 /** The prelude's answer, read by child.ts once, before any user code runs. */
 export interface PreludeHandle {
@@ -201,7 +203,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     listUsers: function (filter?: unknown): Promise<unknown> {
       return callAsync('directory', { method: 'listUsers', args: [JSON.stringify(filter ?? {})] }, parse);
     },
-  });
+  } satisfies Record<DirectoryMethod, (...args: never[]) => Promise<unknown>>);
 
   // ---- the outcome, described and serialized here, inside the sandbox ----
   function describeThrown(thrown: unknown): { code: string; message: string } {

@@ -1,5 +1,5 @@
 /**
- * The sandbox process. The runner bundles this file and forks it with an empty environment, the
+ * The sandbox process. The pool bundles this file and forks it with an empty environment, the
  * permission model (it may read its own bundle, nothing else; no writes, no child processes, no
  * workers) and a heap cap. It runs the code of ONE function hash, one call at a time, each call in
  * a fresh `vm` context that can generate no code from strings and no WebAssembly.
@@ -11,10 +11,10 @@
 import vm from 'node:vm';
 import { sandboxPrelude, type BridgeEvent, type PreludeHandle } from './bridge.js';
 import { installWebGlobals } from './web-globals.js';
-import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from './network.js';
-import { createStubFetch } from './network-stub.js';
+import { createGuardedFetch, NetworkDeniedError, type GuardedFetch, type PlainRequest } from '../network/fetch.js';
+import { createStubFetch } from '../network/stub.js';
 import type { ChildMessage, DirectoryReplyMessage, ParentMessage, RunMessage } from './protocol.js';
-import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from './types.js';
+import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type FunctionErrorCode } from '../types.js';
 
 const PRELUDE = new vm.Script(`'use strict';(${sandboxPrelude.toString()})`, { filename: 'idflow-prelude.js' });
 const WEB_GLOBALS = new vm.Script(`'use strict';(${installWebGlobals.toString()})()`, { filename: 'idflow-web-globals.js' });

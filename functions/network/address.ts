@@ -5,7 +5,7 @@
  * Lenient on purpose: anything some parser (WHATWG URL, inet_aton, getaddrinfo) would read as an
  * address is treated as that address, so `0x7f.1` or `0177.0.0.1` cannot pass for a host name.
  */
-import { IpAddress, parseCidr, parseIp, type CidrRange } from '../cel/network.js';
+import { IpAddress, parseCidr, parseIp, type CidrRange } from '../../cel/network.js';
 
 export interface Address {
   version: 4 | 6;
