@@ -2,8 +2,8 @@
  * Signatures of the activities the automation workflow calls. Types only: workflow code imports
  * this file, the implementations live beside it.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import type { AutomationSpec } from '../definitions/schema.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { RunStatus } from '../store/types.js';
 
 export interface RunStepRequest {

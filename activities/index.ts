@@ -2,13 +2,14 @@
  * Activity implementations: run one activity step against real services, and record runs and
  * steps in the store. Created with their dependencies so the worker and tests wire them alike.
  */
+import type { JsonValue } from '../core/json.js';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { DirectoryService } from '../directory/service.js';
 import { DirectoryError } from '../directory/types.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, parseStepInput, type JsonValue } from '../steps/types.js';
+import { StepError, parseStepInput } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createFanOutActivities } from './fan-out.js';

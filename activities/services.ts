@@ -1,10 +1,11 @@
 /**
  * The real adapters behind StepServices: what an activity step may use of the host.
  */
+import type { JsonValue } from '../core/json.js';
 import type { Logger } from 'pino';
 import { parseDuration } from '../definitions/duration.js';
 import type { WebhookSpec } from '../definitions/schema.js';
-import { StepError, type JsonValue, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';

@@ -10,7 +10,7 @@
  *
  * Workflow-safe and pure: no Node built-ins; the input is never modified.
  */
-import type { JsonObject, JsonValue } from '../steps/types.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
 
 const CAMEL_CASE = /^[a-z][a-z0-9]*[A-Z][a-zA-Z0-9]*$/;
 const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;

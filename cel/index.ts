@@ -6,8 +6,8 @@
  * no I/O and no host clock. now() returns options.now, which callers must pass (workflow time
  * in runs, the host clock in the CLI); an expression calling now() without it is an error.
  */
+import type { JsonValue } from '../core/json.js';
 import type { ParseResult } from '@marcbachmann/cel-js';
-import type { JsonValue } from '../steps/types.js';
 import { celEnvironment, setEvaluationClock } from './environment.js';
 import { CelError, expressionError, toCelError } from './errors.js';
 import { celTypeName, toJson } from './json.js';

@@ -2,9 +2,9 @@
  * Conversion of CEL values (as cel-js represents them) to JSON values, and CEL type names
  * for messages. Workflow-safe: no Buffer, no Node built-ins.
  */
+import type { JsonValue } from '../core/json.js';
 import { Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
-import type { JsonValue } from '../steps/types.js';
 import { CelError } from './errors.js';
 import { CidrRange, IpAddress } from './network.js';
 

@@ -12,7 +12,7 @@
  *
  * Workflow-safe like the rest of cel/.
  */
-import type { JsonValue } from '../steps/types.js';
+import type { JsonValue } from '../core/json.js';
 import { compile, type CelVariables, type CheckedExpression, type EvaluateOptions } from './index.js';
 import { CelError, describePosition, type CelErrorKind } from './errors.js';
 

@@ -1,6 +1,6 @@
 /** Argument helpers shared by commands. */
+import type { JsonObject } from '../core/json.js';
 import { readFile } from 'node:fs/promises';
-import type { JsonObject } from '../steps/types.js';
 import { CliError } from './output.js';
 
 /** A JSON object given inline or as @FILE; `what` names the option in errors. */

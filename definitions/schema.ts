@@ -2,10 +2,10 @@
  * The shape of definition documents (`kind: Automation`, `kind: Webhook`), validated with zod and
  * exported as JSON Schema (`idflow schema`) so editors complete and check the files.
  */
+import type { JsonObject } from '../core/json.js';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { stepRegistry } from '../steps/registry.js';
-import type { JsonObject } from '../steps/types.js';
 import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/document.js';
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';

@@ -5,9 +5,9 @@
  * reported with their line and reason and skipped; the rest is imported in one transaction.
  * The same file imported twice changes nothing the second time and emits nothing.
  */
+import type { JsonObject } from '../core/json.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, isMap, isNode, isSeq, parseDocument } from 'yaml';
-import type { JsonObject } from '../steps/types.js';
 import { diffUser, type DirectoryService, type UserChange } from './service.js';
 import type { User } from './types.js';
 import { UserInputSchema, toUserFields } from './users.js';

@@ -7,9 +7,9 @@
  * under its idempotency key in the same transaction, so a retry after a crash returns the first
  * result and changes nothing twice.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DirectoryOps, DirectoryRepository } from '../store/directory.js';
 import {
   DirectoryError,

@@ -2,7 +2,7 @@
  * The identity directory's records: the system of record the governance steps act on.
  * Pure types (no Node built-ins): step modules import them, and steps are bundled into workflows.
  */
-import type { JsonObject } from '../steps/types.js';
+import type { JsonObject } from '../core/json.js';
 
 export const USER_STATUSES = ['ENABLED', 'DISABLED', 'DELETED'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];

@@ -3,8 +3,8 @@
  * directory's user fields. Shared by `idflow directory import` and `idflow directory apply`, so a
  * row and a document entry obey the same rules.
  */
+import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
-import type { JsonObject } from '../steps/types.js';
 import { DirectoryError, USER_STATUSES, type User, type UserFields } from './types.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

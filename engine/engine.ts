@@ -3,6 +3,7 @@
  * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
  * the sources of truth.
  */
+import type { JsonObject } from '../core/json.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +14,6 @@ import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
-import type { JsonObject } from '../steps/types.js';
 import type { EventMatch, EventRecord, RunRecord, Store } from '../store/types.js';
 import { EventInputSchema, MAX_EVENT_DATA_BYTES } from '../triggers/events.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';

@@ -2,7 +2,7 @@
  * What the HTTP API (and through it the CLI) asks of the engine. engine/engine.ts implements it
  * on top of the store and a Temporal client.
  */
-import type { JsonObject } from '../steps/types.js';
+import type { JsonObject } from '../core/json.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
 import type { LoadedDocument } from '../definitions/load.js';

@@ -3,9 +3,9 @@
  * (FindByEmail, GetByID, GetManagers, DirectReports, GetEntitlementMembers, ListAppUsersForUser).
  * Users come back without idflow's bookkeeping; a missing user is null, not an error.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { USER_STATUSES, type Account, type User } from '../directory/types.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DirectoryOps } from '../store/directory.js';
 import type { UserFilter } from './sdk.js';
 import type { FunctionDirectory } from './types.js';

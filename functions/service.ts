@@ -4,10 +4,10 @@
  * content hash, time, author and message), secrets sealed at rest, and calls into the sandbox
  * with this version's limits, allowlist, secrets and the directory.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import type { FunctionSpec } from '../definitions/schema.js';
 import { EngineError } from '../engine/types.js';
 import { parseDuration } from '../definitions/duration.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from './ref.js';

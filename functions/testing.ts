@@ -3,12 +3,12 @@
  * expected error code), with stubbed `ctx.fetch` responses, secrets, a trigger and directory
  * users of the case's own. `idflow function test` runs them before (or after) publishing.
  */
+import type { JsonValue } from '../core/json.js';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { DirectoryDocumentSchema, applyDirectoryDocument, emptySummary } from '../directory/document.js';
 import { DirectoryService } from '../directory/service.js';
 import { openStore } from '../store/index.js';
-import type { JsonValue } from '../steps/types.js';
 import { functionDirectory } from './directory.js';
 import { FUNCTION_ERROR_CODES, type FunctionRunRequest, type FunctionRunResult } from './types.js';
 

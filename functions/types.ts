@@ -5,10 +5,8 @@
  * Everything that crosses into a function is JSON; nothing here is ever handed to user code as
  * an object (see functions/sandbox/child.ts for how values cross the boundary).
  */
-import type { JsonValue } from '../steps/types.js';
+import type { JsonValue } from '../core/json.js';
 import type { FunctionDirectory as AuthorDirectory } from './sdk.js';
-
-export type { JsonValue };
 
 /** Every way a run can fail. The first seven are the documented contract of `idflow function run`. */
 export const FUNCTION_ERROR_CODES = [

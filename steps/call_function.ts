@@ -5,9 +5,10 @@
  * over memory, was denied the network) fails the step at once; only a sandbox failure retries.
  * A successful call is recorded, so a retried step does not call the function a second time.
  */
+import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
-import { StepError, defineActivityStep, type JsonObject } from './types.js';
+import { StepError, defineActivityStep } from './types.js';
 
 const schema = z
   .object({

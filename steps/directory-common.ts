@@ -2,8 +2,9 @@
  * What the governance steps share: their retry defaults and their apply-time reference checks.
  * Directory writes are local transactions, so retries are quick and many.
  */
+import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
-import type { JsonObject, ReferenceIssue, RetrySettings } from './types.js';
+import type { ReferenceIssue, RetrySettings } from './types.js';
 
 export const DIRECTORY_STEP_DEFAULTS: { timeout: string; retry: RetrySettings } = {
   // A local transaction: a lost worker is noticed (and the step retried) after this long.

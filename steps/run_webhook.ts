@@ -3,9 +3,10 @@
  * Network errors, timeouts, 5xx and 429 are retryable (Retry-After honoured); other 4xx and
  * redirects fail at once with the status and body in the error.
  */
+import type { JsonValue } from '../core/json.js';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { StepError, defineActivityStep, type JsonValue, type ResolvedWebhook, type StepServices } from './types.js';
+import { StepError, defineActivityStep, type ResolvedWebhook, type StepServices } from './types.js';
 
 /** Responses larger than this fail the step: an automation has no use for megabytes of body. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;

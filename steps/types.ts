@@ -7,11 +7,10 @@
  * same step logic run against real adapters in the worker and in tests.
  */
 import type { z } from 'zod';
+import type { JsonObject, JsonValue } from '../core/json.js';
 import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
 
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
 export interface RetrySettings {

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../steps/types.js';
+import type { JsonValue } from '../core/json.js';
 import { clampLimit, nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from './db.js';

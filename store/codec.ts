@@ -2,8 +2,8 @@
  * Conversions between records and columns, shared by the repositories: JSON is stored as TEXT
  * and parsed here (not with dialect JSON functions) so every dialect reads it alike.
  */
+import type { JsonValue } from '../core/json.js';
 import { createHash } from 'node:crypto';
-import type { JsonValue } from '../steps/types.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;

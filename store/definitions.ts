@@ -1,4 +1,4 @@
-import type { JsonObject } from '../steps/types.js';
+import type { JsonObject } from '../core/json.js';
 import { canonicalJson, nowIso, parseJsonText, sha256Hex, toJsonText } from './codec.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db, DefinitionVersionsTable } from './db.js';

@@ -4,9 +4,9 @@
  * so the directory service can write a change, its events (the outbox) and a step's recorded
  * result atomically. Records live as JSON in `data`; key columns serve lookups and uniqueness.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import type { Kysely } from 'kysely';
 import type { Account, AccessProfile, App, Campaign, CampaignTemplate, Delegate, DirectoryEvent, Enrollment, Entitlement, Grant, Task, User } from '../directory/types.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import { nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Database, Db } from './db.js';
 import { effectsRepository } from './effects.js';

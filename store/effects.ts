@@ -1,4 +1,4 @@
-import type { JsonValue } from '../steps/types.js';
+import type { JsonValue } from '../core/json.js';
 import { nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Db } from './db.js';
 import type { Store } from './types.js';

@@ -1,5 +1,5 @@
+import type { JsonObject } from '../core/json.js';
 import type { Kysely } from 'kysely';
-import type { JsonObject } from '../steps/types.js';
 import { clampLimit, nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Database, EventsTable } from './db.js';
 import type { EventMatch, EventRecord, Store } from './types.js';

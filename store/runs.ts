@@ -1,5 +1,5 @@
+import type { JsonValue } from '../core/json.js';
 import type { Kysely } from 'kysely';
-import type { JsonValue } from '../steps/types.js';
 import { clampLimit, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } from './codec.js';
 import type { Database, RunStepsTable, RunsTable } from './db.js';
 import type { RunRecord, RunStatus, StepRecord, StepStatus, Store } from './types.js';

@@ -3,10 +3,10 @@
  * DST in America/New_York, leap years and month ends, IPv6, field-name aliases, and the errors
  * bad input gets. docs/cel.md's reference table (test/cel-reference.test.ts) covers the common cases.
  */
+import type { JsonObject } from '../core/json.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { camelCaseOf, compile, evaluateExpression, snakeCaseOf, withFieldAliases, type CelVariables } from '../cel/index.js';
-import type { JsonObject } from '../steps/types.js';
 import { assertCelError } from './helpers/cel.js';
 
 /** A Sunday afternoon, 123 ms past the minute: 2026-03-08 is the day New York moves to EDT (at 07:00Z). */

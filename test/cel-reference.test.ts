@@ -4,6 +4,7 @@
  * with the documented kind and message; and everything idflow registers in the CEL environment
  * (functions, constants, fields of its types) must have an example there.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
@@ -12,7 +13,6 @@ import { celEnvironment } from '../cel/environment.js';
 import { CelError, compile, evaluateExpression, type CelVariables } from '../cel/index.js';
 import { NET_IP_FIELDS } from '../cel/network.js';
 import { MATCHES_FUNCTION } from '../cel/regex.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 import { subjectOf, triggerContext } from '../triggers/events.js';
 
 const doc = await readFile(new URL('../docs/cel.md', import.meta.url), 'utf8');

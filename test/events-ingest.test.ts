@@ -5,12 +5,12 @@
  * an automation that cannot start never stops the others, and exactly one delivery of an id is
  * the first.
  */
+import type { JsonObject } from '../core/json.js';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
-import type { JsonObject } from '../steps/types.js';
 import type { EventRecord, RunRecord } from '../store/types.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';

@@ -4,13 +4,13 @@
  * loopback server standing in for Microsoft Graph, the HR system and the ticketing system (the
  * operator exempts 127.0.0.1 for this, as IDFLOW_FUNCTIONS_PRIVATE_NETWORKS would).
  */
+import type { JsonValue } from '../core/json.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.js';
 import { FunctionSandbox } from '../functions/sandbox/pool.js';
-import type { JsonValue } from '../steps/types.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const example = (name: string): string => fileURLToPath(new URL(`../examples/functions/${name}`, import.meta.url));

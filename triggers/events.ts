@@ -5,9 +5,9 @@
  * An event's data is stored and sent to workflows as it arrived; its aliases (snake_case keys,
  * `user`) exist only in the view built where CEL evaluates, so they never multiply its size.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { withFieldAliases } from '../cel/aliases.js';
-import type { JsonObject, JsonValue } from '../steps/types.js';
 
 export const EVENT_TYPES = [
   'user.created',

@@ -5,9 +5,9 @@
  * One automation's trouble (a stored condition that no longer compiles, one that throws) is its
  * own outcome: it never stops the matching of the others.
  */
+import type { JsonObject } from '../core/json.js';
 import { compileCondition, evaluateCondition, type CompiledExpression } from '../cel/index.js';
 import type { AutomationSpec } from '../definitions/schema.js';
-import type { JsonObject } from '../steps/types.js';
 import { triggerVariables } from './events.js';
 
 export interface IndexedAutomation {

@@ -6,6 +6,7 @@
  * Deterministic and replay-safe: no I/O here, time only from Temporal (`new Date()` and timers
  * are Temporal's inside a workflow), and the pinned automation version arrives as input.
  */
+import type { JsonObject, JsonValue } from '../core/json.js';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -22,7 +23,7 @@ import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, parseStepInput, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
+import { StepError, parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { subjectOf, triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 

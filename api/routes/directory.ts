@@ -1,10 +1,10 @@
 /** The identity directory: HR imports, and reads of users, grants, accounts, tasks, delegates, enrollments and campaigns. */
+import type { JsonObject } from '../../core/json.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { importFeed, parseFeed, parseMapping } from '../../directory/import.js';
 import { USER_STATUSES } from '../../directory/types.js';
 import type { Engine } from '../../engine/types.js';
-import type { JsonObject } from '../../steps/types.js';
 import { actorOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 

@@ -1,11 +1,11 @@
 /** Functions: list, versions, publish, rollback, manual runs and test cases, and secrets (names only, never values). */
+import type { JsonValue } from '../../core/json.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
 import { FunctionCompileError } from '../../functions/compile.js';
 import { SecretsError } from '../../functions/secrets.js';
 import { TestFileSchema, runTestCases } from '../../functions/testing.js';
-import type { JsonValue } from '../../steps/types.js';
 import { actorOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 

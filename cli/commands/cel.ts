@@ -1,7 +1,7 @@
 /** idflow cel eval: try an expression the way triggers and templates evaluate it. */
+import type { JsonObject } from '../../core/json.js';
 import type { Command } from 'commander';
 import { CelError, evaluateExpression } from '../../cel/index.js';
-import type { JsonObject } from '../../steps/types.js';
 import { subjectOf, triggerContext } from '../../triggers/events.js';
 import { jsonObjectArg } from '../args.js';
 import { CliError, type Output } from '../output.js';

@@ -2,6 +2,7 @@
  * idflow function run|test|publish|list|versions|rollback, and idflow secret set|list|delete.
  * `run` and `test` take a FILE.ts (run here, no server needed) or a NAME (run by the API).
  */
+import type { JsonValue } from '../../core/json.js';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -15,7 +16,6 @@ import { FunctionSandbox } from '../../functions/sandbox/pool.js';
 import { privateNetworksFrom, type FunctionSummary, type FunctionVersionInfo } from '../../functions/service.js';
 import { parseTestFile, runTestCases, type FunctionTestCase, type TestCaseResult } from '../../functions/testing.js';
 import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from '../../functions/types.js';
-import type { JsonValue } from '../../steps/types.js';
 import { openStore } from '../../store/index.js';
 import { connect } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';

@@ -6,24 +6,12 @@
  * spare is kept so that a new hash starts without paying for a spawn. A runaway function costs
  * its own timeout only: the pool grows up to MAX_PROCESSES and queues beyond that.
  */
+import type { JsonValue } from '../../core/json.js';
 import { availableParallelism } from 'node:os';
 import { compileFunction, FunctionCompileError, hashOf } from '../compile.js';
 import { createGuardedFetch } from '../network/fetch.js';
 import { childBundlePath, SandboxProcess, type ValidRun } from './process.js';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_MEMORY_MB,
-  DEFAULT_TIMEOUT_MS,
-  MAX_MEMORY_MB,
-  MAX_TIMEOUT_MS,
-  MIN_MEMORY_MB,
-  type CompiledFunction,
-  type FunctionErrorCode,
-  type FunctionLimits,
-  type FunctionRunRequest,
-  type FunctionRunResult,
-  type JsonValue,
-} from '../types.js';
+import { DEFAULT_LIMITS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB, type CompiledFunction, type FunctionErrorCode, type FunctionLimits, type FunctionRunRequest, type FunctionRunResult } from '../types.js';
 
 export const MAX_PROCESSES = Math.max(4, 2 * availableParallelism());
 const COMPILE_CACHE_SIZE = 256;

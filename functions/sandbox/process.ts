@@ -3,6 +3,7 @@
  * bundled child.ts it runs), the call it runs, the deadline and memory watch that kill it, the
  * answers to its ctx.directory requests, and redaction of everything its call returns.
  */
+import type { JsonValue } from '../../core/json.js';
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { ChildMessage, DirectoryRequestMessage, ResultMessage, RunMessage } from './protocol.js';
 import { hidePaths, Redactor } from './redact.js';
-import { DIRECTORY_METHODS, type CompiledFunction, type FunctionError, type FunctionLimits, type FunctionRunRequest, type FunctionRunResult, type JsonValue } from '../types.js';
+import { DIRECTORY_METHODS, type CompiledFunction, type FunctionError, type FunctionLimits, type FunctionRunRequest, type FunctionRunResult } from '../types.js';
 
 /** Past the deadline, how long the parent waits for the process's own TIMEOUT before killing it. */
 export const KILL_GRACE_MS = 40;

@@ -6,7 +6,7 @@
  * Redaction guards against accidents (a secret logged or returned by mistake). It cannot stop a
  * hostile function that encodes a secret some other way before leaking it.
  */
-import type { JsonValue } from '../types.js';
+import type { JsonValue } from '../../core/json.js';
 
 export const REDACTED = '[REDACTED]';
 /** Shorter values would redact ordinary words and digits everywhere. */
