@@ -3,7 +3,7 @@
  */
 import type { JsonValue } from '../core/json.js';
 import type { Logger } from 'pino';
-import { parseDuration } from '../definitions/duration.js';
+import { parseDuration } from '../core/duration.js';
 import type { WebhookSpec } from '../definitions/schema.js';
 import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
 import type { DirectoryService } from '../directory/service.js';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { stepRegistry } from '../steps/registry.js';
 import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/document.js';
 import { EVENT_TYPES } from '../triggers/events.js';
-import { DURATION_HINT, parseDuration } from './duration.js';
+import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import { MAX_STEPS } from './limits.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
 import { parseHostPattern } from '../functions/network/hosts.js';

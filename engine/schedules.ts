@@ -5,7 +5,7 @@
  * running it after any change, or at start after a crash, converges.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { parseDuration } from '../definitions/duration.js';
+import { parseDuration } from '../core/duration.js';
 import { storedAutomationSpec, type ScheduleTrigger } from '../definitions/schema.js';
 import type { Store } from '../store/types.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';

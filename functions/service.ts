@@ -7,7 +7,7 @@
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { FunctionSpec } from '../definitions/schema.js';
 import { EngineError } from '../engine/types.js';
-import { parseDuration } from '../definitions/duration.js';
+import { parseDuration } from '../core/duration.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from './ref.js';

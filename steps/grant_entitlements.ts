@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { DIRECTORY_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
 import { StepError, defineActivityStep } from './types.js';
-import { parseDuration } from '../definitions/duration.js';
+import { parseDuration } from '../core/duration.js';
 
 const schema = z
   .object({

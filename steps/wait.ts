@@ -1,6 +1,6 @@
 /** `wait`: a durable pause. A workflow timer, never a sleeping activity: it survives restarts. */
 import { z } from 'zod';
-import { DURATION_HINT, parseDuration } from '../definitions/duration.js';
+import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import { StepError, defineWorkflowStep } from './types.js';
 
 const schema = z

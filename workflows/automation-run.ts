@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { PinnedAutomation, StepActivities } from '../activities/contracts.js';
 import { renderDeep } from '../cel/template.js';
-import { parseDuration } from '../definitions/duration.js';
+import { parseDuration } from '../core/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { StepError, parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';

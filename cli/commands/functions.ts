@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseDuration } from '../../definitions/duration.js';
+import { parseDuration } from '../../core/duration.js';
 import { functionDocumentsIn } from '../../definitions/files.js';
 import { FunctionSchema, type FunctionSpec } from '../../definitions/schema.js';
 import { functionDirectory } from '../../functions/directory.js';

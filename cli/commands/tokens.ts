@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { SCOPES } from '../../api/scopes.js';
-import { DURATION_HINT, parseDuration } from '../../definitions/duration.js';
+import { DURATION_HINT, parseDuration } from '../../core/duration.js';
 import { openStore } from '../../store/index.js';
 import type { Scope, Store, TokenRecord } from '../../store/types.js';
 import { CliError, printJson, type Output } from '../output.js';
