@@ -2,6 +2,7 @@
  * The identity directory's records: the system of record the governance steps act on.
  * Pure types (no Node built-ins): step modules import them, and steps are bundled into workflows.
  */
+import { IdflowError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 
 export const USER_STATUSES = ['ENABLED', 'DISABLED', 'DELETED'] as const;
@@ -161,15 +162,7 @@ export interface DirectoryEvent {
 }
 
 /** A directory operation refused: a reference that does not exist, or input that cannot apply. */
-export class DirectoryError extends Error {
-  constructor(
-    readonly code: 'NOT_FOUND' | 'INVALID' | 'CONFLICT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DirectoryError';
-  }
-}
+export class DirectoryError extends IdflowError<'NOT_FOUND' | 'INVALID' | 'CONFLICT'> {}
 
 /** What a governance step asks of the directory. Users by id or email; entitlements by id or `app:slug`; apps by id or slug. */
 export interface GrantEntitlementsInput {

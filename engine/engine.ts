@@ -3,6 +3,7 @@
  * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
  * the sources of truth.
  */
+import { IdflowError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -22,7 +23,7 @@ import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
-import { EngineError, type AppliedDefinition, type ApplyOptions, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
+import { type AppliedDefinition, type ApplyOptions, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
 export interface EngineOptions {
   store: Store;
@@ -237,11 +238,11 @@ export class IdflowEngine implements Engine {
    */
   async ingest(input: EventInput, actor: string): Promise<IngestResult> {
     const parsed = EventInputSchema.safeParse(input);
-    if (!parsed.success) throw new EngineError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success) throw new IdflowError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
     const { data } = parsed.data;
     const dataBytes = jsonBytes(data);
     if (dataBytes > MAX_EVENT_DATA_BYTES) {
-      throw new EngineError('PAYLOAD_TOO_LARGE', `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`);
+      throw new IdflowError('PAYLOAD_TOO_LARGE', `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`);
     }
     const receivedAt = new Date().toISOString();
     const event: NewEvent = { id: parsed.data.id ?? `evt-${randomUUID()}`, type: parsed.data.type, occurredAt: parsed.data.occurredAt ?? receivedAt, receivedAt, data };
@@ -319,7 +320,7 @@ export class IdflowEngine implements Engine {
     const input: AutomationRunInput = { automation: { name, version, spec }, trigger: data, aliasTrigger: true, eventId, chain: [] };
     const inputBytes = jsonBytes(input);
     if (inputBytes + PAYLOAD_OVERHEAD_BYTES > TEMPORAL_INPUT_LIMIT_BYTES) {
-      throw new EngineError('PAYLOAD_TOO_LARGE', `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`);
+      throw new IdflowError('PAYLOAD_TOO_LARGE', `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`);
     }
     try {
       await this.options.client.workflow.start(automationRun, {
@@ -345,13 +346,13 @@ export class IdflowEngine implements Engine {
 
   private async currentAutomation(name: string): Promise<IndexedAutomation> {
     const current = await this.store.definitions.current('Automation', name);
-    if (!current) throw new EngineError('NOT_FOUND', `automation "${name}" does not exist`);
+    if (!current) throw new IdflowError('NOT_FOUND', `automation "${name}" does not exist`);
     return { name, version: current.version, enabled: current.enabled, spec: storedAutomationSpec(current.spec) };
   }
 
   async runManually(automationName: string, context: JsonObject, actor: string): Promise<RunRecord> {
     const automation = await this.currentAutomation(automationName);
-    if (!automation.enabled) throw new EngineError('DISABLED', `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``);
+    if (!automation.enabled) throw new IdflowError('DISABLED', `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``);
     const runId = `${automationName}:manual-${randomUUID()}`;
     await this.startRun(automation, context, runId);
     await this.store.audit.record({ actor, action: 'run.manual', target: `Automation/${automationName}`, details: { runId, version: automation.version } });
@@ -360,7 +361,7 @@ export class IdflowEngine implements Engine {
 
   private async requireRun(runId: string): Promise<RunRecord> {
     const run = await this.getRun(runId);
-    if (!run) throw new EngineError('NOT_FOUND', `run "${runId}" does not exist`);
+    if (!run) throw new IdflowError('NOT_FOUND', `run "${runId}" does not exist`);
     return run;
   }
 
@@ -391,11 +392,11 @@ export class IdflowEngine implements Engine {
 
   async cancelRun(runId: string, actor: string): Promise<void> {
     const run = await this.requireRun(runId);
-    if (run.status !== 'running') throw new EngineError('CONFLICT', `run "${runId}" is ${run.status}, not running`);
+    if (run.status !== 'running') throw new IdflowError('CONFLICT', `run "${runId}" is ${run.status}, not running`);
     try {
       await this.options.client.workflow.getHandle(runId).cancel();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new EngineError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
+      if (error instanceof WorkflowNotFoundError) throw new IdflowError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
       throw error;
     }
     await this.store.audit.record({ actor, action: 'run.cancel', target: `Run/${runId}`, details: {} });
@@ -405,7 +406,7 @@ export class IdflowEngine implements Engine {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const run = await this.store.runs.get(runId);
-      if (!run) throw new EngineError('NOT_FOUND', `run "${runId}" does not exist`);
+      if (!run) throw new IdflowError('NOT_FOUND', `run "${runId}" does not exist`);
       if (run.status !== 'running') return run;
       if (Date.now() >= deadline) return this.requireRun(runId);
       await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, deadline - Date.now())));
@@ -414,7 +415,7 @@ export class IdflowEngine implements Engine {
 
   async rollback(automationName: string, version: number, actor: string): Promise<AppliedDefinition> {
     const target = await this.store.definitions.get('Automation', automationName, version);
-    if (!target) throw new EngineError('NOT_FOUND', `automation "${automationName}" has no version ${version}`);
+    if (!target) throw new IdflowError('NOT_FOUND', `automation "${automationName}" has no version ${version}`);
     const head = await this.store.definitions.head('Automation', automationName);
     const wasScheduled = await this.isScheduled(automationName);
     const result = await this.store.definitions.put({

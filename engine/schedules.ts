@@ -4,13 +4,13 @@
  * of every scheduled automation and deletes schedules whose automation no longer has one, so
  * running it after any change, or at start after a crash, converges.
  */
+import { IdflowError } from '../core/errors.js';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { parseDuration } from '../core/duration.js';
 import { storedAutomationSpec, type ScheduleTrigger } from '../definitions/schema.js';
 import type { Store } from '../store/types.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { forEachUserRun } from '../workflows/for-each-user.js';
-import { EngineError } from './types.js';
 
 /** The note on a schedule paused because its automation is disabled. */
 const DISABLED_NOTE = 'the automation is disabled';
@@ -139,7 +139,7 @@ export class ScheduleManager {
 
   private async handle(name: string) {
     const automation = (await this.scheduled()).find((candidate) => candidate.name === name);
-    if (!automation) throw new EngineError('NOT_FOUND', `automation "${name}" has no schedule trigger`);
+    if (!automation) throw new IdflowError('NOT_FOUND', `automation "${name}" has no schedule trigger`);
     return { automation, handle: this.client.schedule.getHandle(scheduleIdFor(name)) };
   }
 
@@ -162,7 +162,7 @@ export class ScheduleManager {
 
   async trigger(name: string): Promise<void> {
     const { automation, handle } = await this.handle(name);
-    if (!automation.enabled) throw new EngineError('DISABLED', `automation "${name}" is disabled: enable it with \`idflow automations enable ${name}\``);
+    if (!automation.enabled) throw new IdflowError('DISABLED', `automation "${name}" is disabled: enable it with \`idflow automations enable ${name}\``);
     await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
   }
 
@@ -173,7 +173,7 @@ export class ScheduleManager {
   }
 
   async backfill(name: string, from: Date, to: Date): Promise<void> {
-    if (!(from < to)) throw new EngineError('INVALID', `backfill needs --from before --to (got ${from.toISOString()} and ${to.toISOString()})`);
+    if (!(from < to)) throw new IdflowError('INVALID', `backfill needs --from before --to (got ${from.toISOString()} and ${to.toISOString()})`);
     const { handle } = await this.handle(name);
     await handle.backfill([{ start: from, end: to, overlap: ScheduleOverlapPolicy.ALLOW_ALL }]);
   }

@@ -91,13 +91,3 @@ export interface Engine {
   webUiLink(runId: string): string | undefined;
 }
 
-/** Errors the engine throws for the API to map onto HTTP statuses. */
-export class EngineError extends Error {
-  constructor(
-    readonly code: 'NOT_FOUND' | 'INVALID' | 'CONFLICT' | 'DISABLED' | 'PAYLOAD_TOO_LARGE',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}

@@ -4,9 +4,9 @@
  * content hash, time, author and message), secrets sealed at rest, and calls into the sandbox
  * with this version's limits, allowlist, secrets and the directory.
  */
+import { IdflowError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { FunctionSpec } from '../definitions/schema.js';
-import { EngineError } from '../engine/types.js';
 import { parseDuration } from '../core/duration.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
@@ -112,11 +112,11 @@ export class FunctionService {
   /** The version a reference names: the current one, or NAME@VERSION. */
   async resolve(ref: string): Promise<DefinitionVersion & { spec: JsonObject }> {
     const parsed = parseFunctionRef(ref);
-    if (!parsed) throw new EngineError('INVALID', `"${ref}" is not a function reference: ${FUNCTION_REF_HINT}`);
+    if (!parsed) throw new IdflowError('INVALID', `"${ref}" is not a function reference: ${FUNCTION_REF_HINT}`);
     const { name, version } = parsed;
     if (version === undefined) return this.requireHead(name);
     const found = await this.store.definitions.get('Function', name, version);
-    if (!found) throw new EngineError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
+    if (!found) throw new IdflowError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
     return found;
   }
 
@@ -140,8 +140,8 @@ export class FunctionService {
 
   async setSecret(name: string, key: string, value: string, actor: string): Promise<void> {
     await this.requireHead(name);
-    if (!SECRET_KEY.test(key)) throw new EngineError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
-    if (value.length === 0) throw new EngineError('INVALID', `the value of ${key} is empty`);
+    if (!SECRET_KEY.test(key)) throw new IdflowError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
+    if (value.length === 0) throw new IdflowError('INVALID', `the value of ${key} is empty`);
     const masterKey = this.masterKey({ create: true });
     await this.store.secrets.put({ functionName: name, key, sealed: sealSecret(masterKey, name, key, value), actor });
     await this.store.audit.record({ actor, action: 'function.secret.set', target: `Function/${name}`, details: { key } });
@@ -153,7 +153,7 @@ export class FunctionService {
   }
 
   async deleteSecret(name: string, key: string, actor: string): Promise<void> {
-    if (!(await this.store.secrets.delete(name, key))) throw new EngineError('NOT_FOUND', `function "${name}" has no secret ${key}`);
+    if (!(await this.store.secrets.delete(name, key))) throw new IdflowError('NOT_FOUND', `function "${name}" has no secret ${key}`);
     await this.store.audit.record({ actor, action: 'function.secret.delete', target: `Function/${name}`, details: { key } });
   }
 
@@ -192,7 +192,7 @@ export class FunctionService {
 
   private async requireHead(name: string): Promise<DefinitionVersion & { spec: JsonObject }> {
     const head = await this.store.definitions.current('Function', name);
-    if (!head) throw new EngineError('NOT_FOUND', `function "${name}" does not exist: apply a kind: Function document named "${name}"`);
+    if (!head) throw new IdflowError('NOT_FOUND', `function "${name}" does not exist: apply a kind: Function document named "${name}"`);
     return head;
   }
 }
