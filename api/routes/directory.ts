@@ -41,15 +41,13 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async 
     },
     async (request) => {
       const { body } = request;
-      let rows;
-      let mapping: Record<string, string> = {};
+      let feed;
       try {
-        rows = parseFeed(body.file.path, body.file.content);
-        if (body.mapping) mapping = parseMapping(body.mapping.content, body.mapping.path);
+        feed = parseFeed(body.file.path, body.file.content, { mapping: body.mapping && parseMapping(body.mapping.content, body.mapping.path) });
       } catch (error) {
         throw new ApiError(400, 'INVALID', (error as Error).message);
       }
-      const report = await importFeed(engine.directory, rows, mapping, { source: body.source, full: body.full, dryRun: body.dryRun });
+      const report = await importFeed(engine.directory, feed, { source: body.source, full: body.full, dryRun: body.dryRun });
       if (!report.dryRun) {
         const details: JsonObject = { file: body.file.path, created: report.created.length, updated: report.updated.length, deactivated: report.deactivated.length, errors: report.errors.length };
         await store.audit.record({ actor: actorOf(request), action: 'directory.import', target: `Directory/import/${body.source}`, details });
