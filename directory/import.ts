@@ -2,7 +2,8 @@
  * The daily HR feed: a CSV or JSON file of people, compared with the directory. New people are
  * joiners (user.created), changed people movers (user.updated, one event with all changes),
  * people marked DISABLED, or missing from a full feed, leavers (user.deactivated). Bad rows are
- * reported with their line and reason and skipped; the rest is imported in one transaction.
+ * reported with their line, column and reason and skipped; the rest is imported in one
+ * transaction. A feed whose columns are unusable (no id or email, one given twice) is refused whole.
  * The same file imported twice changes nothing the second time and emits nothing.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -10,7 +11,7 @@ import { LineCounter, isMap, isNode, isSeq, parseDocument } from 'yaml';
 import type { JsonObject } from '../steps/types.js';
 import { diffUser, type DirectoryService, type UserChange } from './service.js';
 import type { User } from './types.js';
-import { MAX_ID_LENGTH, UserInputSchema, toUserFields } from './users.js';
+import { CONTROL_CHARACTER, MAX_ID_LENGTH, UserInputSchema, toUserFields } from './users.js';
 
 /** The feed's columns that are user fields (after mapping); any other column goes to attributes. */
 export const DEFAULT_COLUMNS = ['id', 'email', 'firstName', 'lastName', 'displayName', 'department', 'title', 'managerEmail', 'employmentType', 'status', 'startDate', 'endDate', 'location'] as const;
@@ -72,7 +73,7 @@ export interface ImportReport {
 function columnNameProblem(name: string): string | undefined {
   if (name === UNSTORABLE_COLUMN) return `"${UNSTORABLE_COLUMN}" cannot be a column name`;
   if (name.length > MAX_COLUMN_NAME) return `a column name is longer than ${MAX_COLUMN_NAME} characters`;
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return `column name ${JSON.stringify(name)} contains a control character`;
+  if (CONTROL_CHARACTER.test(name)) return `column name ${JSON.stringify(name)} contains a control character`;
   return undefined;
 }
 

@@ -21,18 +21,16 @@ export const MAX_FIELD_LENGTH = 1024;
 /** RFC 5321's limit on an address. */
 const MAX_EMAIL_LENGTH = 254;
 // C0 and C1 controls and DEL: never part of an id, a name or an address (a NUL truncates in C APIs, a newline forges log lines).
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** A trimmed single-line string of at most `max` characters. */
-const line = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max, `longer than ${max} characters`)
-    .superRefine((value, context) => {
-      const control = CONTROL_CHARACTER.exec(value)?.[0];
-      if (control !== undefined) context.addIssue({ code: 'custom', message: `contains the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` });
-    });
+/** A trimmed single-line string of at most `max` characters; `missing` makes it required, with that message. */
+function line(max: number, missing?: string) {
+  const text = z.string().trim();
+  return (missing === undefined ? text : text.min(1, missing)).max(max, `longer than ${max} characters`).superRefine((value, context) => {
+    const control = CONTROL_CHARACTER.exec(value)?.[0];
+    if (control !== undefined) context.addIssue({ code: 'custom', message: `contains the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` });
+  });
+}
 
 const optionalText = line(MAX_FIELD_LENGTH)
   .optional()
@@ -42,8 +40,8 @@ const date = optionalText.refine((value) => value === undefined || isCalendarDat
 /** One person; empty strings count as absent (CSV cells). */
 export const UserInputSchema = z
   .object({
-    id: line(MAX_ID_LENGTH).pipe(z.string().min(1, 'id is missing')),
-    email: line(MAX_EMAIL_LENGTH).pipe(z.string().min(1, 'email is missing')).pipe(z.email('email is not an email address')),
+    id: line(MAX_ID_LENGTH, 'id is missing'),
+    email: line(MAX_EMAIL_LENGTH, 'email is missing').pipe(z.email('email is not an email address')),
     username: optionalText,
     displayName: optionalText,
     firstName: optionalText,
