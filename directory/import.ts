@@ -77,11 +77,20 @@ function columnNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** `read()`, its error prefixed with where (YAML's own errors, e.g. "Excessive alias count", name no file). */
+function located<T>(where: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
+  }
+}
+
 /** A mapping file: `{ columns: { "Work Email": email, ... } }` or the map itself; feed column → idflow column. */
 export function parseMapping(text: string, file: string): ColumnMapping {
   const document = parseDocument(text);
   if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]?.message}`);
-  const raw: unknown = document.toJS();
+  const raw = located(file, () => document.toJS() as unknown);
   const columns = raw !== null && typeof raw === 'object' && Object.hasOwn(raw, 'columns') ? (raw as { columns: unknown }).columns : raw;
   if (columns === null || typeof columns !== 'object' || Array.isArray(columns)) throw new Error(`${file}: expected a map of feed column → idflow column (optionally under "columns:")`);
   const entries = Object.entries(columns);
@@ -179,7 +188,7 @@ function parseJsonFeed(file: string, content: string, mapping: ColumnMapping): F
   const feedColumns = new Set<string>();
   const rows = list.items.map((item) => {
     const line = lines.linePos(isNode(item) && item.range ? item.range[0] : 0).line;
-    const person: unknown = isNode(item) ? item.toJSON() : item;
+    const person = located(`${file}:${line}`, () => (isNode(item) ? item.toJSON() : item) as unknown);
     if (person === null || typeof person !== 'object' || Array.isArray(person)) throw new Error(`${file}:${line}: expected a person (an object), got ${JSON.stringify(person)}`);
     const values: Record<string, unknown> = Object.create(null);
     const fromKey = new Map<string, string>();

@@ -199,6 +199,12 @@ test('a feed without an id column is refused with the column it needs, its heade
   assert.throws(() => parseFeed('feed.csv', ''), /^Error: feed\.csv: the feed is empty; expected a header row/);
 });
 
+test('a YAML alias bomb as a mapping is refused with the file named', () => {
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+  assert.throws(() => parseMapping(levels.join('\n'), 'map.yaml'), /^Error: map\.yaml: Excessive alias count/);
+});
+
 async function seedAccess(): Promise<void> {
   await importCsv(await day1());
   await directory.write(async (tx) => {
