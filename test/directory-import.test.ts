@@ -179,3 +179,18 @@ test("the API's own body limit is --body-limit; the import route reads nothing b
   assert.equal(notUtf8.status, 400);
   assert.deepEqual(await notUtf8.json(), { error: { code: 'INVALID', message: 'the feed is not UTF-8 text' } });
 });
+
+test('a JSON feed with a mapping file imports through the CLI, its errors naming the feed\'s own columns', async () => {
+  const mapping = await writeFeed('map.yaml', 'columns:\n  Employee ID: id\n  Work Email: email\n  Dept: department\n');
+  const file = await writeFeed(
+    'people.json',
+    JSON.stringify({ users: [{ 'Employee ID': 'j-1', 'Work Email': 'j1@acme.example', Dept: 'Sales', constructor: 'Tower B' }, { 'Employee ID': 'j-2', 'Work Email': 'j2@acme.example', Dept: 'Sa\u0000les' }] }, null, 2),
+  );
+  const result = await cli('directory', 'import', file, '--map', mapping, '--source', 'payroll');
+  assert.equal(result.code, 2);
+  assert.match(result.stdout, /^2 rows from payroll: create 1, update 0, deactivate 0, 0 unchanged, 1 bad rows$/m);
+  assert.match(result.stderr, /^line 9 \(j-2\): "Dept" \(department\): contains the control character U\+0000$/m);
+  const created = await store.directory.getUser('j-1');
+  assert.equal(created?.department, 'Sales');
+  assert.deepEqual(created?.attributes, { constructor: 'Tower B' });
+});
