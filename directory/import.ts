@@ -18,6 +18,8 @@ export const DEFAULT_COLUMNS = ['id', 'email', 'firstName', 'lastName', 'display
 const FIELD_COLUMNS = new Set<string>([...DEFAULT_COLUMNS, 'username']);
 /** Every row needs these; a CSV header without them is refused as a whole. */
 const REQUIRED_COLUMNS = ['id', 'email'] as const;
+/** Most people in one feed: the import holds the whole feed (about 7 KB a person), so this bounds its memory. */
+export const MAX_FEED_ROWS = 500_000;
 /** Longest column name, and most columns in a mapping. */
 const MAX_COLUMN_NAME = MAX_ID_LENGTH;
 const MAX_MAPPED_COLUMNS = 1000;
@@ -109,24 +111,31 @@ export interface ParseFeedOptions {
   /** Default: JSON for a file named *.json, else CSV. */
   format?: 'csv' | 'json';
   mapping?: ColumnMapping;
+  /** Default MAX_FEED_ROWS. */
+  maxRows?: number;
 }
 
 /** Reads a CSV (header row first) or JSON (an array of objects, or `{ users: [...] }`) feed; columns are renamed by the mapping. */
 export function parseFeed(file: string, content: string, options: ParseFeedOptions = {}): Feed {
   const mapping = options.mapping ?? new Map<string, string>();
   const format = options.format ?? (/\.json$/i.test(file) ? 'json' : 'csv');
-  return format === 'json' ? parseJsonFeed(file, content, mapping) : parseCsvFeed(file, content, mapping);
+  const maxRows = options.maxRows ?? MAX_FEED_ROWS;
+  return format === 'json' ? parseJsonFeed(file, content, mapping, maxRows) : parseCsvFeed(file, content, mapping, maxRows);
 }
 
-function parseCsvFeed(file: string, content: string, mapping: ColumnMapping): Feed {
+const tooManyRows = (file: string, maxRows: number): Error => new Error(`${file}: more than ${maxRows.toLocaleString('en')} people; an import takes at most that many`);
+
+function parseCsvFeed(file: string, content: string, mapping: ColumnMapping, maxRows: number): Feed {
   // Records as arrays, not objects: the header is checked as a whole, and no column name can touch a prototype.
   let records: { record: string[]; info: { lines: number } }[];
   try {
     // The typings do not follow `info: true` for array records.
-    records = parseCsv(content, { bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false }) as unknown as typeof records;
+    // `to` stops reading one record past the limit (the header and the people), so an oversized feed costs no memory.
+    records = parseCsv(content, { bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false, to: maxRows + 2 }) as unknown as typeof records;
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message}`);
   }
+  if (records.length > maxRows + 1) throw tooManyRows(file, maxRows);
   const [header, ...body] = records;
   if (!header) throw new Error(`${file}: the feed is empty; expected a header row (${DEFAULT_COLUMNS.join(',')})`);
   const columns = csvColumns(`${file}:${header.info.lines}`, header.record, mapping);
@@ -175,7 +184,7 @@ function renamedColumns(feedColumns: Iterable<string>, mapping: ColumnMapping): 
   return renamed;
 }
 
-function parseJsonFeed(file: string, content: string, mapping: ColumnMapping): Feed {
+function parseJsonFeed(file: string, content: string, mapping: ColumnMapping, maxRows: number): Feed {
   const lines = new LineCounter();
   const document = parseDocument(content, { lineCounter: lines });
   if (document.errors.length > 0) {
@@ -185,6 +194,7 @@ function parseJsonFeed(file: string, content: string, mapping: ColumnMapping): F
   const root: unknown = document.contents;
   const list: unknown = isMap(root) ? root.get('users', true) : root;
   if (!isSeq(list)) throw new Error(`${file}: expected an array of people, or an object with a "users" array`);
+  if (list.items.length > maxRows) throw tooManyRows(file, maxRows);
   const feedColumns = new Set<string>();
   const rows = list.items.map((item) => {
     const line = lines.linePos(isNode(item) && item.range ? item.range[0] : 0).line;

@@ -199,6 +199,13 @@ test('a feed without an id column is refused with the column it needs, its heade
   assert.throws(() => parseFeed('feed.csv', ''), /^Error: feed\.csv: the feed is empty; expected a header row/);
 });
 
+test('a feed of more people than an import takes is refused as a whole, before its rows are held', () => {
+  const people = (n: number) => ['id,email', ...Array.from({ length: n }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n');
+  assert.equal(parseFeed('feed.csv', people(3), { maxRows: 3 }).rows.length, 3);
+  assert.throws(() => parseFeed('feed.csv', people(4), { maxRows: 3 }), /^Error: feed\.csv: more than 3 people; an import takes at most that many$/);
+  assert.throws(() => parseFeed('feed.json', JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ id: `u-${i}`, email: `u${i}@acme.example` }))), { maxRows: 3 }), /^Error: feed\.json: more than 3 people/);
+});
+
 test('a YAML alias bomb as a mapping is refused with the file named', () => {
   const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
