@@ -6,10 +6,12 @@
  * transaction. A feed whose columns are unusable (no id or email, one given twice) is refused whole.
  * The same file imported twice changes nothing the second time and emits nothing.
  */
-import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as csvParser } from 'csv-parse';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LineCounter, isMap, isNode, isSeq, parseDocument } from 'yaml';
 import type { JsonObject } from '../steps/types.js';
 import { diffUser, type DirectoryService, type UserChange } from './service.js';
+import { eventLoopTurns } from './turns.js';
 import type { User } from './types.js';
 import { CONTROL_CHARACTER, MAX_ID_LENGTH, UserInputSchema, toUserFields } from './users.js';
 
@@ -116,27 +118,47 @@ export interface ParseFeedOptions {
 }
 
 /** Reads a CSV (header row first) or JSON (an array of objects, or `{ users: [...] }`) feed; columns are renamed by the mapping. */
-export function parseFeed(file: string, content: string, options: ParseFeedOptions = {}): Feed {
+export async function parseFeed(file: string, content: string, options: ParseFeedOptions = {}): Promise<Feed> {
   const mapping = options.mapping ?? new Map<string, string>();
   const format = options.format ?? (/\.json$/i.test(file) ? 'json' : 'csv');
   const maxRows = options.maxRows ?? MAX_FEED_ROWS;
   return format === 'json' ? parseJsonFeed(file, content, mapping, maxRows) : parseCsvFeed(file, content, mapping, maxRows);
 }
 
+// CSV is parsed 256 KiB at a time (~2,000 people), giving the API's event loop a turn after each.
+const CSV_SLICE = 256 * 1024;
+const TOO_MANY = new Error('too many records');
 const tooManyRows = (file: string, maxRows: number): Error => new Error(`${file}: more than ${maxRows.toLocaleString('en')} people; an import takes at most that many`);
 
-function parseCsvFeed(file: string, content: string, mapping: ColumnMapping, maxRows: number): Feed {
+interface CsvRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** The CSV's records (header included), parsed a slice at a time with event-loop turns between; stops one record past `maxRecords`. */
+async function csvRecords(file: string, content: string, maxRecords: number): Promise<CsvRecord[]> {
   // Records as arrays, not objects: the header is checked as a whole, and no column name can touch a prototype.
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    // The typings do not follow `info: true` for array records.
-    // `to` stops reading one record past the limit (the header and the people), so an oversized feed costs no memory.
-    records = parseCsv(content, { bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false, to: maxRows + 2 }) as unknown as typeof records;
-  } catch (error) {
-    throw new Error(`${file}: ${(error as Error).message}`);
+  const parser = csvParser({ bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false });
+  const records: CsvRecord[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    parser.on('end', resolve);
+    parser.on('error', (error) => reject(error === TOO_MANY ? tooManyRows(file, maxRecords - 1) : new Error(`${file}: ${error.message}`)));
+  });
+  parser.on('data', (record: CsvRecord) => {
+    records.push(record);
+    if (records.length > maxRecords) parser.destroy(TOO_MANY);
+  });
+  for (let at = 0; at < content.length && !parser.destroyed; at += CSV_SLICE) {
+    parser.write(content.slice(at, at + CSV_SLICE));
+    await nextTurn();
   }
-  if (records.length > maxRows + 1) throw tooManyRows(file, maxRows);
-  const [header, ...body] = records;
+  if (!parser.destroyed) parser.end();
+  await ended;
+  return records;
+}
+
+async function parseCsvFeed(file: string, content: string, mapping: ColumnMapping, maxRows: number): Promise<Feed> {
+  const [header, ...body] = await csvRecords(file, content, maxRows + 1);
   if (!header) throw new Error(`${file}: the feed is empty; expected a header row (${DEFAULT_COLUMNS.join(',')})`);
   const columns = csvColumns(`${file}:${header.info.lines}`, header.record, mapping);
   let previousEnd = header.info.lines;
@@ -253,7 +275,9 @@ export async function importFeed(service: DirectoryService, feed: Feed, options:
   const valid: { line: number; input: ReturnType<typeof UserInputSchema.parse> }[] = [];
   const lineOfId = new Map<string, number>();
   const seenIds = new Set<string>();
+  const turn = eventLoopTurns();
   for (const row of rows) {
+    await turn();
     const parsed = UserInputSchema.safeParse(rowInput(row.values));
     const rawId = typeof row.values.id === 'string' ? row.values.id.trim() : undefined;
     if (rawId) seenIds.add(rawId);
@@ -279,6 +303,7 @@ export async function importFeed(service: DirectoryService, feed: Feed, options:
   const feedIds = new Set(valid.map(({ input }) => input.id));
   const holder = new Map(existing.filter((user) => !feedIds.has(user.id)).map((user) => [user.email.toLowerCase(), user.id]));
   for (const { line, input } of valid) {
+    await turn();
     const current = byId.get(input.id);
     const emailKey = input.email.toLowerCase();
     const owner = holder.get(emailKey);

@@ -80,7 +80,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
         const content = await readFeedBody(request.body, importLimitBytes, request.headers['content-length']);
         let feed: Feed;
         try {
-          feed = parseFeed(query.file, content, { format, mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping') });
+          feed = await parseFeed(query.file, content, { format, mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping') });
         } catch (error) {
           throw new ApiError(400, 'INVALID', (error as Error).message);
         }
