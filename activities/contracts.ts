@@ -14,6 +14,8 @@ export interface RunStepRequest {
   stepType: string;
   /** The rendered `with` block. */
   input: JsonObject;
+  /** The run's ctx.trigger is its recorded trigger with the field aliases (AutomationRunInput.aliasTrigger). */
+  aliasTrigger?: boolean;
 }
 
 export interface RunStartedRecord {

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { CelError, compileCondition, evaluateCondition, type CheckedExpression } from '../cel/index.js';
 import type { JsonObject } from '../steps/types.js';
 import type { DirectoryOps } from '../store/directory.js';
-import { perUserTrigger, subjectOf } from '../triggers/events.js';
+import { perUserData, triggerVariables } from '../triggers/events.js';
 import type { SelectUsersRequest, SelectUsersResult } from './contracts.js';
 
 /** Users read from the store per query while scanning for matches. */
@@ -41,9 +41,9 @@ export function createFanOutActivities(directory: DirectoryOps): { selectUsers(r
         for (const user of chunk) {
           afterId = user.id;
           result.scanned++;
-          const trigger = perUserTrigger(request.tick, user as unknown as JsonObject);
+          const vars = triggerVariables(perUserData(request.tick, user as unknown as JsonObject));
           try {
-            if (evaluateCondition(program, { ctx: { trigger }, subject: subjectOf(trigger) }, { now })) result.users.push(user as unknown as JsonObject);
+            if (evaluateCondition(program, vars, { now })) result.users.push(user as unknown as JsonObject);
           } catch (error) {
             if (!(error instanceof CelError)) throw error;
             // One user's odd data must not stop the tick for everyone: skip them, and say so.

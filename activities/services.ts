@@ -4,10 +4,11 @@
 import type { Logger } from 'pino';
 import { parseDuration } from '../definitions/duration.js';
 import type { WebhookSpec } from '../definitions/schema.js';
-import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import { StepError, type JsonValue, type ResolvedWebhook, type StepServices } from '../steps/types.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';
+import { triggerContext } from '../triggers/events.js';
 import type { RunStepRequest } from './contracts.js';
 import type { Mailer } from './mail.js';
 import type { SlackPoster } from './slack.js';
@@ -44,6 +45,13 @@ async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string
   return { name, url: spec.url, headers: spec.headers ?? {}, signingSecret, timeoutMs: parseDuration(spec.timeout ?? '10s') ?? 10_000 };
 }
 
+/** The run's ctx.trigger, as its CEL sees it, from the run record (which keeps the data as sent). */
+async function runTrigger(store: Store, request: RunStepRequest): Promise<JsonValue | undefined> {
+  const trigger = (await store.runs.get(request.runId))?.trigger;
+  const isObject = trigger !== null && typeof trigger === 'object' && !Array.isArray(trigger);
+  return request.aliasTrigger && isObject ? triggerContext(trigger) : trigger;
+}
+
 export function createStepServices(options: StepServiceOptions): StepServices {
   const { request, attempt, log, store, env, signal } = options;
   const idempotencyKey = `${request.runId}.${request.stepName}`;
@@ -70,7 +78,7 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
     functions: {
       // ctx.trigger of the function is the run's: read from its record rather than carried in every step input.
-      call: async (ref, input) => options.functions.call(ref, input, { trigger: (await store.runs.get(request.runId))?.trigger }),
+      call: async (ref, input) => options.functions.call(ref, input, { trigger: await runTrigger(store, request) }),
     },
     async once(effect) {
       const recorded = await store.effects.get(idempotencyKey);

@@ -25,7 +25,7 @@ export class ApiError extends Error {
   }
 }
 
-const ENGINE_STATUS: Record<EngineError['code'], number> = { NOT_FOUND: 404, INVALID: 400, CONFLICT: 409, DISABLED: 409 };
+const ENGINE_STATUS: Record<EngineError['code'], number> = { NOT_FOUND: 404, INVALID: 400, CONFLICT: 409, DISABLED: 409, PAYLOAD_TOO_LARGE: 413 };
 
 export function errorBody(code: ApiErrorCode, message: string, details?: unknown): { error: { code: ApiErrorCode; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };

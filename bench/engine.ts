@@ -4,7 +4,9 @@
  * - emit-to-first-step latency p50/p99 (event ingested → the first step's HTTP call arrives);
  * - completed runs/s of a one-step automation beside a bare Temporal workflow with one activity,
  *   on the same dev server in the same run (target ratio ≥ 0.8). Both do the same loopback HTTP
- *   POST in their activity, so the ratio measures idflow's own overhead.
+ *   POST in their activity, so the ratio measures idflow's own overhead. Both are warmed up by an
+ *   uncounted round, then measured in rounds whose order alternates, so neither gains from
+ *   running first or second.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -20,7 +22,6 @@ import { openStore } from '../store/index.js';
 import { findFreePort, startDevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
-import { triggerContext } from '../triggers/events.js';
 import { createIdflowWorker } from '../worker.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { bareWorkflow } from './baseline/workflows.js';
@@ -52,19 +53,25 @@ export function benchMatch(): { automations: number; matchMsMedian: number; matc
   }
   const index = new TriggerIndex(automations);
   const user = { email: 'ada@example.com', department: 'Engineering', title: 'Senior Engineer', location: 'site-3', groups: ['group-1', 'group-40', 'everyone'] };
-  const trigger = triggerContext({ oldUser: { ...user, department: 'Sales' }, newUser: user });
+  const data = { oldUser: { ...user, department: 'Sales' }, newUser: user };
   const now = new Date();
-  for (let i = 0; i < 200; i++) index.match('user.updated', trigger, now);
+  for (let i = 0; i < 200; i++) index.match('user.updated', data, now);
   const samples: number[] = [];
   let matched = 0;
   for (let i = 0; i < 2000; i++) {
     const started = process.hrtime.bigint();
-    const outcomes = index.match('user.updated', trigger, now);
+    const outcomes = index.match('user.updated', data, now);
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     matched = outcomes.filter((o) => o.matched).length;
   }
   samples.sort((a, b) => a - b);
   return { automations: automations.length, matchMsMedian: percentile(samples, 50), matchMsP99: percentile(samples, 99), matched };
+}
+
+export interface ThroughputRound {
+  first: 'idflow' | 'bare';
+  idflowRunsPerSecond: number;
+  bareRunsPerSecond: number;
 }
 
 export interface EngineBenchFigures {
@@ -73,7 +80,11 @@ export interface EngineBenchFigures {
   idflowRunsPerSecond: number;
   bareRunsPerSecond: number;
   ratio: number;
+  rounds: ThroughputRound[];
 }
+
+/** Even, so each side runs first in as many rounds as the other. */
+const MEASURED_ROUNDS = 4;
 
 export async function benchEngine(options: { latencySamples?: number; runs?: number } = {}): Promise<EngineBenchFigures> {
   const latencySamples = options.latencySamples ?? 100;
@@ -129,33 +140,43 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
     latencies.sort((a, b) => a - b);
 
     // Throughput, idflow and bare, interleaved in rounds so machine noise hits both alike.
+    const perRound = Math.ceil(runs / MEASURED_ROUNDS);
+    /** Completes `perRound` runs of one side, in ms. */
+    const timed = async (side: 'idflow' | 'bare', round: string): Promise<number> => {
+      const started = performance.now();
+      if (side === 'idflow') {
+        const ids = await Promise.all(
+          Array.from({ length: perRound }, async (_, i) => {
+            const id = `tp-${round}-${i}`;
+            await engine.ingest({ id, type: 'user.created', data: { newUser: { email: `t${i}@example.com` } } }, 'bench');
+            return `one-step:${id}`;
+          }),
+        );
+        await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
+      } else {
+        const handles = await Promise.all(
+          Array.from({ length: perRound }, (_, i) => client.workflow.start(bareWorkflow, { taskQueue: bareQueue, workflowId: `bare-${round}-${i}-${randomUUID()}`, args: [`${receiver.url}/bare`, { user: `t${i}@example.com` }] })),
+        );
+        await Promise.all(handles.map((handle) => handle.result()));
+      }
+      return performance.now() - started;
+    };
+    await timed('bare', 'warm-up');
+    await timed('idflow', 'warm-up');
     let idflowMs = 0;
     let bareMs = 0;
-    const rounds = 3;
-    const perRound = Math.ceil(runs / rounds);
-    for (let round = 0; round < rounds; round++) {
-      let started = performance.now();
-      const ids: string[] = [];
-      await Promise.all(
-        Array.from({ length: perRound }, async (_, i) => {
-          const id = `tp-${round}-${i}`;
-          ids.push(`one-step:${id}`);
-          await engine.ingest({ id, type: 'user.created', data: { newUser: { email: `t${i}@example.com` } } }, 'bench');
-        }),
-      );
-      await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
-      idflowMs += performance.now() - started;
-
-      started = performance.now();
-      const handles = await Promise.all(
-        Array.from({ length: perRound }, (_, i) => client.workflow.start(bareWorkflow, { taskQueue: bareQueue, workflowId: `bare-${round}-${i}-${randomUUID()}`, args: [`${receiver.url}/bare`, { user: `t${i}@example.com` }] })),
-      );
-      await Promise.all(handles.map((handle) => handle.result()));
-      bareMs += performance.now() - started;
+    const rounds: ThroughputRound[] = [];
+    for (let round = 0; round < MEASURED_ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['idflow', 'bare'] as const) : (['bare', 'idflow'] as const);
+      const ms = { idflow: 0, bare: 0 };
+      for (const side of order) ms[side] = await timed(side, String(round));
+      idflowMs += ms.idflow;
+      bareMs += ms.bare;
+      rounds.push({ first: order[0], idflowRunsPerSecond: perRound / (ms.idflow / 1000), bareRunsPerSecond: perRound / (ms.bare / 1000) });
     }
-    const idflowRunsPerSecond = (perRound * rounds) / (idflowMs / 1000);
-    const bareRunsPerSecond = (perRound * rounds) / (bareMs / 1000);
-    return { latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99), idflowRunsPerSecond, bareRunsPerSecond, ratio: idflowRunsPerSecond / bareRunsPerSecond };
+    const idflowRunsPerSecond = (perRound * MEASURED_ROUNDS) / (idflowMs / 1000);
+    const bareRunsPerSecond = (perRound * MEASURED_ROUNDS) / (bareMs / 1000);
+    return { latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99), idflowRunsPerSecond, bareRunsPerSecond, ratio: idflowRunsPerSecond / bareRunsPerSecond, rounds };
   } finally {
     worker.shutdown();
     bareWorker.shutdown();
@@ -169,12 +190,22 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
   }
 }
 
+export function describeMatch(match: ReturnType<typeof benchMatch>): string {
+  return `match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`;
+}
+
+export function describeEngine(figures: EngineBenchFigures): string {
+  const rounds = figures.rounds.map((r) => `${r.first} first: ${r.idflowRunsPerSecond.toFixed(1)} vs ${r.bareRunsPerSecond.toFixed(1)} (${(r.idflowRunsPerSecond / r.bareRunsPerSecond).toFixed(2)})`);
+  return [
+    `emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`,
+    `completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`,
+    `per round, idflow vs bare runs/s (ratio): ${rounds.join('; ')}`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
-  const match = benchMatch();
-  console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
-  const figures = await benchEngine();
-  console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
-  console.log(`completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`);
+  console.log(describeMatch(benchMatch()));
+  console.log(describeEngine(await benchEngine()));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -2,9 +2,10 @@
  * `npm run bench`: every benchmark, one after the other, printing its figures. Benchmarks are
  * not tests: they gate nothing, and their targets are read by people.
  */
+import { benchApply, describeApply } from './apply.js';
 import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
-import { benchEngine, benchMatch } from './engine.js';
+import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
 import { benchFanOut, describeFanOut } from './fan-out.js';
 import { benchFunctions, describeFunctions } from './functions.js';
 
@@ -12,17 +13,16 @@ async function main(): Promise<void> {
   console.log('== CEL');
   await runCelBench();
   console.log('\n== trigger matching');
-  const match = benchMatch();
-  console.log(`match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`);
+  console.log(describeMatch(benchMatch()));
+  console.log('\n== apply');
+  console.log(describeApply(await benchApply()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
   console.log('\n== functions sandbox');
   console.log(describeFunctions(await benchFunctions()));
   console.log('\n== engine on a real Temporal dev server');
-  const figures = await benchEngine();
-  console.log(`emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`);
-  console.log(`completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`);
+  console.log(describeEngine(await benchEngine()));
   console.log('\n== forEachUser fan-out');
   console.log(describeFanOut(await benchFanOut()));
 }

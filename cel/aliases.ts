@@ -2,10 +2,11 @@
  * Field-name aliases, so that expressions may spell a field either way: `subject.firstName` or
  * `subject.first_name`, `ctx.trigger.newUser` or `ctx.trigger.new_user`.
  *
- * The aliases are real, enumerable keys of a copy, not a lookup trick: ctx.trigger crosses
- * Temporal's JSON payloads between the engine and the workflow, and anything non-enumerable or
- * proxied would be lost on the way. The price: an aliased object has both spellings as keys, so
- * `size(subject)` counts both and a macro over its keys sees both.
+ * The aliases are real, enumerable keys of a copy, not a lookup trick, so that every CEL
+ * operation (field reads, `in`, `size`, macros) sees them alike. The price: an aliased object has
+ * both spellings as keys, so `size(subject)` counts both and a macro over its keys sees both, and
+ * the copy is several times the data: build it where expressions evaluate, never store it or
+ * send it through Temporal (triggers/events.ts keeps events and run inputs as sent).
  *
  * Workflow-safe and pure: no Node built-ins; the input is never modified.
  */

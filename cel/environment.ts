@@ -16,6 +16,8 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { Duration } from '@marcbachmann/cel-js/evaluator';
 import { formatDuration, formatTimestamp } from './json.js';
+import { MAX_EXPRESSION_DEPTH } from './limits.js';
+import { MATCHES_FUNCTION, regexMatches } from './regex.js';
 import { CidrRange, IpAddress, NET_IP_FIELDS, parseCidr, parseIp } from './network.js';
 import { TIME_FORMATS, formatTime, parseTime, startOf } from './time.js';
 
@@ -147,6 +149,8 @@ export function createCelEnvironment(): Environment {
     homogeneousAggregateLiterals: false,
     // x.?field and .orValue(): the natural way to read optional step output fields.
     enableOptionalTypes: true,
+    // The parser's own nesting count (parentheses, calls, selections) gets idflow's bound.
+    limits: { maxDepth: MAX_EXPRESSION_DEPTH },
   })
     .registerVariable('ctx', 'map<string, dyn>', { description: CEL_VARIABLES.ctx })
     .registerVariable('subject', 'dyn', { description: CEL_VARIABLES.subject })
@@ -158,7 +162,9 @@ export function createCelEnvironment(): Environment {
     .registerFunction(`string(${DURATION}): string`, (d: Duration) => formatDuration(d))
     .registerFunction(`int(${TIMESTAMP}): int`, (ts: Date) => BigInt(Math.floor(ts.getTime() / 1000)))
     .registerFunction(`timestamp(${TIMESTAMP}): ${TIMESTAMP}`, (ts: Date) => ts)
-    .registerFunction(`duration(${DURATION}): ${DURATION}`, (d: Duration) => d);
+    .registerFunction(`duration(${DURATION}): ${DURATION}`, (d: Duration) => d)
+    // compile() points `.matches()` here: RE2, linear time (see cel/regex.ts).
+    .registerFunction(`string.${MATCHES_FUNCTION}(string): bool`, regexMatches);
   registerMixedArithmetic(env);
   registerDirectoryConstants(env);
   registerTimeFunctions(env);

@@ -4,6 +4,7 @@
  * Workflow-safe: no Node built-ins (this file is bundled into the Temporal workflow sandbox).
  */
 import { EvaluationError, ParseError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
+import { MATCHES_FUNCTION } from './regex.js';
 
 export type CelErrorKind = 'syntax' | 'type' | 'evaluation';
 
@@ -109,8 +110,9 @@ export function toCelError(error: unknown, expression: string, fallbackKind: Cel
   else if (error instanceof CelTypeError) kind = 'type';
   else if (error instanceof EvaluationError) kind = 'evaluation';
   const shape = (typeof error === 'object' && error !== null ? error : {}) as LibraryErrorShape;
-  const summary =
-    typeof shape.summary === 'string' ? shape.summary : error instanceof Error ? error.message : String(error);
+  const said = typeof shape.summary === 'string' ? shape.summary : error instanceof Error ? error.message : String(error);
+  // compile() renamed matches() (cel/regex.ts): say it as written.
+  const summary = said.replaceAll(`.${MATCHES_FUNCTION}(`, '.matches(');
   const overlap = /^Operator overload '(.+?)' overlaps with '(.+?)'/.exec(summary);
   if (overlap) {
     // Our mixed int/double overloads (environment.ts) make `T + int` ambiguous when T is the

@@ -11,7 +11,9 @@ import type { JsonValue } from '../steps/types.js';
 import { celEnvironment, setEvaluationClock } from './environment.js';
 import { CelError, expressionError, toCelError } from './errors.js';
 import { celTypeName, toJson } from './json.js';
+import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, expressionDepth } from './limits.js';
 import { expressionFacts, type ExpressionFacts } from './references.js';
+import { compileRegex, useRe2Matches } from './regex.js';
 
 export { CelError, type CelErrorKind } from './errors.js';
 export { celTypeName, toJson } from './json.js';
@@ -108,14 +110,28 @@ function build(expression: string): Program {
   if (typeof expression !== 'string') {
     throw new CelError('syntax', String(expression), `CEL expression must be a string, got ${typeof expression}`);
   }
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    throw expressionError('syntax', expression, `the expression is ${expression.length} characters long; at most ${MAX_EXPRESSION_LENGTH}`);
+  }
   let parsed: ParseResult;
   try {
     parsed = celEnvironment().parse(expression);
   } catch (error) {
     throw toCelError(error, expression, 'syntax');
   }
+  const depth = expressionDepth(parsed.ast);
+  if (depth > MAX_EXPRESSION_DEPTH) {
+    throw expressionError('syntax', expression, `nested ${depth} levels deep; at most ${MAX_EXPRESSION_DEPTH} (each operator of a chain like a || b || c is a level: test membership with \`x in [...]\` instead)`);
+  }
   // Facts come from the syntax tree as written, before the checker decorates it.
   const facts = expressionFacts(parsed.ast);
+  for (const literal of useRe2Matches(parsed.ast)) {
+    try {
+      compileRegex(literal.pattern);
+    } catch (error) {
+      throw expressionError('syntax', expression, error instanceof Error ? error.message : String(error), literal.offset);
+    }
+  }
   const checked = parsed.check();
   if (!checked.valid) throw toCelError(checked.error, expression, 'type');
   return new Program(expression, parsed, checked.type ?? 'dyn', facts);

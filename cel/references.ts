@@ -22,7 +22,7 @@ export interface ExpressionFacts {
 /** Macros whose first argument names a variable bound in the remaining arguments. */
 const BINDING_MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 
-function isNode(value: unknown): value is AstNode {
+export function isNode(value: unknown): value is AstNode {
   return typeof value === 'object' && value !== null && typeof (value as AstNode).op === 'string';
 }
 

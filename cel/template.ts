@@ -7,6 +7,8 @@
  *   bools as JSON text, lists and maps as JSON.
  * - Every `{{` opens an expression; it ends at the first `}}` outside CEL string literals and
  *   outside `{ }` map literals. There is no escape: write `{{ "{{" }}` for a literal `{{`.
+ * - Rendered into markup (an email's Markdown, Slack mrkdwn), each interpolated value's text goes
+ *   through the field's escaper, so data stays text while the author's own markup stays live.
  *
  * Workflow-safe like the rest of cel/.
  */
@@ -20,10 +22,18 @@ export function isTemplate(text: string): boolean {
   return typeof text === 'string' && text.includes('{{');
 }
 
+/** Turns one interpolated value's text into literal text of the markup it lands in. */
+export type Escaper = (text: string) => string;
+
+export interface RenderOptions extends EvaluateOptions {
+  /** Applied to the text of each interpolated value (not to the template's own text); the result is then always text. */
+  escape?: Escaper;
+}
+
 export interface CompiledTemplate {
   readonly source: string;
   readonly ctxReferences: readonly string[];
-  render(vars: CelVariables, options?: EvaluateOptions): JsonValue;
+  render(vars: CelVariables, options?: RenderOptions): JsonValue;
 }
 
 interface ExpressionPart {
@@ -189,10 +199,17 @@ class Template implements CompiledTemplate {
     this.ctxReferences = Object.freeze([...refs]);
   }
 
-  render(vars: CelVariables, options?: EvaluateOptions): JsonValue {
-    if (this.#single !== undefined) return this.#evaluate(this.#single, vars, options);
+  render(vars: CelVariables, options?: RenderOptions): JsonValue {
+    const escape = options?.escape;
+    if (this.#single !== undefined && escape === undefined) return this.#evaluate(this.#single, vars, options);
     let out = '';
-    for (const part of this.#parts) out += typeof part === 'string' ? part : interpolate(this.#evaluate(part, vars, options));
+    for (const part of this.#parts) {
+      if (typeof part === 'string') out += part;
+      else {
+        const text = interpolate(this.#evaluate(part, vars, options));
+        out += escape === undefined ? text : escape(text);
+      }
+    }
     return out;
   }
 
@@ -226,14 +243,37 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * The escaper for the string at `path` inside a step's `with` (its container given, as written),
+ * or undefined where the string is not markup.
+ */
+export type EscapeSelector = (path: readonly (string | number)[], container: JsonValue[] | { [key: string]: JsonValue } | undefined) => Escaper | undefined;
+
+export interface RenderDeepOptions extends EvaluateOptions {
+  escapeFor?: EscapeSelector;
+}
+
 /** Renders every template string inside `value` (objects and arrays, keys untouched). */
-export function renderDeep(value: JsonValue, vars: CelVariables, options?: EvaluateOptions): JsonValue {
-  if (typeof value === 'string') return isTemplate(value) ? compileTemplate(value).render(vars, options) : value;
-  if (Array.isArray(value)) return value.map((item) => renderDeep(item, vars, options));
+export function renderDeep(value: JsonValue, vars: CelVariables, options?: RenderDeepOptions): JsonValue {
+  return renderAt(value, [], undefined, vars, options);
+}
+
+function renderAt(
+  value: JsonValue,
+  path: (string | number)[],
+  container: JsonValue[] | { [key: string]: JsonValue } | undefined,
+  vars: CelVariables,
+  options: RenderDeepOptions | undefined,
+): JsonValue {
+  if (typeof value === 'string') {
+    if (!isTemplate(value)) return value;
+    return compileTemplate(value).render(vars, { ...options, escape: options?.escapeFor?.(path, container) });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => renderAt(item, [...path, index], value, vars, options));
   if (isPlainObject(value)) {
     const out: { [key: string]: JsonValue } = {};
     for (const key of Object.keys(value)) {
-      const rendered = renderDeep(value[key] as JsonValue, vars, options);
+      const rendered = renderAt(value[key] as JsonValue, [...path, key], value as { [key: string]: JsonValue }, vars, options);
       if (key === '__proto__') Object.defineProperty(out, key, { value: rendered, enumerable: true, writable: true, configurable: true });
       else out[key] = rendered;
     }

@@ -50,7 +50,12 @@ export interface RawFunctionDocument {
 export function functionDocumentsIn(content: string): RawFunctionDocument[] {
   return parseAllDocuments(content).flatMap((document) => {
     if (!('toJS' in document) || document.errors.length > 0) return [];
-    const spec = document.toJS() as (Omit<RawFunctionDocument, 'file'> & { kind?: unknown; file?: unknown }) | null;
+    let spec: (Omit<RawFunctionDocument, 'file'> & { kind?: unknown; file?: unknown }) | null;
+    try {
+      spec = document.toJS() as typeof spec;
+    } catch {
+      return []; // e.g. an alias bomb: the loader reports it with its file and line
+    }
     return spec?.kind === 'Function' && typeof spec.file === 'string' ? [{ ...spec, file: spec.file }] : [];
   });
 }

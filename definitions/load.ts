@@ -13,6 +13,7 @@ import { stepRegistry, stepTypeNames } from '../steps/registry.js';
 import type { JsonObject, ReferenceResolver } from '../steps/types.js';
 import { declaredNames, type DirectoryDocument } from '../directory/document.js';
 import { posix } from 'node:path';
+import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
 import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type FunctionSpec, type WebhookSpec } from './schema.js';
 
 export type LoadedDocument =
@@ -111,12 +112,25 @@ function valueAt(value: unknown, path: Path): unknown {
   return current;
 }
 
-/** Parses every document of every file; YAML syntax errors and schema errors are collected. */
+/** A YAML library error, said in terms of idflow's limits where one was hit. */
+function yamlProblem(message: string): string {
+  if (message.includes('Maximum call stack size exceeded')) return `YAML: nested too deeply: at most ${MAX_NESTING} levels of maps and lists`;
+  if (message.includes('Excessive alias count')) return 'YAML: aliases expand to too many values (an alias bomb?): expand fewer aliases or write the values out';
+  return `YAML: ${message.split('\n')[0]}`;
+}
+
+/** Parses every document of every file; YAML syntax errors, size limits and schema errors are collected. */
 function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] } {
   const errors: DefinitionError[] = [];
   const parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] = [];
+  let documentCount = 0;
   for (const file of files) {
     if (FUNCTION_SOURCE.test(file.path)) continue;
+    const bytes = Buffer.byteLength(file.content);
+    if (bytes > MAX_FILE_BYTES) {
+      errors.push({ file: file.path, line: 1, column: 1, path: '', message: `the file is ${bytes} bytes; at most ${MAX_FILE_BYTES} bytes per file: split it` });
+      continue;
+    }
     const lines = new LineCounter();
     const documents = parseAllDocuments(file.content, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const list = Array.isArray(documents) ? documents : [];
@@ -127,18 +141,34 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
       if (document.errors.length > 0) {
         for (const problem of document.errors) {
           const { line, col } = lines.linePos(problem.pos[0]);
-          errors.push({ file: file.path, line, column: col, path: '', message: `YAML: ${problem.message.split('\n')[0]}` });
+          errors.push({ file: file.path, line, column: col, path: '', message: yamlProblem(problem.message) });
         }
         continue;
       }
       if (document.contents === null) continue; // an empty document, e.g. a trailing '---'
       const locator = new DocumentLocator(file.path, document, lines);
       const startLine = lines.linePos(document.contents.range?.[0] ?? 0).line;
+      if (++documentCount > MAX_DOCUMENTS) {
+        errors.push(locator.error([], `more than ${MAX_DOCUMENTS} documents in one apply: apply them in several parts`));
+        return { errors, parsed };
+      }
       if (!isMap(document.contents)) {
         errors.push(locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'));
         continue;
       }
-      const raw: unknown = document.toJS();
+      let raw: unknown;
+      try {
+        raw = document.toJS();
+      } catch (error) {
+        // Alias expansion is where YAML can grow without bound; the library stops it with an error.
+        errors.push(locator.error([], yamlProblem(error instanceof Error ? error.message : String(error))));
+        continue;
+      }
+      const shape = shapeIssues(raw);
+      if (shape.length > 0) {
+        errors.push(...shape.map((issue) => locator.error(issue.path, issue.message)));
+        continue;
+      }
       const kind = (raw as { kind?: unknown }).kind;
       if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Function' && kind !== 'Directory') {
         errors.push(locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`));
@@ -165,16 +195,17 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) {
     errors.push(...checkExpression(spec.trigger.forEachUser, ['trigger', 'forEachUser'], locator, new Set(['trigger']), 'forEachUser'));
   }
-  const earlier: string[] = [];
+  // Names of the steps so far, in order; a Set, so that checking each step stays O(1) (apply is linear).
+  const earlier = new Set<string>();
   spec.steps.forEach((step, index) => {
     const at: Path = ['steps', index];
-    if (earlier.includes(step.name)) {
+    if (earlier.has(step.name)) {
       errors.push(locator.error([...at, 'name'], `duplicate step name "${step.name}": step names must be unique in an automation`));
     }
     const stepType = stepRegistry.get(step.type);
     if (!stepType) {
       errors.push(locator.error([...at, 'type'], `unknown step type "${step.type}"; known types: ${stepTypeNames().join(', ')}`));
-      earlier.push(step.name);
+      earlier.add(step.name);
       return;
     }
     const input = step.with as JsonObject;
@@ -188,13 +219,12 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
       if (!isTemplated(issue.path)) errors.push(locator.error([...at, 'with', ...issue.path], issue.message));
     }
     for (const issue of templateIssues(input)) errors.push(locator.error([...at, 'with', ...issue.path], issue.message));
-    const visible = new Set(['trigger', ...earlier]);
     for (const reference of templateCtxReferences(input)) {
-      if (!visible.has(reference)) {
-        errors.push(locator.error([...at, 'with'], unknownReference(reference, earlier, spec.steps.map((s) => s.name))));
+      if (reference !== 'trigger' && !earlier.has(reference)) {
+        errors.push(locator.error([...at, 'with'], unknownReference(reference, [...earlier], spec.steps.map((s) => s.name))));
       }
     }
-    earlier.push(step.name);
+    earlier.add(step.name);
   });
   return errors;
 }

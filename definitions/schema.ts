@@ -9,6 +9,7 @@ import type { JsonObject } from '../steps/types.js';
 import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/document.js';
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
+import { MAX_STEPS } from './limits.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
 import { parseHostPattern } from '../functions/network-hosts.js';
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB } from '../functions/types.js';
@@ -122,7 +123,10 @@ export const AutomationSchema = z
     description: z.string().optional(),
     enabled: z.boolean().default(true),
     trigger: TriggerSchema,
-    steps: z.array(StepSpecSchema).min(1, 'an automation needs at least one step'),
+    steps: z
+      .array(StepSpecSchema)
+      .min(1, 'an automation needs at least one step')
+      .max(MAX_STEPS, { error: (issue) => `at most ${MAX_STEPS} steps per automation, got ${(issue.input as unknown[]).length}: chain automations with run_automation for longer flows` }),
   })
   .strict();
 
@@ -199,7 +203,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     StepSpecSchema.extend({ type: z.literal(step.type).describe(step.description), with: step.with }),
   );
   const [first, ...rest] = stepVariants;
-  const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1);
+  const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1).max(MAX_STEPS);
   const automation = AutomationSchema.extend({ steps });
   const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({

@@ -1,7 +1,8 @@
 /**
  * The dev outbox: under `idflow dev`, with no SMTP or Slack configured, what the automations
  * send lands here instead (a local SMTP catcher, a Slack-Web-API-compatible endpoint on the API,
- * and the webhook sink), so a newcomer sees it with `idflow outbox`. In memory, last 500 items.
+ * and the webhook sink), so a newcomer sees it with `idflow outbox`. In memory and bounded: the
+ * newest items up to 8 MiB of JSON in all (at most 500), each cut to 256 KiB with a note.
  */
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { AddressInfo } from 'node:net';
@@ -18,23 +19,59 @@ export interface OutboxItem {
   body: unknown;
 }
 
-const MAX_ITEMS = 500;
+/** What an item's body becomes when its JSON is over the per-item limit. */
+export interface TruncatedBody {
+  truncated: string;
+  /** The start of the body's JSON text. */
+  json: string;
+}
+
+export interface OutboxLimits {
+  maxItems: number;
+  /** Total JSON bytes of the items' bodies kept; the oldest items go first. */
+  maxBytes: number;
+  /** JSON bytes of one body; a longer one is cut to this with a note. */
+  maxItemBytes: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxItems: 500, maxBytes: 8 * 1024 * 1024, maxItemBytes: 256 * 1024 };
 
 export class DevOutbox {
-  private readonly items: OutboxItem[] = [];
+  private readonly items: { item: OutboxItem; bytes: number }[] = [];
   private nextId = 1;
+  private bytes = 0;
+
+  constructor(private readonly limits: OutboxLimits = DEFAULT_OUTBOX_LIMITS) {}
 
   add(item: Omit<OutboxItem, 'id' | 'at'>): OutboxItem {
-    const stored = { id: this.nextId++, at: new Date().toISOString(), ...item };
-    this.items.push(stored);
-    if (this.items.length > MAX_ITEMS) this.items.shift();
+    const { body, bytes } = bounded(item.body, this.limits.maxItemBytes);
+    const stored = { id: this.nextId++, at: new Date().toISOString(), ...item, body };
+    this.items.push({ item: stored, bytes });
+    this.bytes += bytes;
+    while (this.items.length > this.limits.maxItems || this.bytes > this.limits.maxBytes) {
+      this.bytes -= (this.items.shift() as { bytes: number }).bytes;
+    }
     return stored;
   }
 
   /** Newest first. */
   list(): OutboxItem[] {
-    return [...this.items].reverse();
+    return this.items.map(({ item }) => item).reverse();
   }
+
+  /** JSON bytes of the bodies kept, the figure the byte limit bounds. */
+  get retainedBytes(): number {
+    return this.bytes;
+  }
+}
+
+/** The body, or its JSON cut to `maxBytes` with a note when longer; and the JSON bytes kept. */
+function bounded(body: unknown, maxBytes: number): { body: unknown; bytes: number } {
+  const json = Buffer.from(JSON.stringify(body) ?? 'null');
+  if (json.length <= maxBytes) return { body, bytes: json.length };
+  // A fresh string from the bytes: a slice of the original would keep all of it alive.
+  const kept: TruncatedBody = { truncated: `kept the first ${maxBytes} of ${json.length} bytes of JSON`, json: json.subarray(0, maxBytes).toString('utf8') };
+  return { body: kept, bytes: Buffer.byteLength(JSON.stringify(kept)) };
 }
 
 function addresses(field: AddressObject | AddressObject[] | undefined): string[] {

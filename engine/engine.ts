@@ -14,13 +14,14 @@ import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import type { JsonObject } from '../steps/types.js';
-import type { EventMatch, RunRecord, Store } from '../store/types.js';
-import { EventInputSchema, triggerContext } from '../triggers/events.js';
+import type { EventMatch, EventRecord, RunRecord, Store } from '../store/types.js';
+import { EventInputSchema, MAX_EVENT_DATA_BYTES } from '../triggers/events.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
-import { automationRun } from '../workflows/automation-run.js';
+import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
+import { failureMessage } from '../workflows/shared.js';
 import { EngineError, type AppliedDefinition, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
 
 export interface EngineOptions {
@@ -38,6 +39,21 @@ export interface EngineOptions {
 
 const WAIT_POLL_MS = 100;
 const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> = { Webhook: 0, Function: 1, Automation: 2 };
+/**
+ * Temporal refuses a workflow start whose input payloads exceed 2 MiB (dynamic config
+ * limit.blobSize.error, the default, also on Temporal Cloud): measured, the dev server starts
+ * 2,097,052 bytes of JSON and refuses 2,097,132 ("Blob data size exceeds limit").
+ */
+const TEMPORAL_INPUT_LIMIT_BYTES = 2 * 1024 * 1024;
+/** What the payload's encoding and metadata add to its JSON (measured: 32 bytes), with room to spare. */
+const PAYLOAD_OVERHEAD_BYTES = 1024;
+
+/** An event about to be recorded: its matches come from processing it. */
+type NewEvent = Omit<EventRecord, 'matches' | 'processedAt'>;
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
 
 /** JSON round trip: what the store will give back (no undefined fields). */
 function asJson(value: object): JsonObject {
@@ -61,6 +77,8 @@ export class IdflowEngine implements Engine {
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
   private cachedIndex?: { generation: number; index: TriggerIndex };
+  /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
+  private readonly ingesting = new Map<string, Promise<IngestResult>>();
 
   constructor(private readonly options: EngineOptions) {
     this.store = options.store;
@@ -211,22 +229,57 @@ export class IdflowEngine implements Engine {
     return index;
   }
 
+  /**
+   * Records the event and starts a run of every automation it matches. Each delivery of an id
+   * is told whether it was the first (`duplicate: false`): the store's unique event id decides,
+   * and deliveries of one id in this process wait for the first before answering.
+   */
   async ingest(input: EventInput, actor: string): Promise<IngestResult> {
     const parsed = EventInputSchema.safeParse(input);
     if (!parsed.success) throw new EngineError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
-    const receivedAt = new Date().toISOString();
-    const event = { id: parsed.data.id ?? `evt-${randomUUID()}`, type: parsed.data.type, occurredAt: parsed.data.occurredAt ?? receivedAt, receivedAt, data: parsed.data.data };
-
-    const inserted = await this.store.events.insert(event);
-    if (!inserted) {
-      const existing = await this.store.events.get(event.id);
-      // Processed before: report what the first delivery did. Not processed (a crash between
-      // insert and matching): carry on, starting runs is idempotent by workflow id.
-      if (existing?.processedAt) return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true };
+    const { data } = parsed.data;
+    const dataBytes = jsonBytes(data);
+    if (dataBytes > MAX_EVENT_DATA_BYTES) {
+      throw new EngineError('PAYLOAD_TOO_LARGE', `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`);
     }
+    const receivedAt = new Date().toISOString();
+    const event: NewEvent = { id: parsed.data.id ?? `evt-${randomUUID()}`, type: parsed.data.type, occurredAt: parsed.data.occurredAt ?? receivedAt, receivedAt, data };
 
-    const trigger = triggerContext(event.data);
-    const outcomes = (await this.triggerIndex()).match(event.type, trigger, new Date());
+    const first = this.ingesting.get(event.id);
+    if (first) {
+      await first.catch(() => undefined); // its caller sees its error; this delivery reads what it left
+      return this.redelivery(event.id, actor);
+    }
+    const ingesting = this.ingestFirst(event, actor);
+    this.ingesting.set(event.id, ingesting);
+    try {
+      return await ingesting;
+    } finally {
+      this.ingesting.delete(event.id);
+    }
+  }
+
+  private async ingestFirst(event: NewEvent, actor: string): Promise<IngestResult> {
+    if (!(await this.store.events.insert(event))) return this.redelivery(event.id, actor);
+    const processed = await this.process(event, actor);
+    return { ...processed, duplicate: false };
+  }
+
+  /**
+   * A delivery of an id received before: what the first delivery did. When that one never
+   * finished (a crash between the insert and the matching, or another process still at it),
+   * this one processes the stored event: starting runs is idempotent by workflow id.
+   */
+  private async redelivery(id: string, actor: string): Promise<IngestResult> {
+    const existing = await this.store.events.get(id);
+    if (!existing) throw new Error(`event "${id}" was inserted but cannot be read back`);
+    if (existing.processedAt) return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true };
+    return { ...(await this.process(existing, actor)), duplicate: true };
+  }
+
+  /** Matches the event and starts its runs; one automation that cannot start never stops the others. */
+  private async process(event: NewEvent, actor: string): Promise<Omit<IngestResult, 'duplicate'>> {
+    const outcomes = (await this.triggerIndex()).match(event.type, event.data, new Date());
     const matches: EventMatch[] = [];
     for (const outcome of outcomes) {
       const { name, version } = outcome.automation;
@@ -235,13 +288,20 @@ export class IdflowEngine implements Engine {
         continue;
       }
       const runId = runIdFor(name, event.id);
-      await this.startRun(outcome.automation, trigger, runId, event.id);
-      matches.push({ automation: name, version, matched: true, runId });
+      try {
+        await this.startRun(outcome.automation, event.data, runId, event.id);
+        matches.push({ automation: name, version, matched: true, runId });
+      } catch (error) {
+        const message = failureMessage(error);
+        this.options.logger.error({ err: error, eventId: event.id, automation: name }, 'a matched automation could not start');
+        matches.push({ automation: name, version, matched: true, error: `the run could not be started: ${message}` });
+      }
     }
     await this.store.events.setMatches(event.id, matches);
-    this.options.logger.info({ eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.matched).length }, 'event ingested');
+    const failed = matches.filter((m) => m.error !== undefined).length;
+    this.options.logger.info({ eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.runId).length, failed }, 'event ingested');
     const stored = await this.store.events.get(event.id);
-    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches), duplicate: false };
+    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches) };
   }
 
   private async runsOf(matches: EventMatch[]): Promise<RunRecord[]> {
@@ -249,14 +309,22 @@ export class IdflowEngine implements Engine {
     return runs.filter((run): run is RunRecord => run !== undefined);
   }
 
-  /** Starts the run's workflow (at most once per run id) and its record. */
-  private async startRun(automation: IndexedAutomation, trigger: JsonObject, runId: string, eventId?: string): Promise<void> {
+  /**
+   * Starts the run's workflow (at most once per run id) and its record. `data` goes as it is:
+   * the workflow builds ctx.trigger's aliases itself (aliasTrigger).
+   */
+  private async startRun(automation: IndexedAutomation, data: JsonObject, runId: string, eventId?: string): Promise<void> {
     const { name, version, spec } = automation;
+    const input: AutomationRunInput = { automation: { name, version, spec }, trigger: data, aliasTrigger: true, eventId, chain: [] };
+    const inputBytes = jsonBytes(input);
+    if (inputBytes + PAYLOAD_OVERHEAD_BYTES > TEMPORAL_INPUT_LIMIT_BYTES) {
+      throw new EngineError('PAYLOAD_TOO_LARGE', `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`);
+    }
     try {
       await this.options.client.workflow.start(automationRun, {
         taskQueue: this.options.taskQueue,
         workflowId: runId,
-        args: [{ automation: { name, version, spec }, trigger, eventId, chain: [] }],
+        args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (error) {
@@ -267,7 +335,7 @@ export class IdflowEngine implements Engine {
       runId,
       automation: name,
       version,
-      trigger,
+      trigger: data,
       eventId,
       startedAt: new Date().toISOString(),
       steps: spec.steps.map((step) => ({ name: step.name, type: step.type })),
@@ -284,7 +352,7 @@ export class IdflowEngine implements Engine {
     const automation = await this.currentAutomation(automationName);
     if (!automation.enabled) throw new EngineError('DISABLED', `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``);
     const runId = `${automationName}:manual-${randomUUID()}`;
-    await this.startRun(automation, triggerContext(context), runId);
+    await this.startRun(automation, context, runId);
     await this.store.audit.record({ actor, action: 'run.manual', target: `Automation/${automationName}`, details: { runId, version: automation.version } });
     return this.requireRun(runId);
   }

@@ -5,12 +5,13 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApiServer, type ApiServerOptions } from '../api/server.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
 import { openStore } from '../store/index.js';
+import { ensurePrivateDir } from '../store/private-files.js';
 import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
@@ -95,13 +96,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
   installTemporalLogging();
   const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  const widerMode = ensurePrivateDir(dataDir);
+  if (widerMode !== undefined) logger.warn({ dataDir, was: widerMode.toString(8) }, 'the data dir was readable by other users: made it owner-only (0700)');
+  // Undone last first: the worker and the API stop before the store and the Temporal server they use.
   const cleanups: (() => Promise<unknown>)[] = [];
-  const stop = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
-    }
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const cleanup of [...cleanups].reverse()) {
+        await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
+      }
+    })());
 
   try {
     let devServer: DevServer | undefined;

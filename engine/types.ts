@@ -54,7 +54,10 @@ export interface IngestResult {
   event: EventRecord;
   /** The runs this event started (on a repeated id: the runs the first delivery started). */
   runs: RunRecord[];
-  /** true when the event id had been received before and nothing new was started. */
+  /**
+   * false for exactly one delivery of an event id: the one whose insert recorded it. Every other
+   * delivery gets true and the runs of the first (which it completed if the first never finished).
+   */
   duplicate: boolean;
 }
 
@@ -83,7 +86,7 @@ export interface Engine {
 /** Errors the engine throws for the API to map onto HTTP statuses. */
 export class EngineError extends Error {
   constructor(
-    readonly code: 'NOT_FOUND' | 'INVALID' | 'CONFLICT' | 'DISABLED',
+    readonly code: 'NOT_FOUND' | 'INVALID' | 'CONFLICT' | 'DISABLED' | 'PAYLOAD_TOO_LARGE',
     message: string,
   ) {
     super(message);

@@ -175,7 +175,8 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   async function fetch(resource: unknown, init?: { method?: unknown; headers?: unknown; body?: unknown }): Promise<unknown> {
-    const url = typeof resource === 'string' ? resource : resource instanceof URL ? resource.href : String(resource);
+    // There is no URL class in the context (naming it was a ReferenceError): a URL-like object's string is its href.
+    const url = typeof resource === 'string' ? resource : String(resource);
     const options = init ?? {};
     const body = options.body;
     if (body !== undefined && body !== null && typeof body !== 'string') throw new NativeTypeError('ctx.fetch body must be a string: use JSON.stringify(value)');

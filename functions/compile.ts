@@ -8,7 +8,8 @@
  * module loader is ever reached at run time.
  */
 import { createHash } from 'node:crypto';
-import { relative, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
 import type { CompiledFunction } from './types.js';
@@ -17,6 +18,11 @@ import type { CompiledFunction } from './types.js';
 export const FUNCTION_PACKAGES = ['date-fns'] as const;
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * idflow's node_modules as esbuild names the files in it: by their real path, which is elsewhere
+ * when node_modules is a symlink (a shared or linked install).
+ */
+const NODE_MODULES = [join(PROJECT_ROOT, 'node_modules'), realNodeModules()].map((directory) => `${directory}${sep}`);
 const ALLOWLIST_TEXT = FUNCTION_PACKAGES.map((name) => `npm:${name}`).join(', ');
 
 /** Thrown by compileFunction; `message` is "file:line:column: what is wrong" for each problem. */
@@ -109,9 +115,17 @@ function packageNameOf(specifier: string): string | undefined {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+function realNodeModules(): string {
+  try {
+    return realpathSync(join(PROJECT_ROOT, 'node_modules'));
+  } catch {
+    return join(PROJECT_ROOT, 'node_modules');
+  }
+}
+
 function insideAllowedPackage(file: string): boolean {
-  const nodeModules = `${PROJECT_ROOT}node_modules${sep}`;
-  if (!file.startsWith(nodeModules)) return false;
+  const nodeModules = NODE_MODULES.find((directory) => file.startsWith(directory));
+  if (nodeModules === undefined) return false;
   const name = packageNameOf(file.slice(nodeModules.length).split(sep).join('/'));
   return name !== undefined && isAllowedPackage(name);
 }

@@ -6,7 +6,7 @@
  * spare is kept so that a new hash starts without paying for a spawn. A runaway function costs
  * its own timeout only: the pool grows up to MAX_PROCESSES and queues beyond that.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, homedir, setPriority, tmpdir } from 'node:os';
@@ -109,6 +109,31 @@ function childBundlePath(): Promise<string> {
 
 // ---------------------------------------------------------------- one sandbox process
 
+/**
+ * How a sandbox process is started, in one place: an empty environment, the permission model (it
+ * may read `script` and nothing else; no writes, child processes or workers), no code generation
+ * from strings or WebAssembly in its own realm, a heap cap. The pool forks child.ts with it; the
+ * tests fork a probe script with it to check this layer on its own.
+ */
+export function sandboxProcessOptions(script: string, memoryMb: number): Required<Pick<ForkOptions, 'env' | 'cwd' | 'execArgv'>> {
+  return {
+    env: {},
+    cwd: dirname(script),
+    execArgv: [
+      '--experimental-permission',
+      `--allow-fs-read=${script}`,
+      '--disallow-code-generation-from-strings',
+      `--max-old-space-size=${memoryMb}`,
+      '--max-semi-space-size=2',
+      '--no-expose-wasm',
+      // Only so that a dynamic import() in the context reaches child.ts's refusal (an error of
+      // the context) instead of Node's own (an Error of the host realm).
+      '--experimental-vm-modules',
+      '--no-warnings',
+    ],
+  };
+}
+
 interface ActiveCall {
   callId: number;
   run: ValidRun;
@@ -141,23 +166,7 @@ class SandboxProcess {
     readonly memoryMb: number,
     private readonly onFree: (process: SandboxProcess) => void,
   ) {
-    this.child = fork(bundle, [], {
-      env: {},
-      cwd: dirname(bundle),
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [
-        '--experimental-permission',
-        `--allow-fs-read=${bundle}`,
-        '--disallow-code-generation-from-strings',
-        `--max-old-space-size=${memoryMb}`,
-        '--max-semi-space-size=2',
-        '--no-expose-wasm',
-        // Only so that a dynamic import() in the context reaches child.ts's refusal (an error of
-        // the context) instead of Node's own (an Error of the host realm).
-        '--experimental-vm-modules',
-        '--no-warnings',
-      ],
-    });
+    this.child = fork(bundle, [], { ...sandboxProcessOptions(bundle, memoryMb), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child.unref();
     this.child.channel?.unref();
     const stderr = this.child.stderr as Socket | null;

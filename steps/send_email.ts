@@ -1,7 +1,8 @@
 /**
  * `send_email`: a Markdown message, rendered to HTML with a plain-text alternative, over SMTP.
  * The Message-ID comes from run + step, and a message the server accepted is never sent again
- * by a retry of the step.
+ * by a retry of the step. Values templated into the message are escaped as Markdown text, and
+ * links and images keep only web and mail addresses.
  */
 import { Marked } from 'marked';
 import { z } from 'zod';
@@ -28,18 +29,52 @@ const schema = z
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
 
-/**
- * Markdown with raw HTML shown as text: messages carry values from events (names, titles), and
- * those must not inject markup into an email.
- */
-const markdown = new Marked({ async: false, renderer: { html: (token) => escapeHtml(token.text) } });
+/** ASCII punctuation: CommonMark lets a backslash make any of it literal. */
+const PUNCTUATION = '!-/:-@[-`{-~';
 
+/**
+ * A templated value as literal Markdown text: every punctuation character backslash-escaped (no
+ * link, image, emphasis, heading, list or raw HTML can start), a line break a hard line break (no
+ * new block can start).
+ */
+export function markdownText(text: string): string {
+  return text.replace(new RegExp(`[${PUNCTUATION}]`, 'g'), '\\$&').replace(/\r\n?|\n/g, '\\\n');
+}
+
+/** Backslash escapes resolved: the text as it reads, for the plain-text part and code. */
+function resolveEscapes(markdownSource: string): string {
+  return markdownSource.replace(new RegExp(`\\\\([${PUNCTUATION}]|\n)`, 'g'), '$1');
+}
+
+const LINK_SCHEMES = /^(https?:\/\/|mailto:)/i;
+const IMAGE_SCHEMES = /^https?:\/\//i;
+
+/**
+ * Markdown for email: raw HTML shown as text, links only to web and mail addresses (others keep
+ * their text), images only from the web (others show their alt text). Code shows templated values
+ * as they read: backslashes are literal in Markdown code, so their escapes are resolved there.
+ */
+const markdown = new Marked({
+  async: false,
+  renderer: {
+    html: (token) => escapeHtml(token.text),
+    link(token) {
+      return LINK_SCHEMES.test(token.href) ? false : this.parser.parseInline(token.tokens);
+    },
+    image: (token) => (IMAGE_SCHEMES.test(token.href) ? false : escapeHtml(token.text)),
+    codespan: (token) => `<code>${escapeHtml(resolveEscapes(token.text))}</code>`,
+    code: (token) => `<pre><code>${escapeHtml(resolveEscapes(token.text))}\n</code></pre>\n`,
+  },
+});
+
+/** `message` is Markdown whose templated values arrive escaped by markdownText (see escapeFor). */
 export function renderEmail(input: { title?: string; message: string }): { html: string; text: string } {
   const heading = input.title ? `<h1>${escapeHtml(input.title)}</h1>\n` : '';
   const body = markdown.parse(input.message) as string;
+  const text = resolveEscapes(input.message);
   return {
     html: `<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5">\n${heading}${body}</body></html>\n`,
-    text: input.title ? `${input.title}\n\n${input.message}\n` : `${input.message}\n`,
+    text: input.title ? `${input.title}\n\n${text}\n` : `${text}\n`,
   };
 }
 
@@ -52,6 +87,7 @@ export const sendEmailStep = defineActivityStep({
   description: 'Send an email (Markdown rendered to HTML with a plain-text alternative) over SMTP, at most once per run.',
   runsIn: 'activity',
   with: schema,
+  escapeFor: (path) => (path.length === 1 && path[0] === 'message' ? markdownText : undefined),
   defaults: { timeout: '1m', retry: { maximumAttempts: 8, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } },
   async run(input, services) {
     const { html, text } = renderEmail(input);

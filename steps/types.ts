@@ -7,6 +7,7 @@
  * same step logic run against real adapters in the worker and in tests.
  */
 import type { z } from 'zod';
+import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -162,6 +163,11 @@ interface StepBase<Schema extends z.ZodType> {
   description: string;
   /** Schema of the rendered `with` block. */
   with: Schema;
+  /**
+   * The `with` strings that are markup (Markdown, Slack mrkdwn): values interpolated into them
+   * are escaped as literal text, so data from events cannot add links, mentions or headings.
+   */
+  escapeFor?: EscapeSelector;
   /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
   checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
 }

@@ -71,5 +71,6 @@ function matchJson(match: EventMatch): JsonObject {
     matched: match.matched,
     ...(match.reason !== undefined && { reason: match.reason }),
     ...(match.runId !== undefined && { runId: match.runId }),
+    ...(match.error !== undefined && { error: match.error }),
   };
 }

@@ -4,6 +4,12 @@ import { clampLimit, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } 
 import type { Database, RunStepsTable, RunsTable } from './db.js';
 import type { RunRecord, RunStatus, StepRecord, StepStatus, Store } from './types.js';
 
+/**
+ * Step rows inserted per statement. SQLite binds at most 32,766 variables per statement and a
+ * row takes 11: one statement for every step failed from 2,979 steps up ("too many SQL variables").
+ */
+const STEP_ROWS_PER_INSERT = 500;
+
 function toStep(row: RunStepsTable): StepRecord {
   const where = `run_steps of run "${row.run_id}" step "${row.name}"`;
   const input = parseOptionalJsonText(row.input, `${where} (input)`);
@@ -66,25 +72,23 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
           .onConflict((conflict) => conflict.column('run_id').doNothing())
           .executeTakeFirst();
         // A replayed start leaves the existing record, steps included, as it is.
-        if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n || run.steps.length === 0) return;
-        await trx
-          .insertInto('run_steps')
-          .values(
-            run.steps.map((step, index) => ({
-              run_id: run.runId,
-              step_index: index,
-              name: step.name,
-              type: step.type,
-              status: 'pending',
-              attempts: 0,
-              started_at: null,
-              ended_at: null,
-              input: null,
-              output: null,
-              error: null,
-            })),
-          )
-          .execute();
+        if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n) return;
+        const rows = run.steps.map((step, index) => ({
+          run_id: run.runId,
+          step_index: index,
+          name: step.name,
+          type: step.type,
+          status: 'pending',
+          attempts: 0,
+          started_at: null,
+          ended_at: null,
+          input: null,
+          output: null,
+          error: null,
+        }));
+        for (let from = 0; from < rows.length; from += STEP_ROWS_PER_INSERT) {
+          await trx.insertInto('run_steps').values(rows.slice(from, from + STEP_ROWS_PER_INSERT)).execute();
+        }
       });
     },
 

@@ -18,6 +18,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './db.js';
+import { PRIVATE_DIR_MODE, createPrivateFile } from './private-files.js';
 
 export type SqliteLocation = { file: string } | { memory: true };
 
@@ -171,7 +172,9 @@ export function openSqlite(location: SqliteLocation): Kysely<Database> {
   } else {
     const path = resolve(location.file);
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // Owner-only: SQLite would create it 0644; its -wal and -shm files copy the database's mode.
+      createPrivateFile(path);
       sqlite = new BetterSqlite3(path);
     } catch (error) {
       throw new Error(`store: cannot open SQLite database ${path}: ${(error as Error).message}`, { cause: error });

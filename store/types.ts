@@ -83,9 +83,11 @@ export interface EventMatch {
   automation: string;
   version: number;
   matched: boolean;
-  /** Why it did not match or could not be started (condition false, condition error, ...). */
+  /** Why it did not match (condition false, condition error, ...). */
   reason?: string;
   runId?: string;
+  /** The automation matched but its run could not be started: why. The event's other runs went ahead. */
+  error?: string;
 }
 
 export interface EventRecord {

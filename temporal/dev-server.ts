@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE, restrictToOwner } from '../store/private-files.js';
 import { resolveTemporalCli } from './binaries.js';
 
 export interface DevServerOptions {
@@ -102,11 +103,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const logFile = options.logFile ?? join(options.dataDir, 'temporal.log');
   await assertPortFree(options.port, 'the Temporal', '--temporal-port');
   if (options.ui) await assertPortFree(uiPort, 'the Web UI', '--ui-port (or --no-ui)');
-  const args = ['server', 'start-dev', '--db-filename', join(options.dataDir, 'temporal.sqlite'), '--ip', HOST, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
+  const dbFile = join(options.dataDir, 'temporal.sqlite');
+  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', HOST, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
   args.push(...(options.ui ? ['--ui-ip', HOST, '--ui-port', String(uiPort)] : ['--headless']));
 
-  const log = openSync(logFile, 'a');
-  const child = spawn(cli, args, { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+  const log = openSync(logFile, 'a', PRIVATE_FILE_MODE);
+  // Its own process group: a Ctrl-C in the terminal (or a signal to our group) reaches only us, and
+  // we stop the server last, after the worker and everything else that talks to it.
+  const child = spawn(cli, args, { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: '' }, detached: true });
   closeSync(log);
   // The server must not outlive us: kill it when this process exits, however it exits normally.
   // (A SIGKILLed parent cannot run handlers; the server then keeps running until stopped.)
@@ -118,6 +122,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `${HOST}:${options.port}`;
   try {
     await waitUntilServing(address, namespace, child, logFile, options.startTimeoutMs ?? 60_000);
+    // The server creates its database 0644 and sets up its schema only in a new file, so it
+    // cannot be created 0600 beforehand: made owner-only once serving (the data dir already is).
+    restrictToOwner(dbFile, PRIVATE_FILE_MODE);
   } catch (error) {
     child.kill('SIGKILL');
     process.off('exit', killOnExit);

@@ -6,12 +6,16 @@
  * asserts the overall rate stays above a floor measured when it was written. A cel-js upgrade
  * or an environment change that loses conformance fails here.
  *
- * Tests that need protobuf messages (TestAllTypes, wrappers, enums, Any, containers) or
- * declared functions are skipped: idflow expressions only ever see JSON.
+ * A case that expects an error passes only with an error of the kind the suite names (division
+ * by zero, no such key, ...), not with any error. Tests that need protobuf messages
+ * (TestAllTypes, wrappers, enums, Any, containers) or declared functions are skipped — idflow
+ * expressions only ever see JSON — and each file's skips are bounded, so a change that makes
+ * more cases unsupported fails instead of raising the pass rate.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Environment, ParseResult } from '@marcbachmann/cel-js';
+import { EvaluationError, ParseError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { tests as conformance } from '@bufbuild/cel-spec/testdata/conformance.js';
 import { celEnvironment } from '../cel/environment.js';
@@ -40,10 +44,20 @@ const FILES = [
 ];
 
 /**
- * Overall pass rate (of the tests not skipped): 89.4% measured with cel-js 8.0.0, minus about one
- * point. Raise it when conformance improves; never lower it to make a failing upgrade pass.
+ * Overall pass rate (of the tests not skipped): 88.6% measured with cel-js 8.0.0 (expected errors
+ * must be of the expected kind), minus about one point. Raise it when conformance improves; never
+ * lower it to make a failing upgrade pass.
  */
-const OVERALL_FLOOR = 0.884;
+const OVERALL_FLOOR = 0.876;
+
+/**
+ * Most skipped tests per file, as measured with cel-js 8.0.0 and @bufbuild/cel-spec 0.6.1 (other
+ * files skip none). Lower a bound when support improves; raising one needs a reason here.
+ * - comparisons: 44 need a container, 28 protobuf messages;
+ * - parse: 20 need a container, 6 protobuf messages;
+ * - type_deductions: 25 only type-check, 7 need a container, 3 declare functions or unmodelled types.
+ */
+const MAX_SKIPPED: Record<string, number> = { comparisons: 72, parse: 26, type_deductions: 35 };
 
 // ---- The JSON form of cel.expr.Value / Type / Decl used by the suite (proto3 JSON mapping) ----
 
@@ -80,7 +94,7 @@ interface RawTest {
   expr: string;
   value?: ValueJson;
   typedResult?: { result?: ValueJson };
-  evalError?: unknown;
+  evalError?: { errors?: { message?: string }[] };
   disableCheck?: boolean;
   checkOnly?: boolean;
   container?: string;
@@ -209,7 +223,73 @@ function matches(actual: unknown, expected: ValueJson): boolean {
   throw new Unsupported(`expected ${JSON.stringify(expected).slice(0, 60)}`);
 }
 
-type Outcome = 'pass' | 'fail' | 'skip';
+/**
+ * Kinds of evaluation error, named after the suite's messages. The suite words the same error
+ * differently from file to file ("divide by zero", "division by zero"), so its messages are read
+ * into kinds, and so are cel-js's error codes.
+ */
+type ErrorKind = 'no_matching_overload' | 'division_by_zero' | 'range' | 'no_such_key' | 'invalid_argument' | 'undeclared_reference' | 'conversion' | 'unsupported_key_type' | 'repeated_key' | 'invalid_utf8' | 'unsupported_field_selection';
+
+const EXPECTED_KINDS: [RegExp, ErrorKind][] = [
+  [/no such overload|no matching overload|no_such_overload|unbound function/, 'no_matching_overload'],
+  [/divide by zero|division by zero|modulus by zero/, 'division_by_zero'],
+  [/^range|overflow/, 'range'],
+  [/^no such key/, 'no_such_key'],
+  [/^invalid_argument$/, 'invalid_argument'],
+  [/undeclared reference|unknown variable/, 'undeclared_reference'],
+  [/^Type conversion error$/, 'conversion'],
+  [/^unsupported key type$/, 'unsupported_key_type'],
+  [/repeated key/, 'repeated_key'],
+  [/^invalid UTF-8$/, 'invalid_utf8'],
+  [/does not support field selection/, 'unsupported_field_selection'],
+];
+
+/** Cases whose expected message does not describe their error (file/name): the kind they do raise. */
+const EXPECTED_KIND_OVERRIDES: Record<string, ErrorKind> = {
+  // `true && 1/0 != 0` and the like: the operand divides by zero; the suite says "no matching overload".
+  'logic/error_left': 'division_by_zero',
+  'logic/error_right': 'division_by_zero',
+  // `1 / 0`, whose expected message is the placeholder "foo".
+  'plumbing/error_result': 'division_by_zero',
+};
+
+/** cel-js error codes by kind; errors of other codes (or not cel-js's) match no kind. */
+const CEL_JS_CODES: Record<string, ErrorKind> = {
+  no_such_overload: 'no_matching_overload',
+  no_matching_overload: 'no_matching_overload',
+  invalid_condition_type: 'no_matching_overload',
+  invalid_logical_operand: 'no_matching_overload',
+  division_by_zero: 'division_by_zero',
+  modulo_by_zero: 'division_by_zero',
+  numeric_overflow: 'range',
+  no_such_key: 'no_such_key',
+  index_out_of_bounds: 'invalid_argument',
+  unknown_variable: 'undeclared_reference',
+  cannot_index_type: 'unsupported_field_selection',
+  bool_conversion_error: 'conversion',
+  int_conversion_error: 'conversion',
+  uint_conversion_error: 'conversion',
+};
+
+function expectedKind(file: string, t: RawTest): ErrorKind {
+  const override = EXPECTED_KIND_OVERRIDES[`${file}/${t.name ?? ''}`];
+  if (override) return override;
+  const message = t.evalError?.errors?.[0]?.message ?? '';
+  const kind = EXPECTED_KINDS.find(([pattern]) => pattern.test(message))?.[1];
+  assert.ok(kind, `${file}/${t.name}: no error kind for the suite's message "${message}"; add it to EXPECTED_KINDS`);
+  return kind;
+}
+
+function actualKind(error: unknown): ErrorKind | undefined {
+  if (!(error instanceof EvaluationError || error instanceof CelTypeError || error instanceof ParseError)) return undefined;
+  return CEL_JS_CODES[error.code];
+}
+
+type SkipReason = 'type-check only' | 'container' | 'protobuf messages' | 'no expected outcome' | 'unmodelled declaration or value';
+type Outcome = { result: 'pass' } | { result: 'fail'; why: string } | { result: 'skip'; reason: SkipReason };
+
+const PASS: Outcome = { result: 'pass' };
+const skip = (reason: SkipReason): Outcome => ({ result: 'skip', reason });
 
 const MESSAGE_HINT = /TestAllTypes|NestedMessage|NestedEnum|GlobalEnum|google\.protobuf\.(Int|UInt|Bool|String|Bytes|Float|Double|Struct|Value|ListValue|Any|NullValue|FieldMask|Empty)/;
 
@@ -229,9 +309,21 @@ function environmentFor(t: RawTest): Environment {
   return env;
 }
 
-function runOne(t: RawTest): Outcome {
+/** A thrown (or type-check) error: a pass only if the test expects an error of this kind. */
+function errorOutcome(file: string, t: RawTest, error: unknown): Outcome {
+  const detail = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+  if (t.evalError === undefined) return { result: 'fail', why: `unexpected ${detail}` };
+  const expected = expectedKind(file, t);
+  const actual = actualKind(error);
+  return actual === expected ? PASS : { result: 'fail', why: `expected a ${expected} error, got ${actual ?? 'an unclassified'} error (${detail})` };
+}
+
+function runOne(file: string, t: RawTest): Outcome {
   const expected = t.value ?? t.typedResult?.result;
-  if (t.checkOnly || t.container || MESSAGE_HINT.test(t.expr) || (expected === undefined && t.evalError === undefined)) return 'skip';
+  if (t.checkOnly) return skip('type-check only');
+  if (t.container) return skip('container');
+  if (MESSAGE_HINT.test(t.expr)) return skip('protobuf messages');
+  if (expected === undefined && t.evalError === undefined) return skip('no expected outcome');
   let env: Environment;
   let bindings: Record<string, unknown>;
   try {
@@ -239,7 +331,7 @@ function runOne(t: RawTest): Outcome {
     bindings = Object.fromEntries(Object.entries(t.bindings ?? {}).map(([k, v]) => [k, toJs(v.value ?? {})]));
     if (expected) matches(undefined, expected); // throws Unsupported early for unmodelled expectations
   } catch (error) {
-    if (error instanceof Unsupported) return 'skip';
+    if (error instanceof Unsupported) return skip('unmodelled declaration or value');
     throw error;
   }
   let result: unknown;
@@ -247,17 +339,17 @@ function runOne(t: RawTest): Outcome {
     const parsed: ParseResult = env.parse(t.expr);
     if (!t.disableCheck) {
       const checked = parsed.check();
-      if (!checked.valid) return t.evalError !== undefined ? 'pass' : 'fail';
+      if (!checked.valid) return errorOutcome(file, t, checked.error);
     }
     result = parsed(bindings);
-  } catch {
-    return t.evalError !== undefined ? 'pass' : 'fail';
-  }
-  if (t.evalError !== undefined || expected === undefined) return 'fail';
-  try {
-    return matches(result, expected) ? 'pass' : 'fail';
   } catch (error) {
-    if (error instanceof Unsupported) return 'fail';
+    return errorOutcome(file, t, error);
+  }
+  if (t.evalError !== undefined || expected === undefined) return { result: 'fail', why: `expected an error, got ${String(result)}` };
+  try {
+    return matches(result, expected) ? PASS : { result: 'fail', why: `got ${String(result)}` };
+  } catch (error) {
+    if (error instanceof Unsupported) return { result: 'fail', why: `got a result this runner cannot compare: ${String(result)}` };
     throw error;
   }
 }
@@ -268,32 +360,38 @@ function collect(suite: RawSuite, out: RawTest[]): RawTest[] {
   return out;
 }
 
-test('cel-spec conformance pass rate stays above the floor', () => {
+test('cel-spec conformance pass rate stays above the floor, with bounded skips', () => {
   const files = new Map(((conformance as RawSuite).suites ?? []).map((s) => [s.name, s]));
   let passed = 0;
   let counted = 0;
   let skipped = 0;
   const lines: string[] = [];
-  // CEL_CONFORMANCE_VERBOSE=1 lists every failing test.
+  const overBound: string[] = [];
+  // CEL_CONFORMANCE_VERBOSE=1 lists every failing test and why.
   const verbose = process.env.CEL_CONFORMANCE_VERBOSE === '1';
   for (const name of FILES) {
     const file = files.get(name);
     assert.ok(file, `conformance file ${name} is missing from @bufbuild/cel-spec`);
     const tally = { pass: 0, fail: 0, skip: 0 };
+    const skipReasons = new Map<SkipReason, number>();
     for (const t of collect(file, [])) {
-      const outcome = runOne(t);
-      tally[outcome]++;
-      if (outcome === 'fail' && verbose) lines.push(`  FAIL ${name}/${t.name ?? ''}: ${t.expr.replace(/\s+/g, ' ').slice(0, 140)}`);
+      const outcome = runOne(name, t);
+      tally[outcome.result]++;
+      if (outcome.result === 'skip') skipReasons.set(outcome.reason, (skipReasons.get(outcome.reason) ?? 0) + 1);
+      if (outcome.result === 'fail' && verbose) lines.push(`  FAIL ${name}/${t.name ?? ''}: ${t.expr.replace(/\s+/g, ' ').slice(0, 140)} — ${outcome.why}`);
     }
     const total = tally.pass + tally.fail;
     passed += tally.pass;
     counted += total;
     skipped += tally.skip;
+    const reasons = [...skipReasons].map(([reason, count]) => `${count} ${reason}`).join(', ');
+    if (tally.skip > (MAX_SKIPPED[name] ?? 0)) overBound.push(`${name}: ${tally.skip} skipped (${reasons}), at most ${MAX_SKIPPED[name] ?? 0}`);
     const rate = total === 0 ? 'n/a' : `${((100 * tally.pass) / total).toFixed(1)}%`;
-    lines.push(`${name.padEnd(16)} ${String(tally.pass).padStart(4)}/${String(total).padEnd(4)} ${rate.padStart(6)}  (${tally.skip} skipped)`);
+    lines.push(`${name.padEnd(16)} ${String(tally.pass).padStart(4)}/${String(total).padEnd(4)} ${rate.padStart(6)}  (${tally.skip} skipped${reasons ? `: ${reasons}` : ''})`);
   }
   const overall = passed / counted;
   lines.push(`${'overall'.padEnd(16)} ${String(passed).padStart(4)}/${String(counted).padEnd(4)} ${(100 * overall).toFixed(1).padStart(5)}%  (${skipped} skipped)`);
   console.log(lines.join('\n'));
+  assert.deepEqual(overBound, [], 'more conformance tests are skipped than MAX_SKIPPED allows');
   assert.ok(overall >= OVERALL_FLOOR, `conformance fell to ${(100 * overall).toFixed(1)}%, below the floor of ${100 * OVERALL_FLOOR}%`);
 });

@@ -3,21 +3,26 @@
  * automations applied with the CLI, a 50-person HR feed imported, then a second day's feed with
  * 3 joiners, 2 movers and 2 leavers. The example automations must leave grants, accounts,
  * statuses, tasks, delegates and campaigns exactly as expected, read back through the CLI's
- * JSON output — and the same when the worker is SIGKILLed during the leaver flow.
+ * JSON output — and the same when the worker process is SIGKILLed while a leaver step is in
+ * flight: the leaver flow then also notifies IT by webhook, whose requests a loopback receiver
+ * holds unanswered until the kill, so the step is retried by the next worker, and nothing that
+ * had completed runs again.
  */
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { parse, stringify } from 'yaml';
 import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
 import type { ImportReport } from '../directory/import.js';
 import type { Account, Campaign, Delegate, Enrollment, Grant, Task, User } from '../directory/types.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
+import { startReceiver, type ReceivedRequest, type Receiver } from './helpers/receiver.js';
 import { kill, startWorkerProcess, until } from './helpers/worker-process.js';
 
 const example = (path: string): string => fileURLToPath(new URL(`../examples/${path}`, import.meta.url));
@@ -49,6 +54,22 @@ const ENGINEERING = ['github:engineering', 'github:org-member', 'jira:engineerin
 const BIRTHRIGHT = ['google:workspace', 'slack:member'];
 const sorted = (list: string[]): string[] => [...list].sort();
 
+/**
+ * The example leaver flow with IT notified by webhook between revoking access and the rest: a
+ * step the test can hold in flight (the receiver answers when told) to kill the worker under it.
+ * The step's timeout is how long Temporal takes to notice the dead worker and retry; the
+ * webhook's is longer, so a held request is never given up on while the worker lives.
+ */
+async function leaverFlowNotifyingIt(file: string, receiver: Receiver): Promise<void> {
+  const flow = parse(await readFile(example('leaver-access.yaml'), 'utf8')) as { steps: { name: string }[] };
+  const notify = { name: 'notify_it', type: 'run_webhook', timeout: '15s', retry: { initialInterval: '100ms' }, with: { webhook: 'it-offboarding', payload: { user: '{{ subject.id }}' } } };
+  flow.steps.splice(flow.steps.findIndex((step) => step.name === 'revoke_access') + 1, 0, notify);
+  const webhook = { kind: 'Webhook', name: 'it-offboarding', url: `${receiver.url}/offboarding`, timeout: '60s' };
+  await writeFile(file, `${stringify(flow)}---\n${stringify(webhook)}`);
+}
+
+const notifiedUsers = (requests: ReceivedRequest[]): string[] => requests.map((request) => (JSON.parse(request.body) as { user: string }).user);
+
 async function completed(idflow: TestEngine, automation: string, count: number): Promise<void> {
   await until(
     `${count} ${automation} runs completed`,
@@ -66,16 +87,27 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
   const idflow = await startTestEngine({ worker: !options.killWorkerDuringLeavers });
   const workers: ChildProcess[] = [];
   let api: FastifyInstance | undefined;
+  let receiver: Receiver | undefined;
+  let releaseHeldRequests = (): void => {};
   const scratch = await mkdtemp(join(tmpdir(), 'idflow-governance-'));
   try {
-    if (options.killWorkerDuringLeavers) workers.push(startWorkerProcess(idflow));
+    let leaverFlow = example('leaver-access.yaml');
+    if (options.killWorkerDuringLeavers) {
+      receiver = await startReceiver();
+      const held = new Promise<void>((resolve) => (releaseHeldRequests = resolve));
+      // Every notification before the kill is held (two leavers, and room for a slow machine's retries); later ones are answered.
+      receiver.script(...Array.from({ length: 10 }, () => ({ status: 200, hold: held })));
+      leaverFlow = join(scratch, 'leaver-access.yaml');
+      await leaverFlowNotifyingIt(leaverFlow, receiver);
+      workers.push(startWorkerProcess(idflow));
+    }
     api = await buildApiServer({ engine: idflow.engine });
     await api.listen({ host: '127.0.0.1', port: 0 });
     const address = api.server.address();
     process.env.IDFLOW_URL = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     process.env.IDFLOW_TOKEN = await idflow.store.tokens.create('governance-test', ['admin']);
 
-    await cli('apply', example('directory/acme.yaml'), example('functions/username.yaml'), example('joiner-access.yaml'), example('mover-access.yaml'), example('leaver-access.yaml'));
+    await cli('apply', example('directory/acme.yaml'), example('functions/username.yaml'), example('joiner-access.yaml'), example('mover-access.yaml'), leaverFlow);
 
     const day1 = await cli<ImportReport>('directory', 'import', example('hr/acme-day1.csv'), '--source', 'workday', '--json');
     assert.equal(day1.created.length, 50);
@@ -96,9 +128,13 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
       { created: ['u-051', 'u-052', 'u-053'], updated: ['u-015', 'u-030'], deactivated: ['u-010', 'u-025'], errors: [] },
     );
 
+    let notifiedBeforeKill = 0;
     if (options.killWorkerDuringLeavers) {
-      await until('a leaver run is under way', async () => (await idflow.store.runs.list({ automation: 'leaver-access', limit: 10 })).some((run) => run.status === 'running'), 60_000, 20);
+      const notifications = (receiver as Receiver).requests;
+      await until('both leaver runs are in their IT notification step', () => new Set(notifiedUsers(notifications)).size === 2, 120_000);
       await kill(workers[0] as ChildProcess);
+      notifiedBeforeKill = notifications.length;
+      releaseHeldRequests(); // answers no one: the connections died with the worker
       workers.push(startWorkerProcess(idflow));
     }
     await completed(idflow, 'joiner-access', 53);
@@ -129,6 +165,16 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
     ]);
     assert.deepEqual((await cli<Delegate[]>('directory', 'delegates', 'list', '--json')).map((d) => [d.userId, d.delegateId]), []);
     assert.deepEqual(await cli<Enrollment[]>('directory', 'enrollments', 'list', '--user', 'u-010', '--json'), []);
+    if (options.killWorkerDuringLeavers) {
+      // The cut-off step was retried by the new worker; the steps the old one had completed were not run again.
+      const afterKill = notifiedUsers((receiver as Receiver).requests.slice(notifiedBeforeKill));
+      assert.deepEqual([...new Set(afterKill)].sort(), ['u-010', 'u-025'], 'each leaver was notified again after the kill');
+      for (const run of await idflow.store.runs.list({ automation: 'leaver-access', limit: 10 })) {
+        const attempts = Object.fromEntries(run.steps.map((step) => [step.name, step.attempts]));
+        assert.ok(attempts.notify_it >= 2, `${run.runId}: notify_it ran ${attempts.notify_it} time(s)`);
+        assert.deepEqual({ ...attempts, notify_it: 'retried' }, { disable: 1, revoke_access: 1, notify_it: 'retried', remove_profiles: 1, hand_over_tasks: 1, remove_delegations: 1, review_remaining_access: 1 });
+      }
+    }
     // Nothing duplicated: one Google account per person, one run per event.
     assert.equal((await cli<Account[]>('directory', 'accounts', 'list', '--json')).length, 53);
     assert.equal((await idflow.store.runs.list({ automation: 'joiner-access', limit: 500 })).length, 53);
@@ -139,7 +185,9 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
   } finally {
     delete process.env.IDFLOW_URL;
     delete process.env.IDFLOW_TOKEN;
+    releaseHeldRequests();
     for (const worker of workers) await kill(worker);
+    await receiver?.close();
     await api?.close();
     await idflow.stop();
     await rm(scratch, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 /**
  * Scheduled automations on native Temporal Schedules, on a real dev server: apply creates the
- * schedule with the right spec, zone and policies; fire times stay at 09:00 local across DST;
- * trigger-now runs the automation; pause, disable, enable and removing the schedule trigger are
- * followed; invalid schedules are refused at apply with file, line and field.
+ * schedule with the right spec, zone and policies; fire times stay at 09:00 local across the
+ * zone's next DST change (found from now, so the test never ages); trigger-now runs the
+ * automation; pause, disable, enable and removing the schedule trigger are followed; invalid
+ * schedules are refused at apply with file, line and field.
  */
 import { ScheduleNotFoundError } from '@temporalio/client';
 import assert from 'node:assert/strict';
@@ -13,6 +14,47 @@ import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { until } from './helpers/worker-process.js';
 
 let idflow: TestEngine;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Minutes east of UTC in `timeZone` at `instant`, from the wall-clock time Intl shows for it. */
+function utcOffsetMinutes(timeZone: string, instant: number): number {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+  const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
+  const wallClock = Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute);
+  return Math.round((wallClock - instant) / 60_000);
+}
+
+/**
+ * The next clock change in `timeZone` at least three days from now (so a schedule can start two
+ * days before it, in the future): the UTC midnight of the first day on the new offset, and the
+ * offsets (at noon UTC, after the night's change) before and after.
+ */
+function nextDstChange(timeZone: string): { day: number; before: number; after: number } {
+  const firstDay = Math.floor(Date.now() / DAY) * DAY + 3 * DAY;
+  for (let day = firstDay; day < firstDay + 400 * DAY; day += DAY) {
+    const before = utcOffsetMinutes(timeZone, day - DAY + 12 * HOUR);
+    const after = utcOffsetMinutes(timeZone, day + 12 * HOUR);
+    if (before !== after) return { day, before, after };
+  }
+  throw new Error(`${timeZone} has no clock change within a year`);
+}
+
+/** A 09:00 daily schedule starting two days before the zone's next clock change, and its first three fire times. */
+function morningsAcrossDst(timeZone: string): { startAt: string; expected: { at: string; local: string }[] } {
+  const change = nextDstChange(timeZone);
+  const expected = [-2, -1, 0].map((days) => {
+    const day = change.day + days * DAY;
+    const offset = days < 0 ? change.before : change.after;
+    const hours = offset / 60;
+    return { at: new Date(day + 9 * HOUR - offset * 60_000).toISOString(), local: `${new Date(day).toISOString().slice(0, 10)} 09:00 GMT${hours < 0 ? '-' : '+'}${Math.abs(hours)}` };
+  });
+  return { startAt: new Date(change.day - 2 * DAY).toISOString(), expected };
+}
+
+const nyMornings = morningsAcrossDst('America/New_York');
+const londonMornings = morningsAcrossDst('Europe/London');
 
 const scheduled = (name: string, trigger: string) => `kind: Automation
 name: ${name}
@@ -31,8 +73,8 @@ before(async () => {
   await idflow.apply(
     [
       scheduled('weekday-report', 'type: schedule\ncron: "0 9 * * MON-FRI"\ntimezone: America/New_York\noverlap: buffer_one\ncatchupWindow: 1h\njitter: 5m'),
-      scheduled('ny-mornings', 'type: schedule\ncron: "0 9 * * *"\ntimezone: America/New_York\nstartAt: "2027-03-12T00:00:00Z"'),
-      scheduled('london-mornings', 'type: schedule\ncron: "0 9 * * *"\ntimezone: Europe/London\nstartAt: "2027-03-27T00:00:00Z"'),
+      scheduled('ny-mornings', `type: schedule\ncron: "0 9 * * *"\ntimezone: America/New_York\nstartAt: "${nyMornings.startAt}"`),
+      scheduled('london-mornings', `type: schedule\ncron: "0 9 * * *"\ntimezone: Europe/London\nstartAt: "${londonMornings.startAt}"`),
       scheduled('hourly', 'type: schedule\nevery: 1h'),
     ].join('---\n'),
   );
@@ -58,16 +100,12 @@ test('apply creates a Temporal Schedule whose spec, zone and policies match the 
 
 test('09:00 schedules fire at 09:00 local on both sides of a DST change', async () => {
   const schedules = Object.fromEntries((await idflow.engine.schedules.list()).map((schedule) => [schedule.name, schedule]));
-  assert.deepEqual(schedules['ny-mornings'].nextFireTimes, [
-    { at: '2027-03-12T14:00:00.000Z', local: '2027-03-12 09:00 GMT-5' },
-    { at: '2027-03-13T14:00:00.000Z', local: '2027-03-13 09:00 GMT-5' },
-    { at: '2027-03-14T13:00:00.000Z', local: '2027-03-14 09:00 GMT-4' },
-  ]);
-  assert.deepEqual(schedules['london-mornings'].nextFireTimes, [
-    { at: '2027-03-27T09:00:00.000Z', local: '2027-03-27 09:00 GMT+0' },
-    { at: '2027-03-28T08:00:00.000Z', local: '2027-03-28 09:00 GMT+1' },
-    { at: '2027-03-29T08:00:00.000Z', local: '2027-03-29 09:00 GMT+1' },
-  ]);
+  for (const mornings of [nyMornings, londonMornings]) {
+    const [, dayBefore, dayOf] = mornings.expected.map((fire) => Date.parse(fire.at));
+    assert.notEqual(dayOf - dayBefore, DAY, 'the expected times straddle a clock change');
+  }
+  assert.deepEqual(schedules['ny-mornings'].nextFireTimes, nyMornings.expected);
+  assert.deepEqual(schedules['london-mornings'].nextFireTimes, londonMornings.expected);
 });
 
 test('trigger-now runs the automation, with the tick in ctx.trigger', async () => {

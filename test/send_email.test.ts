@@ -1,7 +1,8 @@
 /**
  * send_email against a real SMTP server on loopback (smtp-server, the received MIME parsed with
  * mailparser), through the engine on a real Temporal server: templates, HTML and plain text,
- * to/cc/bcc, 421 retried, 550 final, no duplicate after acceptance, credentials never leaked.
+ * to/cc/bcc, 421 retried, 550 final, no duplicate after acceptance, credentials never leaked,
+ * values from events rendered as text (never as links, images or headings).
  */
 import { simpleParser, type ParsedMail } from 'mailparser';
 import assert from 'node:assert/strict';
@@ -75,6 +76,20 @@ steps:
       message: |
         **{{ ctx.trigger.newUser.firstName }}** joins *{{ ctx.trigger.newUser.department }}*.
         <script>alert(1)</script>
+---
+kind: Automation
+name: profile-notice
+trigger: { type: user.updated }
+steps:
+  - name: notify
+    type: send_email
+    with:
+      to: grace@example.com
+      subject: "Profile of {{ ctx.trigger.newUser.firstName }}"
+      message: |
+        Hello **{{ ctx.trigger.newUser.firstName }}**, see [your profile](https://id.example/me), [write to us](mailto:it@example.com) or [this](javascript:alert(2)) ![logo](data:image/png;base64,AA).
+
+        Your code: \`{{ ctx.trigger.newUser.code }}\`
 `);
 });
 
@@ -103,6 +118,26 @@ test('renders the templates into an HTML and plain-text email to to/cc/bcc, with
   assert.match(mail.text ?? '', /^Welcome Ada\n\n\*\*Ada\*\* joins/);
   assert.equal(mail.messageId, '<manager-notice.mail-1.tell_manager@idflow>');
   assert.deepEqual(run.steps[0].output, { messageId: '<manager-notice.mail-1.tell_manager@idflow>', accepted: ['grace@example.com', 'it@example.com', 'audit@example.com'], rejected: [] });
+});
+
+test('values from the event are Markdown text: no link, image or heading from data; the author\'s Markdown stays live; the plain text shows them as sent', async () => {
+  const before = received.length;
+  const firstName = '[Reset your password](javascript:alert(1)) ![t](http://host/track.png)\n# BIG <b>&amp;</b>';
+  await idflow.engine.ingest({ id: 'mail-markdown', type: 'user.updated', data: { newUser: { firstName, code: 'a*b_c.d[x]' } } }, 'test');
+  const run = await idflow.finished('profile-notice:mail-markdown');
+  assert.equal(run.status, 'completed', run.error);
+  const { mail } = received[before];
+  const html = mail.html || '';
+  const hrefs = [...html.matchAll(/<a\b[^>]*\bhref="([^"]*)"/g)].map((match) => match[1]);
+  assert.deepEqual(hrefs, ['https://id.example/me', 'mailto:it@example.com'], 'only the author\'s http(s)/mailto links are links');
+  assert.doesNotMatch(html, /<img\b/, 'no image from data, none from a data: URL');
+  assert.doesNotMatch(html, /<h1\b/, 'a line break and # in data start no heading');
+  assert.doesNotMatch(html, /<b>/);
+  assert.match(html, /<strong>\[Reset your password\]\(javascript:alert\(1\)\) !\[t\]\(http:\/\/host\/track\.png\)<br>\s*# BIG &lt;b&gt;&amp;amp;&lt;\/b&gt;<\/strong>/, 'the value is visible as the text it is');
+  assert.match(html, /<code>a\*b_c\.d\[x\]<\/code>/, 'in code, the value reads as sent');
+  assert.match(html, / or this logo\.<\/p>/, 'the author\'s javascript: link and data: image keep only their text');
+  assert.ok((mail.text ?? '').startsWith(`Hello **${firstName}**, see [your profile](https://id.example/me)`), mail.text);
+  assert.match(mail.text ?? '', /Your code: `a\*b_c\.d\[x\]`/);
 });
 
 test('a 421 is retried and the message is delivered once', async () => {

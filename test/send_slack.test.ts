@@ -1,7 +1,7 @@
 /**
  * send_slack against a loopback HTTP server speaking the Slack Web API (conversations.list,
  * chat.postMessage), with @slack/web-api pointed at it through SLACK_API_URL, through the
- * engine on a real Temporal server.
+ * engine on a real Temporal server. Values from events stay text in mrkdwn (no mention, no link).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -60,6 +60,19 @@ steps:
       channel: "{{ ctx.trigger.channel }}"
       message: "Welcome {{ ctx.trigger.newUser.firstName }}!"
       blocks: [{ type: section, text: { type: mrkdwn, text: "*{{ ctx.trigger.newUser.firstName }}* joined" } }]
+---
+kind: Automation
+name: announce
+trigger: { type: user.updated }
+steps:
+  - name: post
+    type: send_slack
+    with:
+      channel: C0ITOPS1
+      message: "<@U123> meet {{ ctx.trigger.newUser.firstName }}: <https://wiki.example/people|profile>"
+      blocks:
+        - { type: section, text: { type: mrkdwn, text: "<!here> {{ ctx.trigger.newUser.firstName }}" } }
+        - { type: header, text: { type: plain_text, text: "{{ ctx.trigger.newUser.firstName }}" } }
 `);
 });
 
@@ -85,6 +98,20 @@ test('posts the rendered message and blocks to the channel id its name resolves 
 
   await post('slack-2', 'new-employees');
   assert.equal(calls.filter((call) => call.method === 'conversations.list').length, 1, 'channel names are cached');
+});
+
+test('mentions and links from event data stay text (& < > escaped); the author\'s own stay live', async () => {
+  const firstName = '<!channel> <https://evil.example|click> & co';
+  await idflow.engine.ingest({ id: 'slack-escape', type: 'user.updated', data: { newUser: { firstName } } }, 'test');
+  const run = await idflow.finished('announce:slack-escape');
+  assert.equal(run.status, 'completed', run.error);
+  const message = calls.filter((call) => call.method === 'chat.postMessage').at(-1);
+  const escaped = '&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; co';
+  assert.equal(message?.params.text, `<@U123> meet ${escaped}: <https://wiki.example/people|profile>`);
+  assert.deepEqual(JSON.parse(message?.params.blocks ?? 'null'), [
+    { type: 'section', text: { type: 'mrkdwn', text: `<!here> ${escaped}` } },
+    { type: 'header', text: { type: 'plain_text', text: firstName } },
+  ]);
 });
 
 test('a 429 becomes a Temporal retry after Retry-After, not a failure', async () => {

@@ -150,6 +150,36 @@ describe('renderDeep', () => {
   });
 });
 
+describe('escaping interpolated values for markup', () => {
+  const shout = (text: string) => `[${text.toUpperCase()}]`;
+
+  test('the escaper sees each interpolated value, never the template\'s own text', () => {
+    assert.equal(compileTemplate('*Hi* {{ ctx.trigger.newUser.name }} ({{ ctx.trigger.count }})').render(vars, { escape: shout }), '*Hi* [ADA] ([2])');
+  });
+
+  test('a single expression is escaped too, and renders as text', () => {
+    assert.equal(compileTemplate('{{ ctx.trigger.newUser.name }}').render(vars, { escape: shout }), '[ADA]');
+    assert.equal(compileTemplate('{{ ctx.trigger.newUser.groups }}').render(vars, { escape: shout }), '[["USERS","ADMINS"]]');
+  });
+
+  test('renderDeep asks escapeFor per string, with its path and container as written', () => {
+    const seen: string[] = [];
+    const rendered = renderDeep(
+      { message: '{{ ctx.trigger.newUser.name }}', blocks: [{ type: 'mrkdwn', text: 'by {{ ctx.trigger.newUser.name }}' }], plain: '{{ ctx.trigger.newUser.name }}' },
+      vars,
+      {
+        escapeFor: (path, container) => {
+          seen.push(path.join('.'));
+          const inMrkdwn = container !== undefined && !Array.isArray(container) && container.type === 'mrkdwn';
+          return path[0] === 'message' || inMrkdwn ? shout : undefined;
+        },
+      },
+    );
+    assert.deepEqual(rendered, { message: '[ADA]', blocks: [{ type: 'mrkdwn', text: 'by [ADA]' }], plain: 'Ada' });
+    assert.deepEqual(seen.sort(), ['blocks.0.text', 'message', 'plain']);
+  });
+});
+
 describe('templateIssues', () => {
   test('lists each bad template with its path', () => {
     const issues = templateIssues({

@@ -1,6 +1,9 @@
 /**
- * Lifecycle events: their types, their shape on the wire, and the `ctx.trigger` an automation
- * sees for one. Free of Node built-ins: the workflow builds ctx.trigger for child runs too.
+ * Lifecycle events: their types, their shape on the wire and its limits, and the `ctx.trigger` an
+ * automation sees for one. Free of Node built-ins: the workflow builds ctx.trigger too.
+ *
+ * An event's data is stored and sent to workflows as it arrived; its aliases (snake_case keys,
+ * `user`) exist only in the view built where CEL evaluates, so they never multiply its size.
  */
 import { z } from 'zod';
 import { withFieldAliases } from '../cel/aliases.js';
@@ -19,7 +22,42 @@ export const EVENT_TYPES = [
   'manual',
 ] as const;
 
-const jsonObject = z.record(z.string(), z.json());
+/**
+ * An event's data, as JSON, is at most 1 MiB (the API's default body limit): every run of it
+ * carries the data in its workflow input, which Temporal limits to 2 MiB with the automation.
+ */
+export const MAX_EVENT_DATA_BYTES = 1024 * 1024;
+
+/** Deeper event data is refused: real records nest a few levels, and recursion over data must stay bounded. */
+const MAX_EVENT_DEPTH = 32;
+
+/**
+ * Where `value` is not JSON or nests deeper than MAX_EVENT_DEPTH: the path and the problem, or
+ * undefined. Iterative, so hostile nesting cannot overflow the stack (zod's z.json() recursed).
+ */
+function jsonDataIssue(value: unknown): { path: (string | number)[]; message: string } | undefined {
+  const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const { value: current, path } = item;
+    if (current === null || typeof current === 'string' || typeof current === 'boolean') continue;
+    if (typeof current === 'number') {
+      if (Number.isFinite(current)) continue;
+      return { path, message: 'numbers must be finite' };
+    }
+    if (typeof current !== 'object') return { path, message: `not a JSON value (${typeof current})` };
+    if (path.length >= MAX_EVENT_DEPTH) return { path, message: `nested deeper than ${MAX_EVENT_DEPTH} levels, the limit for event data` };
+    if (Array.isArray(current)) current.forEach((element: unknown, index) => pending.push({ value: element, path: [...path, index] }));
+    else for (const [key, member] of Object.entries(current)) pending.push({ value: member, path: [...path, key] });
+  }
+  return undefined;
+}
+
+const eventData = z
+  .record(z.string(), z.custom<JsonValue>(() => true).describe('any JSON value'))
+  .superRefine((data, check) => {
+    const issue = jsonDataIssue(data);
+    if (issue) check.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
 export const EventInputSchema = z
   .object({
@@ -32,7 +70,7 @@ export const EventInputSchema = z
       .describe('Idempotency key: the same id never starts the same automation twice. Generated when absent.'),
     type: z.enum(EVENT_TYPES),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
-    data: jsonObject.default({}).describe('Becomes ctx.trigger: oldUser/newUser, oldAccount/newAccount, user and entitlement, ...'),
+    data: eventData.default({}).describe('Becomes ctx.trigger: oldUser/newUser, oldAccount/newAccount, user and entitlement, ...'),
   })
   .strict();
 
@@ -57,7 +95,8 @@ const isRecord = (value: JsonValue | undefined): value is JsonObject => value !=
 /**
  * `ctx.trigger` for an event's data: the data itself, plus snake_case aliases of camelCase keys
  * (`old_user` for `oldUser`, and `first_name` for `firstName` inside the users and accounts)
- * and `user` (= newUser, else oldUser) when the event has none.
+ * and `user` (= newUser, else oldUser) when the event has none. A copy several times the data's
+ * size: build it where CEL evaluates (once per event or run), never store or send it.
  */
 export function triggerContext(data: JsonObject): JsonObject {
   const records: JsonObject = {};
@@ -75,7 +114,13 @@ export function subjectOf(trigger: JsonObject): JsonValue {
   return trigger.user ?? trigger.newUser ?? null;
 }
 
-/** ctx.trigger of a forEachUser run: the tick's trigger plus the user (so `subject` is that user). */
-export function perUserTrigger(tick: JsonObject, user: JsonObject): JsonObject {
-  return triggerContext({ ...tick, user });
+/** The CEL variables of a condition about an event's data: `ctx.trigger` with its aliases, and `subject`. */
+export function triggerVariables(data: JsonObject): { ctx: { trigger: JsonObject }; subject: JsonValue } {
+  const trigger = triggerContext(data);
+  return { ctx: { trigger }, subject: subjectOf(trigger) };
+}
+
+/** The data of a forEachUser run: the tick's trigger plus the user (so `subject` is that user). */
+export function perUserData(tick: JsonObject, user: JsonObject): JsonObject {
+  return { ...tick, user };
 }

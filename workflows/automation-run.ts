@@ -23,12 +23,20 @@ import { parseDuration } from '../definitions/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { StepError, parseStepInput, type ActivityStep, type JsonObject, type JsonValue, type WorkflowStepServices } from '../steps/types.js';
-import { subjectOf } from '../triggers/events.js';
+import { subjectOf, triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
+  /** The trigger's data as sent: what the run record keeps. */
   trigger: JsonObject;
+  /**
+   * ctx.trigger is `trigger` with its field aliases and `user` (triggerContext), built here so
+   * they never weigh on the input: runs of events, manual runs and per-user runs. Without it,
+   * ctx.trigger is `trigger` as given: a run_automation child's context, a schedule tick, and
+   * runs started before this flag existed, whose input carries the aliases already.
+   */
+  aliasTrigger?: boolean;
   eventId?: string;
   parentRunId?: string;
   /** Names of the automations that started this one, root first (run_automation chains). */
@@ -64,18 +72,18 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const { automation } = input;
   const runId = workflowInfo().workflowId;
   const scheduledTime = input.scheduled ? workflowInfo().typedSearchAttributes.get(SCHEDULED_START) : undefined;
-  const trigger: JsonObject = scheduledTime ? { ...input.trigger, scheduledTime: scheduledTime.toISOString() } : input.trigger;
+  const data: JsonObject = scheduledTime ? { ...input.trigger, scheduledTime: scheduledTime.toISOString() } : input.trigger;
   await recorder.recordRunStarted({
     runId,
     automation: automation.name,
     version: automation.version,
-    trigger,
+    trigger: data,
     eventId: input.eventId,
     parentRunId: input.parentRunId,
     steps: automation.spec.steps.map((step) => ({ name: step.name, type: step.type })),
   });
 
-  const ctx: JsonObject = { trigger };
+  const ctx: JsonObject = { trigger: input.aliasTrigger ? triggerContext(data) : data };
   const outputs: JsonObject = {};
   const chain = [...input.chain, automation.name];
   let current: StepSpec | undefined;
@@ -114,7 +122,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (!stepType) return failBeforeStart('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`);
   let rendered: JsonObject;
   try {
-    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date() }) as JsonObject;
+    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date(), escapeFor: stepType.escapeFor }) as JsonObject;
   } catch (error) {
     return failBeforeStart('INVALID_STEP_INPUT', `rendering its input: ${failureMessage(error)}`);
   }
@@ -122,7 +130,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (stepType.runsIn === 'activity') {
     const activities = proxyActivities<StepActivities>(activityOptions(step, stepType));
     try {
-      return await activities.runStep({ runId, automation: automation.name, version: automation.version, stepName: step.name, stepType: step.type, input: rendered });
+      return await activities.runStep({ runId, automation: automation.name, version: automation.version, stepName: step.name, stepType: step.type, input: rendered, aliasTrigger: input.aliasTrigger });
     } catch (error) {
       if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
       throw error;

@@ -13,7 +13,7 @@ import type { FanOutActivities } from '../activities/contracts.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY } from '../definitions/fan-out.js';
 import type { ScheduleTrigger } from '../definitions/schema.js';
 import type { JsonObject } from '../steps/types.js';
-import { perUserTrigger } from '../triggers/events.js';
+import { perUserData } from '../triggers/events.js';
 import { automationRun, type AutomationRunInput } from './automation-run.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 
@@ -103,7 +103,7 @@ export async function forEachUserRun(input: ForEachUserInput): Promise<JsonObjec
       try {
         await executeChild(automationRun, {
           workflowId: childId,
-          args: [{ automation, trigger: perUserTrigger(tally.tick, user), parentRunId: runId, chain: [] }],
+          args: [{ automation, trigger: perUserData(tally.tick, user), aliasTrigger: true, parentRunId: runId, chain: [] }],
         });
         tally.completed++;
       } catch (error) {

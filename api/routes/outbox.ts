@@ -1,13 +1,39 @@
 /**
  * Dev-mode routes (idflow dev only): the webhook sink, a Slack-Web-API-compatible endpoint for
  * the send_slack step, and the outbox they fill. The sink and the Slack endpoint take requests
- * as the real services would: without an idflow token.
+ * as the real services would, without an idflow token, and so answer loopback clients only.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DevOutbox } from '../../engine/dev-outbox.js';
 import type { Engine } from '../../engine/types.js';
 import { requireScope } from '../auth.js';
+import { ApiError } from '../errors.js';
+
+/**
+ * How each dev route is reached (for the route × scope table): `loopback` takes no token but
+ * refuses any client not on 127.0.0.0/8 or ::1 with a 403; a scope means a bearer token with it.
+ * Mounted only by `idflow dev` (buildApiServer's devOutbox).
+ */
+export const DEV_ROUTES = {
+  sink: { method: 'POST', url: '/v1/dev/sink/:name', access: 'loopback' },
+  slack: { method: 'POST', url: '/v1/dev/slack/api/:method', access: 'loopback' },
+  outbox: { method: 'GET', url: '/v1/outbox', access: 'runs:read' },
+} as const;
+
+/** Whether a peer address is this machine: 127.0.0.0/8 or ::1, also as IPv4-mapped IPv6. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(address);
+}
+
+/** The socket's peer, never a forwarded-for header: a proxy in front would not make a client local. */
+async function loopbackOnly(request: FastifyRequest): Promise<void> {
+  if (!isLoopbackAddress(request.socket.remoteAddress)) {
+    throw new ApiError(403, 'FORBIDDEN', `${request.method} ${request.routeOptions.url} is a dev route (no token) and answers loopback clients only`);
+  }
+}
 
 /** The channels the dev Slack knows; send_slack to any other name fails as real Slack would. */
 export const DEV_SLACK_CHANNELS = ['general', 'random', 'new-employees', 'it-ops', 'security', 'hr', 'engineering'].map((name, index) => ({
@@ -21,12 +47,13 @@ export const outboxRoutes: FastifyPluginAsyncZod<{ engine: Engine; outbox: DevOu
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  app.post('/v1/dev/sink/:name', { schema: { params: z.object({ name: z.string() }) } }, async (request) => {
+  // onRequest: refused before the body is read.
+  app.post(DEV_ROUTES.sink.url, { onRequest: loopbackOnly, schema: { params: z.object({ name: z.string() }) } }, async (request) => {
     outbox.add({ channel: 'webhook', to: request.params.name, signed: Boolean(request.headers['webhook-signature']), body: request.body });
     return { received: true };
   });
 
-  app.post('/v1/dev/slack/api/:method', { schema: { params: z.object({ method: z.string() }) } }, async (request) => {
+  app.post(DEV_ROUTES.slack.url, { onRequest: loopbackOnly, schema: { params: z.object({ method: z.string() }) } }, async (request) => {
     const body = (request.body ?? {}) as Record<string, string>;
     switch (request.params.method) {
       case 'auth.test':
@@ -36,7 +63,12 @@ export const outboxRoutes: FastifyPluginAsyncZod<{ engine: Engine; outbox: DevOu
       case 'chat.postMessage': {
         const channel = DEV_SLACK_CHANNELS.find((known) => known.id === body.channel);
         if (!channel) return { ok: false, error: 'channel_not_found' };
-        const blocks = typeof body.blocks === 'string' ? (JSON.parse(body.blocks) as unknown) : body.blocks;
+        let blocks: unknown = body.blocks;
+        try {
+          if (typeof blocks === 'string') blocks = JSON.parse(blocks);
+        } catch {
+          return { ok: false, error: 'invalid_blocks' };
+        }
         outbox.add({ channel: 'slack', to: `#${channel.name}`, body: { text: body.text, blocks, thread: body.thread_ts } });
         return { ok: true, channel: channel.id, ts: `${(Date.now() / 1000).toFixed(6)}` };
       }
@@ -45,5 +77,5 @@ export const outboxRoutes: FastifyPluginAsyncZod<{ engine: Engine; outbox: DevOu
     }
   });
 
-  app.get('/v1/outbox', { preHandler: requireScope(engine.store, 'runs:read') }, async () => ({ items: outbox.list() }));
+  app.get(DEV_ROUTES.outbox.url, { preHandler: requireScope(engine.store, DEV_ROUTES.outbox.access) }, async () => ({ items: outbox.list() }));
 };

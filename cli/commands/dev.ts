@@ -92,23 +92,35 @@ function clusterSettings(): TemporalSettings {
   return temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
 }
 
-/** Runs until SIGINT/SIGTERM, then stops everything cleanly; `ready` failing stops it too, instead of leaving it running headless. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Resolves at the first stop signal. Listening from the start, so one that comes while starting or during the demo is not lost. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveStop) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      for (const name of STOP_SIGNALS) process.off(name, onSignal);
+      console.log(`\n${signal} received: stopping`);
+      resolveStop(signal);
+    };
+    for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  });
+}
+
+/**
+ * Runs until SIGINT/SIGTERM/SIGHUP, then stops everything cleanly. A signal during `ready` (the
+ * demo) stops at once instead of waiting for runs; `ready` failing stops it too, instead of
+ * leaving it running headless.
+ */
 async function runUntilSignal(start: () => Promise<Runtime>, ready?: (runtime: Runtime) => Promise<void>): Promise<void> {
+  const signalled = stopSignal();
   const runtime = await start();
   try {
-    await ready?.(runtime);
+    await Promise.race([ready?.(runtime), signalled]);
   } catch (error) {
     await runtime.stop();
     throw error;
   }
-  await new Promise<void>((resolveStop) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      console.log(`\n${signal} received: stopping`);
-      resolveStop();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await signalled;
   await runtime.stop();
   console.log('stopped');
 }

@@ -26,16 +26,22 @@ function printMatches(output: Output, event: EventRecord): void {
   output.out(`event ${event.id} (${event.type})`);
   if (event.matches.length === 0) output.out('  no automation is triggered by this event type');
   for (const match of event.matches) {
-    output.out(match.matched ? `  ✓ ${match.automation} v${match.version} → run ${match.runId}` : `  · ${match.automation} v${match.version}: ${match.reason}`);
+    if (match.error !== undefined) output.out(`  ✗ ${match.automation} v${match.version} matched, but ${match.error}`);
+    else output.out(match.matched ? `  ✓ ${match.automation} v${match.version} → run ${match.runId}` : `  · ${match.automation} v${match.version}: ${match.reason}`);
   }
 }
 
-/** Prints waited runs; a failed run makes the command fail. */
+/** The matches of an event whose run could not be started, as messages. */
+function unstarted(event: EventRecord | undefined): string[] {
+  return (event?.matches ?? []).flatMap((match) => (match.error === undefined ? [] : [`${match.automation}: ${match.error}`]));
+}
+
+/** Prints waited runs; a failed run, or a matched automation that could not start, makes the command fail. */
 function finishRuns(output: Output, runs: RunRecord[], json: boolean, event?: EventRecord): void {
   if (json) printJson(output, { ...(event ? { event } : {}), runs: runs.map(runSummary) });
   else for (const run of runs) output.out(formatRun(run));
-  const unfinished = runs.filter((run) => run.status !== 'completed');
-  if (unfinished.length > 0) throw new CliError(unfinished.map((run) => `run ${run.runId} is ${run.status}`).join('; '));
+  const problems = [...unstarted(event), ...runs.filter((run) => run.status !== 'completed').map((run) => `run ${run.runId} is ${run.status}`)];
+  if (problems.length > 0) throw new CliError(problems.join('; '));
 }
 
 export function registerEventCommands(program: Command, output: Output): void {
@@ -54,9 +60,11 @@ export function registerEventCommands(program: Command, output: Output): void {
       const client = await connect();
       const result = await client.request<IngestResult>('POST', '/v1/events', { type, data, id: options.id, occurredAt: options.occurredAt });
       if (!options.wait) {
-        if (options.json) return printJson(output, { event: result.event, runs: result.runs.map(runSummary) });
-        printMatches(output, result.event);
-        if (result.duplicate) output.out('  (this event id was received before: nothing new was started)');
+        if (options.json) printJson(output, { event: result.event, runs: result.runs.map(runSummary) });
+        else printMatches(output, result.event);
+        if (result.duplicate && !options.json) output.out('  (this event id was received before: nothing new was started)');
+        const problems = unstarted(result.event);
+        if (problems.length > 0) throw new CliError(problems.join('; '));
         return;
       }
       if (!options.json) printMatches(output, result.event);

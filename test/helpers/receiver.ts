@@ -15,6 +15,8 @@ export interface ScriptedResponse {
   headers?: Record<string, string>;
   /** Never answer (the client times out). */
   hang?: boolean;
+  /** Answer only once this settles: the request stays in flight until the test lets it go. */
+  hold?: Promise<unknown>;
 }
 
 export interface Receiver {
@@ -35,8 +37,13 @@ export async function startReceiver(): Promise<Receiver> {
       requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
       const next = queue.shift() ?? { status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } };
       if (next.hang) return;
-      response.writeHead(next.status, next.headers ?? { 'content-type': 'application/json' });
-      response.end(next.body ?? '');
+      const answer = (): void => {
+        if (response.destroyed) return; // the client went away (a killed worker) while it was held
+        response.writeHead(next.status, next.headers ?? { 'content-type': 'application/json' });
+        response.end(next.body ?? '');
+      };
+      if (next.hold) void next.hold.then(answer, answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

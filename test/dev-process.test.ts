@@ -1,0 +1,103 @@
+/**
+ * `idflow dev` as a real process: its data dir is owner-only (0700, the files idflow and the
+ * Temporal server create in it 0600), and a SIGTERM to its process group — what Ctrl-C in a
+ * terminal does — stops it in seconds with exit code 0, even in the middle of the demo, and
+ * leaves no Temporal server behind.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { openStore } from '../store/index.js';
+import { ensurePrivateDir } from '../store/private-files.js';
+import { findFreePort } from '../temporal/dev-server.js';
+import { until } from './helpers/worker-process.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Measured about 2 s (before the fix: 43 s and exit code 1); generous for a busy 2-core machine. */
+const STOP_WITHIN_MS = 15_000;
+
+const modeOf = async (path: string): Promise<string> => ((await stat(path)).mode & 0o777).toString(8);
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+test('the store creates its database 0600 in folders it creates 0700; an existing data dir open to others is tightened to 0700', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'idflow-private-'));
+  try {
+    const store = await openStore({ file: join(root, 'new', 'data', 'idflow.sqlite') });
+    await store.close();
+    assert.equal(await modeOf(join(root, 'new')), '700');
+    assert.equal(await modeOf(join(root, 'new', 'data')), '700');
+    assert.equal(await modeOf(join(root, 'new', 'data', 'idflow.sqlite')), '600');
+
+    const shared = join(root, 'shared');
+    await mkdir(shared);
+    await chmod(shared, 0o755);
+    assert.equal(ensurePrivateDir(shared), 0o755, 'reports the mode it replaced');
+    assert.equal(await modeOf(shared), '700');
+    assert.equal(ensurePrivateDir(shared), undefined, 'an owner-only dir is left as it is');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM to its process group, even during the demo', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'idflow-dev-process-'));
+  const dataDir = join(root, 'data');
+  const [temporalPort, apiPort] = [await findFreePort(), await findFreePort()];
+  // Its own process group, as a shell gives a foreground job; the test signals the whole group.
+  const child = spawn(process.execPath, ['bin/idflow.js', 'dev', '--demo', '--no-ui', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--api-port', String(apiPort)], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TEMPORAL_ADDRESS: '', LOG_LEVEL: 'silent' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  try {
+    await until('idflow dev is ready and the demo started', () => output.includes('demo: a new engineer joins') || child.exitCode !== null, 180_000);
+    assert.equal(child.exitCode, null, output);
+
+    assert.equal(await modeOf(dataDir), '700', 'the data dir');
+    for (const file of ['idflow.sqlite', 'idflow.sqlite-wal', 'temporal.sqlite', 'temporal.log', 'api.json']) {
+      assert.equal(await modeOf(join(dataDir, file)), '600', file);
+    }
+    assert.ok(await listening(temporalPort), 'the Temporal server is up');
+
+    // The demo's run is in progress (its webhook targets the default API port, not this one, and retries).
+    const signalledAt = Date.now();
+    process.kill(-(child.pid as number), 'SIGTERM');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, STOP_WITHIN_MS, 'timeout').unref());
+    const result = await Promise.race([exited, timeout]);
+    const tookMs = Date.now() - signalledAt;
+    assert.notEqual(result, 'timeout', `idflow dev still running ${STOP_WITHIN_MS} ms after SIGTERM:\n${output}`);
+    assert.deepEqual(result, [0, null], `exit code 0 after ${tookMs} ms:\n${output}`);
+    assert.match(output, /SIGTERM received: stopping\nstopped/);
+    assert.equal(await listening(temporalPort), false, 'the Temporal server stopped with it');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(-(child.pid as number), 'SIGKILL');
+      await exited;
+    }
+    // The Temporal server runs in its own process group: after a failure, end it by its pid.
+    const left = spawnSync('pgrep', ['-f', join(dataDir, 'temporal.sqlite')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of left) process.kill(Number(pid), 'SIGKILL');
+    await rm(root, { recursive: true, force: true });
+  }
+});
