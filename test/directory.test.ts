@@ -224,6 +224,23 @@ test('a large import gives the event loop turns while it parses, checks and writ
   assert.ok(turns >= (3 * people) / 500, `only ${turns} event-loop turns during the import`);
 });
 
+test("delivering a large import's events gives the event loop turns, so the API keeps answering", async () => {
+  await importCsv(['id,email', ...Array.from({ length: 1_000 }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n'));
+  const dispatcher = new OutboxDispatcher(store.directory, async () => {}, pino({ level: 'silent' }));
+  let turns = 0;
+  let delivering = true;
+  const countTurn = (): void => {
+    if (!delivering) return;
+    turns++;
+    setImmediate(countTurn);
+  };
+  setImmediate(countTurn);
+  await dispatcher.drain();
+  delivering = false;
+  assert.deepEqual(await store.directory.pendingEvents(10), []);
+  assert.ok(turns >= 1_000 / 20, `only ${turns} event-loop turns while 1,000 events were delivered`);
+});
+
 test('a YAML alias bomb as a mapping is refused with the file named', () => {
   const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
