@@ -24,17 +24,21 @@ import { scheduleRoutes } from './routes/schedules.js';
 export interface ApiServerOptions {
   engine: Engine;
   logger?: Logger | false;
-  /** Default 1 MiB. */
+  /** Largest request body; default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Largest HR feed a directory import takes (it has its own limit); default DEFAULT_IMPORT_LIMIT_BYTES. */
+  importLimitBytes?: number;
   /** Mounts the dev sink and outbox (idflow dev). */
   devOutbox?: DevOutbox;
 }
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export async function buildApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Request lines are debug-level noise; errors still reach the log.
     loggerInstance: options.logger ? (options.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger) : undefined,
-    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // Routing errors (a bad percent-encoding in the URL) in the documented shape too.
     frameworkErrors: handleError,
   });
@@ -67,7 +71,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
-  await app.register(directoryRoutes, { engine: options.engine });
+  await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });
   if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
   app.get('/openapi.json', async () => app.swagger());

@@ -41,13 +41,13 @@ export async function benchDirectoryImport(): Promise<DirectoryBenchFigures> {
   const store = await openStore({ file: join(dir, 'idflow.sqlite') });
   try {
     const directory = new DirectoryService(store.directory);
-    await importFeed(directory, parseFeed('day1.csv', feed(false)), {}, { source: 'bench' });
+    await importFeed(directory, await parseFeed('day1.csv', feed(false)), { source: 'bench' });
     await store.directory.markDelivered((await store.directory.pendingEvents(PEOPLE * 2)).map((e) => e.seq));
     const text = feed(true);
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     const started = performance.now();
-    const report = await importFeed(directory, parseFeed('day2.csv', text), {}, { source: 'bench' });
+    const report = await importFeed(directory, await parseFeed('day2.csv', text), { source: 'bench' });
     const importMs = performance.now() - started;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);

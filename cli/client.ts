@@ -28,17 +28,28 @@ export async function findApi(options: { dataDir?: string; env?: NodeJS.ProcessE
 
 export const NO_API = 'no idflow API found: start one with `idflow dev`, or set IDFLOW_URL and IDFLOW_TOKEN';
 
+/** A body sent as it is, not as JSON: e.g. a file streamed from disk. */
+export class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly stream: ReadableStream<Uint8Array>,
+  ) {}
+}
+
 export class ApiClient {
   constructor(readonly target: ApiTarget) {}
 
-  /** Calls the API; API errors become CliErrors with the API's message. `accept` lists non-2xx statuses returned as bodies. */
+  /** Calls the API with a JSON (or RawBody) body; API errors become CliErrors with the API's message. `accept` lists non-2xx statuses returned as bodies. */
   async request<T>(method: string, path: string, body?: unknown, accept: number[] = []): Promise<T> {
     let response: Response;
     try {
+      const raw = body instanceof RawBody;
       response = await fetch(`${this.target.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': raw ? body.contentType : 'application/json' }) },
+        body: raw ? body.stream : body === undefined ? undefined : JSON.stringify(body),
+        // A stream is sent as it is read (the fetch standard requires saying so).
+        ...(raw && { duplex: 'half' }),
       });
     } catch (error) {
       const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);

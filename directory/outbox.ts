@@ -9,10 +9,13 @@
  */
 import type { Logger } from 'pino';
 import type { DirectoryRepository, PendingDirectoryEvent } from '../store/directory.js';
+import { eventLoopTurns } from './turns.js';
 
 const BATCH = 200;
 const POLL_MS = 250;
 const RETRY_MS = 2000;
+// Ingest resolves as microtasks: without turns, delivering a large import's events would hold the API's event loop until the last.
+const DELIVERIES_PER_TURN = 20;
 
 export class OutboxDispatcher {
   #timer: NodeJS.Timeout | undefined;
@@ -78,10 +81,12 @@ export class OutboxDispatcher {
   async #deliverBatch(): Promise<number> {
     const pending = await this.repo.pendingEvents(BATCH);
     const delivered: number[] = [];
+    const turn = eventLoopTurns(DELIVERIES_PER_TURN);
     try {
       for (const event of pending) {
         await this.deliver(event);
         delivered.push(event.seq);
+        await turn();
       }
     } finally {
       await this.repo.markDelivered(delivered);

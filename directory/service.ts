@@ -10,6 +10,7 @@
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { eventLoopTurns } from './turns.js';
 import type { DirectoryOps, DirectoryRepository } from '../store/directory.js';
 import {
   DirectoryError,
@@ -87,8 +88,12 @@ export class DirectoryService {
   /** Writes user changes (an import, a directory apply) and their events in one transaction. */
   async applyUserChanges(changes: UserChange[]): Promise<void> {
     if (changes.length === 0) return;
+    const turn = eventLoopTurns();
     await this.write(async (tx) => {
-      for (const change of changes) await tx.saveUser(change);
+      for (const change of changes) {
+        await tx.saveUser(change);
+        await turn();
+      }
     });
   }
 

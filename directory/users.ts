@@ -15,9 +15,24 @@ function isCalendarDate(text: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
 }
 
-const optionalText = z
-  .string()
-  .trim()
+/** Longest id, and longest value of any other text field or attribute (as JSON when not a string). */
+export const MAX_ID_LENGTH = 256;
+export const MAX_FIELD_LENGTH = 1024;
+/** RFC 5321's limit on an address. */
+const MAX_EMAIL_LENGTH = 254;
+// C0 and C1 controls and DEL: never part of an id, a name or an address (a NUL truncates in C APIs, a newline forges log lines).
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A trimmed single-line string of at most `max` characters; `missing` makes it required, with that message. */
+function line(max: number, missing?: string) {
+  const text = z.string().trim();
+  return (missing === undefined ? text : text.min(1, missing)).max(max, `longer than ${max} characters`).superRefine((value, context) => {
+    const control = CONTROL_CHARACTER.exec(value)?.[0];
+    if (control !== undefined) context.addIssue({ code: 'custom', message: `contains the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` });
+  });
+}
+
+const optionalText = line(MAX_FIELD_LENGTH)
   .optional()
   .transform((value) => (value === '' ? undefined : value));
 const date = optionalText.refine((value) => value === undefined || isCalendarDate(value), { message: 'expected a date as YYYY-MM-DD' });
@@ -25,8 +40,8 @@ const date = optionalText.refine((value) => value === undefined || isCalendarDat
 /** One person; empty strings count as absent (CSV cells). */
 export const UserInputSchema = z
   .object({
-    id: z.string().trim().min(1, 'id is missing'),
-    email: z.string().trim().min(1, 'email is missing').pipe(z.email('email is not an email address')),
+    id: line(MAX_ID_LENGTH, 'id is missing'),
+    email: line(MAX_EMAIL_LENGTH, 'email is missing').pipe(z.email('email is not an email address')),
     username: optionalText,
     displayName: optionalText,
     firstName: optionalText,
@@ -42,7 +57,15 @@ export const UserInputSchema = z
     location: optionalText,
     startDate: date,
     endDate: date,
-    attributes: z.record(z.string(), z.json()).optional(),
+    attributes: z
+      .record(z.string().max(MAX_ID_LENGTH, `an attribute name is longer than ${MAX_ID_LENGTH} characters`), z.json())
+      .superRefine((attributes, context) => {
+        for (const [name, value] of Object.entries(attributes)) {
+          const length = typeof value === 'string' ? value.length : JSON.stringify(value).length;
+          if (length > MAX_FIELD_LENGTH) context.addIssue({ code: 'custom', path: [name], message: `longer than ${MAX_FIELD_LENGTH} characters` });
+        }
+      })
+      .optional(),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { buildApiServer } from '../api/server.js';
+import { buildApiServer, type ApiServerOptions } from '../api/server.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
 import { openStore } from '../store/index.js';
 import { ensurePrivateDir } from '../store/private-files.js';
@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   /** Port for the HTTP API (0: any free port); no API when absent. */
   apiPort?: number;
   apiHost?: string;
+  /** The API's body limits (buildApiServer's defaults when absent). */
+  apiLimits?: Pick<ApiServerOptions, 'bodyLimitBytes' | 'importLimitBytes'>;
   /**
    * Dev mode: mount the webhook sink, the Slack endpoint and the outbox on the API, and point
    * the worker's email and Slack at them when SMTP_URL / SLACK_BOT_TOKEN are not set.
@@ -140,7 +142,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let apiToken: string | undefined;
     if (options.apiPort !== undefined) {
       const outbox = options.devOutbox ? new DevOutbox() : undefined;
-      const api = await buildApiServer({ engine, logger, devOutbox: outbox });
+      const api = await buildApiServer({ engine, logger, devOutbox: outbox, ...options.apiLimits });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === 'EADDRINUSE' ? new Error(`the API port ${host}:${options.apiPort} is already in use: choose another with --api-port`) : error;

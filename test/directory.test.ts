@@ -26,7 +26,7 @@ const day1 = () => readFile(new URL('../examples/hr/acme-day1.csv', import.meta.
 const day2 = () => readFile(new URL('../examples/hr/acme-day2.csv', import.meta.url), 'utf8');
 
 async function importCsv(content: string, options: { full?: boolean; dryRun?: boolean } = {}) {
-  return importFeed(directory, parseFeed('feed.csv', content), {}, { source: 'test', ...options });
+  return importFeed(directory, await parseFeed('feed.csv', content), { source: 'test', ...options });
 }
 
 const pendingTypes = async (): Promise<string[]> => (await store.directory.pendingEvents(1000)).map((e) => e.type);
@@ -118,17 +118,133 @@ test('bad rows are reported with their line and reason; the good rows are import
 
 test('a mapping file renames feed columns; JSON feeds report lines too', async () => {
   const mapping = parseMapping('columns:\n  Employee ID: id\n  Work Email: email\n  Dept: department\n', 'map.yaml');
-  const rows = parseFeed('feed.csv', 'Employee ID,Work Email,Dept,Badge\nE1,e1@acme.example,Sales,42\n');
-  const report = await importFeed(directory, rows, mapping, { source: 'workday' });
+  const feed = await parseFeed('feed.csv', 'Employee ID,Work Email,Dept,Badge\nE1,e1@acme.example,Sales,42\n', { mapping });
+  const report = await importFeed(directory, feed, { source: 'workday' });
   assert.deepEqual(report.errors, []);
   const user = await store.directory.getUser('E1');
   assert.equal(user?.department, 'Sales');
   assert.deepEqual(user?.attributes, { Badge: '42' });
 
   const json = '[\n  { "id": "J1", "email": "j1@acme.example" },\n  { "id": "J2" }\n]';
-  const jsonReport = await importFeed(directory, parseFeed('feed.json', json), {}, { source: 'json' });
+  const jsonReport = await importFeed(directory, await parseFeed('feed.json', json), { source: 'json' });
   assert.deepEqual(jsonReport.errors, [{ line: 3, id: 'J2', message: 'email: Invalid input: expected string, received undefined' }]);
-  assert.throws(() => parseFeed('feed.json', '{ "people": [] }'), /expected an array of people, or an object with a "users" array/);
+  await assert.rejects(parseFeed('feed.json', '{ "people": [] }'), /expected an array of people, or an object with a "users" array/);
+});
+
+test('a column named like an Object member is an attribute by its own name; "__proto__" is refused, not dropped', async () => {
+  const report = await importCsv('id,email,constructor,toString\nu-1,a@acme.example,Tower A,yes\n');
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual((await store.directory.getUser('u-1'))?.attributes, { constructor: 'Tower A', toString: 'yes' });
+  // A mapping that does not mention "constructor" must not rename it (to Object's constructor function).
+  const mapped = await parseFeed('feed.csv', 'id,email,constructor\nu-2,b@acme.example,x\n', { mapping: parseMapping('columns: { Dept: department }', 'map.yaml') });
+  assert.deepEqual(Object.keys(mapped.rows[0]?.values ?? {}), ['id', 'email', 'constructor']);
+
+  await assert.rejects(parseFeed('feed.csv', 'id,email,__proto__\nu-3,c@acme.example,{}\n'), /^Error: feed\.csv:1: column 3: "__proto__" cannot be a column name$/);
+  await assert.rejects(parseFeed('feed.json', '[\n  { "id": "u-3", "email": "c@acme.example" },\n  { "id": "u-4", "email": "d@acme.example", "__proto__": { "x": 1 } }\n]'), /^Error: feed\.json:3: "__proto__" cannot be a column name$/);
+  await assert.rejects(parseFeed('feed.json', '[{ "id": "u-4", "email": "d@acme.example", "attributes": { "__proto__": { "x": 1 } } }]'), /^Error: feed\.json:1: attributes: "__proto__" cannot be a column name$/);
+  assert.throws(() => parseMapping('columns: { Badge: __proto__ }', 'map.yaml'), /^Error: map\.yaml: column "Badge": "__proto__" cannot be a column name$/);
+});
+
+test('control characters in ids, names and emails are refused per row, naming the line and the column', async () => {
+  const csv = ['id,email,First Name,lastName', 'u-1,ok@acme.example,Ok,Person', 'u-\u00002,nul-id@acme.example,Nul,Id', 'u-3,nul-name@acme.example,Gr\u0000ace,Hopper', 'u-4,nul\u0000@acme.example,Nul,Email', 'u-5,esc@acme.example,Esc,\u001b[31mRed'].join('\n');
+  const report = await importFeed(directory, await parseFeed('feed.csv', csv, { mapping: new Map([['First Name', 'firstName']]) }), { source: 'test' });
+  assert.deepEqual(
+    report.errors.map((e) => [e.line, e.message]),
+    [
+      [3, 'id: contains the control character U+0000'],
+      [4, '"First Name" (firstName): contains the control character U+0000'],
+      [5, 'email: contains the control character U+0000'],
+      [6, 'lastName: contains the control character U+001B'],
+    ],
+  );
+  assert.deepEqual(report.created.map((u) => u.id), ['u-1']);
+});
+
+test('every field has a length limit with an error that names it', async () => {
+  const long = (n: number) => 'x'.repeat(n);
+  const csv = [
+    'id,email,firstName,costCenter',
+    `u-1,ok@acme.example,${long(1024)},${long(1024)}`,
+    `${long(257)},long-id@acme.example,A,`,
+    `u-3,${long(250)}@acme.example,A,`,
+    `u-4,name@acme.example,${long(1025)},`,
+    `u-5,attribute@acme.example,A,${long(1025)}`,
+  ].join('\n');
+  const report = await importCsv(csv);
+  assert.deepEqual(
+    report.errors.map((e) => [e.line, e.message]),
+    [
+      [3, 'id: longer than 256 characters'],
+      [4, 'email: longer than 254 characters'],
+      [5, 'firstName: longer than 1024 characters'],
+      [6, 'attributes.costCenter: longer than 1024 characters'],
+    ],
+  );
+  assert.deepEqual(report.created.map((u) => u.id), ['u-1']);
+  await assert.rejects(parseFeed('feed.csv', `id,email,${long(257)}\nu-1,a@acme.example,x\n`), /^Error: feed\.csv:1: column 3: a column name is longer than 256 characters$/);
+});
+
+test('a repeated column is refused as a whole, naming both positions, also when a mapping makes two columns one', async () => {
+  await assert.rejects(parseFeed('feed.csv', 'id,email,firstName,email\nu-1,a@acme.example,A,b@acme.example\n'), /^Error: feed\.csv:1: columns 2 \("email"\) and 4 \("email"\) both give email; keep one$/);
+  const mapping = parseMapping('columns: { "Work Email": email }', 'map.yaml');
+  await assert.rejects(parseFeed('feed.csv', 'id,Work Email,email\nu-1,a@acme.example,b@acme.example\n', { mapping }), /^Error: feed\.csv:1: columns 2 \("Work Email" → email\) and 3 \("email"\) both give email; keep one$/);
+  await assert.rejects(parseFeed('feed.json', '[\n  { "id": "u-1", "Work Email": "a@acme.example", "email": "b@acme.example" }\n]', { mapping }), /^Error: feed\.json:2: "Work Email" → email and "email" both give email; keep one$/);
+});
+
+test('a feed without an id column is refused with the column it needs, its header and the mapping', async () => {
+  await assert.rejects(parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n'), /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; name a column "id", or rename one with a mapping \(--map, e\.g\. columns: \{ "Employee ID": id \}\)$/);
+  const mapping = parseMapping('columns: { Employee ID: id }', 'map.yaml');
+  await assert.rejects(parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n', { mapping }), /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; the mapping renames "Employee ID" to id, but the header has no such column$/);
+  await assert.rejects(parseFeed('feed.csv', 'id,mail\nu-1,a@acme.example\n'), /^Error: feed\.csv:1: no email column/);
+  await assert.rejects(parseFeed('feed.csv', ''), /^Error: feed\.csv: the feed is empty; expected a header row/);
+});
+
+test('a feed of more people than an import takes is refused as a whole, before its rows are held', async () => {
+  const people = (n: number) => ['id,email', ...Array.from({ length: n }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n');
+  assert.equal((await parseFeed('feed.csv', people(3), { maxRows: 3 })).rows.length, 3);
+  await assert.rejects(parseFeed('feed.csv', people(4), { maxRows: 3 }), /^Error: feed\.csv: more than 3 people; an import takes at most that many$/);
+  await assert.rejects(parseFeed('feed.json', JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ id: `u-${i}`, email: `u${i}@acme.example` }))), { maxRows: 3 }), /^Error: feed\.json: more than 3 people/);
+});
+
+test('a large import gives the event loop turns while it parses, checks and writes, so the API keeps answering', async () => {
+  const people = 5_000;
+  const csv = ['id,email,firstName', ...Array.from({ length: people }, (_, i) => `u-${i},u${i}@acme.example,Person ${i}`)].join('\n');
+  let turns = 0;
+  let importing = true;
+  const countTurn = (): void => {
+    if (!importing) return;
+    turns++;
+    setImmediate(countTurn);
+  };
+  setImmediate(countTurn);
+  const report = await importCsv(csv);
+  importing = false;
+  assert.equal(report.created.length, people);
+  // One turn per 500 people in each of checking, comparing and writing (and per 256 KiB parsed); none when the import held the loop.
+  assert.ok(turns >= (3 * people) / 500, `only ${turns} event-loop turns during the import`);
+});
+
+test("delivering a large import's events gives the event loop turns, so the API keeps answering", async () => {
+  await importCsv(['id,email', ...Array.from({ length: 1_000 }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n'));
+  const dispatcher = new OutboxDispatcher(store.directory, async () => {}, pino({ level: 'silent' }));
+  let turns = 0;
+  let delivering = true;
+  const countTurn = (): void => {
+    if (!delivering) return;
+    turns++;
+    setImmediate(countTurn);
+  };
+  setImmediate(countTurn);
+  await dispatcher.drain();
+  delivering = false;
+  assert.deepEqual(await store.directory.pendingEvents(10), []);
+  assert.ok(turns >= 1_000 / 20, `only ${turns} event-loop turns while 1,000 events were delivered`);
+});
+
+test('a YAML alias bomb as a mapping is refused with the file named', () => {
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+  assert.throws(() => parseMapping(levels.join('\n'), 'map.yaml'), /^Error: map\.yaml: Excessive alias count/);
 });
 
 async function seedAccess(): Promise<void> {

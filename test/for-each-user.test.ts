@@ -68,7 +68,7 @@ function peakOverlap(runs: RunRecord[]): number {
 before(async () => {
   idflow = await startTestEngine();
   const { csv } = people();
-  const report = await importFeed(idflow.engine.directory, parseFeed('people.csv', csv), {}, { source: 'test' });
+  const report = await importFeed(idflow.engine.directory, await parseFeed('people.csv', csv), { source: 'test' });
   assert.equal(report.errors.length, 0, JSON.stringify(report.errors.slice(0, 3)));
   // Data the import would refuse, as another system might have left it: the CEL cannot parse its date.
   const odd = await idflow.store.directory.getUser('u-1200');

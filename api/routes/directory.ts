@@ -1,17 +1,46 @@
 /** The identity directory: HR imports, and reads of users, grants, accounts, tasks, delegates, enrollments and campaigns. */
 import type { JsonObject } from '../../core/json.js';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { importFeed, parseFeed, parseMapping } from '../../directory/import.js';
+import { importFeed, parseFeed, parseMapping, type Feed } from '../../directory/import.js';
 import { USER_STATUSES } from '../../directory/types.js';
 import type { Engine } from '../../engine/types.js';
 import { actorOf } from '../auth.js';
+import { formatBytes } from '../byte-size.js';
 import { ApiError } from '../errors.js';
 
-const file = z.object({ path: z.string().min(1), content: z.string() });
-const byUser = z.object({ user: z.string().min(1).optional().describe('A user id or email.') });
+/** Largest HR feed an import accepts unless `idflow api --import-limit` says otherwise: about 250,000 people of 13 columns. */
+export const DEFAULT_IMPORT_LIMIT_BYTES = 32 * 1024 * 1024;
+const FEED_FORMATS: Record<string, 'csv' | 'json'> = { 'text/csv': 'csv', 'application/json': 'json' };
+const MAX_MAPPING_LENGTH = 8192;
 
-export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+const byUser = z.object({ user: z.string().min(1).optional().describe('A user id or email.') });
+const flag = z.enum(['true', 'false']).default('false').transform((value) => value === 'true');
+
+/** "text/csv" of "text/csv; charset=utf-8". */
+const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/** The body as UTF-8 text, refused with 413 as soon as it passes `limitBytes` (without reading the rest into memory). */
+async function readFeedBody(body: unknown, limitBytes: number, declaredLength: string | undefined): Promise<string> {
+  if (!(body instanceof Readable)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the feed as the body, with content-type ${Object.keys(FEED_FORMATS).join(' or ')}`);
+  const tooLarge = new ApiError('PAYLOAD_TOO_LARGE', `the feed is larger than the import limit of ${formatBytes(limitBytes)}; raise it with \`idflow api --import-limit\` (IDFLOW_IMPORT_LIMIT)`);
+  if (Number(declaredLength) > limitBytes) throw tooLarge;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw tooLarge;
+    chunks.push(chunk);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new ApiError('INVALID', 'the feed is not UTF-8 text');
+  }
+}
+
+export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimitBytes?: number }> = async (app, { engine, importLimitBytes = DEFAULT_IMPORT_LIMIT_BYTES }) => {
   const { store } = engine;
   const repo = store.directory;
 
@@ -23,37 +52,44 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async 
     return user.id;
   };
 
-  app.post(
-    '/v1/directory/import',
-    {
-      schema: {
-        body: z.object({
-          file,
-          mapping: file.optional(),
-          source: z.string().min(1).default('hr'),
-          full: z.boolean().default(false),
-          dryRun: z.boolean().default(false),
-        }),
+  // The feed is the body itself (CSV or JSON), not wrapped in JSON: its own limit, read only after the token is checked.
+  await app.register(async (feedApp) => {
+    feedApp.removeAllContentTypeParsers();
+    feedApp.addContentTypeParser(Object.keys(FEED_FORMATS), (_request, payload, done) => done(null, payload));
+    feedApp.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/directory/import',
+      {
+        schema: {
+          description: `Imports an HR feed sent as the body: text/csv or application/json, at most the import limit (default ${formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)}, \`idflow api --import-limit\`).`,
+          consumes: Object.keys(FEED_FORMATS),
+          querystring: z.object({
+            source: z.string().min(1).max(100).default('hr').describe('Names the feed in reports and audit.'),
+            file: z.string().min(1).max(256).default('feed').describe('The file name, for messages.'),
+            mapping: z.string().max(MAX_MAPPING_LENGTH).optional().describe('Feed column → idflow column, as a JSON (or YAML) object.'),
+            full: flag.describe('The feed lists everyone: deactivate enabled people missing from it.'),
+            dryRun: flag.describe('Report the changes, make none.'),
+          }),
+        },
       },
-    },
-    async (request) => {
-      const { body } = request;
-      let rows;
-      let mapping: Record<string, string> = {};
-      try {
-        rows = parseFeed(body.file.path, body.file.content);
-        if (body.mapping) mapping = parseMapping(body.mapping.content, body.mapping.path);
-      } catch (error) {
-        throw new ApiError('INVALID', (error as Error).message);
-      }
-      const report = await importFeed(engine.directory, rows, mapping, { source: body.source, full: body.full, dryRun: body.dryRun });
-      if (!report.dryRun) {
-        const details: JsonObject = { file: body.file.path, created: report.created.length, updated: report.updated.length, deactivated: report.deactivated.length, errors: report.errors.length };
-        await store.audit.record({ actor: actorOf(request), action: 'directory.import', target: `Directory/import/${body.source}`, details });
-      }
-      return report;
-    },
-  );
+      async (request) => {
+        const { query } = request;
+        const format = FEED_FORMATS[mediaType(request.headers['content-type'])];
+        const content = await readFeedBody(request.body, importLimitBytes, request.headers['content-length']);
+        let feed: Feed;
+        try {
+          feed = await parseFeed(query.file, content, { format, mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping') });
+        } catch (error) {
+          throw new ApiError('INVALID', (error as Error).message);
+        }
+        const report = await importFeed(engine.directory, feed, { source: query.source, full: query.full, dryRun: query.dryRun });
+        if (!report.dryRun) {
+          const details: JsonObject = { file: query.file, created: report.created.length, updated: report.updated.length, deactivated: report.deactivated.length, errors: report.errors.length };
+          await store.audit.record({ actor: actorOf(request), action: 'directory.import', target: `Directory/import/${query.source}`, details });
+        }
+        return report;
+      },
+    );
+  });
 
   app.get(
     '/v1/directory/users',

@@ -3,7 +3,10 @@
  * file, Web UI), the worker, the HTTP API, and the examples applied.
  * `idflow worker` and `idflow api`: the production processes, against TEMPORAL_ADDRESS.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { formatBytes, parseByteSize } from '../../api/byte-size.js';
+import { DEFAULT_IMPORT_LIMIT_BYTES } from '../../api/routes/directory.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from '../../api/server.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../engine/logger.js';
@@ -63,6 +66,27 @@ async function runDemo(runtime: Runtime): Promise<void> {
   console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow directory grants list --user u-1001 · npx idflow emit --help   (Ctrl-C stops)');
 }
 
+interface ApiLimitOptions {
+  bodyLimit: number;
+  importLimit: number;
+}
+
+/** --body-limit and --import-limit (also from the environment) on a command that serves the API. */
+function apiLimitOptions(command: Command): Command {
+  const size = (value: string): number => {
+    try {
+      return parseByteSize(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+  return command
+    .addOption(new Option('--body-limit <size>', 'largest request body, e.g. 1mb').env('IDFLOW_API_BODY_LIMIT').argParser(size).default(DEFAULT_BODY_LIMIT_BYTES, formatBytes(DEFAULT_BODY_LIMIT_BYTES)))
+    .addOption(new Option('--import-limit <size>', 'largest HR feed of `idflow directory import`, e.g. 64mb').env('IDFLOW_IMPORT_LIMIT').argParser(size).default(DEFAULT_IMPORT_LIMIT_BYTES, formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)));
+}
+
+const apiLimits = (options: ApiLimitOptions): RuntimeOptions['apiLimits'] => ({ bodyLimitBytes: options.bodyLimit, importLimitBytes: options.importLimit });
+
 /** The cluster of `idflow worker` and `idflow api`: TEMPORAL_ADDRESS, else the local default. */
 function clusterSettings(): TemporalSettings {
   return temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
@@ -102,8 +126,7 @@ async function runUntilSignal(start: () => Promise<Runtime>, ready?: (runtime: R
 }
 
 export function registerRuntimeCommands(program: Command): void {
-  program
-    .command('dev')
+  apiLimitOptions(program.command('dev'))
     .description('Start Temporal (dev server), the worker and the API locally, and apply the examples')
     .option('--data-dir <dir>', 'where state lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--api-port <port>', 'HTTP API port', port, 8484)
@@ -112,7 +135,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--no-ui', 'do not start the Temporal Web UI')
     .option('--apply <path...>', 'definition files or folders to apply at start', ['examples'])
     .option('--demo', 'once ready, send the example event and print its run')
-    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[]; demo?: boolean }) => {
+    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[]; demo?: boolean } & ApiLimitOptions) => {
       const dataDir = dataDirOption(options.dataDir);
       const temporal = temporalSettingsFromEnv();
       console.log(`idflow dev: data in ${dataDir}`);
@@ -123,6 +146,7 @@ export function registerRuntimeCommands(program: Command): void {
         devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
         worker: true,
         apiPort: options.apiPort,
+        apiLimits: apiLimits(options),
         devOutbox: true,
         apply: options.apply,
         onApplied: printApplied,
@@ -151,16 +175,15 @@ export function registerRuntimeCommands(program: Command): void {
       });
     });
 
-  program
-    .command('api')
+  apiLimitOptions(program.command('api'))
     .description('Run the HTTP API against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
     .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', port, 8484)
-    .action(async (options: { dataDir?: string; host: string; port: number }) => {
+    .action(async (options: { dataDir?: string; host: string; port: number } & ApiLimitOptions) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
-        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-api' }), temporal, worker: false, apiPort: options.port, apiHost: options.host });
+        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-api' }), temporal, worker: false, apiPort: options.port, apiHost: options.host, apiLimits: apiLimits(options) });
         console.log(`API listening on ${runtime.apiUrl}`);
         return runtime;
       });

@@ -1,21 +1,38 @@
 /** idflow directory apply|import|users|apps|grants|accounts|tasks|delegates|enrollments|campaigns. */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ImportReport } from '../../directory/import.js';
+import { Readable } from 'node:stream';
+import { parseMapping, type ImportReport } from '../../directory/import.js';
 import type { Account, Campaign, Delegate, Enrollment, Grant, Task, User } from '../../directory/types.js';
-import { connect } from '../client.js';
+import { RawBody, connect } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
 import { apply } from './definitions.js';
 
 /** Exit code of an import that imported the good rows but reported bad ones. */
 export const IMPORT_ROW_ERRORS_EXIT = 2;
 
-async function readInput(path: string): Promise<{ path: string; content: string }> {
-  const content = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+/** The CliError for a file the command cannot read. */
+const unreadable =
+  (path: string) =>
+  (error: NodeJS.ErrnoException): never => {
     throw new CliError(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
-  return { path: basename(path), content };
+  };
+
+/** Sends the feed streamed from disk (it may be far larger than the API's JSON bodies), typed by its extension; closes the file after. */
+async function sendFeed<T>(path: string, send: (body: RawBody) => Promise<T>): Promise<T> {
+  const handle = await open(path).catch(unreadable(path));
+  try {
+    return await send(new RawBody(/\.json$/i.test(path) ? 'application/json' : 'text/csv', Readable.toWeb(handle.createReadStream({ autoClose: false })) as ReadableStream<Uint8Array>));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The mapping file, checked here (so its errors name the local path) and sent as JSON. */
+async function mappingParameter(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(unreadable(path));
+  return JSON.stringify(Object.fromEntries(parseMapping(text, path)));
 }
 
 function printImport(output: Output, report: ImportReport): void {
@@ -63,8 +80,10 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     .option('--dry-run', 'print the changes, make none')
     .option('--json', 'machine-readable output')
     .action(async (file: string, options: { source: string; map?: string; full?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const body = { file: await readInput(file), mapping: options.map ? await readInput(options.map) : undefined, source: options.source, full: Boolean(options.full), dryRun: Boolean(options.dryRun) };
-      const report = await (await connect()).request<ImportReport>('POST', '/v1/directory/import', body);
+      const query = new URLSearchParams({ source: options.source, file: basename(file), full: String(Boolean(options.full)), dryRun: String(Boolean(options.dryRun)) });
+      if (options.map) query.set('mapping', await mappingParameter(options.map));
+      const client = await connect();
+      const report = await sendFeed(file, (body) => client.request<ImportReport>('POST', `/v1/directory/import?${query}`, body));
       if (options.json) printJson(output, report);
       else printImport(output, report);
       if (report.errors.length > 0) {
