@@ -7,12 +7,12 @@
  *
  *   node --import tsx bench/apply.ts
  */
+import type { SourceFile } from '../definitions/types.js';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { pathToFileURL } from 'node:url';
 import { MAX_DOCUMENTS, MAX_STEPS } from '../definitions/limits.js';
 import { IdflowEngine } from '../engine/engine.js';
-import type { SourceFile } from '../engine/types.js';
 import { openStore } from '../store/index.js';
 
 /** A step that reads the trigger and the step before it: each template compiles on its own. */

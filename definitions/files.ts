@@ -1,8 +1,8 @@
 /** Reads definition files from paths that may be files or folders. */
+import type { SourceFile } from './types.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { SourceFile } from '../engine/types.js';
 
 const DEFINITION_FILE = /\.(ya?ml|json)$/;
 /** Companions that live beside definitions but are not: test cases, sample event payloads, tool configs. */

@@ -4,12 +4,12 @@
  * CEL conditions and templates are compiled here, so a bad expression is refused at apply time
  * and never first seen at run time.
  */
+import type { DefinitionError, SourceFile } from './types.js';
 import type { JsonObject } from '../core/json.js';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import { CelError, compileCondition } from '../cel/index.js';
 import { isTemplate, templateCtxReferences, templateIssues } from '../cel/template.js';
-import type { DefinitionError, SourceFile } from '../engine/types.js';
 import { stepRegistry, stepTypeNames } from '../steps/registry.js';
 import type { ReferenceResolver } from '../steps/types.js';
 import { declaredNames, type DirectoryDocument } from '../directory/document.js';

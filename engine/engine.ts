@@ -3,6 +3,7 @@
  * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
  * the sources of truth.
  */
+import type { DefinitionError, SourceFile } from '../definitions/types.js';
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -23,7 +24,7 @@ import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
-import { type AppliedDefinition, type ApplyOptions, type ApplyResult, type DefinitionError, type Engine, type EventInput, type IngestResult, type SourceFile } from './types.js';
+import { type AppliedDefinition, type ApplyOptions, type ApplyResult, type Engine, type EventInput, type IngestResult } from './types.js';
 
 export interface EngineOptions {
   store: Store;

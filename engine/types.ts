@@ -6,26 +6,11 @@ import type { JsonObject } from '../core/json.js';
 import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
 import type { LoadedDocument } from '../definitions/load.js';
+import type { DefinitionError, SourceFile } from '../definitions/types.js';
+
 import type { FunctionService } from '../functions/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
-
-/** One problem in an applied file set; every field a user needs to find and fix it. */
-export interface DefinitionError {
-  file: string;
-  /** 1-based; absent when the problem is not tied to a place in the file. */
-  line?: number;
-  column?: number;
-  /** Field path inside the document, e.g. "steps[1].with.webhook". Empty for the whole document. */
-  path: string;
-  message: string;
-}
-
-export interface SourceFile {
-  /** Shown in errors; need not exist on the server's disk. */
-  path: string;
-  content: string;
-}
 
 export interface AppliedDefinition {
   kind: DefinitionKind;

@@ -3,6 +3,7 @@
  * is refused at apply time with its file, line and field; whatever applies can be evaluated;
  * matches() runs in linear time, so one condition cannot stall the API.
  */
+import type { DefinitionError } from '../definitions/types.js';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { main } from '../cli/main.js';
 import { loadDefinitions } from '../definitions/load.js';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, MAX_STEPS, MAX_STRING_LENGTH } from '../definitions/limits.js';
 import { IdflowEngine } from '../engine/engine.js';
-import type { ApplyResult, DefinitionError } from '../engine/types.js';
+import type { ApplyResult } from '../engine/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { silentLogger, startTestEngine, type TestEngine } from './helpers/engine.js';

@@ -1,9 +1,10 @@
 /** validate, apply, automations ..., schema. */
+import type { DefinitionError } from '../../definitions/types.js';
 import type { Command } from 'commander';
 import { collectDefinitionFiles } from '../../definitions/files.js';
 import { loadDefinitions } from '../../definitions/load.js';
 import { writeDefinitionSchemas } from '../../definitions/write-schemas.js';
-import type { ApplyResult, DefinitionError } from '../../engine/types.js';
+import type { ApplyResult } from '../../engine/types.js';
 import type { DefinitionVersion } from '../../store/types.js';
 import { positiveInt } from '../args.js';
 import { ApiClient, connect, findApi } from '../client.js';
