@@ -10,7 +10,7 @@ import { DirectoryDocumentSchema, type DirectoryDocument } from '../directory/do
 import { EVENT_TYPES } from '../triggers/events.js';
 import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import { MAX_STEPS } from './limits.js';
-import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from './fan-out.js';
+import { DEFAULT_FAN_OUT_CONCURRENCY, MAX_FAN_OUT_CONCURRENCY } from '../triggers/fan-out.js';
 import { parseHostPattern } from '../functions/network/hosts.js';
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB } from '../functions/types.js';
 

@@ -11,7 +11,7 @@
 import type { JsonObject } from '../core/json.js';
 import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { FanOutActivities } from '../activities/contracts.js';
-import { DEFAULT_FAN_OUT_CONCURRENCY } from '../definitions/fan-out.js';
+import { DEFAULT_FAN_OUT_CONCURRENCY } from '../triggers/fan-out.js';
 import type { ScheduleTrigger } from '../definitions/schema.js';
 import { perUserData } from '../triggers/events.js';
 import { automationRun, type AutomationRunInput } from './automation-run.js';
