@@ -49,7 +49,7 @@ export function benchMatch(): { automations: number; matchMsMedian: number; matc
     );
     const [document] = documents;
     if (document?.kind !== 'Automation') throw new Error(`bench automation ${i} did not load`);
-    automations.push({ name: document.name, version: 1, enabled: true, spec: document.spec });
+    automations.push({ name: document.name, enabled: true, spec: document.spec });
   }
   const index = new TriggerIndex(automations);
   const user = { email: 'ada@example.com', department: 'Engineering', title: 'Senior Engineer', location: 'site-3', groups: ['group-1', 'group-40', 'everyone'] };

@@ -4,6 +4,7 @@
  * CEL conditions and templates are compiled here, so a bad expression is refused at apply time
  * and never first seen at run time.
  */
+import type { FunctionSpec } from '../functions/document.js';
 import type { DefinitionError, SourceFile } from './types.js';
 import type { JsonObject } from '../core/json.js';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
@@ -15,7 +16,7 @@ import type { ReferenceResolver } from '../steps/types.js';
 import { declaredNames, type DirectoryDocument } from '../directory/document.js';
 import { posix } from 'node:path';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
-import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type FunctionSpec, type WebhookSpec } from './schema.js';
+import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type WebhookSpec } from './schema.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }

@@ -15,10 +15,10 @@ import { loadDefinitions, type DirectoryNames, type LoadedDocument } from '../de
 import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from '../directory/document.js';
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
-import { storedAutomationSpec } from '../definitions/schema.js';
+import { storedAutomationSpec, type AutomationSpec } from '../definitions/schema.js';
 import type { EventMatch, EventRecord, RunRecord, Store } from '../store/types.js';
 import { EventInputSchema, MAX_EVENT_DATA_BYTES } from '../triggers/events.js';
-import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
+import { TriggerIndex } from '../triggers/trigger-index.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
@@ -70,6 +70,14 @@ export function runIdFor(automation: string, eventId: string): string {
   return `${automation}:${eventId}`;
 }
 
+/** An automation in force, as the trigger index holds it and runs start from it. */
+interface ActiveAutomation {
+  name: string;
+  version: number;
+  enabled: boolean;
+  spec: AutomationSpec;
+}
+
 export class IdflowEngine implements Engine {
   readonly store: Store;
   readonly schedules: ScheduleManager;
@@ -78,7 +86,7 @@ export class IdflowEngine implements Engine {
   readonly directory: DirectoryService;
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
-  private cachedIndex?: { generation: number; index: TriggerIndex };
+  private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
   /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
   private readonly ingesting = new Map<string, Promise<IngestResult>>();
 
@@ -221,12 +229,12 @@ export class IdflowEngine implements Engine {
   }
 
   /** The trigger index for the definitions in force, rebuilt only when they changed. */
-  async triggerIndex(): Promise<TriggerIndex> {
+  async triggerIndex(): Promise<TriggerIndex<ActiveAutomation>> {
     const generation = await this.store.definitions.generation();
     if (this.cachedIndex?.generation === generation) return this.cachedIndex.index;
     const automations = await this.store.definitions.list('Automation');
     const index = new TriggerIndex(
-      automations.map((a): IndexedAutomation => ({ name: a.name, version: a.version, enabled: a.enabled, spec: storedAutomationSpec(a.spec) })),
+      automations.map((a): ActiveAutomation => ({ name: a.name, version: a.version, enabled: a.enabled, spec: storedAutomationSpec(a.spec) })),
     );
     this.cachedIndex = { generation, index };
     return index;
@@ -316,7 +324,7 @@ export class IdflowEngine implements Engine {
    * Starts the run's workflow (at most once per run id) and its record. `data` goes as it is:
    * the workflow builds ctx.trigger's aliases itself (aliasTrigger).
    */
-  private async startRun(automation: IndexedAutomation, data: JsonObject, runId: string, eventId?: string): Promise<void> {
+  private async startRun(automation: ActiveAutomation, data: JsonObject, runId: string, eventId?: string): Promise<void> {
     const { name, version, spec } = automation;
     const input: AutomationRunInput = { automation: { name, version, spec }, trigger: data, aliasTrigger: true, eventId, chain: [] };
     const inputBytes = jsonBytes(input);
@@ -345,7 +353,7 @@ export class IdflowEngine implements Engine {
     });
   }
 
-  private async currentAutomation(name: string): Promise<IndexedAutomation> {
+  private async currentAutomation(name: string): Promise<ActiveAutomation> {
     const current = await this.store.definitions.current('Automation', name);
     if (!current) throw new IdflowError('NOT_FOUND', `automation "${name}" does not exist`);
     return { name, version: current.version, enabled: current.enabled, spec: storedAutomationSpec(current.spec) };

@@ -4,10 +4,11 @@
  * of every scheduled automation and deletes schedules whose automation no longer has one, so
  * running it after any change, or at start after a crash, converges.
  */
+import type { ScheduleTrigger } from '../triggers/schema.js';
 import { IdflowError } from '../core/errors.js';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { parseDuration } from '../core/duration.js';
-import { storedAutomationSpec, type ScheduleTrigger } from '../definitions/schema.js';
+import { storedAutomationSpec } from '../definitions/schema.js';
 import type { Store } from '../store/types.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { forEachUserRun } from '../workflows/for-each-user.js';

@@ -4,9 +4,9 @@
  * content hash, time, author and message), secrets sealed at rest, and calls into the sandbox
  * with this version's limits, allowlist, secrets and the directory.
  */
+import type { FunctionSpec } from './document.js';
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
-import type { FunctionSpec } from '../definitions/schema.js';
 import { parseDuration } from '../core/duration.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';

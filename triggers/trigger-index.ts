@@ -7,18 +7,18 @@
  */
 import type { JsonObject } from '../core/json.js';
 import { compileCondition, evaluateCondition, type CompiledExpression } from '../cel/index.js';
-import type { AutomationSpec } from '../definitions/schema.js';
+import type { TriggerSpec } from './schema.js';
 import { triggerVariables } from './events.js';
 
+/** What the index needs of an automation; the caller's own record (with its steps) comes back in the outcomes. */
 export interface IndexedAutomation {
   name: string;
-  version: number;
   enabled: boolean;
-  spec: AutomationSpec;
+  spec: { trigger: TriggerSpec };
 }
 
-interface Candidate {
-  automation: IndexedAutomation;
+interface Candidate<A extends IndexedAutomation> {
+  automation: A;
   condition?: CompiledExpression;
   /** Why the stored condition does not compile (a spec stored by an older idflow). */
   compileError?: string;
@@ -28,7 +28,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function candidate(automation: IndexedAutomation, condition: string | undefined): Candidate {
+function candidate<A extends IndexedAutomation>(automation: A, condition: string | undefined): Candidate<A> {
   if (condition === undefined) return { automation };
   try {
     return { automation, condition: compileCondition(condition) };
@@ -37,14 +37,12 @@ function candidate(automation: IndexedAutomation, condition: string | undefined)
   }
 }
 
-export type MatchOutcome =
-  | { automation: IndexedAutomation; matched: true }
-  | { automation: IndexedAutomation; matched: false; reason: string };
+export type MatchOutcome<A extends IndexedAutomation = IndexedAutomation> = { automation: A; matched: true } | { automation: A; matched: false; reason: string };
 
-export class TriggerIndex {
-  private readonly byType = new Map<string, Candidate[]>();
+export class TriggerIndex<A extends IndexedAutomation = IndexedAutomation> {
+  private readonly byType = new Map<string, Candidate<A>[]>();
 
-  constructor(automations: Iterable<IndexedAutomation>) {
+  constructor(automations: Iterable<A>) {
     for (const automation of automations) {
       if (!automation.enabled) continue;
       const { trigger } = automation.spec;
@@ -61,10 +59,10 @@ export class TriggerIndex {
    * to compile or evaluate (missing field, wrong type) is "not matched" with the reason: it never
    * throws.
    */
-  match(eventType: string, data: JsonObject, now: Date): MatchOutcome[] {
+  match(eventType: string, data: JsonObject, now: Date): MatchOutcome<A>[] {
     const candidates = this.byType.get(eventType) ?? [];
     let vars: ReturnType<typeof triggerVariables> | undefined;
-    return candidates.map(({ automation, condition, compileError }): MatchOutcome => {
+    return candidates.map(({ automation, condition, compileError }): MatchOutcome<A> => {
       if (compileError !== undefined) return { automation, matched: false, reason: `condition error: ${compileError}` };
       if (!condition) return { automation, matched: true };
       try {

@@ -8,11 +8,11 @@
  * record with this run as parent. A user's failed run does not stop the others: the tick ends
  * failed, naming the first users that failed, once every user has had their run.
  */
+import type { ScheduleTrigger } from '../triggers/schema.js';
 import type { JsonObject } from '../core/json.js';
 import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { FanOutActivities } from '../activities/contracts.js';
 import { DEFAULT_FAN_OUT_CONCURRENCY } from '../triggers/fan-out.js';
-import type { ScheduleTrigger } from '../definitions/schema.js';
 import { perUserData } from '../triggers/events.js';
 import { automationRun, type AutomationRunInput } from './automation-run.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';

@@ -2,6 +2,7 @@
  * idflow function run|test|publish|list|versions|rollback, and idflow secret set|list|delete.
  * `run` and `test` take a FILE.ts (run here, no server needed) or a NAME (run by the API).
  */
+import { FunctionSchema, type FunctionSpec } from '../../functions/document.js';
 import type { JsonValue } from '../../core/json.js';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -9,7 +10,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDuration } from '../../core/duration.js';
 import { functionDocumentsIn } from '../../definitions/files.js';
-import { FunctionSchema, type FunctionSpec } from '../../definitions/schema.js';
 import { functionDirectory } from '../../functions/directory.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from '../../functions/ref.js';
 import { FunctionSandbox } from '../../functions/sandbox/pool.js';
