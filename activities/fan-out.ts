@@ -3,10 +3,10 @@
  * the automation's CEL selects. It runs in the worker (not the workflow) because it reads the
  * store; the workflow only ever sees one page of matches at a time, so history stays small.
  */
+import type { DirectoryOps } from '../directory/repository.js';
 import type { JsonObject } from '../core/json.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { CelError, compileCondition, evaluateCondition, type CheckedExpression } from '../cel/index.js';
-import type { DirectoryOps } from '../store/directory.js';
 import { perUserData, triggerVariables } from '../triggers/events.js';
 import type { SelectUsersRequest, SelectUsersResult } from './contracts.js';
 

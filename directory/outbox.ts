@@ -7,8 +7,8 @@
  * It runs where the engine runs (the API process). Changes made in other processes (governance
  * steps in workers) are picked up by polling; changes made here wake it at once.
  */
+import type { DirectoryRepository, PendingDirectoryEvent } from './repository.js';
 import type { Logger } from 'pino';
-import type { DirectoryRepository, PendingDirectoryEvent } from '../store/directory.js';
 import { eventLoopTurns } from './turns.js';
 
 const BATCH = 200;

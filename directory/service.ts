@@ -7,11 +7,11 @@
  * under its idempotency key in the same transaction, so a retry after a crash returns the first
  * result and changes nothing twice.
  */
+import type { DirectoryOps, DirectoryRepository } from './repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { eventLoopTurns } from './turns.js';
-import type { DirectoryOps, DirectoryRepository } from '../store/directory.js';
 import {
   DirectoryError,
   USER_FIELDS,

@@ -3,10 +3,10 @@
  * (FindByEmail, GetByID, GetManagers, DirectReports, GetEntitlementMembers, ListAppUsersForUser).
  * Users come back without idflow's bookkeeping; a missing user is null, not an error.
  */
+import type { DirectoryOps } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { USER_STATUSES, type Account, type User } from '../directory/types.js';
-import type { DirectoryOps } from '../store/directory.js';
 import type { UserFilter } from './sdk.js';
 import type { FunctionDirectory } from './types.js';
 
@@ -25,7 +25,7 @@ const UserFilterSchema = z
 
 /** What sdk.d.ts promises authors is what is checked here: a drift on either side is a type error. */
 type SameType<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-type FilterMatchesSdk<Same extends true = SameType<z.input<typeof UserFilterSchema>, UserFilter>> = Same;
+export type FilterMatchesSdk<Same extends true = SameType<z.input<typeof UserFilterSchema>, UserFilter>> = Same;
 
 const plainUser = (user: User | undefined): JsonValue => (user ? (user as unknown as JsonObject) : null);
 const plainAccount = (account: Account): JsonObject => account as unknown as JsonObject;

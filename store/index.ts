@@ -19,7 +19,7 @@ import type { Store } from './types.js';
 export type * from './types.js';
 export type { Database } from './db.js';
 export { migrateToLatest } from './migrations.js';
-export type { DirectoryOps, DirectoryRepository, PendingDirectoryEvent, UserQuery } from './directory.js';
+export type { DirectoryOps, DirectoryRepository, PendingDirectoryEvent, UserQuery } from '../directory/repository.js';
 
 /**
  * Opens the SQLite store at `file` (creating it and its directory) or in memory, and migrates it.

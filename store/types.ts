@@ -3,8 +3,8 @@
  * Kysely over better-sqlite3 (the embedded default), and a PostgreSQL dialect can back it later
  * without touching callers.
  */
+import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
-import type { DirectoryRepository } from './directory.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
 export type DefinitionKind = 'Automation' | 'Webhook' | 'Function';

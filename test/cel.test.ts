@@ -7,7 +7,6 @@ import { describe, test } from 'node:test';
 import { Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import {
-  CelError,
   compile,
   compileCondition,
   evaluateCondition,

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CelError, type CelVariables } from '../cel/index.js';
+import type { CelVariables } from '../cel/index.js';
 import { compileTemplate, isTemplate, renderDeep, templateCtxReferences, templateIssues } from '../cel/template.js';
 import { assertCelError } from './helpers/cel.js';
 
