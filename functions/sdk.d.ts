@@ -10,7 +10,8 @@
  *
  * Imports: only `npm:date-fns` (and subpaths such as `npm:date-fns/format`); nothing from Node.
  * Globals: the JavaScript built-ins, `console`, `setTimeout`/`clearTimeout`, `queueMicrotask`,
- * `btoa`/`atob`, `TextEncoder`/`TextDecoder` (UTF-8) and `URLSearchParams` (no `URL`).
+ * `btoa`/`atob`, `TextEncoder`/`TextDecoder` (UTF-8) and `URLSearchParams` (no `URL`), declared in
+ * sandbox-globals.d.ts.
  * No `process`, `require`, `Buffer`, `eval`/`new Function`, `WebAssembly`, dynamic `import()`.
  *
  * The return value must be JSON: `undefined` (at the top), functions, symbols, BigInt, NaN,
@@ -92,33 +93,3 @@ export interface FunctionContext {
 }
 
 export type FunctionHandler<I = JsonValue, O = JsonValue> = (input: I, ctx: FunctionContext) => O | Promise<O>;
-
-declare global {
-  function btoa(data: string): string;
-  function atob(data: string): string;
-  class TextEncoder {
-    readonly encoding: 'utf-8';
-    encode(input?: string): Uint8Array;
-  }
-  class TextDecoder {
-    readonly encoding: 'utf-8';
-    decode(input?: ArrayBuffer | ArrayBufferView): string;
-  }
-  class URLSearchParams implements Iterable<[string, string]> {
-    constructor(init?: string | Record<string, string> | Iterable<readonly [string, string]>);
-    readonly size: number;
-    append(name: string, value: string): void;
-    delete(name: string): void;
-    get(name: string): string | null;
-    getAll(name: string): string[];
-    has(name: string): boolean;
-    set(name: string, value: string): void;
-    sort(): void;
-    forEach(callback: (value: string, name: string, params: URLSearchParams) => void): void;
-    entries(): IterableIterator<[string, string]>;
-    keys(): IterableIterator<string>;
-    values(): IterableIterator<string>;
-    [Symbol.iterator](): IterableIterator<[string, string]>;
-    toString(): string;
-  }
-}
