@@ -8,7 +8,7 @@
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
 import type { Scope } from '../store/types.js';
-import { DEV_ROUTES } from './routes/outbox.js';
+import { DEV_ROUTES } from '../dev/routes.js';
 
 /** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
 export const SCOPE_EFFECTS: Record<Scope, string> = {

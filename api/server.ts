@@ -16,8 +16,8 @@ import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import { functionRoutes } from './routes/functions.js';
-import type { DevOutbox } from '../engine/dev-outbox.js';
-import { outboxRoutes } from './routes/outbox.js';
+import type { DevOutbox } from '../dev/outbox.js';
+import { outboxRoutes } from '../dev/routes.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { main } from '../cli/main.js';
 import type { ImportReport } from '../directory/import.js';
-import { startRuntime } from '../engine/runtime.js';
+import { startRuntime } from '../app/runtime.js';
 import { findFreePort } from '../temporal/dev-server.js';
 
 const PEOPLE = Number(process.argv[2] ?? 100_000);

@@ -22,7 +22,7 @@ import { openStore } from '../store/index.js';
 import { findFreePort, startDevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
-import { createIdflowWorker } from '../worker.js';
+import { createIdflowWorker } from '../app/worker.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { bareWorkflow } from './baseline/workflows.js';
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { API_DISCOVERY_FILE, type ApiDiscovery } from '../engine/runtime.js';
+import { API_DISCOVERY_FILE, type ApiDiscovery } from '../app/runtime.js';
 import { CliError } from './output.js';
 
 export interface ApiTarget extends ApiDiscovery {

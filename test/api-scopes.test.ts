@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACCESS, SCOPES, STEP_SCOPES } from '../api/scopes.js';
 import { buildApiServer } from '../api/server.js';
-import { DevOutbox } from '../engine/dev-outbox.js';
+import { DevOutbox } from '../dev/outbox.js';
 import type { IdflowEngine } from '../engine/engine.js';
 import { stepTypeNames } from '../steps/registry.js';
 import type { Scope, Store } from '../store/types.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { DevOutbox } from '../engine/dev-outbox.js';
+import { DevOutbox } from '../dev/outbox.js';
 import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';

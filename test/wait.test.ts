@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { IdflowEngine } from '../engine/engine.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { createIdflowWorker } from '../worker.js';
+import { createIdflowWorker } from '../app/worker.js';
 import { silentLogger } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startTimeSkipping } from './helpers/temporal.js';

@@ -14,7 +14,7 @@ import { IdflowEngine } from '../../engine/engine.js';
 import type { ApplyResult } from '../../engine/types.js';
 import { openStore } from '../../store/index.js';
 import type { RunRecord, Store } from '../../store/types.js';
-import { createIdflowWorker } from '../../worker.js';
+import { createIdflowWorker } from '../../app/worker.js';
 import { startTestTemporal } from './temporal.js';
 
 export interface TestEngine {

@@ -6,9 +6,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { DevOutbox } from '../../engine/dev-outbox.js';
-import type { Engine } from '../../engine/types.js';
-import { ApiError } from '../errors.js';
+import type { DevOutbox } from './outbox.js';
+import type { Engine } from '../engine/types.js';
+import { ApiError } from '../api/errors.js';
 
 /**
  * How each dev route is reached (api/scopes.ts's ROUTE_ACCESS takes these): `loopback` takes no

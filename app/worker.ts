@@ -5,8 +5,8 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createActivities } from './activities/index.js';
-import type { Store } from './store/types.js';
+import { createActivities } from '../activities/index.js';
+import type { Store } from '../store/types.js';
 
 export const DEFAULT_TASK_QUEUE = 'idflow';
 
@@ -26,7 +26,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per process (webpack takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (message) => console.warn(message), error: (message) => console.error(message) },
   });
   return bundle;

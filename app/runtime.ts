@@ -16,10 +16,10 @@ import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
-import { DEFAULT_TASK_QUEUE, createIdflowWorker } from '../worker.js';
-import { DevOutbox, startSmtpCatcher } from './dev-outbox.js';
-import { IdflowEngine } from './engine.js';
-import type { ApplyResult } from './types.js';
+import { DEFAULT_TASK_QUEUE, createIdflowWorker } from './worker.js';
+import { DevOutbox, startSmtpCatcher } from '../dev/outbox.js';
+import { IdflowEngine } from '../engine/engine.js';
+import type { ApplyResult } from '../engine/types.js';
 
 export interface RuntimeOptions {
   dataDir: string;
