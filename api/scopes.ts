@@ -8,7 +8,6 @@
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
 import type { Scope } from '../store/types.js';
-import { DEV_ROUTES } from '../dev/routes.js';
 
 /** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
 export const SCOPE_EFFECTS: Record<Scope, string> = {
@@ -30,10 +29,21 @@ export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
 
 /**
  * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
- * idflow token, loopback clients only (api/routes/outbox.ts checks the peer). Else any one of
+ * idflow token, loopback clients only (dev/routes.ts checks the peer). Else any one of
  * the scopes (admin implies all).
  */
 export type RouteAccess = 'public' | 'loopback' | readonly Scope[];
+
+/**
+ * How each dev route is reached (ROUTE_ACCESS below takes these): `loopback` takes no
+ * token but refuses any client not on 127.0.0.0/8 or ::1 with a 403; a scope means a bearer
+ * token with it. Mounted only by `idflow dev` (dev/routes.ts, through buildApiServer's `routes`).
+ */
+export const DEV_ROUTES = {
+  sink: { method: 'POST', url: '/v1/dev/sink/:name', access: 'loopback' },
+  slack: { method: 'POST', url: '/v1/dev/slack/api/:method', access: 'loopback' },
+  outbox: { method: 'GET', url: '/v1/outbox', access: 'runs:read' },
+} as const;
 
 /** Writing any kind of document: the route admits these, then each document needs its own (documentScopes). */
 const ANY_DOCUMENT_WRITE: readonly Scope[] = ['definitions:write', 'functions:write', 'directory:write'];
@@ -83,7 +93,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'PUT /v1/functions/:name/secrets/:key': ['functions:write'],
   'DELETE /v1/functions/:name/secrets/:key': ['functions:write'],
   'GET /v1/audit': ['admin'],
-  // Mounted by idflow dev only; declared beside their routes.
+  // Mounted by idflow dev only (DEV_ROUTES above).
   ...Object.fromEntries(Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]])),
 };
 

@@ -4,7 +4,7 @@
  * errors (Fastify's own too), a bounded body size and nesting depth.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
@@ -16,8 +16,6 @@ import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import { functionRoutes } from './routes/functions.js';
-import type { DevOutbox } from '../dev/outbox.js';
-import { outboxRoutes } from '../dev/routes.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 
@@ -28,8 +26,8 @@ export interface ApiServerOptions {
   bodyLimitBytes?: number;
   /** Largest HR feed a directory import takes (it has its own limit); default DEFAULT_IMPORT_LIMIT_BYTES. */
   importLimitBytes?: number;
-  /** Mounts the dev sink and outbox (idflow dev). */
-  devOutbox?: DevOutbox;
+  /** More routes the composition root mounts (idflow dev's stand-ins, dev/routes.ts); each must be declared in ROUTE_ACCESS too. */
+  routes?: FastifyPluginAsync[];
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -73,7 +71,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });
-  if (options.devOutbox) await app.register(outboxRoutes, { engine: options.engine, outbox: options.devOutbox });
+  for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;
 }

@@ -18,6 +18,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
 import { DEFAULT_TASK_QUEUE, createIdflowWorker } from './worker.js';
 import { DevOutbox, startSmtpCatcher } from '../dev/outbox.js';
+import { devRoutes } from '../dev/routes.js';
 import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult } from '../engine/types.js';
 
@@ -142,7 +143,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let apiToken: string | undefined;
     if (options.apiPort !== undefined) {
       const outbox = options.devOutbox ? new DevOutbox() : undefined;
-      const api = await buildApiServer({ engine, logger, devOutbox: outbox, ...options.apiLimits });
+      const api = await buildApiServer({ engine, logger, routes: outbox ? [devRoutes(outbox)] : [], ...options.apiLimits });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === 'EADDRINUSE' ? new Error(`the API port ${host}:${options.apiPort} is already in use: choose another with --api-port`) : error;

@@ -7,19 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DevOutbox } from './outbox.js';
-import type { Engine } from '../engine/types.js';
 import { ApiError } from '../api/errors.js';
-
-/**
- * How each dev route is reached (api/scopes.ts's ROUTE_ACCESS takes these): `loopback` takes no
- * token but refuses any client not on 127.0.0.0/8 or ::1 with a 403; a scope means a bearer
- * token with it. Mounted only by `idflow dev` (buildApiServer's devOutbox).
- */
-export const DEV_ROUTES = {
-  sink: { method: 'POST', url: '/v1/dev/sink/:name', access: 'loopback' },
-  slack: { method: 'POST', url: '/v1/dev/slack/api/:method', access: 'loopback' },
-  outbox: { method: 'GET', url: '/v1/outbox', access: 'runs:read' },
-} as const;
+import { DEV_ROUTES } from '../api/scopes.js';
 
 /** Whether a peer address is this machine: 127.0.0.0/8 or ::1, also as IPv4-mapped IPv6. */
 export function isLoopbackAddress(address: string | undefined): boolean {
@@ -40,7 +29,10 @@ export const DEV_SLACK_CHANNELS = ['general', 'random', 'new-employees', 'it-ops
   name,
 }));
 
-export const outboxRoutes: FastifyPluginAsyncZod<{ engine: Engine; outbox: DevOutbox }> = async (app, { outbox }) => {
+/** The dev routes over `outbox`, for buildApiServer's `routes` (idflow dev mounts them). */
+export const devRoutes =
+  (outbox: DevOutbox): FastifyPluginAsyncZod =>
+  async (app) => {
   // The Slack SDK posts form-encoded bodies; JSON-valued fields (blocks) arrive as strings.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { ROUTE_ACCESS, SCOPES, STEP_SCOPES } from '../api/scopes.js';
 import { buildApiServer } from '../api/server.js';
 import { DevOutbox } from '../dev/outbox.js';
+import { devRoutes } from '../dev/routes.js';
 import type { IdflowEngine } from '../engine/engine.js';
 import { stepTypeNames } from '../steps/registry.js';
 import type { Scope, Store } from '../store/types.js';
@@ -25,7 +26,7 @@ let engine: IdflowEngine;
 const tokens = new Map<Scope, string>();
 
 before(async () => {
-  api = await startOfflineApi({ env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') }, devOutbox: new DevOutbox() });
+  api = await startOfflineApi({ env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') }, routes: [devRoutes(new DevOutbox())] });
   ({ app, store, engine } = api);
   for (const scope of SCOPES) tokens.set(scope, await store.tokens.create(`only-${scope}`, [scope]));
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { DevOutbox } from '../dev/outbox.js';
+import { devRoutes } from '../dev/routes.js';
 import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
@@ -35,7 +36,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 before(async () => {
   receiver = await startReceiver();
   idflow = await startTestEngine();
-  api = await buildApiServer({ engine: idflow.engine, devOutbox: new DevOutbox() });
+  api = await buildApiServer({ engine: idflow.engine, routes: [devRoutes(new DevOutbox())] });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const address = api.server.address();
   apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

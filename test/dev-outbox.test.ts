@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { DEV_ROUTES, isLoopbackAddress } from '../dev/routes.js';
+import { DEV_ROUTES } from '../api/scopes.js';
+import { devRoutes, isLoopbackAddress } from '../dev/routes.js';
 import { buildApiServer } from '../api/server.js';
 import { DEFAULT_OUTBOX_LIMITS, DevOutbox, type TruncatedBody } from '../dev/outbox.js';
 import { IdflowEngine } from '../engine/engine.js';
@@ -27,7 +28,7 @@ before(async () => {
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });
   outbox = new DevOutbox();
-  app = await buildApiServer({ engine, devOutbox: outbox });
+  app = await buildApiServer({ engine, routes: [devRoutes(outbox)] });
   await app.listen({ host: '127.0.0.1', port: 0 });
   apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   reader = await store.tokens.create('reader', ['runs:read']);
