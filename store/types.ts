@@ -38,7 +38,8 @@ export interface PutDefinitionResult {
   created: boolean;
 }
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface StepRecord {

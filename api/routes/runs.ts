@@ -2,11 +2,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
-import type { RunRecord } from '../../store/types.js';
+import { RUN_STATUSES, type RunRecord } from '../../store/types.js';
 import { actorOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 
-const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
 const MAX_WAIT_MS = 60_000;
 const runParams = z.object({ id: z.string() });
 
