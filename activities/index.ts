@@ -14,9 +14,9 @@ import type { Store } from '../store/types.js';
 import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createFanOutActivities } from './fan-out.js';
 import { FunctionService } from '../functions/service.js';
-import { createMailer, mailSettingsFromEnv } from './mail.js';
+import { createMailer, mailSettingsFromEnv } from '../integrations/mail/adapter.js';
 import { createStepServices } from './services.js';
-import { createSlackPoster, slackSettingsFromEnv } from './slack.js';
+import { createSlackPoster, slackSettingsFromEnv } from '../integrations/slack/adapter.js';
 
 export interface ActivityDependencies {
   store: Store;

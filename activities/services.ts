@@ -11,8 +11,8 @@ import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';
 import { triggerContext } from '../triggers/events.js';
 import type { RunStepRequest } from './contracts.js';
-import type { Mailer } from './mail.js';
-import type { SlackPoster } from './slack.js';
+import type { Mailer } from '../integrations/mail/adapter.js';
+import type { SlackPoster } from '../integrations/slack/adapter.js';
 
 export interface StepServiceOptions {
   request: RunStepRequest;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createMailer, mailSettingsFromEnv } from '../activities/mail.js';
+import { createMailer, mailSettingsFromEnv } from '../integrations/mail/adapter.js';
 import { sendEmailStep } from '../steps/send_email.js';
 import { openStore } from '../store/index.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';

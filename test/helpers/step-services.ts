@@ -1,8 +1,8 @@
 /** The real StepServices of one step of one run, over a given store: for tests of a step's retry behaviour. */
 import { pino } from 'pino';
-import { createMailer, mailSettingsFromEnv, type Mailer } from '../../activities/mail.js';
+import { createMailer, mailSettingsFromEnv, type Mailer } from '../../integrations/mail/adapter.js';
 import { createStepServices } from '../../activities/services.js';
-import { createSlackPoster } from '../../activities/slack.js';
+import { createSlackPoster } from '../../integrations/slack/adapter.js';
 import { DirectoryService } from '../../directory/service.js';
 import { FunctionService } from '../../functions/service.js';
 import type { StepServices } from '../../steps/types.js';
