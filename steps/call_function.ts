@@ -8,7 +8,8 @@
 import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
-import { StepError, defineActivityStep } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { defineActivityStep } from './types.js';
 
 const schema = z
   .object({

@@ -6,7 +6,8 @@
 import type { JsonValue } from '../core/json.js';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { StepError, defineActivityStep, type ResolvedWebhook, type StepServices } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { defineActivityStep, type ResolvedWebhook, type StepServices } from './types.js';
 
 /** Responses larger than this fail the step: an automation has no use for megabytes of body. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
+import { StepError } from '../core/step-error.js';
 
 
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
@@ -194,25 +195,6 @@ export function defineActivityStep<Schema extends z.ZodType>(step: ActivityStep<
 }
 export function defineWorkflowStep<Schema extends z.ZodType>(step: WorkflowStep<Schema>): WorkflowStep<Schema> {
   return step;
-}
-
-/**
- * Thrown by step code. `retryable: false` fails the step at once (bad input, 4xx, missing
- * reference); `retryAfterMs` asks Temporal to wait at least that long before the next attempt.
- */
-export class StepError extends Error {
-  readonly code: string;
-  readonly retryable: boolean;
-  readonly retryAfterMs?: number;
-  readonly details?: JsonValue;
-  constructor(code: string, message: string, options: { retryable: boolean; retryAfterMs?: number; details?: JsonValue; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = 'StepError';
-    this.code = code;
-    this.retryable = options.retryable;
-    this.retryAfterMs = options.retryAfterMs;
-    this.details = options.details;
-  }
 }
 
 /**

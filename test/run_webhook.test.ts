@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseRetryAfter, runWebhookStep } from '../steps/run_webhook.js';
-import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import { StepError } from '../core/step-error.js';
+import type { ResolvedWebhook, StepServices } from '../steps/types.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 let receiver: Receiver;

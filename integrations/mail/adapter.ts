@@ -5,7 +5,8 @@
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import { StepError, type OutgoingEmail, type SentEmail } from '../../steps/types.js';
+import { StepError } from '../../core/step-error.js';
+import type { OutgoingEmail, SentEmail } from '../../steps/types.js';
 
 export interface MailSettings {
   transport: SMTPTransport.Options;

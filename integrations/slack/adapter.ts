@@ -4,7 +4,8 @@
  * after Retry-After (never a sleep here); errors a retry cannot fix say how to fix them.
  */
 import { ErrorCode, LogLevel, WebClient, type Block, type KnownBlock, type WebAPICallError } from '@slack/web-api';
-import { StepError, type PostedSlackMessage, type SlackMessage } from '../../steps/types.js';
+import { StepError } from '../../core/step-error.js';
+import type { PostedSlackMessage, SlackMessage } from '../../steps/types.js';
 
 /** Platform errors no retry fixes, with what to do about each. */
 const FIXES: Record<string, string> = {
