@@ -6,6 +6,7 @@
  */
 import { Marked } from 'marked';
 import { z } from 'zod';
+import { mail } from '../integrations/mail/types.js';
 import { defineActivityStep, type StepServices } from './types.js';
 
 const address = z.string().trim().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address such as ada@example.com');
@@ -88,11 +89,12 @@ export const sendEmailStep = defineActivityStep({
   runsIn: 'activity',
   with: schema,
   escapeFor: (path) => (path.length === 1 && path[0] === 'message' ? markdownText : undefined),
+  integrations: [mail],
   defaults: { timeout: '1m', retry: { maximumAttempts: 8, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } },
   async run(input, services) {
     const { html, text } = renderEmail(input);
     return services.once(async () => {
-      const sent = await services.mail.send({
+      const sent = await services.integration(mail).send({
         messageId: messageId(services),
         to: input.to,
         cc: input.cc ?? [],
