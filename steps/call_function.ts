@@ -27,6 +27,8 @@ export const callFunctionStep = defineActivityStep({
   type: 'call_function',
   description: 'Run a function (sandboxed TypeScript) with an input; its output becomes ctx.<step>.output.',
   runsIn: 'activity',
+  // The function's output (which can carry its secrets in any encoding) lands in the run, where any step can send it on.
+  scopes: ['functions:run'],
   with: schema,
   // Room for the longest function timeout (15m); heartbeats while the call runs let Temporal
   // notice a dead worker within the heartbeat timeout instead.

@@ -19,6 +19,7 @@ export const grantEntitlementsStep = defineActivityStep({
   type: 'grant_entitlements',
   description: 'Grant entitlements to a user; returns granted and alreadyHad.',
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.entitlements, 'entitlements', refs.hasEntitlement, 'entitlement'),

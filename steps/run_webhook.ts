@@ -99,6 +99,7 @@ export const runWebhookStep = defineActivityStep({
   type: 'run_webhook',
   description: 'POST a JSON payload to a declared webhook, signed per Standard Webhooks, retried on network errors, 5xx and 429.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
   integrations: [webhooks],
   defaults: { timeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } },

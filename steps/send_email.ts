@@ -87,6 +87,7 @@ export const sendEmailStep = defineActivityStep({
   type: 'send_email',
   description: 'Send an email (Markdown rendered to HTML with a plain-text alternative) over SMTP, at most once per run.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
   escapeFor: (path) => (path.length === 1 && path[0] === 'message' ? markdownText : undefined),
   integrations: [mail],

@@ -35,6 +35,7 @@ export const sendSlackStep = defineActivityStep({
   type: 'send_slack',
   description: 'Post a message to a Slack channel (names resolved to ids), retried after rate limits, at most once per run.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
   escapeFor,
   integrations: [slack],

@@ -14,6 +14,7 @@ import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
 import { StepError } from '../core/step-error.js';
 import type { IntegrationKey } from '../integrations/types.js';
+import type { Scope } from '../store/types.js';
 
 
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
@@ -124,6 +125,12 @@ interface StepBase<Schema extends z.ZodType> {
    * are escaped as literal text, so data from events cannot add links, mentions or headings.
    */
   escapeFor?: EscapeSelector;
+  /**
+   * What applying an automation with this step needs besides definitions:write (api/scopes.ts):
+   * the scope of each effect of the step that definitions:write alone does not cover — governance
+   * steps write the directory, for one. Required, so every step type decides it.
+   */
+  scopes: readonly Scope[];
   /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
   checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
 }

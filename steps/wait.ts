@@ -25,6 +25,7 @@ export const waitStep = defineWorkflowStep({
   type: 'wait',
   description: 'Pause the run for a duration or until a time, durably (a Temporal timer).',
   runsIn: 'workflow',
+  scopes: [],
   with: schema,
   async run(input, services) {
     const started = services.now();
