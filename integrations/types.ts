@@ -7,7 +7,7 @@
  * the worker loads integrations/<name>/adapter.ts for each key a registered step lists, and the
  * step asks `services.integration(key)` for the service, typed by the key.
  *
- * Types only besides two identity helpers: this file is imported by step modules.
+ * Types and two small helpers, nothing that does I/O: step modules import this file.
  */
 import type { Store } from '../store/types.js';
 
