@@ -9,14 +9,15 @@ import { DirectoryService } from '../directory/service.js';
 import { DirectoryError } from '../directory/types.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, parseStepInput } from '../steps/types.js';
+import { StepError } from '../core/step-error.js';
+import { parseStepInput } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createFanOutActivities } from './fan-out.js';
 import { FunctionService } from '../functions/service.js';
-import { createMailer, mailSettingsFromEnv } from './mail.js';
+import { loadIntegrations } from '../integrations/adapters.js';
+import type { IntegrationKey } from '../integrations/types.js';
 import { createStepServices } from './services.js';
-import { createSlackPoster, slackSettingsFromEnv } from './slack.js';
 
 export interface ActivityDependencies {
   store: Store;
@@ -48,12 +49,16 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
   return ApplicationFailure.create({ message, type: error instanceof Error ? error.name : 'Error', nonRetryable: false });
 }
 
-export function createActivities(deps: ActivityDependencies): StepActivities & RecordActivities & FanOutActivities {
+/** The integrations the registered step types list: the adapters a worker loads. */
+function listedIntegrations(): IntegrationKey<unknown>[] {
+  return [...stepRegistry.values()].flatMap((step) => (step.runsIn === 'activity' ? (step.integrations ?? []) : []));
+}
+
+export async function createActivities(deps: ActivityDependencies): Promise<StepActivities & RecordActivities & FanOutActivities> {
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
-  // One transport per worker, from the worker's environment.
-  const mailer = createMailer(mailSettingsFromEnv(env));
-  const slack = createSlackPoster(slackSettingsFromEnv(env));
+  // Built once per worker, from the worker's environment: a missing or failing adapter stops the start.
+  const integrations = await loadIntegrations(listedIntegrations(), { env, store });
   // Events of the changes steps make are delivered by the engine's outbox dispatcher (a poll).
   const directory = new DirectoryService(store.directory);
   const functions = new FunctionService({ store, env, dataDir: deps.dataDir });
@@ -70,7 +75,18 @@ export function createActivities(deps: ActivityDependencies): StepActivities & R
       if (!stepType || stepType.runsIn !== 'activity') {
         throw ApplicationFailure.nonRetryable(`"${request.stepType}" is not an activity step type`, 'UNKNOWN_STEP_TYPE');
       }
-      const services = createStepServices({ request, attempt, log, store, env, signal: context.cancellationSignal, heartbeat: () => context.heartbeat(), mailer, slack, directory, functions });
+      const services = createStepServices({
+        request,
+        attempt,
+        log,
+        store,
+        signal: context.cancellationSignal,
+        heartbeat: () => context.heartbeat(),
+        integrations,
+        listedIntegrations: stepType.integrations ?? [],
+        directory,
+        functions,
+      });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });

@@ -1,49 +1,32 @@
 /**
- * The real adapters behind StepServices: what an activity step may use of the host.
+ * The real StepServices: what an activity step may use of the host, the integrations its step
+ * type lists among them.
  */
 import type { JsonValue } from '../core/json.js';
 import type { Logger } from 'pino';
-import { parseDuration } from '../core/duration.js';
-import type { WebhookSpec } from '../definitions/schema.js';
-import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import { StepError } from '../core/step-error.js';
+import type { IntegrationServices } from '../integrations/adapters.js';
+import type { IntegrationKey } from '../integrations/types.js';
+import type { StepServices } from '../steps/types.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';
 import { triggerContext } from '../triggers/events.js';
 import type { RunStepRequest } from './contracts.js';
-import type { Mailer } from './mail.js';
-import type { SlackPoster } from './slack.js';
 
 export interface StepServiceOptions {
   request: RunStepRequest;
   attempt: number;
   log: Logger;
   store: Store;
-  env: NodeJS.ProcessEnv;
   signal: AbortSignal;
-  mailer: Mailer;
-  slack: SlackPoster;
+  /** The worker's integration services, by name. */
+  integrations: IntegrationServices;
+  /** The integrations the step type lists: the only ones the step may reach. */
+  listedIntegrations: readonly IntegrationKey<unknown>[];
   directory: DirectoryService;
   functions: FunctionService;
   heartbeat(): void;
-}
-
-async function resolveWebhook(store: Store, env: NodeJS.ProcessEnv, name: string): Promise<ResolvedWebhook> {
-  const current = await store.definitions.current('Webhook', name);
-  if (!current) {
-    throw new StepError('UNKNOWN_WEBHOOK', `webhook "${name}" is not defined: apply a kind: Webhook document named "${name}"`, { retryable: false });
-  }
-  const spec = current.spec as unknown as WebhookSpec;
-  let signingSecret: string | undefined;
-  if (spec.signingSecret) {
-    signingSecret = env[spec.signingSecret.env];
-    if (!signingSecret) {
-      throw new StepError('WEBHOOK_SECRET_UNSET', `webhook "${name}" is signed with the secret in $${spec.signingSecret.env}, which is not set in the worker's environment`, {
-        retryable: false,
-      });
-    }
-  }
-  return { name, url: spec.url, headers: spec.headers ?? {}, signingSecret, timeoutMs: parseDuration(spec.timeout ?? '10s') ?? 10_000 };
 }
 
 /** The run's ctx.trigger, as its CEL sees it, from the run record (which keeps the data as sent). */
@@ -54,7 +37,7 @@ async function runTrigger(store: Store, request: RunStepRequest): Promise<JsonVa
 }
 
 export function createStepServices(options: StepServiceOptions): StepServices {
-  const { request, attempt, log, store, env, signal } = options;
+  const { request, attempt, log, store, signal } = options;
   const idempotencyKey = `${request.runId}.${request.stepName}`;
   return {
     run: {
@@ -72,10 +55,16 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     },
     signal,
     heartbeat: options.heartbeat,
-    webhooks: { resolve: (name) => resolveWebhook(store, env, name) },
     fetch: globalThis.fetch,
-    mail: options.mailer,
-    slack: options.slack,
+    integration<Service>(key: IntegrationKey<Service>): Service {
+      const listed = options.listedIntegrations.some((listedKey) => listedKey.name === key.name);
+      if (!listed || !options.integrations.has(key.name)) {
+        throw new StepError('INTEGRATION_NOT_LISTED', `step type "${request.stepType}" uses the ${key.name} integration without listing it in its integrations`, {
+          retryable: false,
+        });
+      }
+      return options.integrations.get(key.name) as Service;
+    },
     directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
     functions: {
       // ctx.trigger of the function is the run's: read from its record rather than carried in every step input.

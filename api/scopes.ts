@@ -7,6 +7,7 @@
  */
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
+import { stepRegistry } from '../steps/registry.js';
 import type { Scope } from '../store/types.js';
 
 /** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
@@ -97,35 +98,13 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   ...Object.fromEntries(Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]])),
 };
 
-/**
- * What a step's effect needs beyond definitions:write. Governance steps write the directory;
- * call_function returns a function's output (which can carry its secrets in any encoding) into
- * the run, where any step can send it on; run_automation starts another automation with a
- * context of the author's choosing, as a manual run does. Every step type must be listed.
- */
-export const STEP_SCOPES: Record<string, readonly Scope[]> = {
-  wait: [],
-  run_webhook: [],
-  send_email: [],
-  send_slack: [],
-  call_function: ['functions:run'],
-  run_automation: ['runs:write'],
-  grant_entitlements: ['directory:write'],
-  revoke_entitlements: ['directory:write'],
-  modify_user_status: ['directory:write'],
-  modify_delegate: ['directory:write'],
-  remove_access_profiles: ['directory:write'],
-  create_account: ['directory:write'],
-  perform_task_action: ['directory:write'],
-  create_campaign: ['directory:write'],
-};
-
 /** Every scope putting this automation in force needs (apply, rollback, enable), in first-use order. */
 export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>): Scope[] {
   const scopes = new Set<Scope>(['definitions:write']);
   // forEachUser reads every directory user into runs whose steps can send them anywhere.
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) scopes.add('directory:read');
-  for (const step of spec.steps) for (const scope of STEP_SCOPES[step.type] ?? []) scopes.add(scope);
+  // What each step's effect needs beyond definitions:write, as its step type declares (`scopes`).
+  for (const step of spec.steps) for (const scope of stepRegistry.get(step.type)?.scopes ?? []) scopes.add(scope);
   return [...scopes];
 }
 

@@ -38,6 +38,6 @@ export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ store: options.store, logger: options.logger, env: options.env, dataDir: options.dataDir }),
+    activities: await createActivities({ store: options.store, logger: options.logger, env: options.env, dataDir: options.dataDir }),
   });
 }

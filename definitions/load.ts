@@ -16,7 +16,8 @@ import type { ReferenceResolver } from '../steps/types.js';
 import { declaredNames, type DirectoryDocument } from '../directory/document.js';
 import { posix } from 'node:path';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
-import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec, type WebhookSpec } from './schema.js';
+import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec } from './schema.js';
+import type { WebhookSpec } from '../integrations/webhooks/document.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }

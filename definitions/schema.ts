@@ -10,6 +10,7 @@ import { DurationSchema } from '../core/duration.js';
 import { DefinitionNameSchema } from '../core/names.js';
 import { TriggerSchema } from '../triggers/schema.js';
 import { FunctionSchema, type FunctionSpec } from '../functions/document.js';
+import { WebhookSchema, type WebhookSpec } from '../integrations/webhooks/document.js';
 import { MAX_STEPS } from './limits.js';
 
 export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
@@ -58,25 +59,8 @@ export const AutomationSchema = z
   })
   .strict();
 
-export const WebhookSchema = z
-  .object({
-    kind: z.literal('Webhook'),
-    name,
-    description: z.string().optional(),
-    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
-    headers: z.record(z.string(), z.string()).default({}),
-    signingSecret: z
-      .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') })
-      .strict()
-      .optional()
-      .describe('Standard Webhooks signing secret ("whsec_..."), read from this environment variable of the worker.'),
-    timeout: duration.default('10s').describe('Timeout of one delivery attempt.'),
-  })
-  .strict();
-
 export type AutomationSpec = z.output<typeof AutomationSchema>;
 export type StepSpec = z.output<typeof StepSpecSchema>;
-export type WebhookSpec = z.output<typeof WebhookSchema>;
 export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument;
 
 /** A spec read back from the store: it was validated by AutomationSchema when it was applied. */

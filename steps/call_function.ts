@@ -8,7 +8,8 @@
 import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
-import { StepError, defineActivityStep } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { defineActivityStep } from './types.js';
 
 const schema = z
   .object({
@@ -26,6 +27,8 @@ export const callFunctionStep = defineActivityStep({
   type: 'call_function',
   description: 'Run a function (sandboxed TypeScript) with an input; its output becomes ctx.<step>.output.',
   runsIn: 'activity',
+  // The function's output (which can carry its secrets in any encoding) lands in the run, where any step can send it on.
+  scopes: ['functions:run'],
   with: schema,
   // Room for the longest function timeout (15m); heartbeats while the call runs let Temporal
   // notice a dead worker within the heartbeat timeout instead.

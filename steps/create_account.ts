@@ -17,6 +17,7 @@ export const createAccountStep = defineActivityStep({
   type: 'create_account',
   description: "Create the user's account in an app (from the user's record or custom fields); returns created and account.",
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.app, 'app', refs.hasApp, 'app'),

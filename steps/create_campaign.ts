@@ -9,6 +9,7 @@ export const createCampaignStep = defineActivityStep({
   type: 'create_campaign',
   description: "Open a review campaign of a user's access (one open campaign per template and user); returns created and campaign.",
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.template, 'template', refs.hasCampaignTemplate, 'campaign template'),

@@ -1,7 +1,8 @@
 /** `grant_entitlements`: give a user entitlements (idempotent: what they had is reported, not granted twice). */
 import { z } from 'zod';
 import { DIRECTORY_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
-import { StepError, defineActivityStep } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { defineActivityStep } from './types.js';
 import { parseDuration } from '../core/duration.js';
 
 const schema = z
@@ -18,6 +19,7 @@ export const grantEntitlementsStep = defineActivityStep({
   type: 'grant_entitlements',
   description: 'Grant entitlements to a user; returns granted and alreadyHad.',
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.entitlements, 'entitlements', refs.hasEntitlement, 'entitlement'),

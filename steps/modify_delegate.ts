@@ -18,6 +18,7 @@ export const modifyDelegateStep = defineActivityStep({
   type: 'modify_delegate',
   description: "Set or remove a user's delegate, or remove the user as anyone's delegate.",
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   async run(input, services) {

@@ -10,6 +10,7 @@ export const modifyUserStatusStep = defineActivityStep({
   type: 'modify_user_status',
   description: "Set a user's status (ENABLED, DISABLED, DELETED); returns previousStatus and changed.",
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   async run(input, services) {

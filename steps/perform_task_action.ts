@@ -18,6 +18,7 @@ export const performTaskActionStep = defineActivityStep({
   type: 'perform_task_action',
   description: "Reassign, complete or cancel a user's open tasks; returns the task ids.",
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   async run(input, services) {

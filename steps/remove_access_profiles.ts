@@ -16,6 +16,7 @@ export const removeAccessProfilesStep = defineActivityStep({
   type: 'remove_access_profiles',
   description: 'Remove a user from access profiles (listed ones or all); returns removed and notEnrolled.',
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.profiles, 'profiles', refs.hasAccessProfile, 'access profile'),

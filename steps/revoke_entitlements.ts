@@ -20,6 +20,7 @@ export const revokeEntitlementsStep = defineActivityStep({
   type: 'revoke_entitlements',
   description: 'Revoke entitlements from a user (a list, whole apps, or all), keeping exclusions; returns revoked, notHeld and kept.',
   runsIn: 'activity',
+  scopes: ['directory:write'],
   with: schema,
   defaults: DIRECTORY_STEP_DEFAULTS,
   checkReferences: (input, refs) => [

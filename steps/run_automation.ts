@@ -14,6 +14,8 @@ export const runAutomationStep = defineWorkflowStep({
   type: 'run_automation',
   description: "Run another automation as a child run, with a context that becomes its ctx.trigger; optionally wait for its outputs.",
   runsIn: 'workflow',
+  // Starts another automation with a context of the author's choosing, as a manual run does.
+  scopes: ['runs:write'],
   with: schema,
   checkReferences(input, refs) {
     const name = input.automation;

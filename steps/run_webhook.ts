@@ -6,7 +6,9 @@
 import type { JsonValue } from '../core/json.js';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { StepError, defineActivityStep, type ResolvedWebhook, type StepServices } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { webhooks, type ResolvedWebhook } from '../integrations/webhooks/types.js';
+import { defineActivityStep, type StepServices } from './types.js';
 
 /** Responses larger than this fail the step: an automation has no use for megabytes of body. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -97,7 +99,9 @@ export const runWebhookStep = defineActivityStep({
   type: 'run_webhook',
   description: 'POST a JSON payload to a declared webhook, signed per Standard Webhooks, retried on network errors, 5xx and 429.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
+  integrations: [webhooks],
   defaults: { timeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } },
   checkReferences(input, refs) {
     const name = input.webhook;
@@ -107,7 +111,7 @@ export const runWebhookStep = defineActivityStep({
     return [];
   },
   async run(input, services) {
-    const webhook = await services.webhooks.resolve(input.webhook);
+    const webhook = await services.integration(webhooks).resolve(input.webhook);
     const body = JSON.stringify(input.payload);
     const response = await post(webhook, body, headersFor(webhook, messageId(services), body), services);
     const text = await readBody(response, webhook.name);

@@ -6,6 +6,7 @@
  */
 import { Marked } from 'marked';
 import { z } from 'zod';
+import { mail } from '../integrations/mail/types.js';
 import { defineActivityStep, type StepServices } from './types.js';
 
 const address = z.string().trim().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address such as ada@example.com');
@@ -86,13 +87,15 @@ export const sendEmailStep = defineActivityStep({
   type: 'send_email',
   description: 'Send an email (Markdown rendered to HTML with a plain-text alternative) over SMTP, at most once per run.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
   escapeFor: (path) => (path.length === 1 && path[0] === 'message' ? markdownText : undefined),
+  integrations: [mail],
   defaults: { timeout: '1m', retry: { maximumAttempts: 8, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } },
   async run(input, services) {
     const { html, text } = renderEmail(input);
     return services.once(async () => {
-      const sent = await services.mail.send({
+      const sent = await services.integration(mail).send({
         messageId: messageId(services),
         to: input.to,
         cc: input.cc ?? [],

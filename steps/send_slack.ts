@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { EscapeSelector } from '../cel/template.js';
+import { slack } from '../integrations/slack/types.js';
 import { defineActivityStep } from './types.js';
 
 const schema = z
@@ -34,12 +35,14 @@ export const sendSlackStep = defineActivityStep({
   type: 'send_slack',
   description: 'Post a message to a Slack channel (names resolved to ids), retried after rate limits, at most once per run.',
   runsIn: 'activity',
+  scopes: [],
   with: schema,
   escapeFor,
+  integrations: [slack],
   defaults: { timeout: '30s', retry: { maximumAttempts: 8, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' } },
   async run(input, services) {
     return services.once(async () => {
-      const posted = await services.slack.postMessage({ channel: input.channel, text: input.message, blocks: input.blocks, thread: input.thread });
+      const posted = await services.integration(slack).postMessage({ channel: input.channel, text: input.message, blocks: input.blocks, thread: input.thread });
       return { channel: posted.channel, ts: posted.ts };
     });
   },

@@ -2,14 +2,19 @@
  * The contract every step type implements.
  *
  * Step modules stay free of Node built-ins and I/O libraries: whatever they need from the
- * outside world (HTTP, the store, mail, Slack) arrives through the services argument. That
- * keeps the registry importable from workflow code, which must be deterministic, and lets the
- * same step logic run against real adapters in the worker and in tests.
+ * outside world (HTTP, the directory, mail, Slack, webhooks) arrives through the services
+ * argument. That keeps the registry importable from workflow code, which must be deterministic,
+ * and lets the same step logic run against real adapters in the worker and in tests. Outside
+ * services come as integrations, asked for by their key (integrations/types.ts): a new one
+ * changes nothing here.
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
+import { StepError } from '../core/step-error.js';
+import type { IntegrationKey } from '../integrations/types.js';
+import type { Scope } from '../store/types.js';
 
 
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
@@ -40,50 +45,6 @@ export interface StepRunInfo {
   idempotencyKey: string;
 }
 
-/** A declared outbound webhook (a `kind: Webhook` document), with its secret resolved. */
-export interface ResolvedWebhook {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  /** `whsec_...` secret, already resolved from env; undefined when the webhook is unsigned. */
-  signingSecret?: string;
-  timeoutMs: number;
-}
-
-/** An email ready for the transport: addresses resolved, Markdown already rendered. */
-export interface OutgoingEmail {
-  /** RFC 5322 Message-ID, derived from run + step so retries keep it. */
-  messageId: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  replyTo?: string;
-  subject: string;
-  html: string;
-  text: string;
-}
-
-export interface SentEmail {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-}
-
-export interface SlackMessage {
-  /** "#name", "name" or a channel id. */
-  channel: string;
-  text: string;
-  blocks?: JsonValue[];
-  /** ts of the parent message, to reply in its thread. */
-  thread?: string;
-}
-
-export interface PostedSlackMessage {
-  /** The channel id. */
-  channel: string;
-  ts: string;
-}
-
 /** Host capabilities handed to activity steps by activities/ (see activities/services.ts). */
 export interface StepServices {
   run: StepRunInfo;
@@ -92,16 +53,13 @@ export interface StepServices {
   signal: AbortSignal;
   /** Tells Temporal the step is alive (steps with a heartbeatTimeout call it while they wait). */
   heartbeat(): void;
-  webhooks: {
-    /** Throws a non-retryable StepError when the webhook does not exist or its secret is unset. */
-    resolve(name: string): Promise<ResolvedWebhook>;
-  };
   /** Global fetch, injected so step modules stay free of host globals and tests can observe calls. */
   fetch: typeof fetch;
-  /** SMTP (nodemailer). Throws StepErrors that say whether a retry can help. */
-  mail: { send(message: OutgoingEmail): Promise<SentEmail> };
-  /** The Slack Web API. Throws StepErrors that say whether a retry can help and how to fix the rest. */
-  slack: { postMessage(message: SlackMessage): Promise<PostedSlackMessage> };
+  /**
+   * The service of an integration this step type lists in `integrations` (mail, Slack, webhooks,
+   * ...: see integrations/), as the worker's adapter built it; any other key throws.
+   */
+  integration<Service>(key: IntegrationKey<Service>): Service;
   /**
    * Runs a side effect at most once for this step of this run: once it succeeded, a retry of
    * the step gets the recorded result instead of doing it again.
@@ -167,6 +125,12 @@ interface StepBase<Schema extends z.ZodType> {
    * are escaped as literal text, so data from events cannot add links, mentions or headings.
    */
   escapeFor?: EscapeSelector;
+  /**
+   * What applying an automation with this step needs besides definitions:write (api/scopes.ts):
+   * the scope of each effect of the step that definitions:write alone does not cover — governance
+   * steps write the directory, for one. Required, so every step type decides it.
+   */
+  scopes: readonly Scope[];
   /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
   checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
 }
@@ -178,6 +142,8 @@ export interface ActivityStep<Schema extends z.ZodType = z.ZodType> extends Step
    * if its worker dies, Temporal retries it after this long instead of after the whole timeout.
    */
   defaults: { timeout: string; retry: RetrySettings; heartbeatTimeout?: string };
+  /** The integrations `run` reaches through services.integration: the worker loads their adapters. */
+  integrations?: readonly IntegrationKey<unknown>[];
   run(input: z.output<Schema>, services: StepServices): Promise<JsonValue>;
 }
 
@@ -194,25 +160,6 @@ export function defineActivityStep<Schema extends z.ZodType>(step: ActivityStep<
 }
 export function defineWorkflowStep<Schema extends z.ZodType>(step: WorkflowStep<Schema>): WorkflowStep<Schema> {
   return step;
-}
-
-/**
- * Thrown by step code. `retryable: false` fails the step at once (bad input, 4xx, missing
- * reference); `retryAfterMs` asks Temporal to wait at least that long before the next attempt.
- */
-export class StepError extends Error {
-  readonly code: string;
-  readonly retryable: boolean;
-  readonly retryAfterMs?: number;
-  readonly details?: JsonValue;
-  constructor(code: string, message: string, options: { retryable: boolean; retryAfterMs?: number; details?: JsonValue; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = 'StepError';
-    this.code = code;
-    this.retryable = options.retryable;
-    this.retryAfterMs = options.retryAfterMs;
-    this.details = options.details;
-  }
 }
 
 /**

@@ -1,7 +1,8 @@
 /** `wait`: a durable pause. A workflow timer, never a sleeping activity: it survives restarts. */
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from '../core/duration.js';
-import { StepError, defineWorkflowStep } from './types.js';
+import { StepError } from '../core/step-error.js';
+import { defineWorkflowStep } from './types.js';
 
 const schema = z
   .object({
@@ -24,6 +25,7 @@ export const waitStep = defineWorkflowStep({
   type: 'wait',
   description: 'Pause the run for a duration or until a time, durably (a Temporal timer).',
   runsIn: 'workflow',
+  scopes: [],
   with: schema,
   async run(input, services) {
     const started = services.now();

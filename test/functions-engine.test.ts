@@ -284,8 +284,8 @@ test('a retried call_function step returns the recorded result instead of callin
     const functions = new FunctionService({ store: idflow.store, env });
     const services = () => stepServicesFor({ store: idflow.store, stepType: 'call_function', functions, env });
     const input = callFunctionStep.with.parse({ function: 'opener', input: { url: `${receiver.url}/tickets` } });
-    const first = await callFunctionStep.run(input, services());
-    const second = await callFunctionStep.run(input, services()); // the same step of the same run, retried
+    const first = await callFunctionStep.run(input, await services());
+    const second = await callFunctionStep.run(input, await services()); // the same step of the same run, retried
     functions.close();
     assert.deepEqual((first as { output: unknown }).output, { status: 200 });
     assert.deepEqual(second, first);

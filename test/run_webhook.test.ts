@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseRetryAfter, runWebhookStep } from '../steps/run_webhook.js';
-import { StepError, type ResolvedWebhook, type StepServices } from '../steps/types.js';
+import { StepError } from '../core/step-error.js';
+import type { IntegrationKey } from '../integrations/types.js';
+import { webhooks, type ResolvedWebhook, type WebhookResolver } from '../integrations/webhooks/types.js';
+import type { StepServices } from '../steps/types.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 let receiver: Receiver;
@@ -24,10 +27,11 @@ function services(webhook: Partial<ResolvedWebhook> = {}): StepServices {
     log: { info: ignore, warn: ignore, error: ignore },
     signal: new AbortController().signal,
     heartbeat: ignore,
-    webhooks: { resolve: async () => resolved },
     fetch: globalThis.fetch,
-    mail: { send: () => Promise.reject(new Error('run_webhook sends no email')) },
-    slack: { postMessage: () => Promise.reject(new Error('run_webhook posts no Slack message')) },
+    integration: <Service>(key: IntegrationKey<Service>): Service => {
+      assert.equal(key.name, webhooks.name, 'run_webhook reaches only the webhooks integration');
+      return { resolve: async () => resolved } satisfies WebhookResolver as Service;
+    },
     once: (effect) => effect(),
     directory: new Proxy({} as StepServices['directory'], { get: () => () => Promise.reject(new Error('run_webhook uses no directory')) }),
     functions: { call: () => Promise.reject(new Error('run_webhook calls no function')) },

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createMailer, mailSettingsFromEnv } from '../activities/mail.js';
+import { createMailer, mailSettingsFromEnv } from '../integrations/mail/adapter.js';
 import { sendEmailStep } from '../steps/send_email.js';
 import { openStore } from '../store/index.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
@@ -161,29 +161,24 @@ test('a 550 fails at once, with the server reply in the error', async () => {
 
 test('a retry after the server accepted the message does not send it again', async () => {
   const store = await openStore({ memory: true });
-  const mailer = createMailer(mailSettingsFromEnv({ SMTP_URL: smtpUrl }));
-  const services = () => stepServicesFor({ store, stepType: 'send_email', mailer });
+  const services = () => stepServicesFor({ store, stepType: 'send_email', env: { SMTP_URL: smtpUrl } });
   const input = sendEmailStep.with.parse({ to: 'grace@example.com', subject: 'once', message: 'only once' });
   const before = received.length;
-  const first = await sendEmailStep.run(input, services());
-  const second = await sendEmailStep.run(input, services()); // the same step of the same run, retried
+  const first = await sendEmailStep.run(input, await services());
+  const second = await sendEmailStep.run(input, await services()); // the same step of the same run, retried
   assert.deepEqual(second, first);
   assert.equal(received.length, before + 1);
-  mailer.close();
   await store.close();
 });
 
 test('SMTP credentials are absent from errors, run records and logs', async () => {
   const wrong = 'wrong-password-do-not-log';
-  const store = await openStore({ memory: true });
   const mailer = createMailer(mailSettingsFromEnv({ SMTP_URL: smtpUrl.replace(PASSWORD, wrong) }));
   await assert.rejects(mailer.send({ messageId: '<x@idflow>', to: ['a@example.com'], cc: [], bcc: [], subject: 's', html: 'h', text: 't' }), (error: Error) => {
     assert.match(error.message, /refused the credentials/);
     assert.doesNotMatch(error.message, new RegExp(wrong));
     return true;
   });
-  mailer.close();
-  await store.close();
   const runs = JSON.stringify(await idflow.store.runs.list({ automation: 'manager-notice' }));
   assert.doesNotMatch(runs, new RegExp(PASSWORD));
   assert.ok(logs.lines.length > 0, 'the engine logged something');

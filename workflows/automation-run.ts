@@ -23,7 +23,8 @@ import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../core/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
-import { StepError, parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
+import { StepError } from '../core/step-error.js';
+import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { subjectOf, triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 

@@ -1,10 +1,12 @@
 /**
- * The Slack adapter behind `services.slack`: @slack/web-api with SLACK_BOT_TOKEN; SLACK_API_URL
+ * The Slack integration's adapter: @slack/web-api with SLACK_BOT_TOKEN; SLACK_API_URL
  * overrides the API base (tests, proxies, the dev outbox). Rate limits become Temporal retries
  * after Retry-After (never a sleep here); errors a retry cannot fix say how to fix them.
  */
 import { ErrorCode, LogLevel, WebClient, type Block, type KnownBlock, type WebAPICallError } from '@slack/web-api';
-import { StepError, type PostedSlackMessage, type SlackMessage } from '../steps/types.js';
+import { StepError } from '../../core/step-error.js';
+import { defineAdapter, type AdapterContext } from '../types.js';
+import { slack, type SlackService } from './types.js';
 
 /** Platform errors no retry fixes, with what to do about each. */
 const FIXES: Record<string, string> = {
@@ -24,12 +26,12 @@ const TRANSIENT = new Set(['ratelimited', 'internal_error', 'fatal_error', 'serv
 const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
 const CHANNEL_CACHE_MS = 5 * 60_000;
 
-export interface SlackSettings {
+interface SlackSettings {
   token: string;
   apiUrl?: string;
 }
 
-export function slackSettingsFromEnv(env: NodeJS.ProcessEnv): SlackSettings | undefined {
+function slackSettingsFromEnv(env: AdapterContext['env']): SlackSettings | undefined {
   return env.SLACK_BOT_TOKEN ? { token: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL || undefined } : undefined;
 }
 
@@ -52,11 +54,7 @@ function classify(error: unknown, token: string): StepError {
   }
 }
 
-export interface SlackPoster {
-  postMessage(message: SlackMessage): Promise<PostedSlackMessage>;
-}
-
-export function createSlackPoster(settings: SlackSettings | undefined): SlackPoster {
+function createSlackPoster(settings: SlackSettings | undefined): SlackService {
   if (!settings) {
     return {
       postMessage: async () => {
@@ -108,3 +106,6 @@ export function createSlackPoster(settings: SlackSettings | undefined): SlackPos
     },
   };
 }
+
+/** One client per worker (its channel-name cache with it), from the worker's environment. */
+export default defineAdapter(slack, ({ env }) => createSlackPoster(slackSettingsFromEnv(env)));

@@ -1,11 +1,13 @@
 /**
- * The SMTP adapter behind `services.mail`: nodemailer, configured by SMTP_URL
+ * The mail integration's adapter, SMTP: nodemailer, configured by SMTP_URL
  * (smtp://user:pass@host:587, smtps://...) or SMTP_HOST / SMTP_PORT / SMTP_USER / SMTP_PASSWORD /
  * SMTP_SECURE, and EMAIL_FROM. Credentials never reach errors, logs or run records.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import { StepError, type OutgoingEmail, type SentEmail } from '../steps/types.js';
+import { StepError } from '../../core/step-error.js';
+import { defineAdapter, type AdapterContext } from '../types.js';
+import { mail, type MailService } from './types.js';
 
 export interface MailSettings {
   transport: SMTPTransport.Options;
@@ -17,7 +19,7 @@ export interface MailSettings {
 const DEFAULT_FROM = 'idflow <idflow@localhost>';
 
 /** The SMTP settings in the environment, or undefined when email is not configured. */
-export function mailSettingsFromEnv(env: NodeJS.ProcessEnv): MailSettings | undefined {
+export function mailSettingsFromEnv(env: AdapterContext['env']): MailSettings | undefined {
   const from = env.EMAIL_FROM || DEFAULT_FROM;
   if (env.SMTP_URL) {
     const url = new URL(env.SMTP_URL);
@@ -79,18 +81,12 @@ function classify(error: SmtpError, scrub: (text: string) => string): StepError 
   return new StepError('SMTP_ERROR', scrub(error.message), { retryable: true });
 }
 
-export interface Mailer {
-  send(message: OutgoingEmail): Promise<SentEmail>;
-  close(): void;
-}
-
-export function createMailer(settings: MailSettings | undefined): Mailer {
+export function createMailer(settings: MailSettings | undefined): MailService {
   if (!settings) {
     return {
       send: async () => {
         throw new StepError('EMAIL_NOT_CONFIGURED', 'email is not configured: set SMTP_URL (and EMAIL_FROM) for the worker; `idflow dev` runs a local outbox', { retryable: false });
       },
-      close: () => undefined,
     };
   }
   const scrub = (text: string): string => settings.secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join('[REDACTED]'), text);
@@ -115,6 +111,8 @@ export function createMailer(settings: MailSettings | undefined): Mailer {
         throw classify(error as SmtpError, scrub);
       }
     },
-    close: () => transporter.close(),
   };
 }
+
+/** One transport per worker, from the worker's environment. */
+export default defineAdapter(mail, ({ env }) => createMailer(mailSettingsFromEnv(env)));
