@@ -44,7 +44,11 @@ export interface StepActivities {
 export interface RecordActivities {
   recordRunStarted(record: RunStartedRecord): Promise<void>;
   recordStepStarted(runId: string, stepName: string, input: JsonValue): Promise<void>;
-  recordStepFinished(runId: string, stepName: string, result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string }): Promise<void>;
+  recordStepFinished(
+    runId: string,
+    stepName: string,
+    result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
+  ): Promise<void>;
   recordRunFinished(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
   /** The current version of an automation, for run_automation. */
   resolveAutomation(name: string): Promise<PinnedAutomation | undefined>;

@@ -59,9 +59,13 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     integration<Service>(key: IntegrationKey<Service>): Service {
       const listed = options.listedIntegrations.some((listedKey) => listedKey.name === key.name);
       if (!listed || !options.integrations.has(key.name)) {
-        throw new StepError('INTEGRATION_NOT_LISTED', `step type "${request.stepType}" uses the ${key.name} integration without listing it in its integrations`, {
-          retryable: false,
-        });
+        throw new StepError(
+          'INTEGRATION_NOT_LISTED',
+          `step type "${request.stepType}" uses the ${key.name} integration without listing it in its integrations`,
+          {
+            retryable: false,
+          },
+        );
       }
       return options.integrations.get(key.name) as Service;
     },

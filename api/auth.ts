@@ -32,7 +32,10 @@ async function verifiedToken(store: Store, header: string | undefined): Promise<
   const verdict = await store.tokens.verify(match[1]);
   if (verdict.valid) return verdict.token;
   if (verdict.reason === 'unknown') throw new ApiError('UNAUTHORIZED', 'invalid token');
-  throw new ApiError('UNAUTHORIZED', `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`);
+  throw new ApiError(
+    'UNAUTHORIZED',
+    `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`,
+  );
 }
 
 /** Authenticates every request to a route whose access names scopes; a request that matched no route falls through to the 404 handler. */
@@ -46,7 +49,10 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
     if (access === 'public' || access === 'loopback') return;
     const token = await verifiedToken(store, request.headers.authorization);
     if (!access.some((scope) => hasScope(token, scope))) {
-      throw new ApiError('FORBIDDEN', `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`);
+      throw new ApiError(
+        'FORBIDDEN',
+        `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`,
+      );
     }
     request.token = token;
   };
@@ -79,7 +85,11 @@ export function authorizeDocuments(request: FastifyRequest, stored: StoredAutoma
     });
     if (refused.length === 0) return;
     const reasons = refused.map((r) => `${r.file}:${r.line}: ${r.document} needs ${quoted(r.missing)}`);
-    throw new ApiError('FORBIDDEN', `token "${token.name}" may not apply this file set (nothing was applied): ${reasons.join('; ')}`, refused);
+    throw new ApiError(
+      'FORBIDDEN',
+      `token "${token.name}" may not apply this file set (nothing was applied): ${reasons.join('; ')}`,
+      refused,
+    );
   };
 }
 

@@ -14,7 +14,8 @@ declare module 'fastify' {
 export const MAX_BODY_DEPTH = 64;
 
 /** Arrays and plain objects: what a parsed body nests. A stream (a body parsed as one) or a Buffer is not walked. */
-const isContainer = (node: unknown): node is object => Array.isArray(node) || (node !== null && typeof node === 'object' && Object.getPrototypeOf(node) === Object.prototype);
+const isContainer = (node: unknown): node is object =>
+  Array.isArray(node) || (node !== null && typeof node === 'object' && Object.getPrototypeOf(node) === Object.prototype);
 
 /** True when `value` nests arrays/plain objects deeper than `limit` levels. */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {

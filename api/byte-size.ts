@@ -12,7 +12,11 @@ export function parseByteSize(text: string): number {
 
 /** "64 MiB", "512 KiB", "100 bytes": the largest unit that divides evenly, else one decimal. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size) return `${Number.isInteger(bytes / size) ? bytes / size : (bytes / size).toFixed(1)} ${unit}`;
   }
   return `${bytes} bytes`;

@@ -16,7 +16,11 @@ const FRAMEWORK_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: "the body's content-type is not one the API reads: send application/json",
 };
 
-export function errorBody(code: ErrorCode, message: string, details?: unknown): { error: { code: ErrorCode; message: string; details?: unknown } } {
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+): { error: { code: ErrorCode; message: string; details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
@@ -27,7 +31,10 @@ function send(reply: FastifyReply, code: ErrorCode, message: string, details?: u
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof IdflowError) return send(reply, error.code, error.message, error.details);
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const issues = error.validation.map((issue) => ({ path: `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`, message: issue.message }));
+    const issues = error.validation.map((issue) => ({
+      path: `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`,
+      message: issue.message,
+    }));
     return send(reply, 'VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
   }
   const status = (error as FastifyError).statusCode;

@@ -95,7 +95,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'DELETE /v1/functions/:name/secrets/:key': ['functions:write'],
   'GET /v1/audit': ['admin'],
   // Mounted by idflow dev only (DEV_ROUTES above).
-  ...Object.fromEntries(Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]])),
+  ...Object.fromEntries(
+    Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]]),
+  ),
 };
 
 /** Every scope putting this automation in force needs (apply, rollback, enable), in first-use order. */
@@ -111,7 +113,8 @@ export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>
 export type StoredAutomation = Pick<AutomationSpec, 'name' | 'steps'>;
 
 /** The names a step of `type` names in `field` (run_webhook's webhook, run_automation's automation). */
-const named = (automation: StoredAutomation, type: string, field: string) => automation.steps.flatMap((step) => (step.type === type ? [String(step.with[field])] : []));
+const named = (automation: StoredAutomation, type: string, field: string) =>
+  automation.steps.flatMap((step) => (step.type === type ? [String(step.with[field])] : []));
 
 /** Where stored automations' function output can go; changing any of these needs functions:run, as editing the automations would. */
 export interface FunctionOutputReach {
@@ -122,17 +125,25 @@ export interface FunctionOutputReach {
 }
 
 export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputReach {
-  const automations = new Set(stored.filter((automation) => automation.steps.some((step) => step.type === 'call_function')).map((automation) => automation.name));
-  for (let grew = true; grew; ) {
+  const automations = new Set(
+    stored.filter((automation) => automation.steps.some((step) => step.type === 'call_function')).map((automation) => automation.name),
+  );
+  for (let grew = true; grew;) {
     grew = false;
     for (const automation of stored) {
       const chained = named(automation, 'run_automation', 'automation');
-      const joined = automations.has(automation.name) ? chained.filter((child) => !automations.has(child)) : chained.some((child) => automations.has(child)) ? [automation.name] : [];
+      const joined = automations.has(automation.name)
+        ? chained.filter((child) => !automations.has(child))
+        : chained.some((child) => automations.has(child))
+          ? [automation.name]
+          : [];
       for (const name of joined) automations.add(name);
       grew ||= joined.length > 0;
     }
   }
-  const webhooks = new Set(stored.filter((automation) => automations.has(automation.name)).flatMap((automation) => named(automation, 'run_webhook', 'webhook')));
+  const webhooks = new Set(
+    stored.filter((automation) => automations.has(automation.name)).flatMap((automation) => named(automation, 'run_webhook', 'webhook')),
+  );
   return { automations, webhooks };
 }
 

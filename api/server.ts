@@ -47,12 +47,14 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       const key = routeKey(method, route.url);
-      if (!(key in ROUTE_ACCESS)) throw new Error(`api: route ${key} declares no access: add it to ROUTE_ACCESS in api/scopes.ts and to docs/api.md`);
+      if (!(key in ROUTE_ACCESS))
+        throw new Error(`api: route ${key} declares no access: add it to ROUTE_ACCESS in api/scopes.ts and to docs/api.md`);
     }
   });
   app.addHook('onRequest', authenticate(options.engine.store));
   app.addHook('preValidation', async (request) => {
-    if (!request.routeOptions.config.boundsBodyDepth && nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
+    if (!request.routeOptions.config.boundsBodyDepth && nestsDeeperThan(request.body, MAX_BODY_DEPTH))
+      throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
   });
 
   await app.register(swagger, {

@@ -8,6 +8,8 @@ export function createLogger(options: { name?: string; level?: string; pretty?: 
     name: options.name ?? 'idflow',
     level,
     redact: { paths: ['req.headers.authorization', 'token', '*.token'], censor: '[REDACTED]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } } : {}),
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } }
+      : {}),
   });
 }

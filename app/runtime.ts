@@ -79,7 +79,12 @@ async function devToken(store: Store, dataDir: string): Promise<string> {
  * The worker's environment in dev mode: email to a local SMTP catcher and Slack to the API's
  * Slack endpoint, unless the environment configures real ones.
  */
-async function devOutboxEnv(outbox: DevOutbox, apiUrl: string, env: NodeJS.ProcessEnv, cleanups: (() => Promise<unknown>)[]): Promise<NodeJS.ProcessEnv> {
+async function devOutboxEnv(
+  outbox: DevOutbox,
+  apiUrl: string,
+  env: NodeJS.ProcessEnv,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<NodeJS.ProcessEnv> {
   const overrides: NodeJS.ProcessEnv = {};
   if (!env.SMTP_URL && !env.SMTP_HOST) {
     const catcher = await startSmtpCatcher(outbox);
@@ -98,7 +103,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   installTemporalLogging();
   const dataDir = resolve(options.dataDir);
   const widerMode = ensurePrivateDir(dataDir);
-  if (widerMode !== undefined) logger.warn({ dataDir, was: widerMode.toString(8) }, 'the data dir was readable by other users: made it owner-only (0700)');
+  if (widerMode !== undefined)
+    logger.warn({ dataDir, was: widerMode.toString(8) }, 'the data dir was readable by other users: made it owner-only (0700)');
   // Undone last first: the worker and the API stop before the store and the Temporal server they use.
   const cleanups: (() => Promise<unknown>)[] = [];
   let stopping: Promise<void> | undefined;
@@ -127,7 +133,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: settings.namespace });
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
-    const engine = new IdflowEngine({ store, client, namespace: settings.namespace, taskQueue, logger, webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL, dataDir });
+    const engine = new IdflowEngine({
+      store,
+      client,
+      namespace: settings.namespace,
+      taskQueue,
+      logger,
+      webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL,
+      dataDir,
+    });
     cleanups.push(async () => engine.functions.close());
     // Converge Temporal's schedules with the store, in case a crash came between the two. Only
     // where the API runs: it is what changes definitions, and workers may be many.
@@ -146,7 +160,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const api = await buildApiServer({ engine, logger, routes: outbox ? [devRoutes(outbox)] : [], ...options.apiLimits });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort }).catch((error: NodeJS.ErrnoException) => {
-        throw error.code === 'EADDRINUSE' ? new Error(`the API port ${host}:${options.apiPort} is already in use: choose another with --api-port`) : error;
+        throw error.code === 'EADDRINUSE'
+          ? new Error(`the API port ${host}:${options.apiPort} is already in use: choose another with --api-port`)
+          : error;
       });
       cleanups.push(() => api.close());
       const address = api.server.address();
@@ -161,7 +177,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.worker) {
       const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
       cleanups.push(() => nativeConnection.close());
-      const worker: Worker = await createIdflowWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, store, logger, env: workerEnv, dataDir });
+      const worker: Worker = await createIdflowWorker({
+        connection: nativeConnection,
+        namespace: settings.namespace,
+        taskQueue,
+        store,
+        logger,
+        env: workerEnv,
+        dataDir,
+      });
       const running = worker.run();
       running.catch((error: unknown) => logger.error({ err: error }, 'worker stopped with an error'));
       cleanups.push(async () => {
@@ -176,7 +200,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       options.onApplied?.(result);
     }
 
-    return { engine, store, temporalAddress: settings.address, namespace: settings.namespace, apiUrl, apiToken, webUiUrl: devServer?.uiUrl, stop };
+    return {
+      engine,
+      store,
+      temporalAddress: settings.address,
+      namespace: settings.namespace,
+      apiUrl,
+      apiToken,
+      webUiUrl: devServer?.uiUrl,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -27,7 +27,14 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (message) => console.warn(message), error: (message) => console.error(message) },
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (message) => console.warn(message),
+      error: (message) => console.error(message),
+    },
   });
   return bundle;
 }

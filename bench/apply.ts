@@ -77,7 +77,8 @@ export async function benchApply(): Promise<ApplyBenchFigures> {
   for (const steps of [MAX_STEPS / 8, MAX_STEPS / 4, MAX_STEPS / 2, MAX_STEPS]) bySteps.push(await timeApply(1, steps, 5));
   const byDocuments: ApplyBenchRow[] = [];
   const most = MAX_DOCUMENTS - 1; // and the webhook
-  for (const count of [Math.floor(most / 8), Math.floor(most / 4), Math.floor(most / 2), most]) byDocuments.push(await timeApply(count, 10, 3));
+  for (const count of [Math.floor(most / 8), Math.floor(most / 4), Math.floor(most / 2), most])
+    byDocuments.push(await timeApply(count, 10, 3));
   return { bySteps, byDocuments };
 }
 
@@ -85,8 +86,12 @@ export function describeApply(figures: ApplyBenchFigures): string {
   const describe = (rows: ApplyBenchRow[], unit: (row: ApplyBenchRow) => string) => {
     const first = rows[0] as ApplyBenchRow;
     const last = rows[rows.length - 1] as ApplyBenchRow;
-    const lines = rows.map((row) => `  ${unit(row).padEnd(28)} ${row.ms.toFixed(0).padStart(6)} ms  ${(row.msPerStep * 1000).toFixed(0).padStart(5)} µs/step`);
-    return [...lines, `  per step, largest / smallest: ${(last.msPerStep / first.msPerStep).toFixed(2)} (linear ≈ 1; target ≤ 1.5)`].join('\n');
+    const lines = rows.map(
+      (row) => `  ${unit(row).padEnd(28)} ${row.ms.toFixed(0).padStart(6)} ms  ${(row.msPerStep * 1000).toFixed(0).padStart(5)} µs/step`,
+    );
+    return [...lines, `  per step, largest / smallest: ${(last.msPerStep / first.msPerStep).toFixed(2)} (linear ≈ 1; target ≤ 1.5)`].join(
+      '\n',
+    );
   };
   return [
     'one automation, growing:',

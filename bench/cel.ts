@@ -126,7 +126,9 @@ function formatRate(n: number): string {
 export function printCelBench(figures: BenchFigures): void {
   console.log(`${'evals/s'.padStart(11)} ${'cel-js'.padStart(11)} ${'compile'.padStart(9)}  expression`);
   for (const row of figures.rows) {
-    console.log(`${formatRate(row.evalsPerSecond)} ${formatRate(row.rawEvalsPerSecond)} ${row.compileMicros.toFixed(1).padStart(7)}µs  ${row.expression}`);
+    console.log(
+      `${formatRate(row.evalsPerSecond)} ${formatRate(row.rawEvalsPerSecond)} ${row.compileMicros.toFixed(1).padStart(7)}µs  ${row.expression}`,
+    );
   }
   const verdict = figures.medianEvalsPerSecond >= figures.targetEvalsPerSecond ? 'meets' : 'MISSES';
   console.log(

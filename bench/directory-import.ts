@@ -22,7 +22,9 @@ const PEOPLE = Number(process.argv[2] ?? 100_000);
 function feed(): string {
   const lines = ['id,email,firstName,lastName,department,title,managerEmail,employmentType,status,startDate,location,costCenter'];
   for (let i = 1; i <= PEOPLE; i++) {
-    lines.push(`p-${i},person${i}@acme.example,First${i},Last${i},Engineering,Engineer,${i === 1 ? '' : 'person1@acme.example'},FULL_TIME,ENABLED,2024-01-15,London,CC-${i % 40}`);
+    lines.push(
+      `p-${i},person${i}@acme.example,First${i},Last${i},Engineering,Engineer,${i === 1 ? '' : 'person1@acme.example'},FULL_TIME,ENABLED,2024-01-15,London,CC-${i % 40}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

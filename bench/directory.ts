@@ -23,7 +23,9 @@ function feed(changed: boolean): string {
     if (changed && i > DEPARTMENTS.length && i % 100 < 3) department = DEPARTMENTS[i % DEPARTMENTS.length] as string;
     if (changed && i > DEPARTMENTS.length && i % 100 >= 3 && i % 100 < 5) status = 'DISABLED';
     const manager = isManager ? '' : `person${DEPARTMENTS.indexOf(department) + 1}@acme.example`;
-    lines.push(`p-${i},person${i}@acme.example,First${i},Last${i},${department},${isManager ? 'Head' : 'Engineer'},${manager},FULL_TIME,${status},2024-01-15,London,CC-${i % 40}`);
+    lines.push(
+      `p-${i},person${i}@acme.example,First${i},Last${i},${department},${isManager ? 'Head' : 'Engineer'},${manager},FULL_TIME,${status},2024-01-15,London,CC-${i % 40}`,
+    );
   }
   return lines.join('\n');
 }

@@ -44,7 +44,12 @@ export function benchMatch(): { automations: number; matchMsMedian: number; matc
       `ctx.trigger.newUser.email.endsWith("@example.com") && ctx.trigger.newUser.location == "site-${i % 7}"`,
     ];
     const { documents } = loadDefinitions(
-      [{ path: 'bench.yaml', content: `kind: Automation\nname: a-${i}\ntrigger:\n  type: user.updated\n  condition: '${conditions[i % conditions.length]}'\nsteps:\n  - { name: w, type: wait, with: { duration: 1s } }\n` }],
+      [
+        {
+          path: 'bench.yaml',
+          content: `kind: Automation\nname: a-${i}\ntrigger:\n  type: user.updated\n  condition: '${conditions[i % conditions.length]}'\nsteps:\n  - { name: w, type: wait, with: { duration: 1s } }\n`,
+        },
+      ],
       { webhooks: [], automations: [] },
     );
     const [document] = documents;
@@ -52,7 +57,13 @@ export function benchMatch(): { automations: number; matchMsMedian: number; matc
     automations.push({ name: document.name, enabled: true, spec: document.spec });
   }
   const index = new TriggerIndex(automations);
-  const user = { email: 'ada@example.com', department: 'Engineering', title: 'Senior Engineer', location: 'site-3', groups: ['group-1', 'group-40', 'everyone'] };
+  const user = {
+    email: 'ada@example.com',
+    department: 'Engineering',
+    title: 'Senior Engineer',
+    location: 'site-3',
+    groups: ['group-1', 'group-40', 'everyone'],
+  };
   const data = { oldUser: { ...user, department: 'Sales' }, newUser: user };
   const now = new Date();
   for (let i = 0; i < 200; i++) index.match('user.updated', data, now);
@@ -106,10 +117,17 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
     connection: native,
     namespace: server.namespace,
     taskQueue: bareQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    }),
     activities: {
       async deliver(url: string, payload: unknown): Promise<number> {
-        const response = await fetch(url, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+        const response = await fetch(url, {
+          method: 'POST',
+          body: JSON.stringify(payload),
+          headers: { 'content-type': 'application/json' },
+        });
         await response.text();
         return response.status;
       },
@@ -155,7 +173,13 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
         await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
       } else {
         const handles = await Promise.all(
-          Array.from({ length: perRound }, (_, i) => client.workflow.start(bareWorkflow, { taskQueue: bareQueue, workflowId: `bare-${round}-${i}-${randomUUID()}`, args: [`${receiver.url}/bare`, { user: `t${i}@example.com` }] })),
+          Array.from({ length: perRound }, (_, i) =>
+            client.workflow.start(bareWorkflow, {
+              taskQueue: bareQueue,
+              workflowId: `bare-${round}-${i}-${randomUUID()}`,
+              args: [`${receiver.url}/bare`, { user: `t${i}@example.com` }],
+            }),
+          ),
         );
         await Promise.all(handles.map((handle) => handle.result()));
       }
@@ -176,7 +200,14 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
     }
     const idflowRunsPerSecond = (perRound * MEASURED_ROUNDS) / (idflowMs / 1000);
     const bareRunsPerSecond = (perRound * MEASURED_ROUNDS) / (bareMs / 1000);
-    return { latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99), idflowRunsPerSecond, bareRunsPerSecond, ratio: idflowRunsPerSecond / bareRunsPerSecond, rounds };
+    return {
+      latencyMsP50: percentile(latencies, 50),
+      latencyMsP99: percentile(latencies, 99),
+      idflowRunsPerSecond,
+      bareRunsPerSecond,
+      ratio: idflowRunsPerSecond / bareRunsPerSecond,
+      rounds,
+    };
   } finally {
     worker.shutdown();
     bareWorker.shutdown();
@@ -195,7 +226,10 @@ export function describeMatch(match: ReturnType<typeof benchMatch>): string {
 }
 
 export function describeEngine(figures: EngineBenchFigures): string {
-  const rounds = figures.rounds.map((r) => `${r.first} first: ${r.idflowRunsPerSecond.toFixed(1)} vs ${r.bareRunsPerSecond.toFixed(1)} (${(r.idflowRunsPerSecond / r.bareRunsPerSecond).toFixed(2)})`);
+  const rounds = figures.rounds.map(
+    (r) =>
+      `${r.first} first: ${r.idflowRunsPerSecond.toFixed(1)} vs ${r.bareRunsPerSecond.toFixed(1)} (${(r.idflowRunsPerSecond / r.bareRunsPerSecond).toFixed(2)})`,
+  );
   return [
     `emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`,
     `completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`,

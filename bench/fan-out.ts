@@ -42,7 +42,19 @@ export async function benchFanOut(): Promise<FanOutBenchFigures> {
     await idflow.store.directory.transaction(async (tx) => {
       for (let i = 1; i <= USERS; i++) {
         const id = `p-${String(i).padStart(5, '0')}`;
-        const user: User = { id, email: `${id}@acme.example`, firstName: `First${i}`, lastName: `Last${i}`, displayName: `First${i} Last${i}`, status: 'ENABLED', department: 'Engineering', employmentType: 'CONTRACTOR', attributes: {}, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+        const user: User = {
+          id,
+          email: `${id}@acme.example`,
+          firstName: `First${i}`,
+          lastName: `Last${i}`,
+          displayName: `First${i} Last${i}`,
+          status: 'ENABLED',
+          department: 'Engineering',
+          employmentType: 'CONTRACTOR',
+          attributes: {},
+          createdAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+        };
         await tx.putUser(user);
       }
     });
@@ -60,13 +72,16 @@ steps:
     await idflow.engine.schedules.trigger('recertify-contractors');
     let tickId = '';
     await until('the tick starts', async () => {
-      tickId = (await idflow.store.runs.list({ automation: 'recertify-contractors', limit: 10 })).find((run) => run.parentRunId === undefined)?.runId ?? '';
+      tickId =
+        (await idflow.store.runs.list({ automation: 'recertify-contractors', limit: 10 })).find((run) => run.parentRunId === undefined)
+          ?.runId ?? '';
       return tickId !== '';
     });
     const tick = await idflow.engine.waitForRun(tickId, 60 * 60_000);
     const wallSeconds = (performance.now() - started) / 1000;
     const tally = tick.steps.find((step) => step.name === FAN_OUT_STEP)?.output as { completed: number } | undefined;
-    if (tick.status !== 'completed' || tally?.completed !== USERS) throw new Error(`the tick ended ${tick.status}: ${tick.error ?? JSON.stringify(tally)}`);
+    if (tick.status !== 'completed' || tally?.completed !== USERS)
+      throw new Error(`the tick ended ${tick.status}: ${tick.error ?? JSON.stringify(tally)}`);
     const workerPeakRssMb = await peakRssMb(worker.pid as number);
 
     let histories = 0;
@@ -78,7 +93,16 @@ steps:
       largestHistoryEvents = Math.max(largestHistoryEvents, history.events?.length ?? 0);
       largestHistoryKb = Math.max(largestHistoryKb, JSON.stringify(history).length / 1024);
     }
-    return { users: USERS, concurrency: CONCURRENCY, wallSeconds, runsPerSecond: USERS / wallSeconds, workerPeakRssMb, histories, largestHistoryEvents, largestHistoryKb };
+    return {
+      users: USERS,
+      concurrency: CONCURRENCY,
+      wallSeconds,
+      runsPerSecond: USERS / wallSeconds,
+      workerPeakRssMb,
+      histories,
+      largestHistoryEvents,
+      largestHistoryKb,
+    };
   } finally {
     await kill(worker);
     await idflow.stop();

@@ -50,7 +50,16 @@ export interface FunctionsBenchFigures {
   };
   throughput: { callers: number; seconds: number; calls: number; perSecond: number };
   timeout: { runs: number; timeoutMs: number; lateMsMedian: number; lateMsMax: number; wallLateMsMedian: number; wallLateMsMax: number };
-  isolation: { quietCalls: number; quietP50Ms: number; quietP99Ms: number; spinningCalls: number; spinningP50Ms: number; spinningP99Ms: number; p99Ratio: number; spinnerCode: string };
+  isolation: {
+    quietCalls: number;
+    quietP50Ms: number;
+    quietP99Ms: number;
+    spinningCalls: number;
+    spinningP50Ms: number;
+    spinningP99Ms: number;
+    p99Ratio: number;
+    spinnerCode: string;
+  };
   /** Sandbox processes still alive after every phase closed its sandbox (must be 0). */
   leftoverProcesses: number;
 }
@@ -78,7 +87,10 @@ const seenHashes = new Set<string>();
  * esbuild drops comments, and the hash is of the compiled code.
  */
 async function compileFreshTrivial(tag: string): Promise<CompiledFunction> {
-  const compiled = await compileFunction(`export default async (input) => ({ ok: input.n + 1, version: '${tag} ${process.hrtime.bigint()}' })`, 'fresh.ts');
+  const compiled = await compileFunction(
+    `export default async (input) => ({ ok: input.n + 1, version: '${tag} ${process.hrtime.bigint()}' })`,
+    'fresh.ts',
+  );
   if (seenHashes.has(compiled.hash)) throw new Error('a "fresh" function compiled to a hash already run: the cold start would be warm');
   seenHashes.add(compiled.hash);
   return compiled;
@@ -94,7 +106,11 @@ function expectTrivialOutput(result: FunctionRunResult, n: number): void {
   if (!result.ok || output?.ok !== n + 1) throw new Error(`trivial function failed: ${JSON.stringify(result.error ?? result.output)}`);
 }
 
-async function timedTrivialCall(sandbox: FunctionSandbox, compiled: CompiledFunction, n: number): Promise<{ ms: number; result: FunctionRunResult }> {
+async function timedTrivialCall(
+  sandbox: FunctionSandbox,
+  compiled: CompiledFunction,
+  n: number,
+): Promise<{ ms: number; result: FunctionRunResult }> {
   const started = performance.now();
   const result = await sandbox.run(trivialRequest(compiled, n));
   const ms = performance.now() - started;
@@ -225,7 +241,14 @@ async function measureTimeout(spinner: CompiledFunction): Promise<FunctionsBench
       // A killed process is replaced by the spare: give it time to start, so that no spawn is timed.
       await sleep(SPARE_SETTLE_MS);
     }
-    return { runs: TIMEOUT_RUNS, timeoutMs: TIMEOUT_MS, lateMsMedian: median(late), lateMsMax: Math.max(...late), wallLateMsMedian: median(wallLate), wallLateMsMax: Math.max(...wallLate) };
+    return {
+      runs: TIMEOUT_RUNS,
+      timeoutMs: TIMEOUT_MS,
+      lateMsMedian: median(late),
+      lateMsMax: Math.max(...late),
+      wallLateMsMedian: median(wallLate),
+      wallLateMsMax: Math.max(...wallLate),
+    };
   });
 }
 

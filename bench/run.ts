@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   console.log(describeApply(await benchApply()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
-  console.log(`import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`);
+  console.log(
+    `import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`,
+  );
   console.log('\n== functions sandbox');
   console.log(describeFunctions(await benchFunctions()));
   console.log('\n== engine on a real Temporal dev server');

@@ -102,18 +102,39 @@ function registerTimeFunctions(env: Environment): void {
   env
     .registerType('TimeNamespace', TimeNamespace)
     .registerConstant('time', 'TimeNamespace', new TimeNamespace())
-    .registerFunction(`TimeNamespace.format(${TIMESTAMP}, string): string`, (_time: TimeNamespace, ts: Date, layout: string) => formatTime(ts, layout), {
-      description: 'Formats a timestamp with a Go-style layout ("2006-01-02 15:04", "Monday") in UTC.',
-    })
-    .registerFunction(`TimeNamespace.format(${TIMESTAMP}, string, string): string`, (_time: TimeNamespace, ts: Date, layout: string, zone: string) => formatTime(ts, layout, zone))
-    .registerFunction(`TimeNamespace.parse(string, string): ${TIMESTAMP}`, (_time: TimeNamespace, text: string, layout: string) => parseTime(text, layout), {
-      description: 'Parses text with a Go-style layout or a TimeFormat constant; times without an offset are UTC.',
-    })
-    .registerFunction(`TimeNamespace.parse(string, string, string): ${TIMESTAMP}`, (_time: TimeNamespace, text: string, layout: string, zone: string) => parseTime(text, layout, zone))
-    .registerFunction(`TimeNamespace.start_of(${TIMESTAMP}, string): ${TIMESTAMP}`, (_time: TimeNamespace, ts: Date, unit: string) => startOf(ts, unit), {
-      description: 'The start of the "day", "week" (Monday) or "month" containing a timestamp.',
-    })
-    .registerFunction(`TimeNamespace.start_of(${TIMESTAMP}, string, string): ${TIMESTAMP}`, (_time: TimeNamespace, ts: Date, unit: string, zone: string) => startOf(ts, unit, zone));
+    .registerFunction(
+      `TimeNamespace.format(${TIMESTAMP}, string): string`,
+      (_time: TimeNamespace, ts: Date, layout: string) => formatTime(ts, layout),
+      {
+        description: 'Formats a timestamp with a Go-style layout ("2006-01-02 15:04", "Monday") in UTC.',
+      },
+    )
+    .registerFunction(
+      `TimeNamespace.format(${TIMESTAMP}, string, string): string`,
+      (_time: TimeNamespace, ts: Date, layout: string, zone: string) => formatTime(ts, layout, zone),
+    )
+    .registerFunction(
+      `TimeNamespace.parse(string, string): ${TIMESTAMP}`,
+      (_time: TimeNamespace, text: string, layout: string) => parseTime(text, layout),
+      {
+        description: 'Parses text with a Go-style layout or a TimeFormat constant; times without an offset are UTC.',
+      },
+    )
+    .registerFunction(
+      `TimeNamespace.parse(string, string, string): ${TIMESTAMP}`,
+      (_time: TimeNamespace, text: string, layout: string, zone: string) => parseTime(text, layout, zone),
+    )
+    .registerFunction(
+      `TimeNamespace.start_of(${TIMESTAMP}, string): ${TIMESTAMP}`,
+      (_time: TimeNamespace, ts: Date, unit: string) => startOf(ts, unit),
+      {
+        description: 'The start of the "day", "week" (Monday) or "month" containing a timestamp.',
+      },
+    )
+    .registerFunction(
+      `TimeNamespace.start_of(${TIMESTAMP}, string, string): ${TIMESTAMP}`,
+      (_time: TimeNamespace, ts: Date, unit: string, zone: string) => startOf(ts, unit, zone),
+    );
 }
 
 /**

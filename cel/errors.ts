@@ -61,13 +61,7 @@ export function quoteExpression(expression: string): string {
  * Builds a CelError about `expression`: "in `expr` at column 13: No such key: title". The kind
  * is left out of the message (callers print it from .kind, e.g. "CEL type error: ...").
  */
-export function expressionError(
-  kind: CelErrorKind,
-  expression: string,
-  detail: string,
-  offset?: number,
-  cause?: unknown,
-): CelError {
+export function expressionError(kind: CelErrorKind, expression: string, detail: string, offset?: number, cause?: unknown): CelError {
   const where = offset === undefined ? '' : ` at ${describePosition(expression, offset)}`;
   return new CelError(kind, expression, `in ${quoteExpression(expression)}${where}: ${detail}`, {
     offset,

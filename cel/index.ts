@@ -89,11 +89,7 @@ class Program implements CheckedExpression {
 
   #runWithClock(vars: CelVariables, now: Date | undefined): unknown {
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
-      throw expressionError(
-        'evaluation',
-        this.expression,
-        'now() needs a clock: pass options.now (workflow time in runs) to evaluate()',
-      );
+      throw expressionError('evaluation', this.expression, 'now() needs a clock: pass options.now (workflow time in runs) to evaluate()');
     }
     setEvaluationClock(now);
     try {
@@ -121,7 +117,11 @@ function build(expression: string): Program {
   }
   const depth = expressionDepth(parsed.ast);
   if (depth > MAX_EXPRESSION_DEPTH) {
-    throw expressionError('syntax', expression, `nested ${depth} levels deep; at most ${MAX_EXPRESSION_DEPTH} (each operator of a chain like a || b || c is a level: test membership with \`x in [...]\` instead)`);
+    throw expressionError(
+      'syntax',
+      expression,
+      `nested ${depth} levels deep; at most ${MAX_EXPRESSION_DEPTH} (each operator of a chain like a || b || c is a level: test membership with \`x in [...]\` instead)`,
+    );
   }
   // Facts come from the syntax tree as written, before the checker decorates it.
   const facts = expressionFacts(parsed.ast);

@@ -6,9 +6,39 @@
  */
 
 export type Std =
-  | 'January' | 'Jan' | '1' | '01' | 'Monday' | 'Mon' | '2' | '_2' | '02' | '__2' | '002'
-  | '15' | '3' | '03' | '4' | '04' | '5' | '05' | '2006' | '06' | 'PM' | 'pm' | 'MST'
-  | 'Z070000' | 'Z07:00:00' | 'Z0700' | 'Z07:00' | 'Z07' | '-070000' | '-07:00:00' | '-0700' | '-07:00' | '-07';
+  | 'January'
+  | 'Jan'
+  | '1'
+  | '01'
+  | 'Monday'
+  | 'Mon'
+  | '2'
+  | '_2'
+  | '02'
+  | '__2'
+  | '002'
+  | '15'
+  | '3'
+  | '03'
+  | '4'
+  | '04'
+  | '5'
+  | '05'
+  | '2006'
+  | '06'
+  | 'PM'
+  | 'pm'
+  | 'MST'
+  | 'Z070000'
+  | 'Z07:00:00'
+  | 'Z0700'
+  | 'Z07:00'
+  | 'Z07'
+  | '-070000'
+  | '-07:00:00'
+  | '-0700'
+  | '-07:00'
+  | '-07';
 
 /** Fractional seconds: `.000` (exactly `digits` digits, `zeros`) or `.999` (trailing zeros dropped); `separator` is `.` or `,`. */
 export interface Fraction {
@@ -91,7 +121,7 @@ export function tokenize(layout: string): Chunk[] {
   if (cached !== undefined) return cached;
   const chunks: Chunk[] = [];
   let literal = '';
-  for (let i = 0; i < layout.length; ) {
+  for (let i = 0; i < layout.length;) {
     const token = tokenAt(layout, i);
     if (token === undefined) {
       literal += layout[i];

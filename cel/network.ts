@@ -96,7 +96,11 @@ function formatIpv6(value: bigint): string {
       bestLength = length;
     }
   }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((group) => group.toString(16)).join(':');
+  const hex = (from: number, to: number): string =>
+    groups
+      .slice(from, to)
+      .map((group) => group.toString(16))
+      .join(':');
   return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
@@ -169,6 +173,14 @@ export function parseCidr(text: string): CidrRange {
  * fc00::/7 for IPv6, and those IPv4 ranges IPv4-mapped (::ffff:10.0.0.0/104 ...), as Go's
  * netip.Addr.IsPrivate. Link-local, CGNAT (100.64/10) and loopback are not private.
  */
-const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', '::ffff:10.0.0.0/104', '::ffff:172.16.0.0/108', '::ffff:192.168.0.0/112'].map(parseCidr);
+const PRIVATE = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
+  '::ffff:10.0.0.0/104',
+  '::ffff:172.16.0.0/108',
+  '::ffff:192.168.0.0/112',
+].map(parseCidr);
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127/8. */
 const LOOPBACK = ['127.0.0.0/8', '::1/128', '::ffff:127.0.0.0/104'].map(parseCidr);

@@ -247,7 +247,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * The escaper for the string at `path` inside a step's `with` (its container given, as written),
  * or undefined where the string is not markup.
  */
-export type EscapeSelector = (path: readonly (string | number)[], container: JsonValue[] | { [key: string]: JsonValue } | undefined) => Escaper | undefined;
+export type EscapeSelector = (
+  path: readonly (string | number)[],
+  container: JsonValue[] | { [key: string]: JsonValue } | undefined,
+) => Escaper | undefined;
 
 export interface RenderDeepOptions extends EvaluateOptions {
   escapeFor?: EscapeSelector;

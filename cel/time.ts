@@ -12,7 +12,19 @@
  * (02:30 → 03:30) and one it repeats to the earlier instant, and a layout without a year reads 1970.
  */
 import { isDigitAt, tokenize, type Chunk, type Fraction, type Std } from './layouts.js';
-import { DAY_MS, fromWallTime, instantsOf, offsetAt, pad, splitOffset, wallFormatter, wallMillis, wallTime, zoneAbbreviation, type WallTime } from './zones.js';
+import {
+  DAY_MS,
+  fromWallTime,
+  instantsOf,
+  offsetAt,
+  pad,
+  splitOffset,
+  wallFormatter,
+  wallMillis,
+  wallTime,
+  zoneAbbreviation,
+  type WallTime,
+} from './zones.js';
 
 /** Named layouts, `TimeFormat.DATE` and friends in CEL. */
 export const TIME_FORMATS = {
@@ -42,7 +54,13 @@ function formatOffset(std: Std, offsetMs: number): string {
 }
 
 function dayOfYear(wall: WallTime): number {
-  return Math.round((wallMillis({ ...wall, hour: 0, minute: 0, second: 0, millisecond: 0 }) - wallMillis({ ...wall, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 })) / DAY_MS) + 1;
+  return (
+    Math.round(
+      (wallMillis({ ...wall, hour: 0, minute: 0, second: 0, millisecond: 0 }) -
+        wallMillis({ ...wall, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 })) /
+        DAY_MS,
+    ) + 1
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,30 +84,77 @@ export function formatTime(date: Date, layout: string, zone = 'UTC'): string {
       continue;
     }
     switch (chunk.std) {
-      case 'January': out += MONTHS[wall.month - 1]; break;
-      case 'Jan': out += MONTHS[wall.month - 1]?.slice(0, 3); break;
-      case '1': out += wall.month; break;
-      case '01': out += pad(wall.month); break;
-      case 'Monday': out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()]; break;
-      case 'Mon': out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()]?.slice(0, 3); break;
-      case '2': out += wall.day; break;
-      case '_2': out += String(wall.day).padStart(2, ' '); break;
-      case '02': out += pad(wall.day); break;
-      case '__2': out += String(dayOfYear(wall)).padStart(3, ' '); break;
-      case '002': out += pad(dayOfYear(wall), 3); break;
-      case '15': out += pad(wall.hour); break;
-      case '3': out += hour12; break;
-      case '03': out += pad(hour12); break;
-      case '4': out += wall.minute; break;
-      case '04': out += pad(wall.minute); break;
-      case '5': out += wall.second; break;
-      case '05': out += pad(wall.second); break;
-      case '2006': out += pad(wall.year, 4); break;
-      case '06': out += pad(wall.year % 100); break;
-      case 'PM': out += wall.hour < 12 ? 'AM' : 'PM'; break;
-      case 'pm': out += wall.hour < 12 ? 'am' : 'pm'; break;
-      case 'MST': out += zoneAbbreviation(ms, zone, offset); break;
-      default: out += formatOffset(chunk.std, offset);
+      case 'January':
+        out += MONTHS[wall.month - 1];
+        break;
+      case 'Jan':
+        out += MONTHS[wall.month - 1]?.slice(0, 3);
+        break;
+      case '1':
+        out += wall.month;
+        break;
+      case '01':
+        out += pad(wall.month);
+        break;
+      case 'Monday':
+        out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()];
+        break;
+      case 'Mon':
+        out += WEEKDAYS[new Date(wallMillis(wall)).getUTCDay()]?.slice(0, 3);
+        break;
+      case '2':
+        out += wall.day;
+        break;
+      case '_2':
+        out += String(wall.day).padStart(2, ' ');
+        break;
+      case '02':
+        out += pad(wall.day);
+        break;
+      case '__2':
+        out += String(dayOfYear(wall)).padStart(3, ' ');
+        break;
+      case '002':
+        out += pad(dayOfYear(wall), 3);
+        break;
+      case '15':
+        out += pad(wall.hour);
+        break;
+      case '3':
+        out += hour12;
+        break;
+      case '03':
+        out += pad(hour12);
+        break;
+      case '4':
+        out += wall.minute;
+        break;
+      case '04':
+        out += pad(wall.minute);
+        break;
+      case '5':
+        out += wall.second;
+        break;
+      case '05':
+        out += pad(wall.second);
+        break;
+      case '2006':
+        out += pad(wall.year, 4);
+        break;
+      case '06':
+        out += pad(wall.year % 100);
+        break;
+      case 'PM':
+        out += wall.hour < 12 ? 'AM' : 'PM';
+        break;
+      case 'pm':
+        out += wall.hour < 12 ? 'am' : 'pm';
+        break;
+      case 'MST':
+        out += zoneAbbreviation(ms, zone, offset);
+        break;
+      default:
+        out += formatOffset(chunk.std, offset);
     }
   }
   return out;
@@ -145,7 +210,7 @@ function readName(text: string, at: number, names: readonly string[], short: boo
 /** Go's skip: literal text, where a run of spaces in the layout matches a run of spaces in the text. */
 function readLiteral(text: string, at: number, literal: string): number | undefined {
   let i = at;
-  for (let j = 0; j < literal.length; ) {
+  for (let j = 0; j < literal.length;) {
     if (literal[j] === ' ') {
       if (i < text.length && text[i] !== ' ') return undefined;
       while (literal[j] === ' ') j++;
@@ -195,20 +260,49 @@ function readFraction(text: string, at: number, exactDigits?: number): [number, 
 }
 
 const EXPECTED: Record<Std, string> = {
-  January: 'a month name', Jan: 'a month abbreviation', '1': 'a month (1-12)', '01': 'a two-digit month',
-  Monday: 'a weekday name', Mon: 'a weekday abbreviation', '2': 'a day', _2: 'a day', '02': 'a two-digit day',
-  __2: 'a day of the year', '002': 'a three-digit day of the year', '15': 'an hour (0-23)', '3': 'an hour (0-12)',
-  '03': 'a two-digit hour', '4': 'a minute', '04': 'two-digit minutes', '5': 'a second', '05': 'two-digit seconds',
-  '2006': 'a four-digit year', '06': 'a two-digit year', PM: '"AM" or "PM"', pm: '"am" or "pm"', MST: 'a zone abbreviation',
-  Z070000: 'Z or an offset', 'Z07:00:00': 'Z or an offset', Z0700: 'Z or an offset (+0100)', 'Z07:00': 'Z or an offset (+01:00)',
-  Z07: 'Z or an offset (+01)', '-070000': 'an offset', '-07:00:00': 'an offset', '-0700': 'an offset (+0100)',
-  '-07:00': 'an offset (+01:00)', '-07': 'an offset (+01)',
+  January: 'a month name',
+  Jan: 'a month abbreviation',
+  '1': 'a month (1-12)',
+  '01': 'a two-digit month',
+  Monday: 'a weekday name',
+  Mon: 'a weekday abbreviation',
+  '2': 'a day',
+  _2: 'a day',
+  '02': 'a two-digit day',
+  __2: 'a day of the year',
+  '002': 'a three-digit day of the year',
+  '15': 'an hour (0-23)',
+  '3': 'an hour (0-12)',
+  '03': 'a two-digit hour',
+  '4': 'a minute',
+  '04': 'two-digit minutes',
+  '5': 'a second',
+  '05': 'two-digit seconds',
+  '2006': 'a four-digit year',
+  '06': 'a two-digit year',
+  PM: '"AM" or "PM"',
+  pm: '"am" or "pm"',
+  MST: 'a zone abbreviation',
+  Z070000: 'Z or an offset',
+  'Z07:00:00': 'Z or an offset',
+  Z0700: 'Z or an offset (+0100)',
+  'Z07:00': 'Z or an offset (+01:00)',
+  Z07: 'Z or an offset (+01)',
+  '-070000': 'an offset',
+  '-07:00:00': 'an offset',
+  '-0700': 'an offset (+0100)',
+  '-07:00': 'an offset (+01:00)',
+  '-07': 'an offset (+01)',
 };
 
 /** Reads `text` by `layout` (Go's Parse, without the zone resolution), or the first mismatch. */
 function read(text: string, layout: string): Reading | Mismatch {
   const chunks = tokenize(layout);
-  const reading: Reading = { wall: { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 }, dateRead: false, yearDay: -1 };
+  const reading: Reading = {
+    wall: { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, millisecond: 0 },
+    dateRead: false,
+    yearDay: -1,
+  };
   const { wall } = reading;
   let i = 0;
   for (let c = 0; c < chunks.length; c++) {

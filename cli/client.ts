@@ -46,14 +46,19 @@ export class ApiClient {
       const raw = body instanceof RawBody;
       response = await fetch(`${this.target.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': raw ? body.contentType : 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${this.target.token}`,
+          ...(body === undefined ? {} : { 'content-type': raw ? body.contentType : 'application/json' }),
+        },
         body: raw ? body.stream : body === undefined ? undefined : JSON.stringify(body),
         // A stream is sent as it is read (the fetch standard requires saying so).
         ...(raw && { duplex: 'half' }),
       });
     } catch (error) {
       const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new CliError(`cannot reach the idflow API at ${this.target.url} (from ${this.target.source}): ${reason}. Is \`idflow dev\` running?`);
+      throw new CliError(
+        `cannot reach the idflow API at ${this.target.url} (from ${this.target.source}): ${reason}. Is \`idflow dev\` running?`,
+      );
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;

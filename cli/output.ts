@@ -34,13 +34,17 @@ function seconds(from?: string, to?: string): string {
 
 /** The readable step timeline of `idflow runs show`. */
 export function formatRun(run: RunRecord & { webUiLink?: string }): string {
-  const lines = [`run ${run.runId}  ${run.status}  (${run.automation} v${run.version}${run.endedAt ? `, ${seconds(run.startedAt, run.endedAt)}` : ''})`];
+  const lines = [
+    `run ${run.runId}  ${run.status}  (${run.automation} v${run.version}${run.endedAt ? `, ${seconds(run.startedAt, run.endedAt)}` : ''})`,
+  ];
   const width = Math.max(...run.steps.map((step) => step.name.length), 4);
   const typeWidth = Math.max(...run.steps.map((step) => step.type.length), 4);
   for (const step of run.steps) {
     const attempts = step.attempts > 0 ? `${step.attempts} attempt${step.attempts === 1 ? '' : 's'}` : '';
     const detail = step.error ? `  error: ${step.error}` : '';
-    lines.push(`  ${STEP_SYMBOL[step.status]} ${step.name.padEnd(width)}  ${step.type.padEnd(typeWidth)}  ${attempts.padEnd(10)} ${seconds(step.startedAt, step.endedAt).padStart(6)}${detail}`);
+    lines.push(
+      `  ${STEP_SYMBOL[step.status]} ${step.name.padEnd(width)}  ${step.type.padEnd(typeWidth)}  ${attempts.padEnd(10)} ${seconds(step.startedAt, step.endedAt).padStart(6)}${detail}`,
+    );
   }
   if (run.error && !run.steps.some((step) => step.error)) lines.push(`  error: ${run.error}`);
   if (run.webUiLink) lines.push(`  Temporal Web UI: ${run.webUiLink}`);
@@ -55,6 +59,13 @@ export function runSummary(run: RunRecord) {
     version: run.version,
     status: run.status,
     error: run.error,
-    steps: run.steps.map((step) => ({ name: step.name, type: step.type, status: step.status, attempts: step.attempts, output: step.output, error: step.error })),
+    steps: run.steps.map((step) => ({
+      name: step.name,
+      type: step.type,
+      status: step.status,
+      attempts: step.attempts,
+      output: step.output,
+      error: step.error,
+    })),
   };
 }

@@ -17,7 +17,9 @@ async function walk(path: string): Promise<string[]> {
     entries
       .filter((entry) => entry.name !== 'node_modules' && !entry.name.startsWith('.'))
       .map((entry) => join(path, entry.name))
-      .map(async (child) => ((await stat(child)).isDirectory() ? walk(child) : DEFINITION_FILE.test(child) && !NOT_DEFINITIONS.test(child) ? [child] : [])),
+      .map(async (child) =>
+        (await stat(child)).isDirectory() ? walk(child) : DEFINITION_FILE.test(child) && !NOT_DEFINITIONS.test(child) ? [child] : [],
+      ),
   );
   return nested.flat();
 }
@@ -30,9 +32,16 @@ export async function collectDefinitionFiles(paths: string[], cwd = process.cwd(
   const found = [...new Set((await Promise.all(paths.map(walk))).flat())].sort();
   const documents = await Promise.all(found.map(async (file) => ({ file, content: await readFile(file, 'utf8') })));
   // Function documents travel with the TypeScript they name; a missing one is reported by the loader.
-  const sources = [...new Set(documents.flatMap(({ file, content }) => functionDocumentsIn(content).map((document) => join(dirname(file), document.file))))].sort();
+  const sources = [
+    ...new Set(
+      documents.flatMap(({ file, content }) => functionDocumentsIn(content).map((document) => join(dirname(file), document.file))),
+    ),
+  ].sort();
   const readable = await Promise.all(sources.map(async (file) => ({ file, content: await readFile(file, 'utf8').catch(() => undefined) })));
-  return [...documents, ...readable.flatMap((source) => (source.content === undefined ? [] : [{ file: source.file, content: source.content }]))].map(({ file, content }) => ({
+  return [
+    ...documents,
+    ...readable.flatMap((source) => (source.content === undefined ? [] : [{ file: source.file, content: source.content }])),
+  ].map(({ file, content }) => ({
     path: relative(cwd, file) || file,
     content,
   }));

@@ -31,7 +31,8 @@ export function shapeIssues(document: unknown): ShapeIssue[] {
   while (pending.length > 0) {
     const { value, path } = pending.pop() as { value: unknown; path: (string | number)[] };
     if (typeof value === 'string') {
-      if (value.length > MAX_STRING_LENGTH) issues.push({ path, message: `a string of ${value.length} characters; at most ${MAX_STRING_LENGTH} per string` });
+      if (value.length > MAX_STRING_LENGTH)
+        issues.push({ path, message: `a string of ${value.length} characters; at most ${MAX_STRING_LENGTH} per string` });
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;

@@ -92,7 +92,12 @@ export function formatPath(path: Path): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${key}` : key), '');
 }
 
-function zodErrors(locator: DocumentLocator, issues: z.core.$ZodIssue[], prefix: Path = [], skip?: (path: Path) => boolean): DefinitionError[] {
+function zodErrors(
+  locator: DocumentLocator,
+  issues: z.core.$ZodIssue[],
+  prefix: Path = [],
+  skip?: (path: Path) => boolean,
+): DefinitionError[] {
   const errors: DefinitionError[] = [];
   for (const issue of issues) {
     const issuePath = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
@@ -117,13 +122,18 @@ function valueAt(value: unknown, path: Path): unknown {
 
 /** A YAML library error, said in terms of idflow's limits where one was hit. */
 function yamlProblem(message: string): string {
-  if (message.includes('Maximum call stack size exceeded')) return `YAML: nested too deeply: at most ${MAX_NESTING} levels of maps and lists`;
-  if (message.includes('Excessive alias count')) return 'YAML: aliases expand to too many values (an alias bomb?): expand fewer aliases or write the values out';
+  if (message.includes('Maximum call stack size exceeded'))
+    return `YAML: nested too deeply: at most ${MAX_NESTING} levels of maps and lists`;
+  if (message.includes('Excessive alias count'))
+    return 'YAML: aliases expand to too many values (an alias bomb?): expand fewer aliases or write the values out';
   return `YAML: ${message.split('\n')[0]}`;
 }
 
 /** Parses every document of every file; YAML syntax errors, size limits and schema errors are collected. */
-function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] } {
+function parseFiles(files: SourceFile[]): {
+  errors: DefinitionError[];
+  parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[];
+} {
   const errors: DefinitionError[] = [];
   const parsed: { spec: DefinitionSpec; locator: DocumentLocator; file: string; line: number }[] = [];
   let documentCount = 0;
@@ -131,7 +141,13 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
     if (FUNCTION_SOURCE.test(file.path)) continue;
     const bytes = Buffer.byteLength(file.content);
     if (bytes > MAX_FILE_BYTES) {
-      errors.push({ file: file.path, line: 1, column: 1, path: '', message: `the file is ${bytes} bytes; at most ${MAX_FILE_BYTES} bytes per file: split it` });
+      errors.push({
+        file: file.path,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `the file is ${bytes} bytes; at most ${MAX_FILE_BYTES} bytes per file: split it`,
+      });
       continue;
     }
     const lines = new LineCounter();
@@ -156,7 +172,9 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
         return { errors, parsed };
       }
       if (!isMap(document.contents)) {
-        errors.push(locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'));
+        errors.push(
+          locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'),
+        );
         continue;
       }
       let raw: unknown;
@@ -174,7 +192,9 @@ function parseFiles(files: SourceFile[]): { errors: DefinitionError[]; parsed: {
       }
       const kind = (raw as { kind?: unknown }).kind;
       if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Function' && kind !== 'Directory') {
-        errors.push(locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`));
+        errors.push(
+          locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`),
+        );
         continue;
       }
       const schema = DOCUMENT_SCHEMAS[kind];
@@ -224,7 +244,16 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
     for (const issue of templateIssues(input)) errors.push(locator.error([...at, 'with', ...issue.path], issue.message));
     for (const reference of templateCtxReferences(input)) {
       if (reference !== 'trigger' && !earlier.has(reference)) {
-        errors.push(locator.error([...at, 'with'], unknownReference(reference, [...earlier], spec.steps.map((s) => s.name))));
+        errors.push(
+          locator.error(
+            [...at, 'with'],
+            unknownReference(
+              reference,
+              [...earlier],
+              spec.steps.map((s) => s.name),
+            ),
+          ),
+        );
       }
     }
     earlier.add(step.name);
@@ -264,7 +293,8 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
     if (first) errors.push(entry.locator.error(['name'], `${key} is defined twice in this file set (first in ${first})`));
     else seen.set(key, `${entry.file}:${entry.line}`);
   }
-  const namesOf = (kind: string, known: string[]) => new Set([...known, ...parsed.flatMap((e) => (e.spec.kind === kind && 'name' in e.spec ? [e.spec.name] : []))]);
+  const namesOf = (kind: string, known: string[]) =>
+    new Set([...known, ...parsed.flatMap((e) => (e.spec.kind === kind && 'name' in e.spec ? [e.spec.name] : []))]);
   const webhooks = namesOf('Webhook', existing.webhooks);
   const automations = namesOf('Automation', existing.automations);
   const functions = existing.functions && namesOf('Function', existing.functions);
@@ -292,7 +322,13 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Function', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line, source });
     } else {
       const { locator } = entry;
-      documents.push({ kind: 'Directory', spec: entry.spec, file: entry.file, line: entry.line, locate: (path, message) => locator.error(path, message) });
+      documents.push({
+        kind: 'Directory',
+        spec: entry.spec,
+        file: entry.file,
+        line: entry.line,
+        locate: (path, message) => locator.error(path, message),
+      });
     }
   }
   errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
@@ -300,7 +336,10 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
 }
 
 /** Directory lookups over what exists plus what Directory documents of this file set declare; all true when unknown. */
-function directoryResolver(existing: DirectoryNames | undefined, parsed: { spec: DefinitionSpec }[]): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation' | 'hasFunction'> {
+function directoryResolver(
+  existing: DirectoryNames | undefined,
+  parsed: { spec: DefinitionSpec }[],
+): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation' | 'hasFunction'> {
   if (!existing) return { hasEntitlement: () => true, hasApp: () => true, hasAccessProfile: () => true, hasCampaignTemplate: () => true };
   const declared = declaredNames(parsed.flatMap((entry) => (entry.spec.kind === 'Directory' ? [entry.spec] : [])));
   const set = (key: keyof DirectoryNames) => new Set([...existing[key], ...declared[key]]);
@@ -308,5 +347,10 @@ function directoryResolver(existing: DirectoryNames | undefined, parsed: { spec:
   const apps = set('apps');
   const profiles = set('accessProfiles');
   const templates = set('campaignTemplates');
-  return { hasEntitlement: (r) => entitlements.has(r), hasApp: (r) => apps.has(r), hasAccessProfile: (r) => profiles.has(r), hasCampaignTemplate: (r) => templates.has(r) };
+  return {
+    hasEntitlement: (r) => entitlements.has(r),
+    hasApp: (r) => apps.has(r),
+    hasAccessProfile: (r) => profiles.has(r),
+    hasCampaignTemplate: (r) => templates.has(r),
+  };
 }

@@ -39,7 +39,10 @@ export const StepSpecSchema = z
       .refine((stepName) => !RESERVED_STEP_NAMES.includes(stepName), { message: '"trigger" is reserved for ctx.trigger' }),
     type: z.string().describe('The step type: see `idflow steps` or docs/steps.md.'),
     description: z.string().optional(),
-    with: z.record(z.string(), z.json()).default({}).describe('The step input; strings may be templates: "{{ ctx.trigger.newUser.email }}".'),
+    with: z
+      .record(z.string(), z.json())
+      .default({})
+      .describe('The step input; strings may be templates: "{{ ctx.trigger.newUser.email }}".'),
     timeout: duration.optional().describe('Per-attempt timeout of the step; defaults per step type.'),
     retry: RetrySchema.optional().describe('Retry policy overrides; defaults per step type.'),
   })
@@ -55,7 +58,10 @@ export const AutomationSchema = z
     steps: z
       .array(StepSpecSchema)
       .min(1, 'an automation needs at least one step')
-      .max(MAX_STEPS, { error: (issue) => `at most ${MAX_STEPS} steps per automation, got ${(issue.input as unknown[]).length}: chain automations with run_automation for longer flows` }),
+      .max(MAX_STEPS, {
+        error: (issue) =>
+          `at most ${MAX_STEPS} steps per automation, got ${(issue.input as unknown[]).length}: chain automations with run_automation for longer flows`,
+      }),
   })
   .strict();
 
@@ -68,7 +74,12 @@ export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
   return spec as unknown as AutomationSpec;
 }
 
-export const DOCUMENT_SCHEMAS = { Automation: AutomationSchema, Webhook: WebhookSchema, Function: FunctionSchema, Directory: DirectoryDocumentSchema } as const;
+export const DOCUMENT_SCHEMAS = {
+  Automation: AutomationSchema,
+  Webhook: WebhookSchema,
+  Function: FunctionSchema,
+  Directory: DirectoryDocumentSchema,
+} as const;
 
 /**
  * JSON Schemas for editors, file name → schema. Steps are a union over the registered step
@@ -79,7 +90,10 @@ export function definitionJsonSchemas(): Record<string, object> {
     StepSpecSchema.extend({ type: z.literal(step.type).describe(step.description), with: step.with }),
   );
   const [first, ...rest] = stepVariants;
-  const steps = z.array(rest.length > 0 ? z.union([first, ...rest]) : first).min(1).max(MAX_STEPS);
+  const steps = z
+    .array(rest.length > 0 ? z.union([first, ...rest]) : first)
+    .min(1)
+    .max(MAX_STEPS);
   const automation = AutomationSchema.extend({ steps });
   const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({

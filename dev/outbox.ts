@@ -70,7 +70,10 @@ function bounded(body: unknown, maxBytes: number): { body: unknown; bytes: numbe
   const json = Buffer.from(JSON.stringify(body) ?? 'null');
   if (json.length <= maxBytes) return { body, bytes: json.length };
   // A fresh string from the bytes: a slice of the original would keep all of it alive.
-  const kept: TruncatedBody = { truncated: `kept the first ${maxBytes} of ${json.length} bytes of JSON`, json: json.subarray(0, maxBytes).toString('utf8') };
+  const kept: TruncatedBody = {
+    truncated: `kept the first ${maxBytes} of ${json.length} bytes of JSON`,
+    json: json.subarray(0, maxBytes).toString('utf8'),
+  };
   return { body: kept, bytes: Buffer.byteLength(JSON.stringify(kept)) };
 }
 
@@ -92,7 +95,15 @@ export async function startSmtpCatcher(outbox: DevOutbox): Promise<{ url: string
           outbox.add({
             channel: 'email',
             to: to.join(', '),
-            body: { messageId: mail.messageId, from: mail.from?.text, to, cc: addresses(mail.cc), subject: mail.subject, text: mail.text, html: mail.html || undefined },
+            body: {
+              messageId: mail.messageId,
+              from: mail.from?.text,
+              to,
+              cc: addresses(mail.cc),
+              subject: mail.subject,
+              text: mail.text,
+              html: mail.html || undefined,
+            },
           });
           callback();
         })

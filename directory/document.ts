@@ -26,7 +26,15 @@ export const DirectoryDocumentSchema = z
             slug,
             displayName: z.string().optional(),
             entitlements: z
-              .array(z.object({ id: z.string().min(1).optional().describe('Defaults to "app:slug".'), slug, displayName: z.string().optional() }).strict())
+              .array(
+                z
+                  .object({
+                    id: z.string().min(1).optional().describe('Defaults to "app:slug".'),
+                    slug,
+                    displayName: z.string().optional(),
+                  })
+                  .strict(),
+              )
               .default([]),
           })
           .strict(),
@@ -37,15 +45,34 @@ export const DirectoryDocumentSchema = z
     accounts: z
       .array(
         z
-          .object({ app: ref, user: ref, username: z.string().min(1).optional(), email: z.string().optional(), status: z.enum(ACCOUNT_STATUSES).default('APP_USER_STATUS_ENABLED') })
+          .object({
+            app: ref,
+            user: ref,
+            username: z.string().min(1).optional(),
+            email: z.string().optional(),
+            status: z.enum(ACCOUNT_STATUSES).default('APP_USER_STATUS_ENABLED'),
+          })
           .strict(),
       )
       .default([]),
-    accessProfiles: z.array(z.object({ id: slug, displayName: z.string().optional(), entitlements: z.array(ref).default([]) }).strict()).default([]),
+    accessProfiles: z
+      .array(z.object({ id: slug, displayName: z.string().optional(), entitlements: z.array(ref).default([]) }).strict())
+      .default([]),
     enrollments: z.array(z.object({ user: ref, profile: ref }).strict()).default([]),
     delegates: z.array(z.object({ user: ref, delegate: ref }).strict()).default([]),
     tasks: z
-      .array(z.object({ id: z.string().min(1), type: z.enum(TASK_TYPES), assignee: ref, subject: ref.optional(), title: z.string().min(1), state: z.enum(TASK_STATES).default('open') }).strict())
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            type: z.enum(TASK_TYPES),
+            assignee: ref,
+            subject: ref.optional(),
+            title: z.string().min(1),
+            state: z.enum(TASK_STATES).default('open'),
+          })
+          .strict(),
+      )
       .default([]),
     campaignTemplates: z
       .array(
@@ -71,12 +98,18 @@ export interface DocumentIssue {
 }
 
 /** Names a document set declares, so automations applied with it may refer to them. */
-export function declaredNames(documents: DirectoryDocument[]): { entitlements: string[]; apps: string[]; accessProfiles: string[]; campaignTemplates: string[] } {
+export function declaredNames(documents: DirectoryDocument[]): {
+  entitlements: string[];
+  apps: string[];
+  accessProfiles: string[];
+  campaignTemplates: string[];
+} {
   const names = { entitlements: [] as string[], apps: [] as string[], accessProfiles: [] as string[], campaignTemplates: [] as string[] };
   for (const document of documents) {
     for (const app of document.apps) {
       names.apps.push(app.slug, app.id ?? app.slug);
-      for (const entitlement of app.entitlements) names.entitlements.push(`${app.slug}:${entitlement.slug}`, entitlement.id ?? `${app.slug}:${entitlement.slug}`);
+      for (const entitlement of app.entitlements)
+        names.entitlements.push(`${app.slug}:${entitlement.slug}`, entitlement.id ?? `${app.slug}:${entitlement.slug}`);
     }
     names.accessProfiles.push(...document.accessProfiles.map((profile) => profile.id));
     names.campaignTemplates.push(...document.campaignTemplates.map((template) => template.id));
@@ -101,7 +134,12 @@ export interface DirectoryApplySummary {
  * Applies one document inside the writer's transaction. Returns the issues (each with its path);
  * the caller rolls the transaction back when there are any.
  */
-export async function applyDirectoryDocument(tx: DirectoryWriter, document: DirectoryDocument, summary: DirectoryApplySummary, source: string): Promise<DocumentIssue[]> {
+export async function applyDirectoryDocument(
+  tx: DirectoryWriter,
+  document: DirectoryDocument,
+  summary: DirectoryApplySummary,
+  source: string,
+): Promise<DocumentIssue[]> {
   const issues: DocumentIssue[] = [];
   const attempt = async (path: (string | number)[], action: () => Promise<void>): Promise<void> => {
     try {
@@ -118,7 +156,13 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
     await tx.ops.putApp(app);
     summary.apps++;
     for (const entry of input.entitlements) {
-      const entitlement: Entitlement = { id: entry.id ?? `${app.slug}:${entry.slug}`, appId: app.id, app: app.slug, slug: entry.slug, displayName: entry.displayName ?? entry.slug };
+      const entitlement: Entitlement = {
+        id: entry.id ?? `${app.slug}:${entry.slug}`,
+        appId: app.id,
+        app: app.slug,
+        slug: entry.slug,
+        displayName: entry.displayName ?? entry.slug,
+      };
       await attempt(['apps', i, 'entitlements'], () => tx.ops.putEntitlement(entitlement));
       summary.entitlements++;
     }
@@ -131,7 +175,8 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
     await attempt(['users', i], async () => {
       const current = await tx.ops.getUser(input.id);
       const byEmail = await tx.ops.getUserByEmail(input.email);
-      if (byEmail && byEmail.id !== input.id) throw new DirectoryError('CONFLICT', `email "${input.email}" belongs to another person ("${byEmail.id}")`);
+      if (byEmail && byEmail.id !== input.id)
+        throw new DirectoryError('CONFLICT', `email "${input.email}" belongs to another person ("${byEmail.id}")`);
       const fields = toUserFields(input, current, (email) => managers.get(email));
       const change = diffUser(current, fields, now);
       if (!change) summary.users.unchanged++;
@@ -144,7 +189,10 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
 
   for (const [i, grant] of document.grants.entries()) {
     await attempt(['grants', i], async () => {
-      const result = await tx.grantEntitlements({ user: grant.user, entitlements: [grant.entitlement], expiresAt: grant.expiresAt }, { source });
+      const result = await tx.grantEntitlements(
+        { user: grant.user, entitlements: [grant.entitlement], expiresAt: grant.expiresAt },
+        { source },
+      );
       summary.grants.created += result.granted.length;
       summary.grants.existing += result.alreadyHad.length;
     });
@@ -176,14 +224,19 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
   for (const [i, input] of document.accessProfiles.entries()) {
     await attempt(['accessProfiles', i, 'entitlements'], async () => {
       const entitlements = await Promise.all(input.entitlements.map((entitlement) => tx.entitlement(entitlement)));
-      await tx.ops.putAccessProfile({ id: input.id, displayName: input.displayName ?? input.id, entitlements: entitlements.map((e) => e.id) });
+      await tx.ops.putAccessProfile({
+        id: input.id,
+        displayName: input.displayName ?? input.id,
+        entitlements: entitlements.map((e) => e.id),
+      });
       summary.accessProfiles++;
     });
   }
   for (const [i, input] of document.enrollments.entries()) {
     await attempt(['enrollments', i], async () => {
       const user = await tx.user(input.user);
-      if (!(await tx.ops.getAccessProfile(input.profile))) throw new DirectoryError('NOT_FOUND', `access profile "${input.profile}" is not in the directory`);
+      if (!(await tx.ops.getAccessProfile(input.profile)))
+        throw new DirectoryError('NOT_FOUND', `access profile "${input.profile}" is not in the directory`);
       await tx.ops.putEnrollment({ userId: user.id, profileId: input.profile, enrolledAt: now });
       summary.enrollments++;
     });
@@ -215,7 +268,12 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
   for (const [i, input] of document.campaignTemplates.entries()) {
     await attempt(['campaignTemplates', i], async () => {
       if (input.reviewer !== 'manager') await tx.user(input.reviewer.user, 'reviewer');
-      await tx.ops.putCampaignTemplate({ id: input.id, displayName: input.displayName ?? input.id, reviewer: input.reviewer, durationDays: input.durationDays });
+      await tx.ops.putCampaignTemplate({
+        id: input.id,
+        displayName: input.displayName ?? input.id,
+        reviewer: input.reviewer,
+        durationDays: input.durationDays,
+      });
       summary.campaignTemplates++;
     });
   }
@@ -223,5 +281,16 @@ export async function applyDirectoryDocument(tx: DirectoryWriter, document: Dire
 }
 
 export function emptySummary(): DirectoryApplySummary {
-  return { apps: 0, entitlements: 0, users: { created: 0, updated: 0, unchanged: 0 }, grants: { created: 0, existing: 0 }, accounts: 0, accessProfiles: 0, enrollments: 0, delegates: 0, tasks: 0, campaignTemplates: 0 };
+  return {
+    apps: 0,
+    entitlements: 0,
+    users: { created: 0, updated: 0, unchanged: 0 },
+    grants: { created: 0, existing: 0 },
+    accounts: 0,
+    accessProfiles: 0,
+    enrollments: 0,
+    delegates: 0,
+    tasks: 0,
+    campaignTemplates: 0,
+  };
 }

@@ -16,7 +16,21 @@ import type { User } from './types.js';
 import { CONTROL_CHARACTER, MAX_ID_LENGTH, UserInputSchema, toUserFields } from './users.js';
 
 /** The feed's columns that are user fields (after mapping); any other column goes to attributes. */
-export const DEFAULT_COLUMNS = ['id', 'email', 'firstName', 'lastName', 'displayName', 'department', 'title', 'managerEmail', 'employmentType', 'status', 'startDate', 'endDate', 'location'] as const;
+export const DEFAULT_COLUMNS = [
+  'id',
+  'email',
+  'firstName',
+  'lastName',
+  'displayName',
+  'department',
+  'title',
+  'managerEmail',
+  'employmentType',
+  'status',
+  'startDate',
+  'endDate',
+  'location',
+] as const;
 const FIELD_COLUMNS = new Set<string>([...DEFAULT_COLUMNS, 'username']);
 /** Every row needs these; a CSV header without them is refused as a whole. */
 const REQUIRED_COLUMNS = ['id', 'email'] as const;
@@ -96,12 +110,14 @@ export function parseMapping(text: string, file: string): ColumnMapping {
   if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]?.message}`);
   const raw = located(file, () => document.toJS() as unknown);
   const columns = raw !== null && typeof raw === 'object' && Object.hasOwn(raw, 'columns') ? (raw as { columns: unknown }).columns : raw;
-  if (columns === null || typeof columns !== 'object' || Array.isArray(columns)) throw new Error(`${file}: expected a map of feed column → idflow column (optionally under "columns:")`);
+  if (columns === null || typeof columns !== 'object' || Array.isArray(columns))
+    throw new Error(`${file}: expected a map of feed column → idflow column (optionally under "columns:")`);
   const entries = Object.entries(columns);
   if (entries.length > MAX_MAPPED_COLUMNS) throw new Error(`${file}: maps ${entries.length} columns; at most ${MAX_MAPPED_COLUMNS}`);
   const mapping = new Map<string, string>();
   for (const [from, to] of entries) {
-    if (typeof to !== 'string' || to === '') throw new Error(`${file}: column "${from}" must map to a column name, got ${JSON.stringify(to)}`);
+    if (typeof to !== 'string' || to === '')
+      throw new Error(`${file}: column "${from}" must map to a column name, got ${JSON.stringify(to)}`);
     const problem = columnNameProblem(from) ?? columnNameProblem(to);
     if (problem) throw new Error(`${file}: column "${from}": ${problem}`);
     mapping.set(from, to);
@@ -128,7 +144,8 @@ export async function parseFeed(file: string, content: string, options: ParseFee
 // CSV is parsed 256 KiB at a time (~2,000 people), giving the API's event loop a turn after each.
 const CSV_SLICE = 256 * 1024;
 const TOO_MANY = new Error('too many records');
-const tooManyRows = (file: string, maxRows: number): Error => new Error(`${file}: more than ${maxRows.toLocaleString('en')} people; an import takes at most that many`);
+const tooManyRows = (file: string, maxRows: number): Error =>
+  new Error(`${file}: more than ${maxRows.toLocaleString('en')} people; an import takes at most that many`);
 
 interface CsvRecord {
   record: string[];
@@ -182,20 +199,27 @@ function csvColumns(where: string, header: string[], mapping: ColumnMapping): st
     if (problem) throw new Error(`${where}: column ${index + 1}: ${problem}`);
     if (column === '') throw new Error(`${where}: column ${index + 1} has no name`);
     const first = position.get(column);
-    if (first !== undefined) throw new Error(`${where}: columns ${first + 1} (${describeColumn(header[first] as string, column)}) and ${index + 1} (${describeColumn(cell, column)}) both give ${column}; keep one`);
+    if (first !== undefined)
+      throw new Error(
+        `${where}: columns ${first + 1} (${describeColumn(header[first] as string, column)}) and ${index + 1} (${describeColumn(cell, column)}) both give ${column}; keep one`,
+      );
     position.set(column, index);
     return column;
   });
   for (const required of REQUIRED_COLUMNS) {
     if (position.has(required)) continue;
     const mappedFrom = [...mapping].filter(([, to]) => to === required).map(([from]) => `"${from}"`);
-    const hint = mappedFrom.length > 0 ? `the mapping renames ${mappedFrom.join(' or ')} to ${required}, but the header has no such column` : `name a column "${required}", or rename one with a mapping (--map, e.g. columns: { "Employee ID": ${required} })`;
+    const hint =
+      mappedFrom.length > 0
+        ? `the mapping renames ${mappedFrom.join(' or ')} to ${required}, but the header has no such column`
+        : `name a column "${required}", or rename one with a mapping (--map, e.g. columns: { "Employee ID": ${required} })`;
     throw new Error(`${where}: no ${required} column: the header has ${header.map((cell) => JSON.stringify(cell)).join(', ')}; ${hint}`);
   }
   return columns;
 }
 
-const describeColumn = (cell: string, column: string): string => (cell === column ? JSON.stringify(cell) : `${JSON.stringify(cell)} → ${column}`);
+const describeColumn = (cell: string, column: string): string =>
+  cell === column ? JSON.stringify(cell) : `${JSON.stringify(cell)} → ${column}`;
 
 function renamedColumns(feedColumns: Iterable<string>, mapping: ColumnMapping): Map<string, string> {
   const renamed = new Map<string, string>();
@@ -221,7 +245,8 @@ function parseJsonFeed(file: string, content: string, mapping: ColumnMapping, ma
   const rows = list.items.map((item) => {
     const line = lines.linePos(isNode(item) && item.range ? item.range[0] : 0).line;
     const person = located(`${file}:${line}`, () => (isNode(item) ? item.toJSON() : item) as unknown);
-    if (person === null || typeof person !== 'object' || Array.isArray(person)) throw new Error(`${file}:${line}: expected a person (an object), got ${JSON.stringify(person)}`);
+    if (person === null || typeof person !== 'object' || Array.isArray(person))
+      throw new Error(`${file}:${line}: expected a person (an object), got ${JSON.stringify(person)}`);
     const values: Record<string, unknown> = Object.create(null);
     const fromKey = new Map<string, string>();
     for (const [key, value] of Object.entries(person)) {
@@ -229,9 +254,15 @@ function parseJsonFeed(file: string, content: string, mapping: ColumnMapping, ma
       const problem = columnNameProblem(key) ?? columnNameProblem(column);
       if (problem) throw new Error(`${file}:${line}: ${problem}`);
       const first = fromKey.get(column);
-      if (first !== undefined) throw new Error(`${file}:${line}: ${describeColumn(first, column)} and ${describeColumn(key, column)} both give ${column}; keep one`);
+      if (first !== undefined)
+        throw new Error(
+          `${file}:${line}: ${describeColumn(first, column)} and ${describeColumn(key, column)} both give ${column}; keep one`,
+        );
       fromKey.set(column, key);
-      const nested = column === 'attributes' && value !== null && typeof value === 'object' ? Object.keys(value).map(columnNameProblem).find(Boolean) : undefined;
+      const nested =
+        column === 'attributes' && value !== null && typeof value === 'object'
+          ? Object.keys(value).map(columnNameProblem).find(Boolean)
+          : undefined;
       if (nested) throw new Error(`${file}:${line}: attributes: ${nested}`);
       feedColumns.add(key);
       values[column] = value;
@@ -266,7 +297,17 @@ function rowInput(values: Record<string, unknown>): Record<string, unknown> {
 /** Computes the changes a feed makes to the directory and, unless dryRun, writes them with their events. */
 export async function importFeed(service: DirectoryService, feed: Feed, options: ImportOptions): Promise<ImportReport> {
   const { rows } = feed;
-  const report: ImportReport = { source: options.source, dryRun: options.dryRun ?? false, rows: rows.length, created: [], updated: [], deactivated: [], unchanged: 0, errors: [], events: 0 };
+  const report: ImportReport = {
+    source: options.source,
+    dryRun: options.dryRun ?? false,
+    rows: rows.length,
+    created: [],
+    updated: [],
+    deactivated: [],
+    unchanged: 0,
+    errors: [],
+    events: 0,
+  };
   const existing = await service.repo.listUsers();
   const byId = new Map(existing.map((user) => [user.id, user]));
   const idByEmail = new Map(existing.map((user) => [user.email.toLowerCase(), user.id]));
@@ -282,13 +323,23 @@ export async function importFeed(service: DirectoryService, feed: Feed, options:
     const rawId = typeof row.values.id === 'string' ? row.values.id.trim() : undefined;
     if (rawId) seenIds.add(rawId);
     if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => (issue.path.length > 0 && !issue.message.includes(String(issue.path[0])) ? `${fieldLabel(feed, issue.path)}: ${issue.message}` : issue.message)).join('; ');
+      const message = parsed.error.issues
+        .map((issue) =>
+          issue.path.length > 0 && !issue.message.includes(String(issue.path[0]))
+            ? `${fieldLabel(feed, issue.path)}: ${issue.message}`
+            : issue.message,
+        )
+        .join('; ');
       report.errors.push({ line: row.line, ...(rawId && { id: rawId }), message });
       continue;
     }
     const first = lineOfId.get(parsed.data.id);
     if (first !== undefined) {
-      report.errors.push({ line: row.line, id: parsed.data.id, message: `duplicate id "${parsed.data.id}" (first on line ${first}); this row is skipped` });
+      report.errors.push({
+        line: row.line,
+        id: parsed.data.id,
+        message: `duplicate id "${parsed.data.id}" (first on line ${first}); this row is skipped`,
+      });
       continue;
     }
     lineOfId.set(parsed.data.id, row.line);
@@ -334,7 +385,11 @@ export async function importFeed(service: DirectoryService, feed: Feed, options:
   for (const change of changes) {
     if (change.kind === 'created') report.created.push({ id: change.user.id, email: change.user.email });
     else if (change.kind === 'updated') report.updated.push({ id: change.user.id, changes: change.changes });
-    else report.deactivated.push({ id: change.user.id, reason: seenIds.has(change.user.id) ? `status ${change.user.status}` : 'missing from the full feed' });
+    else
+      report.deactivated.push({
+        id: change.user.id,
+        reason: seenIds.has(change.user.id) ? `status ${change.user.status}` : 'missing from the full feed',
+      });
   }
   report.events = changes.length;
   report.errors.sort((a, b) => a.line - b.line);

@@ -5,7 +5,20 @@
  * its events (the outbox) and a step's recorded result atomically.
  */
 import type { JsonValue } from '../core/json.js';
-import type { Account, AccessProfile, App, Campaign, CampaignTemplate, Delegate, DirectoryEvent, Enrollment, Entitlement, Grant, Task, User } from './types.js';
+import type {
+  Account,
+  AccessProfile,
+  App,
+  Campaign,
+  CampaignTemplate,
+  Delegate,
+  DirectoryEvent,
+  Enrollment,
+  Entitlement,
+  Grant,
+  Task,
+  User,
+} from './types.js';
 
 export interface PendingDirectoryEvent extends DirectoryEvent {
   seq: number;

@@ -36,9 +36,7 @@ export interface ChangeOrigin {
   source: string;
 }
 
-export type UserChange =
-  | { kind: 'created'; user: User }
-  | { kind: 'updated' | 'deactivated'; before: User; user: User; changes: string[] };
+export type UserChange = { kind: 'created'; user: User } | { kind: 'updated' | 'deactivated'; before: User; user: User; changes: string[] };
 
 const asJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject;
 
@@ -55,7 +53,11 @@ export function changedUserFields(before: UserFields, after: UserFields): string
 /** The event a user change emits: deactivation wins over a plain update. */
 export function userChangeEvent(change: UserChange): DirectoryEvent {
   if (change.kind === 'created') return directoryEvent('user.created', { newUser: change.user });
-  return directoryEvent(change.kind === 'deactivated' ? 'user.deactivated' : 'user.updated', { oldUser: change.before, newUser: change.user, changes: change.changes });
+  return directoryEvent(change.kind === 'deactivated' ? 'user.deactivated' : 'user.updated', {
+    oldUser: change.before,
+    newUser: change.user,
+    changes: change.changes,
+  });
 }
 
 /** Classifies the difference between a stored user (or none) and the wanted fields; undefined when equal. */
@@ -165,7 +167,10 @@ export class DirectoryWriter {
       const found = app && (await this.ops.getEntitlementBySlug(app.id, ref.slice(colon + 1)));
       if (found) return found;
     }
-    throw new DirectoryError('NOT_FOUND', `entitlement "${ref}" is not in the directory (give an entitlement id or app-slug:entitlement-slug)`);
+    throw new DirectoryError(
+      'NOT_FOUND',
+      `entitlement "${ref}" is not in the directory (give an entitlement id or app-slug:entitlement-slug)`,
+    );
   }
 
   // ---- governance actions -----------------------------------------------------------------
@@ -183,7 +188,14 @@ export class DirectoryWriter {
         alreadyHad.push(name);
         continue;
       }
-      const grant: Grant = { userId: user.id, entitlementId: entitlement.id, entitlement: name, source: origin.source, grantedAt: now, ...(input.expiresAt && { expiresAt: input.expiresAt }) };
+      const grant: Grant = {
+        userId: user.id,
+        entitlementId: entitlement.id,
+        entitlement: name,
+        source: origin.source,
+        grantedAt: now,
+        ...(input.expiresAt && { expiresAt: input.expiresAt }),
+      };
       await this.ops.putGrant(grant);
       await this.emit(directoryEvent('grant.created', { user, entitlement, grant }));
       granted.push(name);
@@ -209,7 +221,7 @@ export class DirectoryWriter {
       }
     } else if (input.apps) {
       const appIds = new Set((await Promise.all(input.apps.map((ref) => this.app(ref)))).map((app) => app.id));
-      const inApps = await Promise.all(held.map(async (g) => ((await this.ops.getEntitlement(g.entitlementId))?.appId ?? '')));
+      const inApps = await Promise.all(held.map(async (g) => (await this.ops.getEntitlement(g.entitlementId))?.appId ?? ''));
       targets = held.filter((_, i) => appIds.has(inApps[i] as string));
     } else {
       targets = held;
@@ -238,7 +250,8 @@ export class DirectoryWriter {
 
   async modifyDelegate(input: { user: string; delegate?: string; remove?: boolean; removeAsDelegate?: boolean }) {
     const user = await this.user(input.user);
-    if (input.delegate !== undefined && input.remove) throw new DirectoryError('INVALID', 'modify_delegate takes delegate or remove: true, not both');
+    if (input.delegate !== undefined && input.remove)
+      throw new DirectoryError('INVALID', 'modify_delegate takes delegate or remove: true, not both');
     const previous = await this.ops.getDelegate(user.id);
     let delegate: string | null = previous?.delegateId ?? null;
     if (input.delegate !== undefined) {
@@ -262,12 +275,14 @@ export class DirectoryWriter {
 
   async removeAccessProfiles(input: { user: string; profiles?: string[]; all?: boolean }) {
     const user = await this.user(input.user);
-    if ((input.profiles !== undefined) === (input.all === true)) throw new DirectoryError('INVALID', 'remove_access_profiles needs profiles or all: true (one of them)');
+    if ((input.profiles !== undefined) === (input.all === true))
+      throw new DirectoryError('INVALID', 'remove_access_profiles needs profiles or all: true (one of them)');
     const enrolled = (await this.ops.listEnrollments({ userId: user.id })).map((e) => e.profileId);
     const removed: string[] = [];
     const notEnrolled: string[] = [];
     for (const profileId of input.profiles ?? enrolled) {
-      if (!(await this.ops.getAccessProfile(profileId))) throw new DirectoryError('NOT_FOUND', `access profile "${profileId}" is not in the directory`);
+      if (!(await this.ops.getAccessProfile(profileId)))
+        throw new DirectoryError('NOT_FOUND', `access profile "${profileId}" is not in the directory`);
       if (!enrolled.includes(profileId)) {
         notEnrolled.push(profileId);
         continue;
@@ -278,7 +293,12 @@ export class DirectoryWriter {
     return { user: user.id, removed, notEnrolled };
   }
 
-  async createAccount(input: { app: string; user: string; method: 'from_user' | 'custom'; fields?: { username?: string; email?: string } }) {
+  async createAccount(input: {
+    app: string;
+    user: string;
+    method: 'from_user' | 'custom';
+    fields?: { username?: string; email?: string };
+  }) {
     const app = await this.app(input.app);
     const user = await this.user(input.user);
     const existing = await this.ops.findAccount(app.id, user.id);
@@ -307,10 +327,13 @@ export class DirectoryWriter {
     const user = await this.user(input.user);
     let to: User | undefined;
     if (input.action === 'reassign') {
-      if (input.to === undefined || input.to === '') throw new DirectoryError('INVALID', 'perform_task_action with action reassign needs `to` (a user id or email)');
+      if (input.to === undefined || input.to === '')
+        throw new DirectoryError('INVALID', 'perform_task_action with action reassign needs `to` (a user id or email)');
       to = await this.user(input.to, 'to');
     }
-    const open = (await this.ops.listTasks({ assigneeId: user.id, state: 'open' })).filter((task) => input.taskType === undefined || task.type === input.taskType);
+    const open = (await this.ops.listTasks({ assigneeId: user.id, state: 'open' })).filter(
+      (task) => input.taskType === undefined || task.type === input.taskType,
+    );
     const now = NOW();
     for (const task of open) {
       if (to) await this.ops.putTask({ ...task, assigneeId: to.id, updatedAt: now });

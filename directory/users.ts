@@ -28,7 +28,11 @@ function line(max: number, missing?: string) {
   const text = z.string().trim();
   return (missing === undefined ? text : text.min(1, missing)).max(max, `longer than ${max} characters`).superRefine((value, context) => {
     const control = CONTROL_CHARACTER.exec(value)?.[0];
-    if (control !== undefined) context.addIssue({ code: 'custom', message: `contains the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` });
+    if (control !== undefined)
+      context.addIssue({
+        code: 'custom',
+        message: `contains the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+      });
   });
 }
 
@@ -62,7 +66,8 @@ export const UserInputSchema = z
       .superRefine((attributes, context) => {
         for (const [name, value] of Object.entries(attributes)) {
           const length = typeof value === 'string' ? value.length : JSON.stringify(value).length;
-          if (length > MAX_FIELD_LENGTH) context.addIssue({ code: 'custom', path: [name], message: `longer than ${MAX_FIELD_LENGTH} characters` });
+          if (length > MAX_FIELD_LENGTH)
+            context.addIssue({ code: 'custom', path: [name], message: `longer than ${MAX_FIELD_LENGTH} characters` });
         }
       })
       .optional(),
@@ -82,7 +87,8 @@ export function toUserFields(input: UserInput, current: User | undefined, manage
   let resolvedManager: string | undefined;
   if (input.manager !== undefined) {
     resolvedManager = managerId(input.manager.toLowerCase());
-    if (resolvedManager === undefined) throw new DirectoryError('NOT_FOUND', `unknown manager "${input.manager}": no person with that email in the directory or this file`);
+    if (resolvedManager === undefined)
+      throw new DirectoryError('NOT_FOUND', `unknown manager "${input.manager}": no person with that email in the directory or this file`);
   }
   const fields: UserFields = {
     id: input.id,
@@ -90,12 +96,24 @@ export function toUserFields(input: UserInput, current: User | undefined, manage
     status: input.status ?? current?.status ?? 'ENABLED',
     attributes: (input.attributes ?? current?.attributes ?? {}) as JsonObject,
   };
-  const optional = ['username', 'displayName', 'firstName', 'lastName', 'department', 'title', 'employmentType', 'location', 'startDate', 'endDate'] as const;
+  const optional = [
+    'username',
+    'displayName',
+    'firstName',
+    'lastName',
+    'department',
+    'title',
+    'employmentType',
+    'location',
+    'startDate',
+    'endDate',
+  ] as const;
   for (const key of optional) {
     const value = input[key] ?? (key === 'username' ? current?.username : undefined);
     if (value !== undefined) fields[key] = value;
   }
-  if (fields.displayName === undefined && (fields.firstName || fields.lastName)) fields.displayName = [fields.firstName, fields.lastName].filter(Boolean).join(' ');
+  if (fields.displayName === undefined && (fields.firstName || fields.lastName))
+    fields.displayName = [fields.firstName, fields.lastName].filter(Boolean).join(' ');
   if (input.manager !== undefined) {
     fields.manager = input.manager;
     fields.managerId = resolvedManager;

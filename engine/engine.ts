@@ -121,7 +121,12 @@ export class IdflowEngine implements Engine {
       this.directoryNames(),
     ]);
     const names = (list: { name: string }[]) => list.map((d) => d.name);
-    const loaded = loadDefinitions(files, { webhooks: names(webhooks), automations: names(automations), functions: names(functions), directory });
+    const loaded = loadDefinitions(files, {
+      webhooks: names(webhooks),
+      automations: names(automations),
+      functions: names(functions),
+      directory,
+    });
     if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
     authorize?.(loaded.documents);
     // Functions compile before anything is written: a compile error applies nothing.
@@ -148,16 +153,26 @@ export class IdflowEngine implements Engine {
       }
       const wasScheduled = document.kind === 'Automation' && (await this.isScheduled(document.name));
       applied.push(await this.put(document, spec, actor));
-      if (document.kind === 'Automation' && (wasScheduled || document.spec.trigger.type === 'schedule')) await this.schedules.reconcileAutomation(document.name);
+      if (document.kind === 'Automation' && (wasScheduled || document.spec.trigger.type === 'schedule'))
+        await this.schedules.reconcileAutomation(document.name);
     }
-    if (!dryRun) this.options.logger.info({ actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) }, 'definitions applied');
+    if (!dryRun)
+      this.options.logger.info(
+        { actor, applied: applied.filter((a) => a.created).map((a) => `${a.kind}/${a.name}@${a.version}`) },
+        'definitions applied',
+      );
     return { ok: true, errors: [], applied, ...(summary && { directory: summary }) };
   }
 
   /** Entitlements, apps, profiles and templates the directory holds, for apply-time reference checks. */
   private async directoryNames(): Promise<DirectoryNames> {
     const repo = this.store.directory;
-    const [entitlements, apps, profiles, templates] = await Promise.all([repo.listEntitlements(), repo.listApps(), repo.listAccessProfiles(), repo.listCampaignTemplates()]);
+    const [entitlements, apps, profiles, templates] = await Promise.all([
+      repo.listEntitlements(),
+      repo.listApps(),
+      repo.listAccessProfiles(),
+      repo.listCampaignTemplates(),
+    ]);
     return {
       entitlements: entitlements.flatMap((e) => [e.id, `${e.app}:${e.slug}`]),
       apps: apps.flatMap((a) => [a.id, a.slug]),
@@ -167,7 +182,11 @@ export class IdflowEngine implements Engine {
   }
 
   /** Applies Directory documents in one transaction (rolled back on a dry run or any error). */
-  private async applyDirectory(documents: Extract<LoadedDocument, { kind: 'Directory' }>[], dryRun: boolean, actor: string): Promise<{ summary: DirectoryApplySummary } | { errors: DefinitionError[] }> {
+  private async applyDirectory(
+    documents: Extract<LoadedDocument, { kind: 'Directory' }>[],
+    dryRun: boolean,
+    actor: string,
+  ): Promise<{ summary: DirectoryApplySummary } | { errors: DefinitionError[] }> {
     const summary = emptySummary();
     const rollback = new Error('directory apply rolled back');
     const errors: DefinitionError[] = [];
@@ -183,7 +202,8 @@ export class IdflowEngine implements Engine {
       if (error !== rollback) throw error;
     }
     if (errors.length > 0) return { errors };
-    if (!dryRun) await this.store.audit.record({ actor, action: 'directory.apply', target: 'Directory', details: summary as unknown as JsonObject });
+    if (!dryRun)
+      await this.store.audit.record({ actor, action: 'directory.apply', target: 'Directory', details: summary as unknown as JsonObject });
     return { summary };
   }
 
@@ -212,7 +232,12 @@ export class IdflowEngine implements Engine {
   private async preview(document: Exclude<LoadedDocument, { kind: 'Directory' }>, spec: JsonObject): Promise<AppliedDefinition> {
     const current = await this.store.definitions.current(document.kind, document.name);
     const unchanged = current !== undefined && isDeepStrictEqual(current.spec, spec);
-    return { kind: document.kind, name: document.name, version: unchanged ? current.version : (current?.version ?? 0) + 1, created: !unchanged };
+    return {
+      kind: document.kind,
+      name: document.name,
+      version: unchanged ? current.version : (current?.version ?? 0) + 1,
+      created: !unchanged,
+    };
   }
 
   private async put(document: Exclude<LoadedDocument, { kind: 'Directory' }>, spec: JsonObject, actor: string): Promise<AppliedDefinition> {
@@ -234,7 +259,12 @@ export class IdflowEngine implements Engine {
     if (this.cachedIndex?.generation === generation) return this.cachedIndex.index;
     const automations = await this.store.definitions.list('Automation');
     const index = new TriggerIndex(
-      automations.map((a): ActiveAutomation => ({ name: a.name, version: a.version, enabled: a.enabled, spec: storedAutomationSpec(a.spec) })),
+      automations.map((a): ActiveAutomation => ({
+        name: a.name,
+        version: a.version,
+        enabled: a.enabled,
+        spec: storedAutomationSpec(a.spec),
+      })),
     );
     this.cachedIndex = { generation, index };
     return index;
@@ -251,10 +281,19 @@ export class IdflowEngine implements Engine {
     const { data } = parsed.data;
     const dataBytes = jsonBytes(data);
     if (dataBytes > MAX_EVENT_DATA_BYTES) {
-      throw new IdflowError('PAYLOAD_TOO_LARGE', `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`);
+      throw new IdflowError(
+        'PAYLOAD_TOO_LARGE',
+        `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`,
+      );
     }
     const receivedAt = new Date().toISOString();
-    const event: NewEvent = { id: parsed.data.id ?? `evt-${randomUUID()}`, type: parsed.data.type, occurredAt: parsed.data.occurredAt ?? receivedAt, receivedAt, data };
+    const event: NewEvent = {
+      id: parsed.data.id ?? `evt-${randomUUID()}`,
+      type: parsed.data.type,
+      occurredAt: parsed.data.occurredAt ?? receivedAt,
+      receivedAt,
+      data,
+    };
 
     const first = this.ingesting.get(event.id);
     if (first) {
@@ -310,7 +349,10 @@ export class IdflowEngine implements Engine {
     }
     await this.store.events.setMatches(event.id, matches);
     const failed = matches.filter((m) => m.error !== undefined).length;
-    this.options.logger.info({ eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.runId).length, failed }, 'event ingested');
+    this.options.logger.info(
+      { eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.runId).length, failed },
+      'event ingested',
+    );
     const stored = await this.store.events.get(event.id);
     return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches) };
   }
@@ -329,7 +371,10 @@ export class IdflowEngine implements Engine {
     const input: AutomationRunInput = { automation: { name, version, spec }, trigger: data, aliasTrigger: true, eventId, chain: [] };
     const inputBytes = jsonBytes(input);
     if (inputBytes + PAYLOAD_OVERHEAD_BYTES > TEMPORAL_INPUT_LIMIT_BYTES) {
-      throw new IdflowError('PAYLOAD_TOO_LARGE', `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`);
+      throw new IdflowError(
+        'PAYLOAD_TOO_LARGE',
+        `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`,
+      );
     }
     try {
       await this.options.client.workflow.start(automationRun, {
@@ -361,10 +406,19 @@ export class IdflowEngine implements Engine {
 
   async runManually(automationName: string, context: JsonObject, actor: string): Promise<RunRecord> {
     const automation = await this.currentAutomation(automationName);
-    if (!automation.enabled) throw new IdflowError('DISABLED', `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``);
+    if (!automation.enabled)
+      throw new IdflowError(
+        'DISABLED',
+        `automation "${automationName}" is disabled: enable it with \`idflow automations enable ${automationName}\``,
+      );
     const runId = `${automationName}:manual-${randomUUID()}`;
     await this.startRun(automation, context, runId);
-    await this.store.audit.record({ actor, action: 'run.manual', target: `Automation/${automationName}`, details: { runId, version: automation.version } });
+    await this.store.audit.record({
+      actor,
+      action: 'run.manual',
+      target: `Automation/${automationName}`,
+      details: { runId, version: automation.version },
+    });
     return this.requireRun(runId);
   }
 
@@ -435,7 +489,8 @@ export class IdflowEngine implements Engine {
       source: `rollback to v${version}`,
       actor,
     });
-    if (wasScheduled || storedAutomationSpec(target.spec).trigger.type === 'schedule') await this.schedules.reconcileAutomation(automationName);
+    if (wasScheduled || storedAutomationSpec(target.spec).trigger.type === 'schedule')
+      await this.schedules.reconcileAutomation(automationName);
     return { kind: 'Automation', name: automationName, version: result.version.version, created: result.created };
   }
 

@@ -6,7 +6,13 @@
  */
 import type { ScheduleTrigger } from '../triggers/schema.js';
 import { IdflowError } from '../core/errors.js';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { parseDuration } from '../core/duration.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import type { Store } from '../store/types.js';
@@ -46,7 +52,16 @@ interface ScheduledAutomation {
 }
 
 function localTime(date: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'shortOffset' }).formatToParts(date);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'shortOffset',
+  }).formatToParts(date);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
 }
@@ -63,7 +78,12 @@ export class ScheduleManager {
     return automations.flatMap((automation) => {
       const spec = storedAutomationSpec(automation.spec);
       if (spec.trigger.type !== 'schedule') return [];
-      const input: AutomationRunInput = { automation: { name: automation.name, version: automation.version, spec }, trigger: { schedule: automation.name }, chain: [], scheduled: true };
+      const input: AutomationRunInput = {
+        automation: { name: automation.name, version: automation.version, spec },
+        trigger: { schedule: automation.name },
+        chain: [],
+        scheduled: true,
+      };
       return [{ name: automation.name, version: automation.version, enabled: automation.enabled, trigger: spec.trigger, input }];
     });
   }
@@ -100,9 +120,12 @@ export class ScheduleManager {
     const ids = new Set(wanted.map((automation) => scheduleIdFor(automation.name)));
     for await (const summary of this.client.schedule.list()) {
       if (summary.scheduleId.startsWith(PREFIX) && !ids.has(summary.scheduleId)) {
-        await this.client.schedule.getHandle(summary.scheduleId).delete().catch((error: unknown) => {
-          if (!(error instanceof ScheduleNotFoundError)) throw error;
-        });
+        await this.client.schedule
+          .getHandle(summary.scheduleId)
+          .delete()
+          .catch((error: unknown) => {
+            if (!(error instanceof ScheduleNotFoundError)) throw error;
+          });
       }
     }
     for (const automation of wanted) await this.upsert(automation);
@@ -124,7 +147,11 @@ export class ScheduleManager {
     const scheduleId = scheduleIdFor(automation.name);
     const options = this.options(automation);
     try {
-      await this.client.schedule.create({ scheduleId, ...options, state: { paused: !automation.enabled, note: automation.enabled ? undefined : DISABLED_NOTE } });
+      await this.client.schedule.create({
+        scheduleId,
+        ...options,
+        state: { paused: !automation.enabled, note: automation.enabled ? undefined : DISABLED_NOTE },
+      });
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
       // Disabling pauses and enabling lifts that pause, in the same update as the rest (a
@@ -132,8 +159,18 @@ export class ScheduleManager {
       // pause` survives updates.
       await this.client.schedule.getHandle(scheduleId).update((previous) => {
         const pausedByDisable = previous.state.paused && previous.state.note === DISABLED_NOTE;
-        const state = !automation.enabled ? { paused: true, note: DISABLED_NOTE } : pausedByDisable ? { paused: false, note: 'the automation is enabled' } : previous.state;
-        return { ...previous, spec: options.spec, action: options.action, policies: options.policies, state: { ...previous.state, ...state } };
+        const state = !automation.enabled
+          ? { paused: true, note: DISABLED_NOTE }
+          : pausedByDisable
+            ? { paused: false, note: 'the automation is enabled' }
+            : previous.state;
+        return {
+          ...previous,
+          spec: options.spec,
+          action: options.action,
+          policies: options.policies,
+          state: { ...previous.state, ...state },
+        };
       });
     }
   }
@@ -155,7 +192,9 @@ export class ScheduleManager {
         every: automation.trigger.every,
         timezone: automation.trigger.timezone,
         paused: description.state.paused,
-        nextFireTimes: description.info.nextActionTimes.slice(0, 3).map((at) => ({ at: at.toISOString(), local: localTime(at, automation.trigger.timezone) })),
+        nextFireTimes: description.info.nextActionTimes
+          .slice(0, 3)
+          .map((at) => ({ at: at.toISOString(), local: localTime(at, automation.trigger.timezone) })),
       });
     }
     return summaries;
@@ -163,7 +202,8 @@ export class ScheduleManager {
 
   async trigger(name: string): Promise<void> {
     const { automation, handle } = await this.handle(name);
-    if (!automation.enabled) throw new IdflowError('DISABLED', `automation "${name}" is disabled: enable it with \`idflow automations enable ${name}\``);
+    if (!automation.enabled)
+      throw new IdflowError('DISABLED', `automation "${name}" is disabled: enable it with \`idflow automations enable ${name}\``);
     await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
   }
 
@@ -174,7 +214,8 @@ export class ScheduleManager {
   }
 
   async backfill(name: string, from: Date, to: Date): Promise<void> {
-    if (!(from < to)) throw new IdflowError('INVALID', `backfill needs --from before --to (got ${from.toISOString()} and ${to.toISOString()})`);
+    if (!(from < to))
+      throw new IdflowError('INVALID', `backfill needs --from before --to (got ${from.toISOString()} and ${to.toISOString()})`);
     const { handle } = await this.handle(name);
     await handle.backfill([{ start: from, end: to, overlap: ScheduleOverlapPolicy.ALLOW_ALL }]);
   }

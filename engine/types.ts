@@ -75,4 +75,3 @@ export interface Engine {
   /** Link to the run in the Temporal Web UI, when one is known. */
   webUiLink(runId: string): string | undefined;
 }
-

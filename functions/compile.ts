@@ -93,10 +93,17 @@ function closedImports(bundled: Set<string>): Plugin {
         const specifier = args.path.startsWith('npm:') ? args.path.slice('npm:'.length) : undefined;
         const name = specifier === undefined ? undefined : packageNameOf(specifier);
         if (specifier === undefined || name === undefined || !isAllowedPackage(name)) {
-          return { errors: [{ text: `cannot import "${args.path}": a function may only import ${ALLOWLIST_TEXT} (with subpaths, e.g. npm:date-fns/format)` }] };
+          return {
+            errors: [
+              {
+                text: `cannot import "${args.path}": a function may only import ${ALLOWLIST_TEXT} (with subpaths, e.g. npm:date-fns/format)`,
+              },
+            ],
+          };
         }
         const resolved = await pluginBuild.resolve(specifier, { kind: args.kind, resolveDir: PROJECT_ROOT, pluginData: RESOLVING_ALLOWED });
-        if (resolved.errors.length > 0) return { errors: [{ text: `cannot import "${args.path}": ${resolved.errors[0]?.text ?? 'not found'}` }] };
+        if (resolved.errors.length > 0)
+          return { errors: [{ text: `cannot import "${args.path}": ${resolved.errors[0]?.text ?? 'not found'}` }] };
         bundled.add(name);
         return { path: resolved.path };
       });
@@ -137,7 +144,9 @@ function buildMessages(error: unknown): Message[] | undefined {
 
 /** esbuild names the source `filename` (its sourcefile) or `<stdin>`; other files are bundled packages'. */
 function firstPositionInSource(error: unknown, filename: string): { line: number; column: number } | undefined {
-  const where = buildMessages(error)?.find((message) => message.location?.file === '<stdin>' || message.location?.file === filename)?.location;
+  const where = buildMessages(error)?.find(
+    (message) => message.location?.file === '<stdin>' || message.location?.file === filename,
+  )?.location;
   return where ? { line: where.line, column: where.column + 1 } : undefined;
 }
 

@@ -85,7 +85,10 @@ export function functionDirectory(directory: DirectoryOps): FunctionDirectory {
     },
     async listUsers(filterJson) {
       const parsed = UserFilterSchema.safeParse(JSON.parse(filterJson));
-      if (!parsed.success) throw new Error(`listUsers: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'filter'}: ${issue.message}`).join('; ')}`);
+      if (!parsed.success)
+        throw new Error(
+          `listUsers: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'filter'}: ${issue.message}`).join('; ')}`,
+        );
       return (await directory.listUsers(parsed.data)) as unknown as JsonObject[];
     },
   };

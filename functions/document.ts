@@ -30,12 +30,21 @@ export const FunctionSchema = z
       .min(1)
       .regex(/\.ts$/, 'expected a TypeScript file ending in .ts')
       .describe('The TypeScript module, relative to this document; its default export is `async function (input, ctx)`.'),
-    allowedHosts: z.array(hostPattern).default([]).describe('Hosts ctx.fetch may reach: "api.example.com", "*.example.com", optionally ":port". Nothing else is reachable.'),
+    allowedHosts: z
+      .array(hostPattern)
+      .default([])
+      .describe('Hosts ctx.fetch may reach: "api.example.com", "*.example.com", optionally ":port". Nothing else is reachable.'),
     timeout: duration
       .default(`${DEFAULT_TIMEOUT_MS / 1000}s`)
       .refine((text) => (parseDuration(text) ?? 0) <= MAX_TIMEOUT_MS, { message: `at most ${MAX_TIMEOUT_MS / 60_000}m` })
       .describe('Wall-clock limit of one call; the call is killed and fails with TIMEOUT.'),
-    memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_MEMORY_MB).default(DEFAULT_MEMORY_MB).describe('Memory limit of one call, heap and off-heap; MEMORY_LIMIT beyond it.'),
+    memoryMb: z
+      .number()
+      .int()
+      .min(MIN_MEMORY_MB)
+      .max(MAX_MEMORY_MB)
+      .default(DEFAULT_MEMORY_MB)
+      .describe('Memory limit of one call, heap and off-heap; MEMORY_LIMIT beyond it.'),
   })
   .strict();
 

@@ -23,7 +23,8 @@ export class SecretsError extends Error {
 function decodeKey(text: string, where: string): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-  if (key.length !== 32) throw new SecretsError(`${where} must be 32 random bytes as base64 or hex (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`);
+  if (key.length !== 32)
+    throw new SecretsError(`${where} must be 32 random bytes as base64 or hex (e.g. \`openssl rand -base64 32\`), got ${key.length} bytes`);
   return key;
 }
 
@@ -42,7 +43,8 @@ export function loadMasterKey(source: MasterKeySource, { create = false } = {}):
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    if (!create || source.env.IDFLOW_MASTER_KEY_FILE) throw new SecretsError(`no master key for secrets: ${file} cannot be read; set IDFLOW_MASTER_KEY or IDFLOW_MASTER_KEY_FILE`);
+    if (!create || source.env.IDFLOW_MASTER_KEY_FILE)
+      throw new SecretsError(`no master key for secrets: ${file} cannot be read; set IDFLOW_MASTER_KEY or IDFLOW_MASTER_KEY_FILE`);
     mkdirSync(dirname(file), { recursive: true });
     text = randomBytes(32).toString('base64');
     writeFileSync(file, `${text}\n`, { mode: 0o600, flag: 'wx' });
@@ -62,7 +64,8 @@ export function sealSecret(masterKey: Buffer, functionName: string, key: string,
 
 export function openSecret(masterKey: Buffer, functionName: string, key: string, sealed: string): string {
   const [version, payload] = sealed.split(':', 2);
-  if (version !== VERSION || !payload) throw new SecretsError(`secret ${key} of function ${functionName} is not in a format this idflow reads`);
+  if (version !== VERSION || !payload)
+    throw new SecretsError(`secret ${key} of function ${functionName} is not in a format this idflow reads`);
   const bytes = Buffer.from(payload, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', masterKey, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(additionalData(functionName, key));

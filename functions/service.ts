@@ -57,13 +57,27 @@ export const SECRET_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const storedSpec = (version: DefinitionVersion): StoredFunctionSpec => version.spec as unknown as StoredFunctionSpec;
 
 function versionInfo(version: DefinitionVersion): FunctionVersionInfo {
-  return { name: version.name, version: version.version, codeHash: storedSpec(version).codeHash, createdAt: version.createdAt, createdBy: version.createdBy, message: version.source };
+  return {
+    name: version.name,
+    version: version.version,
+    codeHash: storedSpec(version).codeHash,
+    createdAt: version.createdAt,
+    createdBy: version.createdBy,
+    message: version.source,
+  };
 }
 
 /** Compiles a document's source into the spec a version stores; throws FunctionCompileError. */
 export async function storedFunctionSpec(spec: FunctionSpec, source: { path: string; content: string }): Promise<StoredFunctionSpec> {
   const compiled = await compileFunction(source.content, source.path);
-  return { ...spec, sourcePath: source.path, sourceText: source.content, code: compiled.code, codeHash: compiled.hash, packages: compiled.packages };
+  return {
+    ...spec,
+    sourcePath: source.path,
+    sourceText: source.content,
+    code: compiled.code,
+    codeHash: compiled.hash,
+    packages: compiled.packages,
+  };
 }
 
 export interface FunctionServiceOptions extends MasterKeySource {
@@ -98,7 +112,15 @@ export class FunctionService {
       heads.map(async (head) => {
         const spec = storedSpec(head);
         const secrets = (await this.store.secrets.list(head.name)).map((secret) => secret.key);
-        return { ...versionInfo(head), description: spec.description, file: spec.sourcePath, allowedHosts: spec.allowedHosts, timeout: spec.timeout, memoryMb: spec.memoryMb, secrets };
+        return {
+          ...versionInfo(head),
+          description: spec.description,
+          file: spec.sourcePath,
+          allowedHosts: spec.allowedHosts,
+          timeout: spec.timeout,
+          memoryMb: spec.memoryMb,
+          secrets,
+        };
       }),
     );
   }
@@ -116,31 +138,62 @@ export class FunctionService {
     const { name, version } = parsed;
     if (version === undefined) return this.requireHead(name);
     const found = await this.store.definitions.get('Function', name, version);
-    if (!found) throw new IdflowError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
+    if (!found)
+      throw new IdflowError('NOT_FOUND', `function "${name}" has no version ${version}; see \`idflow function versions ${name}\``);
     return found;
   }
 
   /** A new version with the current config and new code. */
-  async publish(name: string, source: { path: string; content: string }, message: string, actor: string): Promise<FunctionVersionInfo & { created: boolean }> {
+  async publish(
+    name: string,
+    source: { path: string; content: string },
+    message: string,
+    actor: string,
+  ): Promise<FunctionVersionInfo & { created: boolean }> {
     const head = await this.requireHead(name);
     const { sourcePath: _path, sourceText: _text, code: _code, codeHash: _hash, packages: _packages, ...config } = storedSpec(head);
     const spec = await storedFunctionSpec(config, source);
-    const result = await this.store.definitions.put({ kind: 'Function', name, spec: spec as unknown as JsonObject, enabled: true, source: message, actor });
-    await this.store.audit.record({ actor, action: 'function.publish', target: `Function/${name}`, details: { version: result.version.version, codeHash: spec.codeHash, message, created: result.created } });
+    const result = await this.store.definitions.put({
+      kind: 'Function',
+      name,
+      spec: spec as unknown as JsonObject,
+      enabled: true,
+      source: message,
+      actor,
+    });
+    await this.store.audit.record({
+      actor,
+      action: 'function.publish',
+      target: `Function/${name}`,
+      details: { version: result.version.version, codeHash: spec.codeHash, message, created: result.created },
+    });
     return { ...versionInfo(result.version), created: result.created };
   }
 
   /** Makes an earlier version current again, as a new version with its content. */
   async rollback(name: string, version: number, actor: string): Promise<FunctionVersionInfo> {
     const target = await this.resolve(`${name}@${version}`);
-    const result = await this.store.definitions.put({ kind: 'Function', name, spec: target.spec, enabled: true, source: `rollback to v${version}`, actor });
-    await this.store.audit.record({ actor, action: 'function.rollback', target: `Function/${name}`, details: { to: version, version: result.version.version } });
+    const result = await this.store.definitions.put({
+      kind: 'Function',
+      name,
+      spec: target.spec,
+      enabled: true,
+      source: `rollback to v${version}`,
+      actor,
+    });
+    await this.store.audit.record({
+      actor,
+      action: 'function.rollback',
+      target: `Function/${name}`,
+      details: { to: version, version: result.version.version },
+    });
     return versionInfo(result.version);
   }
 
   async setSecret(name: string, key: string, value: string, actor: string): Promise<void> {
     await this.requireHead(name);
-    if (!SECRET_KEY.test(key)) throw new IdflowError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
+    if (!SECRET_KEY.test(key))
+      throw new IdflowError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
     if (value.length === 0) throw new IdflowError('INVALID', `the value of ${key} is empty`);
     const masterKey = this.masterKey({ create: true });
     await this.store.secrets.put({ functionName: name, key, sealed: sealSecret(masterKey, name, key, value), actor });
@@ -158,7 +211,11 @@ export class FunctionService {
   }
 
   /** Calls a stored function; `overrides` are for tests of a version (stubbed fetch, a directory of their own). */
-  async call(ref: string, input: JsonValue, context: { trigger?: JsonValue; overrides?: Partial<FunctionRunRequest> } = {}): Promise<FunctionCallResult> {
+  async call(
+    ref: string,
+    input: JsonValue,
+    context: { trigger?: JsonValue; overrides?: Partial<FunctionRunRequest> } = {},
+  ): Promise<FunctionCallResult> {
     const version = await this.resolve(ref);
     const spec = storedSpec(version);
     const result = await this.sandbox.run({

@@ -31,10 +31,14 @@ const TestCaseSchema = z
     fetch: z.array(FetchStubSchema).default([]),
     secrets: z.record(z.string(), z.string()).default({}),
     trigger: z.json().optional(),
-    directory: DirectoryDocumentSchema.omit({ kind: true }).optional().describe('What ctx.directory holds for this case: users, apps, grants, accounts ... as in a kind: Directory document.'),
+    directory: DirectoryDocumentSchema.omit({ kind: true })
+      .optional()
+      .describe('What ctx.directory holds for this case: users, apps, grants, accounts ... as in a kind: Directory document.'),
   })
   .strict()
-  .refine((testCase) => (testCase.expect === undefined) !== (testCase.expectError === undefined), { message: 'give exactly one of "expect" or "expectError"' });
+  .refine((testCase) => (testCase.expect === undefined) !== (testCase.expectError === undefined), {
+    message: 'give exactly one of "expect" or "expectError"',
+  });
 
 export const TestFileSchema = z.object({ cases: z.array(TestCaseSchema).min(1) }).strict();
 export type FunctionTestCase = z.output<typeof TestCaseSchema>;
@@ -68,14 +72,21 @@ async function caseOverrides(testCase: FunctionTestCase): Promise<{ overrides: P
   const store = await openStore({ memory: true });
   if (testCase.directory) {
     const document = { kind: 'Directory' as const, ...testCase.directory };
-    const issues = await new DirectoryService(store.directory).write((tx) => applyDirectoryDocument(tx, document, emptySummary(), 'test case'));
+    const issues = await new DirectoryService(store.directory).write((tx) =>
+      applyDirectoryDocument(tx, document, emptySummary(), 'test case'),
+    );
     if (issues.length > 0) {
       await store.close();
       throw new Error(`test case "${testCase.name}": directory.${issues[0].path.join('.')}: ${issues[0].message}`);
     }
   }
   return {
-    overrides: { fetchStubs: testCase.fetch, secrets: testCase.secrets, trigger: testCase.trigger, directory: functionDirectory(store.directory) },
+    overrides: {
+      fetchStubs: testCase.fetch,
+      secrets: testCase.secrets,
+      trigger: testCase.trigger,
+      directory: functionDirectory(store.directory),
+    },
     close: () => store.close(),
   };
 }
@@ -83,14 +94,21 @@ async function caseOverrides(testCase: FunctionTestCase): Promise<{ overrides: P
 function judge(testCase: FunctionTestCase, result: FunctionRunResult): string | undefined {
   if (testCase.expectError !== undefined) {
     if (result.ok) return `expected ${testCase.expectError}, but it returned ${JSON.stringify(result.output)}`;
-    return result.error?.code === testCase.expectError ? undefined : `expected ${testCase.expectError}, got ${result.error?.code}: ${result.error?.message}`;
+    return result.error?.code === testCase.expectError
+      ? undefined
+      : `expected ${testCase.expectError}, got ${result.error?.code}: ${result.error?.message}`;
   }
   if (!result.ok) return `failed with ${result.error?.code}: ${result.error?.message}`;
-  return isDeepStrictEqual(result.output, testCase.expect as JsonValue) ? undefined : `expected ${JSON.stringify(testCase.expect)}, got ${JSON.stringify(result.output)}`;
+  return isDeepStrictEqual(result.output, testCase.expect as JsonValue)
+    ? undefined
+    : `expected ${JSON.stringify(testCase.expect)}, got ${JSON.stringify(result.output)}`;
 }
 
 /** Runs every case (one after another, so their logs stay readable) with `run` doing the call. */
-export async function runTestCases(cases: FunctionTestCase[], run: (input: JsonValue, overrides: Partial<FunctionRunRequest>) => Promise<FunctionRunResult>): Promise<TestCaseResult[]> {
+export async function runTestCases(
+  cases: FunctionTestCase[],
+  run: (input: JsonValue, overrides: Partial<FunctionRunRequest>) => Promise<FunctionRunResult>,
+): Promise<TestCaseResult[]> {
   const results: TestCaseResult[] = [];
   for (const testCase of cases) {
     const { overrides, close } = await caseOverrides(testCase);

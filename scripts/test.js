@@ -32,4 +32,11 @@ const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.m
 stage('type-checking', process.execPath, [tsc, '--noEmit', '-p', '.']);
 // The example functions against the sandbox's own globals (functions/sdk.d.ts), as authors' editors see them.
 stage('type-checking the example functions', process.execPath, [tsc, '-p', 'examples/functions']);
-stage(`running ${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files]);
+stage(`running ${files.length} test files`, process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=300000',
+  ...files,
+]);

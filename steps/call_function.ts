@@ -14,7 +14,7 @@ import { defineActivityStep } from './types.js';
 const schema = z
   .object({
     function: z.string().regex(FUNCTION_REF, FUNCTION_REF_HINT).describe('NAME (current version) or NAME@VERSION.'),
-    input: z.json().default({}).describe('The function\'s input (JSON); strings may be templates.'),
+    input: z.json().default({}).describe("The function's input (JSON); strings may be templates."),
   })
   .strict();
 
@@ -53,7 +53,10 @@ export const callFunctionStep = defineActivityStep({
       } finally {
         clearInterval(beating);
       }
-      services.log.info({ function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length }, 'function called');
+      services.log.info(
+        { function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length },
+        'function called',
+      );
       if (!result.ok) {
         const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
         const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
@@ -62,7 +65,13 @@ export const callFunctionStep = defineActivityStep({
           details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
         });
       }
-      const output: JsonObject = { output: result.output ?? null, function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs };
+      const output: JsonObject = {
+        output: result.output ?? null,
+        function: result.function,
+        version: result.version,
+        logs: result.logs,
+        durationMs: result.durationMs,
+      };
       return output;
     });
   },

@@ -7,11 +7,20 @@ const schema = z
   .object({
     app: z.string().min(1).describe('App id or slug.'),
     user: userRef,
-    method: z.enum(['from_user', 'custom']).default('from_user').describe("from_user: username and email from the user's record; custom: from fields."),
-    fields: z.object({ username: z.string().min(1).optional(), email: z.string().optional() }).strict().optional(),
+    method: z
+      .enum(['from_user', 'custom'])
+      .default('from_user')
+      .describe("from_user: username and email from the user's record; custom: from fields."),
+    fields: z
+      .object({ username: z.string().min(1).optional(), email: z.string().optional() })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((input) => input.method !== 'custom' || input.fields?.username !== undefined, { message: 'method custom needs fields.username', path: ['fields'] });
+  .refine((input) => input.method !== 'custom' || input.fields?.username !== undefined, {
+    message: 'method custom needs fields.username',
+    path: ['fields'],
+  });
 
 export const createAccountStep = defineActivityStep({
   type: 'create_account',

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { DIRECTORY_STEP_DEFAULTS, stepOutput, unknownReferences, userRef } from './directory-common.js';
 import { defineActivityStep } from './types.js';
 
-const schema = z.object({ template: z.string().min(1).describe('Campaign template id.'), user: userRef.describe('Whose access is reviewed.') }).strict();
+const schema = z
+  .object({ template: z.string().min(1).describe('Campaign template id.'), user: userRef.describe('Whose access is reviewed.') })
+  .strict();
 
 export const createCampaignStep = defineActivityStep({
   type: 'create_campaign',

@@ -13,13 +13,18 @@ export const DIRECTORY_STEP_DEFAULTS: { timeout: string; retry: RetrySettings } 
 };
 
 export const userRef = z.string().min(1).describe('A user id or email; usually a template such as "{{ subject.id }}".');
-export const entitlementRefs = z.array(z.string().min(1)).describe('Entitlement ids or "app-slug:entitlement-slug"; an empty list (a template that found none) changes nothing.');
+export const entitlementRefs = z
+  .array(z.string().min(1))
+  .describe('Entitlement ids or "app-slug:entitlement-slug"; an empty list (a template that found none) changes nothing.');
 
 /** Issues for each name in `values` (at `path`, then its index) that `known` does not know. */
 export function unknownReferences(values: unknown, path: string, known: (name: string) => boolean, what: string): ReferenceIssue[] {
-  if (!Array.isArray(values)) return typeof values === 'string' && !known(values) ? [{ path: [path], message: `unknown ${what} "${values}"` }] : [];
+  if (!Array.isArray(values))
+    return typeof values === 'string' && !known(values) ? [{ path: [path], message: `unknown ${what} "${values}"` }] : [];
   return values.flatMap((value, index) =>
-    typeof value === 'string' && !known(value) ? [{ path: [path, index], message: `unknown ${what} "${value}": it is not in the directory (idflow directory apply)` }] : [],
+    typeof value === 'string' && !known(value)
+      ? [{ path: [path, index], message: `unknown ${what} "${value}": it is not in the directory (idflow directory apply)` }]
+      : [],
   );
 }
 

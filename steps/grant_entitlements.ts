@@ -27,7 +27,10 @@ export const grantEntitlementsStep = defineActivityStep({
     let expiresAt = input.expiresAt;
     if (input.duration !== undefined) {
       const ms = parseDuration(input.duration);
-      if (ms === undefined) throw new StepError('INVALID_STEP_INPUT', `with.duration: "${input.duration}" is not a duration such as "30d"`, { retryable: false });
+      if (ms === undefined)
+        throw new StepError('INVALID_STEP_INPUT', `with.duration: "${input.duration}" is not a duration such as "30d"`, {
+          retryable: false,
+        });
       expiresAt = new Date(Date.now() + ms).toISOString();
     }
     return stepOutput(await services.directory.grantEntitlements({ user: input.user, entitlements: input.entitlements, expiresAt }));

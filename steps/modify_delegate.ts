@@ -12,7 +12,9 @@ const schema = z
   })
   .strict()
   .refine((input) => !(input.delegate !== undefined && input.remove), { message: 'give delegate or remove: true, not both' })
-  .refine((input) => input.delegate !== undefined || input.remove || input.removeAsDelegate, { message: 'give delegate, remove: true or removeAsDelegate: true' });
+  .refine((input) => input.delegate !== undefined || input.remove || input.removeAsDelegate, {
+    message: 'give delegate, remove: true or removeAsDelegate: true',
+  });
 
 export const modifyDelegateStep = defineActivityStep({
   type: 'modify_delegate',

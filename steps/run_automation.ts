@@ -4,15 +4,18 @@ import { defineWorkflowStep } from './types.js';
 
 const schema = z
   .object({
-    automation: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an automation name: lowercase letters, digits and -').describe('Name of the automation to run.'),
+    automation: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'an automation name: lowercase letters, digits and -')
+      .describe('Name of the automation to run.'),
     context: z.record(z.string(), z.json()).default({}).describe("Becomes the child's ctx.trigger."),
-    wait: z.boolean().default(true).describe("Wait for the child to finish and return its step outputs (true), or only start it (false)."),
+    wait: z.boolean().default(true).describe('Wait for the child to finish and return its step outputs (true), or only start it (false).'),
   })
   .strict();
 
 export const runAutomationStep = defineWorkflowStep({
   type: 'run_automation',
-  description: "Run another automation as a child run, with a context that becomes its ctx.trigger; optionally wait for its outputs.",
+  description: 'Run another automation as a child run, with a context that becomes its ctx.trigger; optionally wait for its outputs.',
   runsIn: 'workflow',
   // Starts another automation with a context of the author's choosing, as a manual run does.
   scopes: ['runs:write'],

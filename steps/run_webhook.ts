@@ -60,7 +60,9 @@ async function readBody(response: Response, webhook: string): Promise<string> {
     size += value.byteLength;
     if (size > MAX_RESPONSE_BYTES) {
       await reader.cancel();
-      throw new StepError('WEBHOOK_RESPONSE_TOO_LARGE', `webhook "${webhook}" answered with more than ${MAX_RESPONSE_BYTES} bytes`, { retryable: false });
+      throw new StepError('WEBHOOK_RESPONSE_TOO_LARGE', `webhook "${webhook}" answered with more than ${MAX_RESPONSE_BYTES} bytes`, {
+        retryable: false,
+      });
     }
     chunks.push(value);
   }
@@ -85,13 +87,24 @@ function parseBody(text: string, contentType: string | null): JsonValue {
 async function post(webhook: ResolvedWebhook, body: string, headers: Record<string, string>, services: StepServices): Promise<Response> {
   const timeout = AbortSignal.timeout(webhook.timeoutMs);
   try {
-    return await services.fetch(webhook.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.any([services.signal, timeout]) });
+    return await services.fetch(webhook.url, {
+      method: 'POST',
+      body,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.any([services.signal, timeout]),
+    });
   } catch (error) {
     if (timeout.aborted) {
-      throw new StepError('WEBHOOK_TIMEOUT', `webhook "${webhook.name}" did not answer within ${webhook.timeoutMs} ms`, { retryable: true });
+      throw new StepError('WEBHOOK_TIMEOUT', `webhook "${webhook.name}" did not answer within ${webhook.timeoutMs} ms`, {
+        retryable: true,
+      });
     }
     const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    throw new StepError('WEBHOOK_UNAVAILABLE', `webhook "${webhook.name}" could not be reached at ${webhook.url}: ${reason}`, { retryable: true, cause: error });
+    throw new StepError('WEBHOOK_UNAVAILABLE', `webhook "${webhook.name}" could not be reached at ${webhook.url}: ${reason}`, {
+      retryable: true,
+      cause: error,
+    });
   }
 }
 
@@ -121,15 +134,23 @@ export const runWebhookStep = defineActivityStep({
       return { status: response.status, body: parseBody(text, response.headers.get('content-type')) };
     }
     if (response.status === 429 || response.status >= 500) {
-      throw new StepError(response.status === 429 ? 'WEBHOOK_RATE_LIMITED' : 'WEBHOOK_UNAVAILABLE', `webhook "${webhook.name}" answered ${status}`, {
-        retryable: true,
-        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-      });
+      throw new StepError(
+        response.status === 429 ? 'WEBHOOK_RATE_LIMITED' : 'WEBHOOK_UNAVAILABLE',
+        `webhook "${webhook.name}" answered ${status}`,
+        {
+          retryable: true,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        },
+      );
     }
     if (response.status >= 300 && response.status < 400) {
-      throw new StepError('WEBHOOK_REDIRECTED', `webhook "${webhook.name}" redirects (${status}) to ${response.headers.get('location') ?? 'an unnamed location'}: point its url there`, {
-        retryable: false,
-      });
+      throw new StepError(
+        'WEBHOOK_REDIRECTED',
+        `webhook "${webhook.name}" redirects (${status}) to ${response.headers.get('location') ?? 'an unnamed location'}: point its url there`,
+        {
+          retryable: false,
+        },
+      );
     }
     throw new StepError('WEBHOOK_REJECTED', `webhook "${webhook.name}" answered ${status}: ${text.slice(0, ERROR_BODY_CHARS)}`, {
       retryable: false,

@@ -9,7 +9,10 @@ import { z } from 'zod';
 import { mail } from '../integrations/mail/types.js';
 import { defineActivityStep, type StepServices } from './types.js';
 
-const address = z.string().trim().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address such as ada@example.com');
+const address = z
+  .string()
+  .trim()
+  .regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'expected an email address such as ada@example.com');
 const recipients = z
   .union([address, z.array(address).min(1)])
   .transform((value) => (Array.isArray(value) ? value : [value]))

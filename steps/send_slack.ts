@@ -42,7 +42,9 @@ export const sendSlackStep = defineActivityStep({
   defaults: { timeout: '30s', retry: { maximumAttempts: 8, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' } },
   async run(input, services) {
     return services.once(async () => {
-      const posted = await services.integration(slack).postMessage({ channel: input.channel, text: input.message, blocks: input.blocks, thread: input.thread });
+      const posted = await services
+        .integration(slack)
+        .postMessage({ channel: input.channel, text: input.message, blocks: input.blocks, thread: input.thread });
       return { channel: posted.channel, ts: posted.ts };
     });
   },

@@ -16,7 +16,6 @@ import { StepError } from '../core/step-error.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import type { Scope } from '../store/types.js';
 
-
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
 export interface RetrySettings {
   maximumAttempts: number;

@@ -92,14 +92,15 @@ export function definitionsRepository(db: Kysely<Database>): Store['definitions'
     },
 
     async head(kind, name) {
-      const row = await db
-        .selectFrom('definition_heads')
-        .selectAll()
-        .where('kind', '=', kind)
-        .where('name', '=', name)
-        .executeTakeFirst();
+      const row = await db.selectFrom('definition_heads').selectAll().where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
       if (!row) return undefined;
-      return { kind: row.kind as DefinitionKind, name: row.name, version: row.version, enabled: row.enabled !== 0, updatedAt: row.updated_at };
+      return {
+        kind: row.kind as DefinitionKind,
+        name: row.name,
+        version: row.version,
+        enabled: row.enabled !== 0,
+        updatedAt: row.updated_at,
+      };
     },
 
     async current(kind, name) {
@@ -148,7 +149,12 @@ export function definitionsRepository(db: Kysely<Database>): Store['definitions'
         await bumpGeneration(trx);
         await insertAudit(
           trx,
-          { actor, action: enabled ? 'definition.enable' : 'definition.disable', target: `${kind}/${name}`, details: { version: head.version, enabled } },
+          {
+            actor,
+            action: enabled ? 'definition.enable' : 'definition.disable',
+            target: `${kind}/${name}`,
+            details: { version: head.version, enabled },
+          },
           now,
         );
       });

@@ -6,7 +6,20 @@
  */
 import type { JsonObject } from '../core/json.js';
 import type { Kysely } from 'kysely';
-import type { Account, AccessProfile, App, Campaign, CampaignTemplate, Delegate, DirectoryEvent, Enrollment, Entitlement, Grant, Task, User } from '../directory/types.js';
+import type {
+  Account,
+  AccessProfile,
+  App,
+  Campaign,
+  CampaignTemplate,
+  Delegate,
+  DirectoryEvent,
+  Enrollment,
+  Entitlement,
+  Grant,
+  Task,
+  User,
+} from '../directory/types.js';
 import { nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Database, Db } from './db.js';
 import { effectsRepository } from './effects.js';
@@ -46,11 +59,26 @@ function directoryOps(db: Db): DirectoryOps {
       return parseAll<User>(rows, 'dir_users');
     },
     async putUser(user) {
-      const row = { id: user.id, email_key: user.email.toLowerCase(), status: user.status, department: user.department ?? null, manager_id: user.managerId ?? null, data: data(user) };
+      const row = {
+        id: user.id,
+        email_key: user.email.toLowerCase(),
+        status: user.status,
+        department: user.department ?? null,
+        manager_id: user.managerId ?? null,
+        data: data(user),
+      };
       await db
         .insertInto('dir_users')
         .values(row)
-        .onConflict((c) => c.column('id').doUpdateSet({ email_key: row.email_key, status: row.status, department: row.department, manager_id: row.manager_id, data: row.data }))
+        .onConflict((c) =>
+          c.column('id').doUpdateSet({
+            email_key: row.email_key,
+            status: row.status,
+            department: row.department,
+            manager_id: row.manager_id,
+            data: row.data,
+          }),
+        )
         .execute();
     },
 
@@ -72,10 +100,18 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getEntitlement(id) {
-      return parse<Entitlement>(await db.selectFrom('dir_entitlements').select('data').where('id', '=', id).executeTakeFirst(), `dir_entitlements ${id}`);
+      return parse<Entitlement>(
+        await db.selectFrom('dir_entitlements').select('data').where('id', '=', id).executeTakeFirst(),
+        `dir_entitlements ${id}`,
+      );
     },
     async getEntitlementBySlug(appId, slug) {
-      const row = await db.selectFrom('dir_entitlements').select('data').where('app_id', '=', appId).where('slug', '=', slug).executeTakeFirst();
+      const row = await db
+        .selectFrom('dir_entitlements')
+        .select('data')
+        .where('app_id', '=', appId)
+        .where('slug', '=', slug)
+        .executeTakeFirst();
       return parse<Entitlement>(row, `dir_entitlements ${appId}:${slug}`);
     },
     async listEntitlements(appId) {
@@ -97,7 +133,12 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getGrant(userId, entitlementId) {
-      const row = await db.selectFrom('dir_grants').select('data').where('user_id', '=', userId).where('entitlement_id', '=', entitlementId).executeTakeFirst();
+      const row = await db
+        .selectFrom('dir_grants')
+        .select('data')
+        .where('user_id', '=', userId)
+        .where('entitlement_id', '=', entitlementId)
+        .executeTakeFirst();
       return parse<Grant>(row, `dir_grants ${userId}/${entitlementId}`);
     },
     async listGrants(filter) {
@@ -123,10 +164,18 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getAccount(id) {
-      return parse<Account>(await db.selectFrom('dir_accounts').select('data').where('id', '=', id).executeTakeFirst(), `dir_accounts ${id}`);
+      return parse<Account>(
+        await db.selectFrom('dir_accounts').select('data').where('id', '=', id).executeTakeFirst(),
+        `dir_accounts ${id}`,
+      );
     },
     async findAccount(appId, userId) {
-      const row = await db.selectFrom('dir_accounts').select('data').where('app_id', '=', appId).where('user_id', '=', userId).executeTakeFirst();
+      const row = await db
+        .selectFrom('dir_accounts')
+        .select('data')
+        .where('app_id', '=', appId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       return parse<Account>(row, `dir_accounts ${appId}/${userId}`);
     },
     async listAccounts(filter) {
@@ -149,10 +198,16 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getAccessProfile(id) {
-      return parse<AccessProfile>(await db.selectFrom('dir_access_profiles').select('data').where('id', '=', id).executeTakeFirst(), `dir_access_profiles ${id}`);
+      return parse<AccessProfile>(
+        await db.selectFrom('dir_access_profiles').select('data').where('id', '=', id).executeTakeFirst(),
+        `dir_access_profiles ${id}`,
+      );
     },
     async listAccessProfiles() {
-      return parseAll<AccessProfile>(await db.selectFrom('dir_access_profiles').select('data').orderBy('id').execute(), 'dir_access_profiles');
+      return parseAll<AccessProfile>(
+        await db.selectFrom('dir_access_profiles').select('data').orderBy('id').execute(),
+        'dir_access_profiles',
+      );
     },
     async putAccessProfile(profile) {
       await db
@@ -184,7 +239,10 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getDelegate(userId) {
-      return parse<Delegate>(await db.selectFrom('dir_delegates').select('data').where('user_id', '=', userId).executeTakeFirst(), `dir_delegates ${userId}`);
+      return parse<Delegate>(
+        await db.selectFrom('dir_delegates').select('data').where('user_id', '=', userId).executeTakeFirst(),
+        `dir_delegates ${userId}`,
+      );
     },
     async listDelegates(filter) {
       const rows = await db
@@ -229,10 +287,16 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async getCampaignTemplate(id) {
-      return parse<CampaignTemplate>(await db.selectFrom('dir_campaign_templates').select('data').where('id', '=', id).executeTakeFirst(), `dir_campaign_templates ${id}`);
+      return parse<CampaignTemplate>(
+        await db.selectFrom('dir_campaign_templates').select('data').where('id', '=', id).executeTakeFirst(),
+        `dir_campaign_templates ${id}`,
+      );
     },
     async listCampaignTemplates() {
-      return parseAll<CampaignTemplate>(await db.selectFrom('dir_campaign_templates').select('data').orderBy('id').execute(), 'dir_campaign_templates');
+      return parseAll<CampaignTemplate>(
+        await db.selectFrom('dir_campaign_templates').select('data').orderBy('id').execute(),
+        'dir_campaign_templates',
+      );
     },
     async putCampaignTemplate(template) {
       await db
@@ -242,7 +306,10 @@ function directoryOps(db: Db): DirectoryOps {
         .execute();
     },
     async getCampaign(id) {
-      return parse<Campaign>(await db.selectFrom('dir_campaigns').select('data').where('id', '=', id).executeTakeFirst(), `dir_campaigns ${id}`);
+      return parse<Campaign>(
+        await db.selectFrom('dir_campaigns').select('data').where('id', '=', id).executeTakeFirst(),
+        `dir_campaigns ${id}`,
+      );
     },
     async listCampaigns(filter) {
       const rows = await db
@@ -262,10 +329,19 @@ function directoryOps(db: Db): DirectoryOps {
     },
 
     async emit(event) {
-      await db.insertInto('directory_outbox').values({ event_id: event.id, type: event.type, data: toJsonText(event.data), created_at: nowIso(), delivered_at: null }).execute();
+      await db
+        .insertInto('directory_outbox')
+        .values({ event_id: event.id, type: event.type, data: toJsonText(event.data), created_at: nowIso(), delivered_at: null })
+        .execute();
     },
     async pendingEvents(limit) {
-      const rows = await db.selectFrom('directory_outbox').select(['seq', 'event_id', 'type', 'data']).where('delivered_at', 'is', null).orderBy('seq').limit(limit).execute();
+      const rows = await db
+        .selectFrom('directory_outbox')
+        .select(['seq', 'event_id', 'type', 'data'])
+        .where('delivered_at', 'is', null)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
       return rows.map((row) => ({
         seq: row.seq,
         id: row.event_id,

@@ -72,7 +72,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       // One index per list filter, each ending in started_at so the newest-first order needs no sort.
       await db.schema.createIndex('runs_started_at').on('runs').columns(['started_at desc', 'run_id desc']).execute();
-      await db.schema.createIndex('runs_automation_started_at').on('runs').columns(['automation', 'started_at desc', 'run_id desc']).execute();
+      await db.schema
+        .createIndex('runs_automation_started_at')
+        .on('runs')
+        .columns(['automation', 'started_at desc', 'run_id desc'])
+        .execute();
       await db.schema.createIndex('runs_status_started_at').on('runs').columns(['status', 'started_at desc', 'run_id desc']).execute();
       await db.schema.createIndex('runs_event_id').on('runs').columns(['event_id', 'started_at desc', 'run_id desc']).execute();
       await db.schema.createIndex('runs_parent_run_id').on('runs').column('parent_run_id').execute();
@@ -139,7 +143,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('data', 'text', (col) => col.notNull())
         .execute();
       await db.schema.createIndex('dir_users_manager_id').on('dir_users').column('manager_id').execute();
-      await db.schema.createTable('dir_apps').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('slug', 'text', (col) => col.notNull().unique()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_apps')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('slug', 'text', (col) => col.notNull().unique())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
       await db.schema
         .createTable('dir_entitlements')
         .addColumn('id', 'text', (col) => col.primaryKey())
@@ -165,7 +174,11 @@ const migrations: Record<string, Migration> = {
         .addUniqueConstraint('dir_accounts_app_user', ['app_id', 'user_id'])
         .execute();
       await db.schema.createIndex('dir_accounts_user_id').on('dir_accounts').column('user_id').execute();
-      await db.schema.createTable('dir_access_profiles').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_access_profiles')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
       await db.schema
         .createTable('dir_enrollments')
         .addColumn('user_id', 'text', (col) => col.notNull())
@@ -188,7 +201,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('data', 'text', (col) => col.notNull())
         .execute();
       await db.schema.createIndex('dir_tasks_assignee_state').on('dir_tasks').columns(['assignee_id', 'state']).execute();
-      await db.schema.createTable('dir_campaign_templates').addColumn('id', 'text', (col) => col.primaryKey()).addColumn('data', 'text', (col) => col.notNull()).execute();
+      await db.schema
+        .createTable('dir_campaign_templates')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('data', 'text', (col) => col.notNull())
+        .execute();
       await db.schema
         .createTable('dir_campaigns')
         .addColumn('id', 'text', (col) => col.primaryKey())
@@ -226,7 +243,8 @@ const migrations: Record<string, Migration> = {
   '0005_token_lifecycle': {
     // Tokens may expire and be revoked (kept, so the name and its audit entries stay explained).
     async up(db: Kysely<unknown>): Promise<void> {
-      for (const column of ['expires_at', 'revoked_at', 'last_used_at']) await db.schema.alterTable('tokens').addColumn(column, 'text').execute();
+      for (const column of ['expires_at', 'revoked_at', 'last_used_at'])
+        await db.schema.alterTable('tokens').addColumn(column, 'text').execute();
     },
   },
 };

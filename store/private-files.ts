@@ -31,7 +31,9 @@ export function ensurePrivateDir(dir: string): number | undefined {
   try {
     return restrictToOwner(dir, PRIVATE_DIR_MODE);
   } catch (error) {
-    throw new Error(`${dir} is readable by other users and cannot be made private (chmod 700): ${(error as Error).message}`, { cause: error });
+    throw new Error(`${dir} is readable by other users and cannot be made private (chmod 700): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

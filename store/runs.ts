@@ -87,7 +87,10 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
           error: null,
         }));
         for (let from = 0; from < rows.length; from += STEP_ROWS_PER_INSERT) {
-          await trx.insertInto('run_steps').values(rows.slice(from, from + STEP_ROWS_PER_INSERT)).execute();
+          await trx
+            .insertInto('run_steps')
+            .values(rows.slice(from, from + STEP_ROWS_PER_INSERT))
+            .execute();
         }
       });
     },

@@ -16,14 +16,22 @@ export function tokensRepository(db: Kysely<Database>): Store['tokens'] {
   return {
     async create(name, scopes, options = {}) {
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-      const row = { token_hash: sha256Hex(token), scopes: toJsonText([...scopes]), created_at: nowIso(), expires_at: options.expiresAt?.toISOString() ?? null, revoked_at: null, last_used_at: null };
+      const row = {
+        token_hash: sha256Hex(token),
+        scopes: toJsonText([...scopes]),
+        created_at: nowIso(),
+        expires_at: options.expiresAt?.toISOString() ?? null,
+        revoked_at: null,
+        last_used_at: null,
+      };
       const result = await db
         .insertInto('tokens')
         .values({ name, ...row })
         // A revoked token's name may be reused; a live one is never replaced (that would silently revoke a token in use).
         .onConflict((conflict) => conflict.column('name').doUpdateSet(row).where('tokens.revoked_at', 'is not', null))
         .executeTakeFirst();
-      if ((result.numInsertedOrUpdatedRows ?? 0n) === 0n) throw new Error(`store: cannot create token "${name}": a token with that name exists (revoke it first)`);
+      if ((result.numInsertedOrUpdatedRows ?? 0n) === 0n)
+        throw new Error(`store: cannot create token "${name}": a token with that name exists (revoke it first)`);
       return token;
     },
 
@@ -32,10 +40,12 @@ export function tokensRepository(db: Kysely<Database>): Store['tokens'] {
       const hash = sha256Hex(token);
       // Looking up by the hash leaks nothing useful through timing: the attacker does not control it.
       const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
-      if (!row || !timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return { valid: false, reason: 'unknown' };
+      if (!row || !timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex')))
+        return { valid: false, reason: 'unknown' };
       if (row.revoked_at !== null) return { valid: false, reason: 'revoked', name: row.name, at: row.revoked_at };
       const now = new Date();
-      if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) return { valid: false, reason: 'expired', name: row.name, at: row.expires_at };
+      if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime())
+        return { valid: false, reason: 'expired', name: row.name, at: row.expires_at };
       if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
         await db.updateTable('tokens').set({ last_used_at: now.toISOString() }).where('name', '=', row.name).execute();
       }
@@ -43,21 +53,28 @@ export function tokensRepository(db: Kysely<Database>): Store['tokens'] {
     },
 
     async list() {
-      const rows = await db.selectFrom('tokens').select(['name', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']).orderBy('name').execute();
-      return rows.map(
-        (row): TokenRecord => ({
-          name: row.name,
-          scopes: scopesOf(row),
-          createdAt: row.created_at,
-          ...(row.expires_at !== null && { expiresAt: row.expires_at }),
-          ...(row.revoked_at !== null && { revokedAt: row.revoked_at }),
-          ...(row.last_used_at !== null && { lastUsedAt: row.last_used_at }),
-        }),
-      );
+      const rows = await db
+        .selectFrom('tokens')
+        .select(['name', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'])
+        .orderBy('name')
+        .execute();
+      return rows.map((row): TokenRecord => ({
+        name: row.name,
+        scopes: scopesOf(row),
+        createdAt: row.created_at,
+        ...(row.expires_at !== null && { expiresAt: row.expires_at }),
+        ...(row.revoked_at !== null && { revokedAt: row.revoked_at }),
+        ...(row.last_used_at !== null && { lastUsedAt: row.last_used_at }),
+      }));
     },
 
     async revoke(name) {
-      const result = await db.updateTable('tokens').set({ revoked_at: nowIso() }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: nowIso() })
+        .where('name', '=', name)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
   };

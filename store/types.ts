@@ -143,12 +143,22 @@ export interface TokenRecord extends TokenInfo {
 }
 
 /** Why a presented token was accepted or refused. */
-export type TokenVerdict = { valid: true; token: TokenInfo } | { valid: false; reason: 'unknown' } | { valid: false; reason: 'expired' | 'revoked'; name: string; at: string };
+export type TokenVerdict =
+  | { valid: true; token: TokenInfo }
+  | { valid: false; reason: 'unknown' }
+  | { valid: false; reason: 'expired' | 'revoked'; name: string; at: string };
 
 export interface Store {
   definitions: {
     /** Writes a new version when spec differs from the head's; sets the head to it. */
-    put(input: { kind: DefinitionKind; name: string; spec: JsonObject; enabled: boolean; source: string; actor: string }): Promise<PutDefinitionResult>;
+    put(input: {
+      kind: DefinitionKind;
+      name: string;
+      spec: JsonObject;
+      enabled: boolean;
+      source: string;
+      actor: string;
+    }): Promise<PutDefinitionResult>;
     head(kind: DefinitionKind, name: string): Promise<DefinitionHead | undefined>;
     /** The head's version with its spec. */
     current(kind: DefinitionKind, name: string): Promise<(DefinitionVersion & { enabled: boolean }) | undefined>;
@@ -173,7 +183,11 @@ export interface Store {
     start(run: Omit<RunRecord, 'steps' | 'status' | 'endedAt' | 'error'> & { steps: Pick<StepRecord, 'name' | 'type'>[] }): Promise<void>;
     finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
     stepStarted(runId: string, stepName: string, input: JsonValue, attempt: number): Promise<void>;
-    stepFinished(runId: string, stepName: string, result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string }): Promise<void>;
+    stepFinished(
+      runId: string,
+      stepName: string,
+      result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
+    ): Promise<void>;
     get(runId: string): Promise<RunRecord | undefined>;
     list(filter: RunFilter): Promise<RunRecord[]>;
   };

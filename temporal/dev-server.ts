@@ -60,25 +60,39 @@ export async function assertPortFree(port: number, what: string, flag: string): 
     await new Promise((resolve) => server.close(resolve));
     return;
   }
-  const reason = result.code === 'EADDRINUSE' ? 'is already in use (another idflow dev or Temporal server?)' : `cannot be used (${result.code ?? result.message})`;
+  const reason =
+    result.code === 'EADDRINUSE'
+      ? 'is already in use (another idflow dev or Temporal server?)'
+      : `cannot be used (${result.code ?? result.message})`;
   throw new Error(`${what} port ${HOST}:${port} ${reason}: choose another with ${flag}`);
 }
 
 function tail(file: string, lines = 20): string {
   try {
-    const text = readFileSync(file, 'utf8').split('\n').map((line) => line.trimEnd()).filter(Boolean);
+    const text = readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .filter(Boolean);
     return text.slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
 }
 
-async function waitUntilServing(address: string, namespace: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+async function waitUntilServing(
+  address: string,
+  namespace: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the Temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting; its log (${logFile}) ends with:\n${tail(logFile)}`);
+      throw new Error(
+        `the Temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting; its log (${logFile}) ends with:\n${tail(logFile)}`,
+      );
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
@@ -93,7 +107,9 @@ async function waitUntilServing(address: string, namespace: string, child: Child
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  throw new Error(`the Temporal dev server did not answer on ${address} within ${timeoutMs} ms (${String(lastError)}); its log (${logFile}) ends with:\n${tail(logFile)}`);
+  throw new Error(
+    `the Temporal dev server did not answer on ${address} within ${timeoutMs} ms (${String(lastError)}); its log (${logFile}) ends with:\n${tail(logFile)}`,
+  );
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -104,7 +120,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   await assertPortFree(options.port, 'the Temporal', '--temporal-port');
   if (options.ui) await assertPortFree(uiPort, 'the Web UI', '--ui-port (or --no-ui)');
   const dbFile = join(options.dataDir, 'temporal.sqlite');
-  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', HOST, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    dbFile,
+    '--ip',
+    HOST,
+    '--port',
+    String(options.port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
+  ];
   args.push(...(options.ui ? ['--ui-ip', HOST, '--ui-port', String(uiPort)] : ['--headless']));
 
   const log = openSync(logFile, 'a', PRIVATE_FILE_MODE);

@@ -38,15 +38,40 @@ function assertError(response: { statusCode: number; json(): unknown; body: stri
 
 describe('authentication comes before the body', () => {
   test('a bad body without a token is a 401, not a 400 that describes the schema', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: JSON.stringify({ type: 'user.exploded', data: 'x' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: json,
+      payload: JSON.stringify({ type: 'user.exploded', data: 'x' }),
+    });
     assertError(response, 401, 'UNAUTHORIZED', /missing bearer token/);
     assert.ok(!response.body.includes('user.created'), 'no schema details leak');
   });
 
   test('a body that is not JSON, or 2,000 levels deep, without a token is a 401', async () => {
-    assertError(await app.inject({ method: 'POST', url: '/v1/apply', headers: json, payload: '{not json' }), 401, 'UNAUTHORIZED', /missing bearer token/);
-    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: nested(2_000) }), 401, 'UNAUTHORIZED', /missing bearer token/);
-    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: { ...json, authorization: 'Bearer idf_wrong' }, payload: nested(2_000) }), 401, 'UNAUTHORIZED', /invalid token/);
+    assertError(
+      await app.inject({ method: 'POST', url: '/v1/apply', headers: json, payload: '{not json' }),
+      401,
+      'UNAUTHORIZED',
+      /missing bearer token/,
+    );
+    assertError(
+      await app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: nested(2_000) }),
+      401,
+      'UNAUTHORIZED',
+      /missing bearer token/,
+    );
+    assertError(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { ...json, authorization: 'Bearer idf_wrong' },
+        payload: nested(2_000),
+      }),
+      401,
+      'UNAUTHORIZED',
+      /invalid token/,
+    );
   });
 });
 
@@ -57,14 +82,20 @@ test('HEAD, the twin Fastify makes of each GET route, needs the same token', asy
 
 describe('nesting depth', () => {
   // A function's input is any JSON, which zod's z.json() checks by recursion (POST /v1/events bounds its data itself, naming the field: test/events-ingest.test.ts).
-  const functionRun = (input: string) => app.inject({ method: 'POST', url: '/v1/functions/nothing-here/runs', headers: withAdmin(), payload: `{"input":${input}}` });
+  const functionRun = (input: string) =>
+    app.inject({ method: 'POST', url: '/v1/functions/nothing-here/runs', headers: withAdmin(), payload: `{"input":${input}}` });
 
   test('a body nested 2,000 (or 65) levels deep is a 400 that says so, with a valid token too', async () => {
     for (const levels of [2_000, 65]) {
       const response = await functionRun(nested(levels - 1));
       assertError(response, 400, 'INVALID', /the body is nested too deep: at most 64 levels of arrays and objects/);
     }
-    const arrays = await app.inject({ method: 'POST', url: '/v1/apply', headers: withAdmin(), payload: `{"files":${'['.repeat(5_000)}${']'.repeat(5_000)}}` });
+    const arrays = await app.inject({
+      method: 'POST',
+      url: '/v1/apply',
+      headers: withAdmin(),
+      payload: `{"files":${'['.repeat(5_000)}${']'.repeat(5_000)}}`,
+    });
     assertError(arrays, 400, 'INVALID', /nested too deep/);
   });
 
@@ -86,15 +117,40 @@ describe("Fastify's own errors have the documented shape", () => {
   });
 
   test('a body that is not JSON is a 400 INVALID', async () => {
-    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: withAdmin(), payload: '{"type":' }), 400, 'INVALID', /not valid JSON/);
+    assertError(
+      await app.inject({ method: 'POST', url: '/v1/events', headers: withAdmin(), payload: '{"type":' }),
+      400,
+      'INVALID',
+      /not valid JSON/,
+    );
   });
 
   test('an unsupported content type is a 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    assertError(await app.inject({ method: 'POST', url: '/v1/events', headers: { ...withAdmin(), 'content-type': 'application/xml' }, payload: '<event/>' }), 415, 'UNSUPPORTED_MEDIA_TYPE', /content-type/i);
+    assertError(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { ...withAdmin(), 'content-type': 'application/xml' },
+        payload: '<event/>',
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      /content-type/i,
+    );
   });
 
   test('a body over the limit is a 413 PAYLOAD_TOO_LARGE, an unknown route a 404 NOT_FOUND', async () => {
-    assertError(await app.inject({ method: 'POST', url: '/v1/apply', headers: withAdmin(), payload: JSON.stringify({ files: [{ path: 'a.yaml', content: 'x'.repeat(70 * 1024) }] }) }), 413, 'PAYLOAD_TOO_LARGE', /larger than the API accepts/);
+    assertError(
+      await app.inject({
+        method: 'POST',
+        url: '/v1/apply',
+        headers: withAdmin(),
+        payload: JSON.stringify({ files: [{ path: 'a.yaml', content: 'x'.repeat(70 * 1024) }] }),
+      }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+      /larger than the API accepts/,
+    );
     assertError(await app.inject({ url: '/v1/nowhere', headers: withAdmin() }), 404, 'NOT_FOUND', /no route GET \/v1\/nowhere/);
   });
 });

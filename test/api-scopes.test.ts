@@ -102,7 +102,13 @@ describe('the declared scope of every route', () => {
       const [method, pattern] = route.split(' ') as [InjectOptions['method'], string];
       // Parameters name nothing that exists and bodies are empty: an allowed request ends in the handler's 400/404, never in a side effect.
       const request = (headers: Record<string, string>, remoteAddress = '127.0.0.1') =>
-        app.inject({ method, url: pattern.replace(/:\w+/g, 'nothing-here'), headers, remoteAddress, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) });
+        app.inject({
+          method,
+          url: pattern.replace(/:\w+/g, 'nothing-here'),
+          headers,
+          remoteAddress,
+          ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }),
+        });
       const access = ROUTE_ACCESS[route];
       if (access === 'public') {
         for (const [, headers] of unauthenticated) assert.equal((await request(headers)).statusCode, 200, `${route} is public`);
@@ -126,10 +132,19 @@ describe('the declared scope of every route', () => {
       for (const scope of SCOPES) {
         const response = await request(bearer(token(scope)));
         const allowed = scope === 'admin' || access.includes(scope);
-        if (allowed) assert.ok(![401, 403].includes(response.statusCode), `${route} with ${scope} is allowed: ${response.statusCode} ${response.body}`);
+        if (allowed)
+          assert.ok(
+            ![401, 403].includes(response.statusCode),
+            `${route} with ${scope} is allowed: ${response.statusCode} ${response.body}`,
+          );
         else {
           assert.equal(response.statusCode, 403, `${route} with ${scope} is refused: ${response.body}`);
-          assert.deepEqual(response.json(), { error: { code: 'FORBIDDEN', message: `token "only-${scope}" lacks the scope ${access.length === 1 ? `"${access[0]}"` : `(any one of) ${access.map((s) => `"${s}"`).join(', ')}`}` } });
+          assert.deepEqual(response.json(), {
+            error: {
+              code: 'FORBIDDEN',
+              message: `token "only-${scope}" lacks the scope ${access.length === 1 ? `"${access[0]}"` : `(any one of) ${access.map((s) => `"${s}"`).join(', ')}`}`,
+            },
+          });
         }
         checked++;
       }
@@ -139,19 +154,35 @@ describe('the declared scope of every route', () => {
 });
 
 const apply = (scopes: Scope[], files: { path: string; content: string }[], dryRun = false) =>
-  store.tokens.create(`apply-${scopes.join('+')}-${Math.random().toString(36).slice(2)}`, scopes).then((created) => app.inject({ method: 'POST', url: '/v1/apply', headers: bearer(created), payload: { files, dryRun } }));
+  store.tokens
+    .create(`apply-${scopes.join('+')}-${Math.random().toString(36).slice(2)}`, scopes)
+    .then((created) => app.inject({ method: 'POST', url: '/v1/apply', headers: bearer(created), payload: { files, dryRun } }));
 
 const webhook = { path: 'defs/hook.yaml', content: 'kind: Webhook\nname: collector\nurl: https://collector.example.com/in\n' };
 const functionFiles = (body: string) => [
   { path: 'defs/keyholder.yaml', content: 'kind: Function\nname: keyholder\nfile: keyholder.ts\ntimeout: 2s\n' },
-  { path: 'defs/keyholder.ts', content: `export default async function (_input: unknown, ctx: { getConfig(key: string): string }) {\n  ${body}\n}\n` },
+  {
+    path: 'defs/keyholder.ts',
+    content: `export default async function (_input: unknown, ctx: { getConfig(key: string): string }) {\n  ${body}\n}\n`,
+  },
 ];
-const directory = { path: 'defs/access.yaml', content: 'kind: Directory\napps:\n  - slug: github\n    entitlements: [{ slug: engineering }]\nusers:\n  - { id: u-mallory, email: mallory@example.com }\ngrants:\n  - { user: u-mallory, entitlement: github:engineering }\n' };
-const automationWith = (name: string, step: string) => ({ path: `defs/${name}.yaml`, content: `kind: Automation\nname: ${name}\ntrigger: { type: user.created }\nsteps:\n${step}` });
-const grantStep = '  - name: grant\n    type: grant_entitlements\n    with: { user: "{{ subject.id }}", entitlements: [github:engineering] }\n';
+const directory = {
+  path: 'defs/access.yaml',
+  content:
+    'kind: Directory\napps:\n  - slug: github\n    entitlements: [{ slug: engineering }]\nusers:\n  - { id: u-mallory, email: mallory@example.com }\ngrants:\n  - { user: u-mallory, entitlement: github:engineering }\n',
+};
+const automationWith = (name: string, step: string) => ({
+  path: `defs/${name}.yaml`,
+  content: `kind: Automation\nname: ${name}\ntrigger: { type: user.created }\nsteps:\n${step}`,
+});
+const grantStep =
+  '  - name: grant\n    type: grant_entitlements\n    with: { user: "{{ subject.id }}", entitlements: [github:engineering] }\n';
 const callStep = '  - name: call\n    type: call_function\n    with: { function: keyholder }\n';
 const runStep = '  - name: chain\n    type: run_automation\n    with: { automation: notify }\n';
-const notify = automationWith('notify', '  - name: post\n    type: run_webhook\n    with: { webhook: collector, payload: { hello: world } }\n');
+const notify = automationWith(
+  'notify',
+  '  - name: post\n    type: run_webhook\n    with: { webhook: collector, payload: { hello: world } }\n',
+);
 
 function assertRefused(response: Awaited<ReturnType<typeof apply>>, ...expected: RegExp[]): void {
   assert.equal(response.statusCode, 403, response.body);
@@ -165,7 +196,10 @@ describe('apply: each document needs the write scope of its kind', () => {
   test('definitions:write cannot publish function code, even with a webhook beside it, nor in a dry run; nothing is written', async () => {
     const exfiltrate = functionFiles('return { b64: btoa(ctx.getConfig("API_KEY")) };');
     for (const dryRun of [true, false]) {
-      assertRefused(await apply(['definitions:write'], [webhook, ...exfiltrate], dryRun), /defs\/keyholder\.yaml:1: Function\/keyholder needs "functions:write"/);
+      assertRefused(
+        await apply(['definitions:write'], [webhook, ...exfiltrate], dryRun),
+        /defs\/keyholder\.yaml:1: Function\/keyholder needs "functions:write"/,
+      );
     }
     assert.equal(await store.definitions.current('Function', 'keyholder'), undefined, 'the function was not written');
     assert.equal(await store.definitions.current('Webhook', 'collector'), undefined, 'nor the webhook applied beside it');
@@ -196,18 +230,28 @@ describe('apply: each document needs the write scope of its kind', () => {
     ];
     for (const [name, step, needed] of cases) {
       const document = automationWith(name, step);
-      assertRefused(await apply(['definitions:write'], [document], true), new RegExp(`defs/${name}\\.yaml:1: Automation/${name} needs "${needed}"`));
+      assertRefused(
+        await apply(['definitions:write'], [document], true),
+        new RegExp(`defs/${name}\\.yaml:1: Automation/${name} needs "${needed}"`),
+      );
       assert.equal(await store.definitions.current('Automation', name), undefined);
       const allowed = await apply(['definitions:write', needed], [document]);
       assert.equal(allowed.statusCode, 200, allowed.body);
     }
-    const forEachUser = { path: 'defs/sweep.yaml', content: 'kind: Automation\nname: sweep\ntrigger: { type: schedule, every: 1d, forEachUser: "true" }\nsteps:\n  - { name: w, type: wait, with: { duration: 1s } }\n' };
+    const forEachUser = {
+      path: 'defs/sweep.yaml',
+      content:
+        'kind: Automation\nname: sweep\ntrigger: { type: schedule, every: 1d, forEachUser: "true" }\nsteps:\n  - { name: w, type: wait, with: { duration: 1s } }\n',
+    };
     assertRefused(await apply(['definitions:write'], [forEachUser], true), /Automation\/sweep needs "directory:read"/);
   });
 
   test('re-pointing a webhook that an automation sends function output to needs functions:run', async () => {
     const relay = { path: 'defs/relay-hook.yaml', content: 'kind: Webhook\nname: relay\nurl: https://tickets.example.com/in\n' };
-    const relaying = automationWith('relay-output', `${callStep}  - name: post\n    type: run_webhook\n    with: { webhook: relay, payload: { out: "{{ ctx.call.output }}" } }\n`);
+    const relaying = automationWith(
+      'relay-output',
+      `${callStep}  - name: post\n    type: run_webhook\n    with: { webhook: relay, payload: { out: "{{ ctx.call.output }}" } }\n`,
+    );
     assert.equal((await apply(['admin'], [...functionFiles('return { ok: true };'), relay, relaying])).statusCode, 200);
     const repointed = { ...relay, content: relay.content.replace('https://tickets.example.com/in', 'https://attacker.example.net/in') };
     assertRefused(await apply(['definitions:write'], [repointed]), /defs\/relay-hook\.yaml:1: Webhook\/relay needs "functions:run"/);
@@ -217,30 +261,73 @@ describe('apply: each document needs the write scope of its kind', () => {
 
   test('so does changing an automation that receives function output through run_automation, or its webhook', async () => {
     const hook = { path: 'defs/child-hook.yaml', content: 'kind: Webhook\nname: child-hook\nurl: https://tickets.example.com/child\n' };
-    const child = automationWith('output-child', '  - name: post\n    type: run_webhook\n    with: { webhook: child-hook, payload: { out: "{{ ctx.trigger.out }}" } }\n');
-    const parent = automationWith('output-parent', `${callStep}  - name: chain\n    type: run_automation\n    with: { automation: output-child, context: { out: "{{ ctx.call.output }}" } }\n`);
+    const child = automationWith(
+      'output-child',
+      '  - name: post\n    type: run_webhook\n    with: { webhook: child-hook, payload: { out: "{{ ctx.trigger.out }}" } }\n',
+    );
+    const parent = automationWith(
+      'output-parent',
+      `${callStep}  - name: chain\n    type: run_automation\n    with: { automation: output-child, context: { out: "{{ ctx.call.output }}" } }\n`,
+    );
     assert.equal((await apply(['admin'], [...functionFiles('return { ok: true };'), hook, child, parent])).statusCode, 200);
     const leakyChild = { ...child, content: child.content.replace('child-hook', 'collector') };
-    assertRefused(await apply(['definitions:write'], [webhook, leakyChild]), /defs\/output-child\.yaml:1: Automation\/output-child needs "functions:run"/);
-    assertRefused(await apply(['definitions:write'], [{ ...hook, content: hook.content.replace('tickets.example.com', 'attacker.example.net') }]), /Webhook\/child-hook needs "functions:run"/);
-    assert.equal((await apply(['definitions:write'], [webhook])).statusCode, 200, 'a webhook no function output reaches needs definitions:write only');
+    assertRefused(
+      await apply(['definitions:write'], [webhook, leakyChild]),
+      /defs\/output-child\.yaml:1: Automation\/output-child needs "functions:run"/,
+    );
+    assertRefused(
+      await apply(['definitions:write'], [{ ...hook, content: hook.content.replace('tickets.example.com', 'attacker.example.net') }]),
+      /Webhook\/child-hook needs "functions:run"/,
+    );
+    assert.equal(
+      (await apply(['definitions:write'], [webhook])).statusCode,
+      200,
+      'a webhook no function output reaches needs definitions:write only',
+    );
   });
 
   test('rolling back to, or enabling, an automation that writes the directory needs directory:write too', async () => {
     const name = 'rollback-target';
     const admin = await store.tokens.create('rollback-admin', ['admin']);
-    const applyAs = (content: string) => app.inject({ method: 'POST', url: '/v1/apply', headers: bearer(admin), payload: { files: [{ path: 'r.yaml', content }] } });
+    const applyAs = (content: string) =>
+      app.inject({ method: 'POST', url: '/v1/apply', headers: bearer(admin), payload: { files: [{ path: 'r.yaml', content }] } });
     assert.equal((await applyAs(automationWith(name, grantStep).content)).statusCode, 200);
-    assert.equal((await applyAs(automationWith(name, '  - { name: w, type: wait, with: { duration: 1s } }\n').content.replace('trigger:', 'enabled: false\ntrigger:'))).statusCode, 200);
+    assert.equal(
+      (
+        await applyAs(
+          automationWith(name, '  - { name: w, type: wait, with: { duration: 1s } }\n').content.replace(
+            'trigger:',
+            'enabled: false\ntrigger:',
+          ),
+        )
+      ).statusCode,
+      200,
+    );
     const definitionsOnly = bearer(token('definitions:write'));
-    const rollback = await app.inject({ method: 'POST', url: `/v1/automations/${name}/rollback`, headers: definitionsOnly, payload: { version: 1 } });
+    const rollback = await app.inject({
+      method: 'POST',
+      url: `/v1/automations/${name}/rollback`,
+      headers: definitionsOnly,
+      payload: { version: 1 },
+    });
     assert.equal(rollback.statusCode, 403, rollback.body);
-    assert.match(rollback.json().error.message, /rolling back to Automation\/rollback-target@1 needs the scope "directory:write", which token "only-definitions:write" lacks/);
+    assert.match(
+      rollback.json().error.message,
+      /rolling back to Automation\/rollback-target@1 needs the scope "directory:write", which token "only-definitions:write" lacks/,
+    );
     assert.equal((await store.definitions.head('Automation', name))?.version, 2);
     // Version 2 (a wait) is disabled: enabling it needs definitions:write only; after an admin's rollback to v1, enabling needs directory:write.
     assert.equal((await app.inject({ method: 'POST', url: `/v1/automations/${name}/enable`, headers: definitionsOnly })).statusCode, 200);
-    assert.equal((await app.inject({ method: 'POST', url: `/v1/automations/${name}/rollback`, headers: bearer(admin), payload: { version: 1 } })).statusCode, 200);
-    assert.equal((await app.inject({ method: 'POST', url: `/v1/automations/${name}/disable`, headers: definitionsOnly })).statusCode, 200, 'disabling stops effects: definitions:write suffices');
+    assert.equal(
+      (await app.inject({ method: 'POST', url: `/v1/automations/${name}/rollback`, headers: bearer(admin), payload: { version: 1 } }))
+        .statusCode,
+      200,
+    );
+    assert.equal(
+      (await app.inject({ method: 'POST', url: `/v1/automations/${name}/disable`, headers: definitionsOnly })).statusCode,
+      200,
+      'disabling stops effects: definitions:write suffices',
+    );
     const enable = await app.inject({ method: 'POST', url: `/v1/automations/${name}/enable`, headers: definitionsOnly });
     assert.equal(enable.statusCode, 403, enable.body);
     assert.match(enable.json().error.message, /enabling Automation\/rollback-target@3 needs the scope "directory:write"/);
@@ -252,25 +339,53 @@ describe('events', () => {
     const byHand = automationWith('by-hand', '  - { name: w, type: wait, with: { duration: 1s } }\n');
     assert.equal((await apply(['admin'], [{ ...byHand, content: byHand.content.replace('user.created', 'manual') }])).statusCode, 200);
     assert.equal((await store.definitions.current('Automation', 'by-hand'))?.version, 1, 'trigger: { type: manual } still applies');
-    const response = await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(token('events:write')), payload: { id: 'evt-manual', type: 'manual', data: {} } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: bearer(token('events:write')),
+      payload: { id: 'evt-manual', type: 'manual', data: {} },
+    });
     assert.equal(response.statusCode, 400, response.body);
     assert.equal(response.json().error.code, 'VALIDATION');
-    assert.match(response.json().error.message, /body\.type: the event type "manual" cannot be sent: .* POST \/v1\/automations\/:name\/runs .* runs:write/);
+    assert.match(
+      response.json().error.message,
+      /body\.type: the event type "manual" cannot be sent: .* POST \/v1\/automations\/:name\/runs .* runs:write/,
+    );
     assert.equal(await store.events.get('evt-manual'), undefined, 'nothing was stored');
     assert.equal((await store.runs.list({ automation: 'by-hand' })).length, 0, 'nothing ran');
     await assert.rejects(engine.ingest({ type: 'manual', data: {} }, 'test'), /the event type "manual" cannot be sent/);
   });
 
   test('a repeated event id shows the first delivery only as far as the token may read it', async () => {
-    const first = await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(token('admin')), payload: { id: 'evt-hris-1', type: 'user.updated', data: { newUser: { id: 'u-1', salary: 123456 } } } });
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: bearer(token('admin')),
+      payload: { id: 'evt-hris-1', type: 'user.updated', data: { newUser: { id: 'u-1', salary: 123456 } } },
+    });
     assert.equal(first.statusCode, 202, first.body);
-    const replay = await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(token('events:write')), payload: { id: 'evt-hris-1', type: 'user.updated', data: {} } });
+    const replay = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: bearer(token('events:write')),
+      payload: { id: 'evt-hris-1', type: 'user.updated', data: {} },
+    });
     assert.equal(replay.statusCode, 200, replay.body);
     assert.equal(replay.json().duplicate, true);
     assert.equal(replay.json().event.id, 'evt-hris-1');
     assert.equal(replay.json().event.data, undefined, "the first delivery's data needs events:read");
     assert.ok(!replay.body.includes('123456'));
     const reader = await store.tokens.create('events-writer-reader', ['events:write', 'events:read']);
-    assert.equal((await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(reader), payload: { id: 'evt-hris-1', type: 'user.updated', data: {} } })).json().event.data.newUser.salary, 123456);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: bearer(reader),
+          payload: { id: 'evt-hris-1', type: 'user.updated', data: {} },
+        })
+      ).json().event.data.newUser.salary,
+      123456,
+    );
   });
 });

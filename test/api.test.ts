@@ -37,7 +37,8 @@ const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 test('/healthz and /openapi.json are public; the spec lists the routes', async () => {
   assert.deepEqual((await app.inject({ url: '/healthz' })).json(), { ok: true });
   const spec = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
-  for (const path of ['/v1/apply', '/v1/events', '/v1/runs', '/v1/runs/{id}', '/v1/automations/{name}/runs']) assert.ok(spec.paths[path], `${path} in openapi.json`);
+  for (const path of ['/v1/apply', '/v1/events', '/v1/runs', '/v1/runs/{id}', '/v1/automations/{name}/runs'])
+    assert.ok(spec.paths[path], `${path} in openapi.json`);
 });
 
 test('no token and a bad token are 401; a missing scope is 403 and names it', async () => {
@@ -45,20 +46,35 @@ test('no token and a bad token are 401; a missing scope is 403 and names it', as
   assert.equal(none.statusCode, 401);
   assert.equal(none.json().error.code, 'UNAUTHORIZED');
   assert.equal((await app.inject({ url: '/v1/automations', headers: auth('idf_wrong') })).statusCode, 401);
-  const forbidden = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(reader), payload: { type: 'user.created', data: {} } });
+  const forbidden = await app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: auth(reader),
+    payload: { type: 'user.created', data: {} },
+  });
   assert.equal(forbidden.statusCode, 403);
   assert.match(forbidden.json().error.message, /lacks the scope "events:write"/);
 });
 
 test('an invalid body is a 400 that names the field', async () => {
-  const response = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(admin), payload: { type: 'user.exploded', data: {} } });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: auth(admin),
+    payload: { type: 'user.exploded', data: {} },
+  });
   assert.equal(response.statusCode, 400);
   assert.equal(response.json().error.code, 'VALIDATION');
   assert.match(response.json().error.message, /body\.type: /);
 });
 
 test('a body over the limit is a 413', async () => {
-  const response = await app.inject({ method: 'POST', url: '/v1/apply', headers: { ...auth(admin), 'content-type': 'application/json' }, payload: JSON.stringify({ files: [{ path: 'a.yaml', content: 'x'.repeat(70 * 1024) }] }) });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/apply',
+    headers: { ...auth(admin), 'content-type': 'application/json' },
+    payload: JSON.stringify({ files: [{ path: 'a.yaml', content: 'x'.repeat(70 * 1024) }] }),
+  });
   assert.equal(response.statusCode, 413);
   assert.equal(response.json().error.code, 'PAYLOAD_TOO_LARGE');
 });
@@ -71,14 +87,32 @@ test('unknown things are 404s in the same JSON shape', async () => {
 });
 
 test('apply answers 422 with located errors, and 200 with versions; both are audited by token name', async () => {
-  const bad = await app.inject({ method: 'POST', url: '/v1/apply', headers: auth(admin), payload: { files: [{ path: 'a.yaml', content: 'kind: Automation\nname: a\ntrigger: { type: manual }\nsteps: []\n' }] } });
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/apply',
+    headers: auth(admin),
+    payload: { files: [{ path: 'a.yaml', content: 'kind: Automation\nname: a\ntrigger: { type: manual }\nsteps: []\n' }] },
+  });
   assert.equal(bad.statusCode, 422);
-  assert.deepEqual(bad.json().errors[0], { file: 'a.yaml', line: 4, column: 8, path: 'steps', message: 'an automation needs at least one step' });
+  assert.deepEqual(bad.json().errors[0], {
+    file: 'a.yaml',
+    line: 4,
+    column: 8,
+    path: 'steps',
+    message: 'an automation needs at least one step',
+  });
   const good = await app.inject({
     method: 'POST',
     url: '/v1/apply',
     headers: auth(admin),
-    payload: { files: [{ path: 'a.yaml', content: 'kind: Automation\nname: a\ntrigger: { type: manual }\nsteps: [{ name: w, type: wait, with: { duration: 1s } }]\n' }] },
+    payload: {
+      files: [
+        {
+          path: 'a.yaml',
+          content: 'kind: Automation\nname: a\ntrigger: { type: manual }\nsteps: [{ name: w, type: wait, with: { duration: 1s } }]\n',
+        },
+      ],
+    },
   });
   assert.equal(good.statusCode, 200);
   assert.deepEqual(good.json().applied, [{ kind: 'Automation', name: 'a', version: 1, created: true }]);

@@ -21,13 +21,19 @@ let api: FastifyInstance;
 let receiver: Receiver;
 
 const functionDocument = { path: 'defs/keyholder.yaml', content: 'kind: Function\nname: keyholder\nfile: keyholder.ts\ntimeout: 5s\n' };
-const source = (body: string) => ({ path: 'defs/keyholder.ts', content: `export default async function (_input: unknown, ctx: { getConfig(key: string): string }) {\n  ${body}\n}\n` });
+const source = (body: string) => ({
+  path: 'defs/keyholder.ts',
+  content: `export default async function (_input: unknown, ctx: { getConfig(key: string): string }) {\n  ${body}\n}\n`,
+});
 
 before(async () => {
   idflow = await startTestEngine({ env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } });
   receiver = await startReceiver();
   api = await buildApiServer({ engine: idflow.engine });
-  const applied = await idflow.engine.apply([functionDocument, source('return { ok: ctx.getConfig("API_KEY").length > 0 };')], { dryRun: false, actor: 'admin' });
+  const applied = await idflow.engine.apply([functionDocument, source('return { ok: ctx.getConfig("API_KEY").length > 0 };')], {
+    dryRun: false,
+    actor: 'admin',
+  });
   assert.deepEqual(applied.errors, []);
   await idflow.engine.functions.setSecret('keyholder', 'API_KEY', SECRET, 'admin');
 });
@@ -46,14 +52,20 @@ function exfiltration(): { path: string; content: string }[] {
     { path: 'defs/collector.yaml', content: `kind: Webhook\nname: collector\nurl: ${receiver.url}/collect\n` },
     {
       path: 'defs/leak.yaml',
-      content: 'kind: Automation\nname: leak\ntrigger: { type: user.created }\nsteps:\n  - name: call\n    type: call_function\n    with: { function: keyholder }\n  - name: post\n    type: run_webhook\n    with: { webhook: collector, payload: { b64: "{{ ctx.call.output.b64 }}" } }\n',
+      content:
+        'kind: Automation\nname: leak\ntrigger: { type: user.created }\nsteps:\n  - name: call\n    type: call_function\n    with: { function: keyholder }\n  - name: post\n    type: run_webhook\n    with: { webhook: collector, payload: { b64: "{{ ctx.call.output.b64 }}" } }\n',
     },
   ];
 }
 
 async function applyAs(name: string, scopes: Scope[]) {
   const token = await idflow.store.tokens.create(name, scopes);
-  return api.inject({ method: 'POST', url: '/v1/apply', headers: { authorization: `Bearer ${token}` }, payload: { files: exfiltration() } });
+  return api.inject({
+    method: 'POST',
+    url: '/v1/apply',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { files: exfiltration() },
+  });
 }
 
 const leaked = () => receiver.requests.some((request) => request.body.includes(Buffer.from(SECRET).toString('base64')));
@@ -61,11 +73,17 @@ const leaked = () => receiver.requests.some((request) => request.body.includes(B
 test("a definitions:write token cannot publish a function's code to send its secret out through a webhook", async () => {
   const refused = await applyAs('definitions-only', ['definitions:write']);
   assert.equal(refused.statusCode, 403, refused.body);
-  assert.match(refused.json().error.message, /defs\/keyholder\.yaml:1: Function\/keyholder needs "functions:write"; defs\/leak\.yaml:1: Automation\/leak needs "functions:run"/);
+  assert.match(
+    refused.json().error.message,
+    /defs\/keyholder\.yaml:1: Function\/keyholder needs "functions:write"; defs\/leak\.yaml:1: Automation\/leak needs "functions:run"/,
+  );
   assert.equal((await idflow.store.definitions.current('Function', 'keyholder'))?.version, 1, 'no new version of the function');
   assert.equal(await idflow.store.definitions.current('Automation', 'leak'), undefined);
 
-  const event = await idflow.engine.ingest({ id: 'evt-after-refusal', type: 'user.created', data: { newUser: { id: 'u-1', email: 'ada@example.com' } } }, 'hr');
+  const event = await idflow.engine.ingest(
+    { id: 'evt-after-refusal', type: 'user.created', data: { newUser: { id: 'u-1', email: 'ada@example.com' } } },
+    'hr',
+  );
   assert.deepEqual(event.runs, [], 'nothing runs on the event');
   assert.equal(leaked(), false);
 });
@@ -73,7 +91,10 @@ test("a definitions:write token cannot publish a function's code to send its sec
 test('a token with the scopes of every effect applies the same file set: the channel is real', async () => {
   const applied = await applyAs('function-owner', ['definitions:write', 'functions:write', 'functions:run']);
   assert.equal(applied.statusCode, 200, applied.body);
-  const event = await idflow.engine.ingest({ id: 'evt-scoped', type: 'user.created', data: { newUser: { id: 'u-2', email: 'grace@example.com' } } }, 'hr');
+  const event = await idflow.engine.ingest(
+    { id: 'evt-scoped', type: 'user.created', data: { newUser: { id: 'u-2', email: 'grace@example.com' } } },
+    'hr',
+  );
   const run = await idflow.finished(event.runs[0].runId);
   assert.equal(run.status, 'completed', run.error);
   assert.equal(leaked(), true, 'the base64-encoded secret reached the webhook');

@@ -78,8 +78,12 @@ test('every import goes to the same layer or below, as docs/architecture.md draw
 
 /** Inside functions/: the sandbox and the guarded fetch know nothing of the engine, the store or the service. */
 const FUNCTIONS_ROOMS: Record<string, (target: string) => boolean> = {
-  'functions/sandbox/': (target) => /^functions\/(sandbox|network)\//.test(target) || ['functions/types.ts', 'functions/sdk.d.ts', 'functions/compile.ts', 'core/json.ts'].includes(target),
-  'functions/network/': (target) => target.startsWith('functions/network/') || ['functions/types.ts', 'functions/sdk.d.ts', 'cel/network.ts', 'core/json.ts'].includes(target),
+  'functions/sandbox/': (target) =>
+    /^functions\/(sandbox|network)\//.test(target) ||
+    ['functions/types.ts', 'functions/sdk.d.ts', 'functions/compile.ts', 'core/json.ts'].includes(target),
+  'functions/network/': (target) =>
+    target.startsWith('functions/network/') ||
+    ['functions/types.ts', 'functions/sdk.d.ts', 'cel/network.ts', 'core/json.ts'].includes(target),
 };
 
 test('functions/sandbox/ and functions/network/ import nothing of the engine, the store or functions/service.ts', () => {
@@ -88,6 +92,9 @@ test('functions/sandbox/ and functions/network/ import nothing of the engine, th
     const room = Object.keys(FUNCTIONS_ROOMS).find((prefix) => file.startsWith(prefix));
     if (room) wrong.push(...[...targets].filter((target) => !FUNCTIONS_ROOMS[room](target)).map((target) => `${file} → ${target}`));
   }
-  assert.ok([...graph.keys()].some((file) => file.startsWith('functions/sandbox/')), 'the walk found functions/sandbox/');
+  assert.ok(
+    [...graph.keys()].some((file) => file.startsWith('functions/sandbox/')),
+    'the walk found functions/sandbox/',
+  );
   assert.deepEqual(wrong, []);
 });

@@ -128,7 +128,14 @@ function parseDurationJson(text: string): Duration {
 
 function typeString(type: TypeJson): string {
   if (type.primitive !== undefined) {
-    const primitives: Record<string, string> = { INT64: 'int', UINT64: 'uint', DOUBLE: 'double', STRING: 'string', BOOL: 'bool', BYTES: 'bytes' };
+    const primitives: Record<string, string> = {
+      INT64: 'int',
+      UINT64: 'uint',
+      DOUBLE: 'double',
+      STRING: 'string',
+      BOOL: 'bool',
+      BYTES: 'bytes',
+    };
     const name = primitives[type.primitive];
     if (name) return name;
   }
@@ -228,7 +235,18 @@ function matches(actual: unknown, expected: ValueJson): boolean {
  * differently from file to file ("divide by zero", "division by zero"), so its messages are read
  * into kinds, and so are cel-js's error codes.
  */
-type ErrorKind = 'no_matching_overload' | 'division_by_zero' | 'range' | 'no_such_key' | 'invalid_argument' | 'undeclared_reference' | 'conversion' | 'unsupported_key_type' | 'repeated_key' | 'invalid_utf8' | 'unsupported_field_selection';
+type ErrorKind =
+  | 'no_matching_overload'
+  | 'division_by_zero'
+  | 'range'
+  | 'no_such_key'
+  | 'invalid_argument'
+  | 'undeclared_reference'
+  | 'conversion'
+  | 'unsupported_key_type'
+  | 'repeated_key'
+  | 'invalid_utf8'
+  | 'unsupported_field_selection';
 
 const EXPECTED_KINDS: [RegExp, ErrorKind][] = [
   [/no such overload|no matching overload|no_such_overload|unbound function/, 'no_matching_overload'],
@@ -291,7 +309,8 @@ type Outcome = { result: 'pass' } | { result: 'fail'; why: string } | { result: 
 const PASS: Outcome = { result: 'pass' };
 const skip = (reason: SkipReason): Outcome => ({ result: 'skip', reason });
 
-const MESSAGE_HINT = /TestAllTypes|NestedMessage|NestedEnum|GlobalEnum|google\.protobuf\.(Int|UInt|Bool|String|Bytes|Float|Double|Struct|Value|ListValue|Any|NullValue|FieldMask|Empty)/;
+const MESSAGE_HINT =
+  /TestAllTypes|NestedMessage|NestedEnum|GlobalEnum|google\.protobuf\.(Int|UInt|Bool|String|Bytes|Float|Double|Struct|Value|ListValue|Any|NullValue|FieldMask|Empty)/;
 
 let plainEnvironment: Environment | undefined;
 
@@ -315,7 +334,9 @@ function errorOutcome(file: string, t: RawTest, error: unknown): Outcome {
   if (t.evalError === undefined) return { result: 'fail', why: `unexpected ${detail}` };
   const expected = expectedKind(file, t);
   const actual = actualKind(error);
-  return actual === expected ? PASS : { result: 'fail', why: `expected a ${expected} error, got ${actual ?? 'an unclassified'} error (${detail})` };
+  return actual === expected
+    ? PASS
+    : { result: 'fail', why: `expected a ${expected} error, got ${actual ?? 'an unclassified'} error (${detail})` };
 }
 
 function runOne(file: string, t: RawTest): Outcome {
@@ -378,19 +399,25 @@ test('cel-spec conformance pass rate stays above the floor, with bounded skips',
       const outcome = runOne(name, t);
       tally[outcome.result]++;
       if (outcome.result === 'skip') skipReasons.set(outcome.reason, (skipReasons.get(outcome.reason) ?? 0) + 1);
-      if (outcome.result === 'fail' && verbose) lines.push(`  FAIL ${name}/${t.name ?? ''}: ${t.expr.replace(/\s+/g, ' ').slice(0, 140)} — ${outcome.why}`);
+      if (outcome.result === 'fail' && verbose)
+        lines.push(`  FAIL ${name}/${t.name ?? ''}: ${t.expr.replace(/\s+/g, ' ').slice(0, 140)} — ${outcome.why}`);
     }
     const total = tally.pass + tally.fail;
     passed += tally.pass;
     counted += total;
     skipped += tally.skip;
     const reasons = [...skipReasons].map(([reason, count]) => `${count} ${reason}`).join(', ');
-    if (tally.skip > (MAX_SKIPPED[name] ?? 0)) overBound.push(`${name}: ${tally.skip} skipped (${reasons}), at most ${MAX_SKIPPED[name] ?? 0}`);
+    if (tally.skip > (MAX_SKIPPED[name] ?? 0))
+      overBound.push(`${name}: ${tally.skip} skipped (${reasons}), at most ${MAX_SKIPPED[name] ?? 0}`);
     const rate = total === 0 ? 'n/a' : `${((100 * tally.pass) / total).toFixed(1)}%`;
-    lines.push(`${name.padEnd(16)} ${String(tally.pass).padStart(4)}/${String(total).padEnd(4)} ${rate.padStart(6)}  (${tally.skip} skipped${reasons ? `: ${reasons}` : ''})`);
+    lines.push(
+      `${name.padEnd(16)} ${String(tally.pass).padStart(4)}/${String(total).padEnd(4)} ${rate.padStart(6)}  (${tally.skip} skipped${reasons ? `: ${reasons}` : ''})`,
+    );
   }
   const overall = passed / counted;
-  lines.push(`${'overall'.padEnd(16)} ${String(passed).padStart(4)}/${String(counted).padEnd(4)} ${(100 * overall).toFixed(1).padStart(5)}%  (${skipped} skipped)`);
+  lines.push(
+    `${'overall'.padEnd(16)} ${String(passed).padStart(4)}/${String(counted).padEnd(4)} ${(100 * overall).toFixed(1).padStart(5)}%  (${skipped} skipped)`,
+  );
   console.log(lines.join('\n'));
   assert.deepEqual(overBound, [], 'more conformance tests are skipped than MAX_SKIPPED allows');
   assert.ok(overall >= OVERALL_FLOOR, `conformance fell to ${(100 * overall).toFixed(1)}%, below the floor of ${100 * OVERALL_FLOOR}%`);

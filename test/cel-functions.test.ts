@@ -61,7 +61,7 @@ describe('time.format: Go layouts', () => {
   ]);
 });
 
-describe('time.format in a zone, across New York\'s DST changes', () => {
+describe("time.format in a zone, across New York's DST changes", () => {
   table([
     // Spring forward, 2026-03-08 at 02:00 EST (07:00Z): 01:59 EST is followed by 03:00 EDT.
     [`time.format(timestamp("2026-03-08T06:59:00Z"), "2006-01-02 15:04 MST -07:00", ${NY})`, '2026-03-08 01:59 EST -05:00'],
@@ -131,7 +131,13 @@ describe('time.parse in a zone', () => {
   ]);
 
   test('format then parse gives the same instant back', () => {
-    const instants = ['2026-03-08T06:59:00Z', '2026-03-08T07:00:00Z', '2026-11-01T05:30:00Z', '2026-11-01T06:30:00Z', '2024-02-29T23:59:59.999Z'];
+    const instants = [
+      '2026-03-08T06:59:00Z',
+      '2026-03-08T07:00:00Z',
+      '2026-11-01T05:30:00Z',
+      '2026-11-01T06:30:00Z',
+      '2024-02-29T23:59:59.999Z',
+    ];
     const layouts = ['2006-01-02T15:04:05.000Z07:00', '2006-01-02 15:04:05.000 MST', 'Monday, 02-Jan-06 15:04:05.000 -0700'];
     for (const instant of instants) {
       for (const layout of layouts) {
@@ -148,7 +154,10 @@ describe('time.start_of', () => {
     [`time.start_of(now(), "day", ${NY})`, '2026-03-08T05:00:00Z'],
     // ...and that day lasts 23 hours; the fall-back day lasts 25.
     [`time.start_of(timestamp("2026-03-09T12:00:00Z"), "day", ${NY}) - time.start_of(now(), "day", ${NY})`, '82800s'],
-    [`time.start_of(timestamp("2026-11-02T12:00:00Z"), "day", ${NY}) - time.start_of(timestamp("2026-11-01T12:00:00Z"), "day", ${NY})`, '90000s'],
+    [
+      `time.start_of(timestamp("2026-11-02T12:00:00Z"), "day", ${NY}) - time.start_of(timestamp("2026-11-01T12:00:00Z"), "day", ${NY})`,
+      '90000s',
+    ],
     // Just after midnight UTC it is still the previous day in New York.
     [`time.start_of(timestamp("2026-03-08T03:00:00Z"), "day", ${NY})`, '2026-03-07T05:00:00Z'],
     // A day that starts at 01:00: Chile moved its clocks from 00:00 to 01:00 on 2024-09-08.
@@ -182,10 +191,19 @@ describe('leap years and month ends', () => {
   ]);
 
   test('a day a month does not have is an error that says how many it has', () => {
-    assertCelError(() => evaluate('time.parse("2023-02-29", TimeFormat.DATE)'), 'evaluation', /"2023-02-29" is not a real date/, /February 2023 has 28 days, not 29/);
+    assertCelError(
+      () => evaluate('time.parse("2023-02-29", TimeFormat.DATE)'),
+      'evaluation',
+      /"2023-02-29" is not a real date/,
+      /February 2023 has 28 days, not 29/,
+    );
     assertCelError(() => evaluate('time.parse("1900-02-29", TimeFormat.DATE)'), 'evaluation', /February 1900 has 28 days/);
     assertCelError(() => evaluate('time.parse("2026-04-31", TimeFormat.DATE)'), 'evaluation', /April 2026 has 30 days, not 31/);
-    assertCelError(() => evaluate('time.parse("2026-365", "2006-002") == time.parse("2026-366", "2006-002")'), 'evaluation', /day 366 of the year: 2026 has 365 days/);
+    assertCelError(
+      () => evaluate('time.parse("2026-365", "2006-002") == time.parse("2026-366", "2006-002")'),
+      'evaluation',
+      /day 366 of the year: 2026 has 365 days/,
+    );
   });
 });
 
@@ -196,7 +214,11 @@ describe('time errors name the bad value', () => {
     ['time.start_of(now(), "day", "Europe/Pariss")', /unknown time zone "Europe\/Pariss"/],
     ['time.start_of(now(), "year")', /unknown unit "year"/, /"day", "week", "month"/],
     ['time.start_of(now(), "Day")', /unknown unit "Day"/],
-    ['time.parse("yesterday", TimeFormat.DATE)', /"yesterday" does not match the layout "2006-01-02"/, /expected a four-digit year at "yesterday"/],
+    [
+      'time.parse("yesterday", TimeFormat.DATE)',
+      /"yesterday" does not match the layout "2006-01-02"/,
+      /expected a four-digit year at "yesterday"/,
+    ],
     ['time.parse("2026-3-8", TimeFormat.DATE)', /expected a two-digit month at "3-8"/],
     ['time.parse("2026-03-08 10:00", TimeFormat.DATE)', /expected the end of the text at " 10:00"/],
     ['time.parse("2026-03-08", TimeFormat.DATETIME)', /expected an hour \(0-23\) at its end/],
@@ -207,7 +229,10 @@ describe('time errors name the bad value', () => {
     ['time.parse("13 PM", "3 PM")', /expected an hour \(0-12\) at "13 PM"/],
     ['time.parse("0000-01-01", TimeFormat.DATE)', /year 0 is outside CEL's timestamps/],
     ['time.parse("08:15:00.25", "15:04:05.000")', /expected "\." and 3 digits at "\.25"/],
-    ['time.parse("2026-03-08 09:00 PST", "2006-01-02 15:04 MST", "America/New_York")', /zone "PST" .* is not what clocks in America\/New_York showed then/],
+    [
+      'time.parse("2026-03-08 09:00 PST", "2006-01-02 15:04 MST", "America/New_York")',
+      /zone "PST" .* is not what clocks in America\/New_York showed then/,
+    ],
   ];
   for (const [expression, ...patterns] of cases) {
     test(expression, () => {
@@ -351,11 +376,33 @@ describe('ip and cidr', () => {
   });
 
   describe('an invalid address or range is an error that names it', () => {
-    const addresses = ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-4', ' 1.2.3.4', '', 'localhost', '::1::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::', 'g::1', ':1', '1:', '::1.2.3', '1::2::3'];
+    const addresses = [
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '1.2.3.-4',
+      ' 1.2.3.4',
+      '',
+      'localhost',
+      '::1::',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      '12345::',
+      'g::1',
+      ':1',
+      '1:',
+      '::1.2.3',
+      '1::2::3',
+    ];
     for (const address of addresses) {
       test(`ip("${address}")`, () => {
         const quoted = address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        assertCelError(() => evaluate(`ip("${address}")`), 'evaluation', new RegExp(`ip: "${quoted}" is not an IPv4 \\(10\\.1\\.2\\.5\\) or IPv6`));
+        assertCelError(
+          () => evaluate(`ip("${address}")`),
+          'evaluation',
+          new RegExp(`ip: "${quoted}" is not an IPv4 \\(10\\.1\\.2\\.5\\) or IPv6`),
+        );
       });
     }
     test('hints for a range and a zone id', () => {

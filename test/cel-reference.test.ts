@@ -88,7 +88,8 @@ interface CheckedNode {
   checkedType?: { name: string };
 }
 
-const isNode = (value: unknown): value is CheckedNode => typeof value === 'object' && value !== null && typeof (value as CheckedNode).op === 'string';
+const isNode = (value: unknown): value is CheckedNode =>
+  typeof value === 'object' && value !== null && typeof (value as CheckedNode).op === 'string';
 const typeOf = (node: unknown): string => (isNode(node) && node.checkedType ? node.checkedType.name : 'unchecked');
 
 /** What an expression uses: `name(T1, T2)`, `Recv.name(T1)` calls, `T.field` reads and identifiers. */
@@ -131,7 +132,11 @@ function matches(signature: Definitions['functions'][number], use: string): bool
 
 test('every function, constant and field idflow adds has an example', () => {
   const ours = celEnvironment().getDefinitions() as unknown as Definitions;
-  const base = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false, enableOptionalTypes: true }).getDefinitions() as unknown as Definitions;
+  const base = new Environment({
+    unlistedVariablesAreDyn: false,
+    homogeneousAggregateLiterals: false,
+    enableOptionalTypes: true,
+  }).getDefinitions() as unknown as Definitions;
   const baseSignatures = new Set(base.functions.map((f) => f.signature));
   const baseVariables = new Set(base.variables.map((v) => v.name));
   const used = new Set(examples.flatMap(({ expression }) => [...uses(expression)]));
@@ -163,7 +168,18 @@ test('TimeFormat in the docs is all of TimeFormat', () => {
 });
 
 test('apply-time type checking still refuses typos among the new names', () => {
-  for (const expression of ['UserStatuss.ENABLED', 'UserStatus.ENABLD', 'TimeFormat.DATEE', 'time.formatt(now(), "15")', 'ip("1.2.3.4").isPrivat', 'APP_USER_STATUS_ENABLD']) {
-    assert.throws(() => compile(expression), (error: unknown) => error instanceof CelError && error.kind === 'type', expression);
+  for (const expression of [
+    'UserStatuss.ENABLED',
+    'UserStatus.ENABLD',
+    'TimeFormat.DATEE',
+    'time.formatt(now(), "15")',
+    'ip("1.2.3.4").isPrivat',
+    'APP_USER_STATUS_ENABLD',
+  ]) {
+    assert.throws(
+      () => compile(expression),
+      (error: unknown) => error instanceof CelError && error.kind === 'type',
+      expression,
+    );
   }
 });

@@ -158,7 +158,12 @@ describe('conditions', () => {
   });
 
   test('a missing field is a clear evaluation error', () => {
-    assertCelError(() => condition('ctx.trigger.newUser.title == "CTO"'), 'evaluation', /No such key: title/, /`ctx\.trigger\.newUser\.title == "CTO"`/);
+    assertCelError(
+      () => condition('ctx.trigger.newUser.title == "CTO"'),
+      'evaluation',
+      /No such key: title/,
+      /`ctx\.trigger\.newUser\.title == "CTO"`/,
+    );
   });
 
   test('works with any CompiledExpression implementation', () => {

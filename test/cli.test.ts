@@ -79,18 +79,44 @@ test('apply reports versions; applying again changes nothing', async () => {
   const again = await cli('apply', definitions);
   assert.match(again.stdout, /= unchanged Automation\/greeter v1/);
   const list = JSON.parse((await cli('automations', 'list', '--json')).stdout) as { name: string; enabled: boolean }[];
-  assert.deepEqual(list.map((a) => [a.name, a.enabled]), [['greeter', true]]);
+  assert.deepEqual(
+    list.map((a) => [a.name, a.enabled]),
+    [['greeter', true]],
+  );
 });
 
 test('emit --wait --json prints one object: the event and its runs with their steps', async () => {
-  const result = await cli('emit', 'user.created', '--data', '{"newUser":{"firstName":"Ada","department":"Engineering"}}', '--id', 'cli-evt-1', '--wait', '--json');
+  const result = await cli(
+    'emit',
+    'user.created',
+    '--data',
+    '{"newUser":{"firstName":"Ada","department":"Engineering"}}',
+    '--id',
+    'cli-evt-1',
+    '--wait',
+    '--json',
+  );
   assert.equal(result.code, 0, result.stderr);
-  const printed = JSON.parse(result.stdout) as { event: { id: string }; runs: { runId: string; automation: string; version: number; status: string; steps: { name: string; type: string; status: string; attempts: number; output: unknown }[] }[] };
+  const printed = JSON.parse(result.stdout) as {
+    event: { id: string };
+    runs: {
+      runId: string;
+      automation: string;
+      version: number;
+      status: string;
+      steps: { name: string; type: string; status: string; attempts: number; output: unknown }[];
+    }[];
+  };
   assert.equal(printed.event.id, 'cli-evt-1');
   assert.equal(printed.runs.length, 1);
   const [run] = printed.runs;
-  assert.deepEqual({ ...run, steps: undefined }, { runId: 'greeter:cli-evt-1', automation: 'greeter', version: 1, status: 'completed', steps: undefined });
-  assert.deepEqual(run.steps, [{ name: 'greet', type: 'run_webhook', status: 'completed', attempts: 1, output: { status: 200, body: { ok: true } } }]);
+  assert.deepEqual(
+    { ...run, steps: undefined },
+    { runId: 'greeter:cli-evt-1', automation: 'greeter', version: 1, status: 'completed', steps: undefined },
+  );
+  assert.deepEqual(run.steps, [
+    { name: 'greet', type: 'run_webhook', status: 'completed', attempts: 1, output: { status: 200, body: { ok: true } } },
+  ]);
 });
 
 test('events show says why an automation did not match; runs show prints a timeline', async () => {
@@ -128,7 +154,13 @@ test('history, rollback, disable and enable', async () => {
 test('cel eval prints JSON with ctx.trigger as runs see it, and a bad expression exits 1 with where it went wrong', async () => {
   assert.equal((await cli('cel', 'eval', 'ctx.trigger.n * 2', '--vars', '{"ctx":{"trigger":{"n":21}}}')).stdout, '42');
   // As in runs: snake_case aliases, and subject is the trigger's user.
-  const aliased = await cli('cel', 'eval', 'subject.first_name + " " + ctx.trigger.new_user.lastName', '--vars', '{"ctx":{"trigger":{"newUser":{"firstName":"Ada","lastName":"Lovelace"}}}}');
+  const aliased = await cli(
+    'cel',
+    'eval',
+    'subject.first_name + " " + ctx.trigger.new_user.lastName',
+    '--vars',
+    '{"ctx":{"trigger":{"newUser":{"firstName":"Ada","lastName":"Lovelace"}}}}',
+  );
   assert.equal(aliased.stdout, '"Ada Lovelace"');
   const bad = await cli('cel', 'eval', 'ctx.trigger.n *');
   assert.equal(bad.code, 1);

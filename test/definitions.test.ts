@@ -42,19 +42,30 @@ signingSecret: { env: TICKETING_WEBHOOK_SECRET }
 test('a valid file with several documents loads, with defaults applied', () => {
   const result = loadDefinitions([{ path: 'joiner.yaml', content: valid }], none);
   assert.deepEqual(result.errors, []);
-  assert.deepEqual(result.documents.map((d) => `${d.kind}/${'name' in d ? d.name : ''}@${d.line}`), ['Automation/engineering-joiner@1', 'Webhook/ticketing@17']);
+  assert.deepEqual(
+    result.documents.map((d) => `${d.kind}/${'name' in d ? d.name : ''}@${d.line}`),
+    ['Automation/engineering-joiner@1', 'Webhook/ticketing@17'],
+  );
   const automation = result.documents[0];
   assert.equal(automation.kind === 'Automation' && automation.spec.enabled, true);
 });
 
 test('JSON files load too', () => {
-  const json = JSON.stringify({ kind: 'Automation', name: 'j', trigger: { type: 'manual' }, steps: [{ name: 'w', type: 'wait', with: { duration: '1s' } }] });
+  const json = JSON.stringify({
+    kind: 'Automation',
+    name: 'j',
+    trigger: { type: 'manual' },
+    steps: [{ name: 'w', type: 'wait', with: { duration: '1s' } }],
+  });
   assert.deepEqual(loadDefinitions([{ path: 'a.json', content: json }], none).errors, []);
 });
 
 test('an unknown step type names the known ones, with file, line and field', () => {
   const [error] = errorsOf(valid.replace('type: wait', 'type: sleep'));
-  assert.deepEqual({ ...error, message: undefined }, { file: 'flows/joiner.yaml', line: 14, column: 11, path: 'steps[1].type', message: undefined });
+  assert.deepEqual(
+    { ...error, message: undefined },
+    { file: 'flows/joiner.yaml', line: 14, column: 11, path: 'steps[1].type', message: undefined },
+  );
   assert.match(error.message, /unknown step type "sleep"; known types: .*wait/);
 });
 
@@ -63,7 +74,10 @@ test('a missing field and an unknown field are located', () => {
   assert.deepEqual([missing.line, missing.path], [4, 'trigger.type']);
   assert.match(missing.message, /Expected 'user\.created' \| .* \| 'schedule'/);
   const unknown = errorsOf(valid.replace('    type: wait\n', '    type: wait\n    timeoutt: 5m\n'));
-  assert.deepEqual(unknown.map((e) => [e.line, e.path, e.message]), [[15, 'steps[1].timeoutt', 'unknown field "timeoutt"']]);
+  assert.deepEqual(
+    unknown.map((e) => [e.line, e.path, e.message]),
+    [[15, 'steps[1].timeoutt', 'unknown field "timeoutt"']],
+  );
 });
 
 test('duplicate step names are refused', () => {
@@ -158,7 +172,8 @@ test('a folder gives its definitions and the TypeScript its Function documents n
     await mkdir(join(root, 'fns', 'src'));
     await writeFile(join(root, 'fns', 'src', 'greet.ts'), 'export default async () => 1;\n');
     await writeFile(join(root, 'fns', 'unused.ts'), 'export default async () => 2;\n');
-    for (const name of ['tsconfig.json', 'package.json', 'greet.test.json', 'joiner.event.json']) await writeFile(join(root, 'fns', name), '{}');
+    for (const name of ['tsconfig.json', 'package.json', 'greet.test.json', 'joiner.event.json'])
+      await writeFile(join(root, 'fns', name), '{}');
     await writeFile(join(root, 'automation.json'), '{"kind":"Webhook","name":"w","url":"https://example.com"}');
     const files = await collectDefinitionFiles([root], root);
     assert.deepEqual(files.map((file) => file.path).sort(), ['automation.json', 'fns/greet.yaml', 'fns/src/greet.ts']);

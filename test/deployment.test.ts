@@ -19,7 +19,8 @@ function composeCommand(): string[] | undefined {
 
 const compose = composeCommand();
 const underCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-const MISSING = 'neither `docker compose` nor `docker-compose` is installed: install one (`apt-get install docker-compose`, or Docker\'s compose plugin)';
+const MISSING =
+  "neither `docker compose` nor `docker-compose` is installed: install one (`apt-get install docker-compose`, or Docker's compose plugin)";
 
 test('docker-compose.yml passes `docker compose config`', { skip: compose || underCi ? false : MISSING }, () => {
   assert.ok(compose, `${MISSING}; under CI this check must run, not be skipped`);
@@ -29,7 +30,9 @@ test('docker-compose.yml passes `docker compose config`', { skip: compose || und
 });
 
 test('the topology has Temporal on PostgreSQL, its UI, a scalable worker and the API', () => {
-  const file = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number } }> };
+  const file = parse(readFileSync(COMPOSE_FILE, 'utf8')) as {
+    services: Record<string, { command?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number } }>;
+  };
   assert.deepEqual(Object.keys(file.services).sort(), ['api', 'postgresql', 'temporal', 'temporal-ui', 'worker']);
   assert.equal(file.services.temporal.environment?.DB, 'postgres12');
   assert.deepEqual(file.services.worker.command, ['worker']);

@@ -47,7 +47,11 @@ function heldBytes(items: { body: unknown }[]): number {
 test('40 posts of almost 1 MiB to the sink over loopback keep the outbox within its byte bound, newest first, each cut with a note', async () => {
   const big = 'x'.repeat(1000 * 1000);
   for (let i = 1; i <= 40; i++) {
-    const response = await fetch(`${apiUrl}/v1/dev/sink/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i, big }) });
+    const response = await fetch(`${apiUrl}/v1/dev/sink/bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ i, big }),
+    });
     assert.equal(response.status, 200, await response.text());
   }
   const listed = await fetch(`${apiUrl}/v1/outbox`, { headers: { authorization: `Bearer ${reader}` } });
@@ -79,7 +83,13 @@ test('the sink and the Slack endpoint refuse a client that is not on loopback, b
   for (const url of ['/v1/dev/sink/ticketing', '/v1/dev/slack/api/chat.postMessage', '/v1/dev/slack/api/conversations.list']) {
     for (const remoteAddress of ['203.0.113.7', '10.0.0.2', '::ffff:192.168.1.4', '2001:db8::1']) {
       // Over the 1 MiB body limit: a 413 would mean the body was read before the peer was checked.
-      const response = await app.inject({ method: 'POST', url, remoteAddress, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'z'.repeat(2 * 1024 * 1024) }) });
+      const response = await app.inject({
+        method: 'POST',
+        url,
+        remoteAddress,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ pad: 'z'.repeat(2 * 1024 * 1024) }),
+      });
       assert.equal(response.statusCode, 403, `${url} from ${remoteAddress}: ${response.body}`);
       assert.equal(response.json().error.code, 'FORBIDDEN');
       assert.match(response.json().error.message, /answers loopback clients only/);
@@ -93,8 +103,21 @@ test('the sink and the Slack endpoint refuse a client that is not on loopback, b
 });
 
 test('isLoopbackAddress accepts 127.0.0.0/8 and ::1 only', () => {
-  for (const address of ['127.0.0.1', '127.255.0.3', '::1', '::ffff:127.0.0.1', '::FFFF:127.1.2.3']) assert.equal(isLoopbackAddress(address), true, address);
-  for (const address of [undefined, '', '0.0.0.0', '::', '128.0.0.1', '10.127.0.1', '::ffff:10.0.0.1', '127.0.0.1.nip.io', 'fe80::1', '::2']) assert.equal(isLoopbackAddress(address), false, String(address));
+  for (const address of ['127.0.0.1', '127.255.0.3', '::1', '::ffff:127.0.0.1', '::FFFF:127.1.2.3'])
+    assert.equal(isLoopbackAddress(address), true, address);
+  for (const address of [
+    undefined,
+    '',
+    '0.0.0.0',
+    '::',
+    '128.0.0.1',
+    '10.127.0.1',
+    '::ffff:10.0.0.1',
+    '127.0.0.1.nip.io',
+    'fe80::1',
+    '::2',
+  ])
+    assert.equal(isLoopbackAddress(address), false, String(address));
 });
 
 test('DEV_ROUTES lists every dev route the API mounts, with how it is reached', async () => {

@@ -60,18 +60,37 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
   const dataDir = join(root, 'data');
   const [temporalPort, apiPort] = [await findFreePort(), await findFreePort()];
   // Its own process group, as a shell gives a foreground job; the test signals the whole group.
-  const child = spawn(process.execPath, ['bin/idflow.js', 'dev', '--demo', '--no-ui', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--api-port', String(apiPort)], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TEMPORAL_ADDRESS: '', LOG_LEVEL: 'silent' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/idflow.js',
+      'dev',
+      '--demo',
+      '--no-ui',
+      '--data-dir',
+      dataDir,
+      '--temporal-port',
+      String(temporalPort),
+      '--api-port',
+      String(apiPort),
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TEMPORAL_ADDRESS: '', LOG_LEVEL: 'silent' },
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   try {
-    await until('idflow dev is ready and the demo started', () => output.includes('demo: a new engineer joins') || child.exitCode !== null, 180_000);
+    await until(
+      'idflow dev is ready and the demo started',
+      () => output.includes('demo: a new engineer joins') || child.exitCode !== null,
+      180_000,
+    );
     assert.equal(child.exitCode, null, output);
 
     assert.equal(await modeOf(dataDir), '700', 'the data dir');
@@ -96,7 +115,9 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
       await exited;
     }
     // The Temporal server runs in its own process group: after a failure, end it by its pid.
-    const left = spawnSync('pgrep', ['-f', join(dataDir, 'temporal.sqlite')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const left = spawnSync('pgrep', ['-f', join(dataDir, 'temporal.sqlite')], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     for (const pid of left) process.kill(Number(pid), 'SIGKILL');
     await rm(root, { recursive: true, force: true });
   }

@@ -37,7 +37,10 @@ let writeToken: string;
 function feed(people: number, edit: (i: number, line: string) => string | undefined = (_, line) => line): string {
   const lines = ['id,email,firstName,lastName,department,title,managerEmail,employmentType,status,startDate,location,costCenter'];
   for (let i = 1; i <= people; i++) {
-    const line = edit(i, `p-${i},person${i}@acme.example,First${i},Last${i},Engineering,Engineer,${i === 1 ? '' : 'person1@acme.example'},FULL_TIME,ENABLED,2024-01-15,London,CC-${i % 40}`);
+    const line = edit(
+      i,
+      `p-${i},person${i}@acme.example,First${i},Last${i},Engineering,Engineer,${i === 1 ? '' : 'person1@acme.example'},FULL_TIME,ENABLED,2024-01-15,London,CC-${i % 40}`,
+    );
     if (line !== undefined) lines.push(line);
   }
   return `${lines.join('\n')}\n`;
@@ -93,11 +96,16 @@ after(async () => {
 test(`a ${PEOPLE.toLocaleString('en')}-person feed, far over the API's body limit, imports through the CLI; importing it again changes nothing`, async (t) => {
   const file = await writeFeed('people.csv', feed(PEOPLE));
   const { size } = await stat(file);
-  assert.ok(size > 1024 * 1024 && size > BODY_LIMIT, `the feed (${size} bytes) must be over the default 1 MiB and the API's ${BODY_LIMIT}-byte body limit`);
+  assert.ok(
+    size > 1024 * 1024 && size > BODY_LIMIT,
+    `the feed (${size} bytes) must be over the default 1 MiB and the API's ${BODY_LIMIT}-byte body limit`,
+  );
 
   let started = performance.now();
   const first = await cli('directory', 'import', file, '--source', 'workday', '--json');
-  t.diagnostic(`import of ${PEOPLE} people (${(size / 1024 / 1024).toFixed(1)} MiB): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  t.diagnostic(
+    `import of ${PEOPLE} people (${(size / 1024 / 1024).toFixed(1)} MiB): ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   assert.equal(first.code, 0, first.stderr);
   const report = JSON.parse(first.stdout) as ImportReport;
   assert.equal(report.rows, PEOPLE);
@@ -136,7 +144,10 @@ test('a full feed: a dry run changes nothing; then the missing person leaves, an
 
   const day2 = await cli('directory', 'import', file, '--full');
   assert.equal(day2.code, 2);
-  assert.match(day2.stdout, new RegExp(`^${PEOPLE - 1} rows from hr: create 0, update 1, deactivate 1, ${PEOPLE - 4} unchanged, 2 bad rows$`, 'm'));
+  assert.match(
+    day2.stdout,
+    new RegExp(`^${PEOPLE - 1} rows from hr: create 0, update 1, deactivate 1, ${PEOPLE - 4} unchanged, 2 bad rows$`, 'm'),
+  );
   assert.match(day2.stderr, /^line 10 \(p-10\): firstName: contains the control character U\+0000$/m);
   assert.match(day2.stderr, /^line 11 \(p-11\): email is not an email address$/m);
   assert.equal((await store.directory.getUser('p-7'))?.status, 'DISABLED');
@@ -146,28 +157,50 @@ test('a full feed: a dry run changes nothing; then the missing person leaves, an
 
 test('a feed over the import limit is refused with a 413 that names the limit and how to raise it; nothing is written', async () => {
   const before = await store.directory.listUsers();
-  const file = await writeFeed('too-big.csv', feed(Math.ceil(IMPORT_LIMIT / 120) + 10_000, (i, line) => line.replace(`person${i}@`, `big${i}@`).replace(`p-${i},`, `big-${i},`)));
+  const file = await writeFeed(
+    'too-big.csv',
+    feed(Math.ceil(IMPORT_LIMIT / 120) + 10_000, (i, line) => line.replace(`person${i}@`, `big${i}@`).replace(`p-${i},`, `big-${i},`)),
+  );
   assert.ok((await stat(file)).size > IMPORT_LIMIT);
   const result = await cli('directory', 'import', file, '--full');
   assert.equal(result.code, 1);
-  assert.equal(result.stderr, 'idflow: the feed is larger than the import limit of 8 MiB; raise it with `idflow api --import-limit` (IDFLOW_IMPORT_LIMIT)');
+  assert.equal(
+    result.stderr,
+    'idflow: the feed is larger than the import limit of 8 MiB; raise it with `idflow api --import-limit` (IDFLOW_IMPORT_LIMIT)',
+  );
   assert.deepEqual(await store.directory.listUsers(), before);
 });
 
 test("the API's own body limit is --body-limit; the import route reads nothing before the token is checked", async () => {
   const admin = await store.tokens.create('admin', ['admin']);
   const post = (path: string, token: string | undefined, contentType: string, body: string) =>
-    fetch(`${apiUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...(token && { authorization: `Bearer ${token}` }) }, body });
-  const event = (padding: number) => JSON.stringify({ type: 'user.created', id: `limit-${padding}`, data: { padding: 'x'.repeat(padding) } });
+    fetch(`${apiUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...(token && { authorization: `Bearer ${token}` }) },
+      body,
+    });
+  const event = (padding: number) =>
+    JSON.stringify({ type: 'user.created', id: `limit-${padding}`, data: { padding: 'x'.repeat(padding) } });
 
   // On a connection of its own: the API answers 413 before reading the body and closes the
   // connection, which a pooled client could otherwise still be writing into (ECONNRESET on its next request).
   const over = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const body = event(BODY_LIMIT);
-    const sent = request(`${apiUrl}/v1/events`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${admin}` } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-    });
+    const sent = request(
+      `${apiUrl}/v1/events`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${admin}` },
+      },
+      (response) => {
+        let text = '';
+        response
+          .setEncoding('utf8')
+          .on('data', (chunk: string) => (text += chunk))
+          .on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
     sent.on('error', reject).end(body);
   });
   assert.equal(over.status, 413);
@@ -185,16 +218,29 @@ test("the API's own body limit is --body-limit; the import route reads nothing b
 
   const xml = await post('/v1/directory/import', writeToken, 'application/xml', '<people/>');
   assert.equal(xml.status, 415);
-  const notUtf8 = await fetch(`${apiUrl}/v1/directory/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${writeToken}` }, body: Buffer.from([0x69, 0x64, 0x2c, 0xff, 0xfe, 0x0a]) });
+  const notUtf8 = await fetch(`${apiUrl}/v1/directory/import`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv', authorization: `Bearer ${writeToken}` },
+    body: Buffer.from([0x69, 0x64, 0x2c, 0xff, 0xfe, 0x0a]),
+  });
   assert.equal(notUtf8.status, 400);
   assert.deepEqual(await notUtf8.json(), { error: { code: 'INVALID', message: 'the feed is not UTF-8 text' } });
 });
 
-test('a JSON feed with a mapping file imports through the CLI, its errors naming the feed\'s own columns', async () => {
+test("a JSON feed with a mapping file imports through the CLI, its errors naming the feed's own columns", async () => {
   const mapping = await writeFeed('map.yaml', 'columns:\n  Employee ID: id\n  Work Email: email\n  Dept: department\n');
   const file = await writeFeed(
     'people.json',
-    JSON.stringify({ users: [{ 'Employee ID': 'j-1', 'Work Email': 'j1@acme.example', Dept: 'Sales', constructor: 'Tower B' }, { 'Employee ID': 'j-2', 'Work Email': 'j2@acme.example', Dept: 'Sa\u0000les' }] }, null, 2),
+    JSON.stringify(
+      {
+        users: [
+          { 'Employee ID': 'j-1', 'Work Email': 'j1@acme.example', Dept: 'Sales', constructor: 'Tower B' },
+          { 'Employee ID': 'j-2', 'Work Email': 'j2@acme.example', Dept: 'Sa\u0000les' },
+        ],
+      },
+      null,
+      2,
+    ),
   );
   const result = await cli('directory', 'import', file, '--map', mapping, '--source', 'payroll');
   assert.equal(result.code, 2);

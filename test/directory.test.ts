@@ -59,7 +59,10 @@ test('the second day: joiners, movers (one event with all changes) and leavers (
   await importCsv(await day1());
   await store.directory.markDelivered((await store.directory.pendingEvents(1000)).map((e) => e.seq));
   const report = await importCsv(await day2(), { full: true });
-  assert.deepEqual(report.created.map((u) => u.id), ['u-051', 'u-052', 'u-053']);
+  assert.deepEqual(
+    report.created.map((u) => u.id),
+    ['u-051', 'u-052', 'u-053'],
+  );
   assert.deepEqual(report.updated, [
     { id: 'u-015', changes: ['department', 'title', 'manager', 'managerId'] },
     { id: 'u-030', changes: ['department', 'title', 'manager', 'managerId'] },
@@ -68,7 +71,15 @@ test('the second day: joiners, movers (one event with all changes) and leavers (
     { id: 'u-010', reason: 'status DISABLED' },
     { id: 'u-025', reason: 'missing from the full feed' },
   ]);
-  assert.deepEqual((await pendingTypes()).sort(), ['user.created', 'user.created', 'user.created', 'user.deactivated', 'user.deactivated', 'user.updated', 'user.updated']);
+  assert.deepEqual((await pendingTypes()).sort(), [
+    'user.created',
+    'user.created',
+    'user.created',
+    'user.deactivated',
+    'user.deactivated',
+    'user.updated',
+    'user.updated',
+  ]);
   const mover = (await store.directory.pendingEvents(1000)).find((e) => e.type === 'user.updated') as PendingDirectoryEvent;
   assert.equal((mover.data.oldUser as { department: string }).department, 'Engineering');
   assert.equal((mover.data.newUser as { department: string }).department, 'Finance');
@@ -81,7 +92,7 @@ test('a dry run reports the changes and changes nothing', async () => {
   const report = await importCsv(await day2(), { full: true, dryRun: true });
   assert.equal(report.dryRun, true);
   assert.equal(report.events, 7);
-  assert.equal((await store.directory.getUser('u-051')), undefined);
+  assert.equal(await store.directory.getUser('u-051'), undefined);
   assert.equal((await store.directory.getUser('u-010'))?.status, 'ENABLED');
   assert.equal((await store.directory.pendingEvents(1000)).length, events);
 });
@@ -112,7 +123,10 @@ test('bad rows are reported with their line and reason; the good rows are import
       [10, 'status must be one of ENABLED, DISABLED, DELETED'],
     ],
   );
-  assert.deepEqual(report.created.map((u) => u.id), ['u-1', 'u-6']);
+  assert.deepEqual(
+    report.created.map((u) => u.id),
+    ['u-1', 'u-6'],
+  );
   assert.equal((await store.directory.getUser('u-6'))?.managerId, 'u-1');
 });
 
@@ -136,18 +150,44 @@ test('a column named like an Object member is an attribute by its own name; "__p
   assert.deepEqual(report.errors, []);
   assert.deepEqual((await store.directory.getUser('u-1'))?.attributes, { constructor: 'Tower A', toString: 'yes' });
   // A mapping that does not mention "constructor" must not rename it (to Object's constructor function).
-  const mapped = await parseFeed('feed.csv', 'id,email,constructor\nu-2,b@acme.example,x\n', { mapping: parseMapping('columns: { Dept: department }', 'map.yaml') });
+  const mapped = await parseFeed('feed.csv', 'id,email,constructor\nu-2,b@acme.example,x\n', {
+    mapping: parseMapping('columns: { Dept: department }', 'map.yaml'),
+  });
   assert.deepEqual(Object.keys(mapped.rows[0]?.values ?? {}), ['id', 'email', 'constructor']);
 
-  await assert.rejects(parseFeed('feed.csv', 'id,email,__proto__\nu-3,c@acme.example,{}\n'), /^Error: feed\.csv:1: column 3: "__proto__" cannot be a column name$/);
-  await assert.rejects(parseFeed('feed.json', '[\n  { "id": "u-3", "email": "c@acme.example" },\n  { "id": "u-4", "email": "d@acme.example", "__proto__": { "x": 1 } }\n]'), /^Error: feed\.json:3: "__proto__" cannot be a column name$/);
-  await assert.rejects(parseFeed('feed.json', '[{ "id": "u-4", "email": "d@acme.example", "attributes": { "__proto__": { "x": 1 } } }]'), /^Error: feed\.json:1: attributes: "__proto__" cannot be a column name$/);
-  assert.throws(() => parseMapping('columns: { Badge: __proto__ }', 'map.yaml'), /^Error: map\.yaml: column "Badge": "__proto__" cannot be a column name$/);
+  await assert.rejects(
+    parseFeed('feed.csv', 'id,email,__proto__\nu-3,c@acme.example,{}\n'),
+    /^Error: feed\.csv:1: column 3: "__proto__" cannot be a column name$/,
+  );
+  await assert.rejects(
+    parseFeed(
+      'feed.json',
+      '[\n  { "id": "u-3", "email": "c@acme.example" },\n  { "id": "u-4", "email": "d@acme.example", "__proto__": { "x": 1 } }\n]',
+    ),
+    /^Error: feed\.json:3: "__proto__" cannot be a column name$/,
+  );
+  await assert.rejects(
+    parseFeed('feed.json', '[{ "id": "u-4", "email": "d@acme.example", "attributes": { "__proto__": { "x": 1 } } }]'),
+    /^Error: feed\.json:1: attributes: "__proto__" cannot be a column name$/,
+  );
+  assert.throws(
+    () => parseMapping('columns: { Badge: __proto__ }', 'map.yaml'),
+    /^Error: map\.yaml: column "Badge": "__proto__" cannot be a column name$/,
+  );
 });
 
 test('control characters in ids, names and emails are refused per row, naming the line and the column', async () => {
-  const csv = ['id,email,First Name,lastName', 'u-1,ok@acme.example,Ok,Person', 'u-\u00002,nul-id@acme.example,Nul,Id', 'u-3,nul-name@acme.example,Gr\u0000ace,Hopper', 'u-4,nul\u0000@acme.example,Nul,Email', 'u-5,esc@acme.example,Esc,\u001b[31mRed'].join('\n');
-  const report = await importFeed(directory, await parseFeed('feed.csv', csv, { mapping: new Map([['First Name', 'firstName']]) }), { source: 'test' });
+  const csv = [
+    'id,email,First Name,lastName',
+    'u-1,ok@acme.example,Ok,Person',
+    'u-\u00002,nul-id@acme.example,Nul,Id',
+    'u-3,nul-name@acme.example,Gr\u0000ace,Hopper',
+    'u-4,nul\u0000@acme.example,Nul,Email',
+    'u-5,esc@acme.example,Esc,\u001b[31mRed',
+  ].join('\n');
+  const report = await importFeed(directory, await parseFeed('feed.csv', csv, { mapping: new Map([['First Name', 'firstName']]) }), {
+    source: 'test',
+  });
   assert.deepEqual(
     report.errors.map((e) => [e.line, e.message]),
     [
@@ -157,7 +197,10 @@ test('control characters in ids, names and emails are refused per row, naming th
       [6, 'lastName: contains the control character U+001B'],
     ],
   );
-  assert.deepEqual(report.created.map((u) => u.id), ['u-1']);
+  assert.deepEqual(
+    report.created.map((u) => u.id),
+    ['u-1'],
+  );
 });
 
 test('every field has a length limit with an error that names it', async () => {
@@ -180,21 +223,42 @@ test('every field has a length limit with an error that names it', async () => {
       [6, 'attributes.costCenter: longer than 1024 characters'],
     ],
   );
-  assert.deepEqual(report.created.map((u) => u.id), ['u-1']);
-  await assert.rejects(parseFeed('feed.csv', `id,email,${long(257)}\nu-1,a@acme.example,x\n`), /^Error: feed\.csv:1: column 3: a column name is longer than 256 characters$/);
+  assert.deepEqual(
+    report.created.map((u) => u.id),
+    ['u-1'],
+  );
+  await assert.rejects(
+    parseFeed('feed.csv', `id,email,${long(257)}\nu-1,a@acme.example,x\n`),
+    /^Error: feed\.csv:1: column 3: a column name is longer than 256 characters$/,
+  );
 });
 
 test('a repeated column is refused as a whole, naming both positions, also when a mapping makes two columns one', async () => {
-  await assert.rejects(parseFeed('feed.csv', 'id,email,firstName,email\nu-1,a@acme.example,A,b@acme.example\n'), /^Error: feed\.csv:1: columns 2 \("email"\) and 4 \("email"\) both give email; keep one$/);
+  await assert.rejects(
+    parseFeed('feed.csv', 'id,email,firstName,email\nu-1,a@acme.example,A,b@acme.example\n'),
+    /^Error: feed\.csv:1: columns 2 \("email"\) and 4 \("email"\) both give email; keep one$/,
+  );
   const mapping = parseMapping('columns: { "Work Email": email }', 'map.yaml');
-  await assert.rejects(parseFeed('feed.csv', 'id,Work Email,email\nu-1,a@acme.example,b@acme.example\n', { mapping }), /^Error: feed\.csv:1: columns 2 \("Work Email" → email\) and 3 \("email"\) both give email; keep one$/);
-  await assert.rejects(parseFeed('feed.json', '[\n  { "id": "u-1", "Work Email": "a@acme.example", "email": "b@acme.example" }\n]', { mapping }), /^Error: feed\.json:2: "Work Email" → email and "email" both give email; keep one$/);
+  await assert.rejects(
+    parseFeed('feed.csv', 'id,Work Email,email\nu-1,a@acme.example,b@acme.example\n', { mapping }),
+    /^Error: feed\.csv:1: columns 2 \("Work Email" → email\) and 3 \("email"\) both give email; keep one$/,
+  );
+  await assert.rejects(
+    parseFeed('feed.json', '[\n  { "id": "u-1", "Work Email": "a@acme.example", "email": "b@acme.example" }\n]', { mapping }),
+    /^Error: feed\.json:2: "Work Email" → email and "email" both give email; keep one$/,
+  );
 });
 
 test('a feed without an id column is refused with the column it needs, its header and the mapping', async () => {
-  await assert.rejects(parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n'), /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; name a column "id", or rename one with a mapping \(--map, e\.g\. columns: \{ "Employee ID": id \}\)$/);
+  await assert.rejects(
+    parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n'),
+    /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; name a column "id", or rename one with a mapping \(--map, e\.g\. columns: \{ "Employee ID": id \}\)$/,
+  );
   const mapping = parseMapping('columns: { Employee ID: id }', 'map.yaml');
-  await assert.rejects(parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n', { mapping }), /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; the mapping renames "Employee ID" to id, but the header has no such column$/);
+  await assert.rejects(
+    parseFeed('feed.csv', 'Employee Number,email\nE1,a@acme.example\n', { mapping }),
+    /^Error: feed\.csv:1: no id column: the header has "Employee Number", "email"; the mapping renames "Employee ID" to id, but the header has no such column$/,
+  );
   await assert.rejects(parseFeed('feed.csv', 'id,mail\nu-1,a@acme.example\n'), /^Error: feed\.csv:1: no email column/);
   await assert.rejects(parseFeed('feed.csv', ''), /^Error: feed\.csv: the feed is empty; expected a header row/);
 });
@@ -202,8 +266,16 @@ test('a feed without an id column is refused with the column it needs, its heade
 test('a feed of more people than an import takes is refused as a whole, before its rows are held', async () => {
   const people = (n: number) => ['id,email', ...Array.from({ length: n }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n');
   assert.equal((await parseFeed('feed.csv', people(3), { maxRows: 3 })).rows.length, 3);
-  await assert.rejects(parseFeed('feed.csv', people(4), { maxRows: 3 }), /^Error: feed\.csv: more than 3 people; an import takes at most that many$/);
-  await assert.rejects(parseFeed('feed.json', JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ id: `u-${i}`, email: `u${i}@acme.example` }))), { maxRows: 3 }), /^Error: feed\.json: more than 3 people/);
+  await assert.rejects(
+    parseFeed('feed.csv', people(4), { maxRows: 3 }),
+    /^Error: feed\.csv: more than 3 people; an import takes at most that many$/,
+  );
+  await assert.rejects(
+    parseFeed('feed.json', JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ id: `u-${i}`, email: `u${i}@acme.example` }))), {
+      maxRows: 3,
+    }),
+    /^Error: feed\.json: more than 3 people/,
+  );
 });
 
 test('a large import gives the event loop turns while it parses, checks and writes, so the API keeps answering', async () => {
@@ -243,7 +315,12 @@ test("delivering a large import's events gives the event loop turns, so the API 
 
 test('a YAML alias bomb as a mapping is refused with the file named', () => {
   const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 8; i++)
+    levels.push(
+      `l${i}: &l${i} [${Array(10)
+        .fill(i === 1 ? '*a' : `*l${i - 1}`)
+        .join(', ')}]`,
+    );
   assert.throws(() => parseMapping(levels.join('\n'), 'map.yaml'), /^Error: map\.yaml: Excessive alias count/);
 });
 
@@ -251,7 +328,8 @@ async function seedAccess(): Promise<void> {
   await importCsv(await day1());
   await directory.write(async (tx) => {
     await tx.ops.putApp({ id: 'github', slug: 'github', displayName: 'GitHub' });
-    for (const slug of ['org-member', 'engineering']) await tx.ops.putEntitlement({ id: `github:${slug}`, appId: 'github', app: 'github', slug, displayName: slug });
+    for (const slug of ['org-member', 'engineering'])
+      await tx.ops.putEntitlement({ id: `github:${slug}`, appId: 'github', app: 'github', slug, displayName: slug });
     await tx.ops.putCampaignTemplate({ id: 'leaver-review', displayName: 'Leaver review', reviewer: 'manager', durationDays: 7 });
   });
 }
@@ -260,14 +338,21 @@ test('governance actions are idempotent under a step key: a retry returns the fi
   await seedAccess();
   const seen = (await store.directory.pendingEvents(1000)).length;
   const step = directory.forStep('joiner:evt-1.grant', { source: 'test' });
-  const first = await step.grantEntitlements({ user: 'alan.turing@acme.example', entitlements: ['github:org-member', 'github:engineering'] });
+  const first = await step.grantEntitlements({
+    user: 'alan.turing@acme.example',
+    entitlements: ['github:org-member', 'github:engineering'],
+  });
   assert.deepEqual(first, { user: 'u-003', granted: ['github:org-member', 'github:engineering'], alreadyHad: [], expiresAt: null });
-  const retry = await directory.forStep('joiner:evt-1.grant', { source: 'test' }).grantEntitlements({ user: 'u-003', entitlements: ['github:org-member', 'github:engineering'] });
+  const retry = await directory
+    .forStep('joiner:evt-1.grant', { source: 'test' })
+    .grantEntitlements({ user: 'u-003', entitlements: ['github:org-member', 'github:engineering'] });
   assert.deepEqual(retry, first);
   assert.equal((await store.directory.listGrants({ userId: 'u-003' })).length, 2);
   assert.equal((await store.directory.pendingEvents(1000)).length, seen + 2, 'one grant.created per grant, none for the retry');
 
-  const another = await directory.forStep('other:evt-2.grant', { source: 'test' }).grantEntitlements({ user: 'u-003', entitlements: ['github:engineering'] });
+  const another = await directory
+    .forStep('other:evt-2.grant', { source: 'test' })
+    .grantEntitlements({ user: 'u-003', entitlements: ['github:engineering'] });
   assert.deepEqual(another.alreadyHad, ['github:engineering']);
 
   const campaign = directory.forStep('leaver:evt-3.review', { source: 'test' });
@@ -287,7 +372,10 @@ test('a reference that is gone fails with an error that names it', async () => {
     assert.match(error.message, /entitlement "github:nope" is not in the directory/);
     return true;
   });
-  await assert.rejects(step.modifyUserStatus({ user: 'ghost@acme.example', status: 'DISABLED' }), /user "ghost@acme.example" is not in the directory/);
+  await assert.rejects(
+    step.modifyUserStatus({ user: 'ghost@acme.example', status: 'DISABLED' }),
+    /user "ghost@acme.example" is not in the directory/,
+  );
   await assert.rejects(step.createCampaign({ template: 'nope', user: 'u-003' }), /campaign template "nope" is not in the directory/);
   assert.equal(await store.directory.getEffect('k1'), undefined, 'a failed action records no result');
 });
@@ -297,8 +385,24 @@ test('leaver actions: revoke all but exclusions, reassign tasks, remove delegati
   const actions = (key: string) => directory.forStep(key, { source: 'test' });
   await actions('g').grantEntitlements({ user: 'u-003', entitlements: ['github:org-member', 'github:engineering'] });
   await directory.write(async (tx) => {
-    await tx.ops.putTask({ id: 't1', type: 'access_review', assigneeId: 'u-003', title: 'Review', state: 'open', createdAt: 'x', updatedAt: 'x' });
-    await tx.ops.putTask({ id: 't2', type: 'access_request', assigneeId: 'u-003', title: 'Approve', state: 'completed', createdAt: 'x', updatedAt: 'x' });
+    await tx.ops.putTask({
+      id: 't1',
+      type: 'access_review',
+      assigneeId: 'u-003',
+      title: 'Review',
+      state: 'open',
+      createdAt: 'x',
+      updatedAt: 'x',
+    });
+    await tx.ops.putTask({
+      id: 't2',
+      type: 'access_request',
+      assigneeId: 'u-003',
+      title: 'Approve',
+      state: 'completed',
+      createdAt: 'x',
+      updatedAt: 'x',
+    });
     await tx.modifyDelegate({ user: 'u-004', delegate: 'u-003' });
     await tx.modifyDelegate({ user: 'u-003', delegate: 'u-005' });
   });

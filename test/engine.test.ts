@@ -14,7 +14,14 @@ const SECRET = `whsec_${Buffer.from('idflow-test-secret-0123456789abcdef').toStr
 let idflow: TestEngine;
 let receiver: Receiver;
 
-const engineer = { id: 'u1', email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', department: 'Engineering', groups: ['eng', 'all'] };
+const engineer = {
+  id: 'u1',
+  email: 'ada@example.com',
+  firstName: 'Ada',
+  lastName: 'Lovelace',
+  department: 'Engineering',
+  groups: ['eng', 'all'],
+};
 
 before(async () => {
   receiver = await startReceiver();
@@ -89,10 +96,13 @@ describe('events and triggers', () => {
 
     const run = await idflow.finished('engineering-joiner:evt-match-1');
     assert.equal(run.status, 'completed', run.error);
-    assert.deepEqual(run.steps.map((s) => [s.name, s.status, s.attempts]), [
-      ['notify_ticketing', 'completed', 1],
-      ['confirm', 'completed', 1],
-    ]);
+    assert.deepEqual(
+      run.steps.map((s) => [s.name, s.status, s.attempts]),
+      [
+        ['notify_ticketing', 'completed', 1],
+        ['confirm', 'completed', 1],
+      ],
+    );
   });
 
   test('string templates interpolate and a lone {{ expr }} keeps its type', async () => {
@@ -101,7 +111,13 @@ describe('events and triggers', () => {
     const run = await idflow.finished('engineering-joiner:evt-templates');
     assert.equal(run.status, 'completed', run.error);
     const payload = JSON.parse(receiver.requests[before].body) as Record<string, unknown>;
-    assert.deepEqual(payload, { greeting: 'Hi Ada Lovelace!', user: 'ada@example.com', groups: ['eng', 'all'], groupCount: 2, isEngineer: true });
+    assert.deepEqual(payload, {
+      greeting: 'Hi Ada Lovelace!',
+      user: 'ada@example.com',
+      groups: ['eng', 'all'],
+      groupCount: 2,
+      isEngineer: true,
+    });
     // The second step saw the first step's output as ctx.notify_ticketing.
     assert.deepEqual(JSON.parse(receiver.requests[before + 1].body), { previousStatus: 200 });
     // The rendered input is in the run record.
@@ -110,7 +126,10 @@ describe('events and triggers', () => {
   });
 
   test('a condition that fails at run time does not match and says why', async () => {
-    const result = await idflow.engine.ingest({ id: 'evt-no-manager', type: 'user.updated', data: { oldUser: engineer, newUser: engineer } }, 'test');
+    const result = await idflow.engine.ingest(
+      { id: 'evt-no-manager', type: 'user.updated', data: { oldUser: engineer, newUser: engineer } },
+      'test',
+    );
     const [match] = result.event.matches;
     assert.equal(match.automation, 'manager-check');
     assert.equal(match.matched, false);
@@ -124,7 +143,10 @@ describe('events and triggers', () => {
     const first = await idflow.engine.ingest({ id: 'evt-twice', type: 'user.created', data: { newUser: engineer } }, 'test');
     const second = await idflow.engine.ingest({ id: 'evt-twice', type: 'user.created', data: { newUser: engineer } }, 'test');
     assert.equal(second.duplicate, true);
-    assert.deepEqual(second.runs.map((r) => r.runId), first.runs.map((r) => r.runId));
+    assert.deepEqual(
+      second.runs.map((r) => r.runId),
+      first.runs.map((r) => r.runId),
+    );
     await idflow.finished('engineering-joiner:evt-twice');
     const runs = await idflow.store.runs.list({ eventId: 'evt-twice' });
     assert.equal(runs.length, 1);
@@ -151,7 +173,10 @@ describe('run_webhook', () => {
 
   test('a template that fails at run time fails its step at once, saying which field', async () => {
     const before = receiver.requests.length;
-    await idflow.engine.ingest({ id: 'evt-no-email', type: 'user.created', data: { newUser: { firstName: 'Ada', department: 'Engineering', groups: [] } } }, 'test');
+    await idflow.engine.ingest(
+      { id: 'evt-no-email', type: 'user.created', data: { newUser: { firstName: 'Ada', department: 'Engineering', groups: [] } } },
+      'test',
+    );
     const run = await idflow.finished('engineering-joiner:evt-no-email');
     assert.equal(run.status, 'failed');
     assert.equal(run.steps[0].status, 'failed');
@@ -172,7 +197,9 @@ steps:
     type: run_webhook
     with: { webhook: "{{ ctx.trigger.hook }}" }
 `);
-    const badWait = await idflow.finished((await idflow.engine.runManually('bad-render', { pause: 'soon', hook: 'ticketing' }, 'test')).runId);
+    const badWait = await idflow.finished(
+      (await idflow.engine.runManually('bad-render', { pause: 'soon', hook: 'ticketing' }, 'test')).runId,
+    );
     assert.equal(badWait.steps[0].status, 'failed');
     assert.match(badWait.steps[0].error ?? '', /invalid input after rendering templates: with\.duration: expected a duration/);
     const badHook = await idflow.finished((await idflow.engine.runManually('bad-render', { pause: '1ms', hook: 42 }, 'test')).runId);
@@ -285,7 +312,8 @@ steps:
 `);
     const started = await idflow.engine.runManually('slow', {}, 'test');
     // Wait until the timer is running.
-    for (let i = 0; i < 50 && (await idflow.store.runs.get(started.runId))?.steps[0].status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await idflow.store.runs.get(started.runId))?.steps[0].status !== 'running'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     await idflow.engine.cancelRun(started.runId, 'test');
     const run = await idflow.finished(started.runId);
     assert.equal(run.status, 'cancelled');
@@ -302,8 +330,14 @@ steps:
 
   test('a disabled automation matches nothing and refuses manual runs', async () => {
     await idflow.engine.setEnabled('sales-joiner', false, 'test');
-    const result = await idflow.engine.ingest({ id: 'evt-disabled', type: 'user.created', data: { newUser: { ...engineer, department: 'Sales' } } }, 'test');
-    assert.equal(result.event.matches.find((m) => m.automation === 'sales-joiner'), undefined);
+    const result = await idflow.engine.ingest(
+      { id: 'evt-disabled', type: 'user.created', data: { newUser: { ...engineer, department: 'Sales' } } },
+      'test',
+    );
+    assert.equal(
+      result.event.matches.find((m) => m.automation === 'sales-joiner'),
+      undefined,
+    );
     await assert.rejects(idflow.engine.runManually('sales-joiner', {}, 'test'), /disabled/);
     await idflow.engine.setEnabled('sales-joiner', true, 'test');
   });

@@ -104,7 +104,13 @@ after(async () => {
   await receiver?.close();
 });
 
-const engineer = (id: string, firstName = 'Ada'): JsonObject => ({ id, email: `${id}@example.com`, firstName, lastName: 'Lovelace', department: 'Engineering' });
+const engineer = (id: string, firstName = 'Ada'): JsonObject => ({
+  id,
+  email: `${id}@example.com`,
+  firstName,
+  lastName: 'Lovelace',
+  department: 'Engineering',
+});
 
 describe('event data is stored and sent as it arrived', () => {
   test('the run record and the workflow input carry the data once, while CEL and templates still see every alias', async () => {
@@ -114,7 +120,12 @@ describe('event data is stored and sent as it arrived', () => {
     const run = await idflow.finished('greet:u-alias');
     assert.equal(run.status, 'completed', run.error);
     // Aliases resolved in the condition (new_user) and the templates (user, subject.first_name).
-    assert.deepEqual(delivered('u-alias:u-alias'), { run: 'u-alias:u-alias', nameLength: 3, email: 'u-alias@example.com', department: 'Engineering' });
+    assert.deepEqual(delivered('u-alias:u-alias'), {
+      run: 'u-alias:u-alias',
+      nameLength: 3,
+      email: 'u-alias@example.com',
+      department: 'Engineering',
+    });
     // Stored and sent without them: no new_user, user, first_name copies.
     assert.deepEqual(run.trigger, data);
     assert.deepEqual((await idflow.store.events.get('u-alias'))?.data, data);
@@ -138,7 +149,11 @@ describe('event data is stored and sent as it arrived', () => {
 
 describe('an event that cannot be run is refused up front', () => {
   test('data over 1 MiB is a 413 that gives the limit, and nothing is stored or started', async () => {
-    const { status, body } = await postEvent({ id: 'u-huge', type: 'user.created', data: { newUser: engineer('u-huge', 'a'.repeat(1_100_000)) } });
+    const { status, body } = await postEvent({
+      id: 'u-huge',
+      type: 'user.created',
+      data: { newUser: engineer('u-huge', 'a'.repeat(1_100_000)) },
+    });
     assert.equal(status, 413);
     assert.equal(body.error?.code, 'PAYLOAD_TOO_LARGE');
     assert.match(body.error?.message ?? '', /event data is 11\d{5} bytes as JSON; events are limited to 1048576 bytes/);
@@ -154,7 +169,10 @@ describe('an event that cannot be run is refused up front', () => {
       const { status, body } = await postEvent(nested(`u-deep-${depth}`, depth, 'Engineering'));
       assert.equal(status, 400, JSON.stringify(body));
       assert.equal(body.error?.code, 'VALIDATION');
-      assert.match(body.error?.message ?? '', /^body\.data\.newUser\.attributes(\.a)+: nested deeper than 32 levels, the limit for event data/);
+      assert.match(
+        body.error?.message ?? '',
+        /^body\.data\.newUser\.attributes(\.a)+: nested deeper than 32 levels, the limit for event data/,
+      );
       assert.equal((await getJson(`/v1/events/u-deep-${depth}`)).status, 404);
     }
     // 32 levels in all (data, newUser and 30 in attributes) are allowed.
@@ -166,11 +184,25 @@ describe('an event that cannot be run is refused up front', () => {
 describe('one automation that cannot start never stops the others', () => {
   test('3,000 steps, a spec too big for Temporal and a condition that no longer compiles are each recorded; the other automation runs', async () => {
     // Stored directly, as by an idflow without apply-time caps: such automations exist in stores.
-    const put = (name: string, spec: JsonObject) => idflow.store.definitions.put({ kind: 'Automation', name, spec, enabled: true, source: 'test', actor: 'test' });
+    const put = (name: string, spec: JsonObject) =>
+      idflow.store.definitions.put({ kind: 'Automation', name, spec, enabled: true, source: 'test', actor: 'test' });
     const waitHour = (name: string): JsonObject => ({ name, type: 'wait', with: { duration: '1h' } });
-    await put('many-steps', { name: 'many-steps', trigger: { type: 'user.deactivated' }, steps: Array.from({ length: 3_000 }, (_, i) => waitHour(`wait_${i}`)) });
-    await put('too-big', { name: 'too-big', description: 'x'.repeat(2_200_000), trigger: { type: 'user.deactivated' }, steps: [waitHour('pause')] });
-    await put('bad-condition', { name: 'bad-condition', trigger: { type: 'user.deactivated', condition: 'ctxx.trigger == 1' }, steps: [waitHour('pause')] });
+    await put('many-steps', {
+      name: 'many-steps',
+      trigger: { type: 'user.deactivated' },
+      steps: Array.from({ length: 3_000 }, (_, i) => waitHour(`wait_${i}`)),
+    });
+    await put('too-big', {
+      name: 'too-big',
+      description: 'x'.repeat(2_200_000),
+      trigger: { type: 'user.deactivated' },
+      steps: [waitHour('pause')],
+    });
+    await put('bad-condition', {
+      name: 'bad-condition',
+      trigger: { type: 'user.deactivated', condition: 'ctxx.trigger == 1' },
+      steps: [waitHour('pause')],
+    });
 
     const { status, body } = await postEvent({ id: 'u-leaving', type: 'user.deactivated', data: { oldUser: engineer('u-leaving') } });
     assert.equal(status, 202, JSON.stringify(body.error));
@@ -179,7 +211,10 @@ describe('one automation that cannot start never stops the others', () => {
     assert.deepEqual(byName['many-steps'], { automation: 'many-steps', version: 1, matched: true, runId: 'many-steps:u-leaving' });
     assert.equal(byName['too-big'].matched, true);
     assert.equal(byName['too-big'].runId, undefined);
-    assert.match(byName['too-big'].error ?? '', /^the run could not be started: the run's workflow input .* is 22\d{5} bytes as JSON; Temporal refuses inputs over 2097152 bytes$/);
+    assert.match(
+      byName['too-big'].error ?? '',
+      /^the run could not be started: the run's workflow input .* is 22\d{5} bytes as JSON; Temporal refuses inputs over 2097152 bytes$/,
+    );
     assert.equal(byName['bad-condition'].matched, false);
     assert.match(byName['bad-condition'].reason ?? '', /^condition error: .*Unknown variable: ctxx/);
 
@@ -208,13 +243,18 @@ describe('one automation that cannot start never stops the others', () => {
 describe('deliveries of one event id', () => {
   test('50 concurrent posts of one id: one 202 with duplicate false, 49 200s with duplicate true, one run', async () => {
     const id = 'u-concurrent';
-    const responses = await Promise.all(Array.from({ length: 50 }, () => postEvent({ id, type: 'user.created', data: { newUser: engineer(id) } })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => postEvent({ id, type: 'user.created', data: { newUser: engineer(id) } })),
+    );
     const firsts = responses.filter((r) => r.body.duplicate === false);
     assert.equal(firsts.length, 1, `responses with duplicate: false: ${firsts.length}`);
     assert.equal(firsts[0].status, 202);
     for (const response of responses.filter((r) => r.body.duplicate === true)) {
       assert.equal(response.status, 200);
-      assert.deepEqual(response.body.runs.map((run) => run.runId), [`greet:${id}`]);
+      assert.deepEqual(
+        response.body.runs.map((run) => run.runId),
+        [`greet:${id}`],
+      );
     }
     assert.equal(responses.filter((r) => r.body.duplicate === true).length, 49);
     await idflow.finished(`greet:${id}`);
@@ -229,7 +269,10 @@ describe('deliveries of one event id', () => {
     const { status, body } = await postEvent({ id, type: 'user.created', data });
     assert.equal(status, 200);
     assert.equal(body.duplicate, true);
-    assert.deepEqual(body.runs.map((run) => run.runId), [`greet:${id}`]);
+    assert.deepEqual(
+      body.runs.map((run) => run.runId),
+      [`greet:${id}`],
+    );
     assert.ok(body.event.processedAt, 'the event is processed now');
     assert.equal((await idflow.finished(`greet:${id}`)).status, 'completed');
   });

@@ -72,63 +72,80 @@ before(async () => {
   assert.equal(report.errors.length, 0, JSON.stringify(report.errors.slice(0, 3)));
   // Data the import would refuse, as another system might have left it: the CEL cannot parse its date.
   const odd = await idflow.store.directory.getUser('u-1200');
-  await idflow.store.directory.putUser({ ...(odd as NonNullable<typeof odd>), id: 'u-1201', email: 'u-1201@acme.example', employmentType: 'CONTRACTOR', endDate: 'soon' });
+  await idflow.store.directory.putUser({
+    ...(odd as NonNullable<typeof odd>),
+    id: 'u-1201',
+    email: 'u-1201@acme.example',
+    employmentType: 'CONTRACTOR',
+    endDate: 'soon',
+  });
 });
 
 after(() => idflow?.stop());
 
-test('a fan-out over 1,000 users runs once per matching user, with at most forEachUserConcurrency runs at once', { timeout: 600_000 }, async () => {
-  const { expected } = people();
-  await idflow.apply(contractorsEnding);
-  await idflow.engine.schedules.trigger('contractors-ending');
-  const tick = await tickOf('contractors-ending');
-  const finished = await idflow.engine.waitForRun(tick.runId, 540_000);
-  assert.equal(finished.status, 'completed', finished.error);
+test(
+  'a fan-out over 1,000 users runs once per matching user, with at most forEachUserConcurrency runs at once',
+  { timeout: 600_000 },
+  async () => {
+    const { expected } = people();
+    await idflow.apply(contractorsEnding);
+    await idflow.engine.schedules.trigger('contractors-ending');
+    const tick = await tickOf('contractors-ending');
+    const finished = await idflow.engine.waitForRun(tick.runId, 540_000);
+    assert.equal(finished.status, 'completed', finished.error);
 
-  const tally = finished.steps.find((step) => step.name === FAN_OUT_STEP)?.output as Record<string, unknown>;
-  assert.equal(tally.matched, 1000);
-  assert.equal(tally.completed, 1000);
-  assert.equal(tally.failed, 0);
-  assert.equal(tally.scanned, 1201, 'every user was looked at once');
-  // Four full pages, then one that scans the rest and finds no more.
-  assert.equal(tally.pages, 1000 / FAN_OUT_PAGE_SIZE + 1, 'one page per continue-as-new');
-  assert.equal(tally.evaluationErrors, 1, 'the malformed end date is skipped, not fatal');
-  assert.deepEqual((tally.evaluationErrorSamples as { userId: string }[]).map((sample) => sample.userId), ['u-1201']);
+    const tally = finished.steps.find((step) => step.name === FAN_OUT_STEP)?.output as Record<string, unknown>;
+    assert.equal(tally.matched, 1000);
+    assert.equal(tally.completed, 1000);
+    assert.equal(tally.failed, 0);
+    assert.equal(tally.scanned, 1201, 'every user was looked at once');
+    // Four full pages, then one that scans the rest and finds no more.
+    assert.equal(tally.pages, 1000 / FAN_OUT_PAGE_SIZE + 1, 'one page per continue-as-new');
+    assert.equal(tally.evaluationErrors, 1, 'the malformed end date is skipped, not fatal');
+    assert.deepEqual(
+      (tally.evaluationErrorSamples as { userId: string }[]).map((sample) => sample.userId),
+      ['u-1201'],
+    );
 
-  // Each user's run has a known id (tick run id + user id): look every user up.
-  const children: RunRecord[] = [];
-  for (let i = 1; i <= 1201; i++) {
-    const userId = `u-${String(i).padStart(4, '0')}`;
-    const run = await idflow.store.runs.get(`${tick.runId}.${userId}`);
-    assert.equal(run !== undefined, expected.has(userId), `${userId} ${expected.has(userId) ? 'has' : 'has no'} run`);
-    if (run) children.push(run);
-  }
-  assert.equal(children.length, 1000);
-  for (const run of children) {
-    assert.equal(run.status, 'completed', run.error);
-    assert.equal(run.parentRunId, tick.runId);
-    assert.equal(run.runId, `${tick.runId}.${(run.trigger as { user: { id: string } }).user.id}`, 'ctx.trigger.user is the user the run is for');
-  }
-  const child = children[0];
-  assert.equal((child.trigger as { schedule: string }).schedule, 'contractors-ending');
-  assert.ok(Date.parse((child.trigger as { scheduledTime: string }).scheduledTime) > 0, 'each run sees the tick time');
+    // Each user's run has a known id (tick run id + user id): look every user up.
+    const children: RunRecord[] = [];
+    for (let i = 1; i <= 1201; i++) {
+      const userId = `u-${String(i).padStart(4, '0')}`;
+      const run = await idflow.store.runs.get(`${tick.runId}.${userId}`);
+      assert.equal(run !== undefined, expected.has(userId), `${userId} ${expected.has(userId) ? 'has' : 'has no'} run`);
+      if (run) children.push(run);
+    }
+    assert.equal(children.length, 1000);
+    for (const run of children) {
+      assert.equal(run.status, 'completed', run.error);
+      assert.equal(run.parentRunId, tick.runId);
+      assert.equal(
+        run.runId,
+        `${tick.runId}.${(run.trigger as { user: { id: string } }).user.id}`,
+        'ctx.trigger.user is the user the run is for',
+      );
+    }
+    const child = children[0];
+    assert.equal((child.trigger as { schedule: string }).schedule, 'contractors-ending');
+    assert.ok(Date.parse((child.trigger as { scheduledTime: string }).scheduledTime) > 0, 'each run sees the tick time');
 
-  const peak = peakOverlap(children);
-  assert.ok(peak <= 8, `at most 8 user runs at once, saw ${peak}`);
-  assert.ok(peak >= 2, `the user runs ran side by side (peak ${peak})`);
+    const peak = peakOverlap(children);
+    assert.ok(peak <= 8, `at most 8 user runs at once, saw ${peak}`);
+    assert.ok(peak >= 2, `the user runs ran side by side (peak ${peak})`);
 
-  const disabled = (await idflow.store.directory.listUsers({ status: 'DISABLED' })).map((user) => user.id);
-  assert.deepEqual(new Set(disabled), expected, 'the steps acted on the selected users and no one else');
+    const disabled = (await idflow.store.directory.listUsers({ status: 'DISABLED' })).map((user) => user.id);
+    assert.deepEqual(new Set(disabled), expected, 'the steps acted on the selected users and no one else');
 
-  // Continue-as-new kept each history to about one page of children.
-  const histories: number[] = [];
-  for await (const execution of idflow.client.workflow.list({ query: `WorkflowId = "${tick.runId}"` })) {
-    const history = await idflow.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    histories.push(history.events?.length ?? 0);
-  }
-  assert.equal(histories.length, tally.pages);
-  assert.ok(Math.max(...histories) < FAN_OUT_PAGE_SIZE * 10, `largest history ${Math.max(...histories)} events`);
-});
+    // Continue-as-new kept each history to about one page of children.
+    const histories: number[] = [];
+    for await (const execution of idflow.client.workflow.list({ query: `WorkflowId = "${tick.runId}"` })) {
+      const history = await idflow.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      histories.push(history.events?.length ?? 0);
+    }
+    assert.equal(histories.length, tally.pages);
+    assert.ok(Math.max(...histories) < FAN_OUT_PAGE_SIZE * 10, `largest history ${Math.max(...histories)} events`);
+  },
+);
 
 test("a user's failed run does not stop the others: the tick fails naming them, after everyone ran", { timeout: 120_000 }, async () => {
   // The first three users and u-1201, whose manager is missing: rendering "{{ subject.managerId }}" fails for them.
@@ -147,11 +164,15 @@ steps:
   assert.match(tick.error ?? '', /3 of 3 users' runs failed \(first: u-0001, u-0002, u-0003\)/);
   const children = await idflow.store.runs.list({ parentRunId: tick.runId });
   assert.equal(children.length, 3);
-  assert.ok(children.every((run) => run.status === 'failed' && /managerId/.test(run.error ?? '')), children.map((run) => run.error).join('; '));
+  assert.ok(
+    children.every((run) => run.status === 'failed' && /managerId/.test(run.error ?? '')),
+    children.map((run) => run.error).join('; '),
+  );
 });
 
 test('forEachUser is checked at apply: a CEL error, a ctx reference and a stray concurrency say file, line and field', () => {
-  const automation = (name: string, trigger: string) => `kind: Automation\nname: ${name}\ntrigger:\n  type: schedule\n  cron: "0 9 * * *"\n${trigger}\nsteps:\n  - { name: pause, type: wait, with: { duration: 1ms } }\n`;
+  const automation = (name: string, trigger: string) =>
+    `kind: Automation\nname: ${name}\ntrigger:\n  type: schedule\n  cron: "0 9 * * *"\n${trigger}\nsteps:\n  - { name: pause, type: wait, with: { duration: 1ms } }\n`;
   const { errors } = loadDefinitions(
     [
       { path: 'syntax.yaml', content: automation('syntax', '  forEachUser: subject.status ==') },

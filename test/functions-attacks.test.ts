@@ -77,13 +77,17 @@ function tryHost(get) {
 }
 `;
 
-const run = (source: string, request: Partial<FunctionRunRequest> = {}): Promise<FunctionRunResult> => sandbox.run({ source: PROBE + source, input: null, ...request });
+const run = (source: string, request: Partial<FunctionRunRequest> = {}): Promise<FunctionRunResult> =>
+  sandbox.run({ source: PROBE + source, input: null, ...request });
 
 /** Nothing host-side (paths, Node's frames, the child bundle's name) in what comes back. */
 function assertContained(result: FunctionRunResult): void {
   const everything = JSON.stringify(result);
   assert.ok(!everything.includes('FOREIGN'), everything);
-  assert.ok(!everything.includes(process.cwd()) && !everything.includes('node:internal') && !everything.includes('child-'), `host details leaked: ${everything}`);
+  assert.ok(
+    !everything.includes(process.cwd()) && !everything.includes('node:internal') && !everything.includes('child-'),
+    `host details leaked: ${everything}`,
+  );
 }
 
 /** The run returned exactly these probe outcomes: every probe ran, and none reached another realm. */
@@ -95,10 +99,13 @@ function assertProbes(result: FunctionRunResult, expected: Record<string, unknow
 
 describe('reaching the host realm', () => {
   test('nothing reachable from the global object, ctx, this, arguments or the module objects is of the host realm', async () => {
-    const result = await run(`export default function (this: unknown, input: unknown, ctx: any) {
+    const result = await run(
+      `export default function (this: unknown, input: unknown, ctx: any) {
       const roots = { globalThis, ctx, this: this, arguments, module, exports, input, trigger: ctx.trigger };
       return { foreign: foreignReachable(roots), walkedObjects, ctxMembers: Object.keys(ctx).sort() };
-    }`, { input: { list: [1] } as never, trigger: { user: { id: 'u1' } } });
+    }`,
+      { input: { list: [1] } as never, trigger: { user: { id: 'u1' } } },
+    );
     assertContained(result);
     const { foreign, walkedObjects, ctxMembers } = result.output as { foreign: string[]; walkedObjects: number; ctxMembers: string[] };
     assert.deepEqual(foreign, []);
@@ -120,8 +127,19 @@ describe('reaching the host realm', () => {
   });
 
   test('no process, require, Buffer or module loader in the context', async () => {
-    const result = await run(`export default () => [typeof process, typeof require, typeof Buffer, typeof globalThis.process, typeof (globalThis as any).global, typeof WebAssembly, typeof SharedArrayBuffer, typeof FinalizationRegistry]`);
-    assert.deepEqual(result.output, ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
+    const result = await run(
+      `export default () => [typeof process, typeof require, typeof Buffer, typeof globalThis.process, typeof (globalThis as any).global, typeof WebAssembly, typeof SharedArrayBuffer, typeof FinalizationRegistry]`,
+    );
+    assert.deepEqual(result.output, [
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+    ]);
   });
 
   test('through errors and values the bridge hands in (ctx.fetch, ctx.directory, getConfig, timers, JSON input)', async () => {
@@ -177,13 +195,17 @@ describe('reaching the host realm', () => {
     const output = result.output as { foreign: string[]; sawFrameValues: boolean; inner: string[]; stacks: string[] };
     assertContained({ ...result, output: { ...output, stacks: [] } });
     assert.deepEqual(output.foreign, []);
-    assert.equal(output.sawFrameValues, true, 'the hook saw the sloppy frames\' this and functions');
-    assert.ok(output.inner.every((outcome) => outcome === 'own realm'), JSON.stringify(output.inner));
+    assert.equal(output.sawFrameValues, true, "the hook saw the sloppy frames' this and functions");
+    assert.ok(
+      output.inner.every((outcome) => outcome === 'own realm'),
+      JSON.stringify(output.inner),
+    );
     // An overflow while formatting the overflow's own stack falls back to V8's text: the function's
     // frames, and (a known limit: names only, no objects or paths) Node's two frames that call the hook.
     const nodeHookFrame = String.raw`\s+at (Function\.ErrorPrepareStackTrace|prepareStackTraceCallback) \(node:internal\/errors:\d+:\d+\)\n?`;
     const functionFrame = String.raw`\s+at .*\((function\.js:\d+:\d+|<anonymous>)\)\n?`;
-    for (const stack of output.stacks) assert.match(stack, new RegExp(`^RangeError: Maximum call stack size exceeded\n(${nodeHookFrame})*(${functionFrame})+$`));
+    for (const stack of output.stacks)
+      assert.match(stack, new RegExp(`^RangeError: Maximum call stack size exceeded\n(${nodeHookFrame})*(${functionFrame})+$`));
   });
 
   test('arguments.callee.caller and Function.caller reach nothing outside the function', async () => {
@@ -215,7 +237,9 @@ describe('code generation and modules', () => {
   });
 
   test('a dynamic import() fails: lowered away at compile time, refused with an error of the sandbox realm at run time', async () => {
-    const compiledRun = await run(`export default async () => { const name = ['f', 's'].join(''); try { await import(name); return 'imported'; } catch (e: any) { return e.name + ': ' + e.message; } }`);
+    const compiledRun = await run(
+      `export default async () => { const name = ['f', 's'].join(''); try { await import(name); return 'imported'; } catch (e: any) { return e.name + ': ' + e.message; } }`,
+    );
     assert.deepEqual(compiledRun.output, 'ReferenceError: require is not defined');
     // Hand-written code that never went through compileFunction, with a real import() in it.
     const code = `module.exports = async () => { try { await import('fs'); return 'imported'; } catch (e) { return [e instanceof Error, e.constructor === Error, String(e.message)]; } };`;
@@ -230,12 +254,28 @@ describe('code generation and modules', () => {
 describe('what the function throws or returns', () => {
   const thrown: [string, string, RegExp][] = [
     ['a Symbol', 'throw Symbol("boom")', /^a Symbol was thrown: Symbol\(boom\)$/],
-    ['a Proxy whose traps throw', 'throw new Proxy({}, { get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("trap"); } })', /^a value that cannot be described was thrown$/],
-    ['an object whose message getter throws', 'throw { get message(): string { throw new Error("getter"); } }', /^a value that cannot be described was thrown$/],
-    ['an Error with prepareStackTrace overridden', '(Error as any).prepareStackTrace = () => { throw new Error("stack"); }; throw new TypeError("plain")', /^TypeError: plain$/],
+    [
+      'a Proxy whose traps throw',
+      'throw new Proxy({}, { get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("trap"); } })',
+      /^a value that cannot be described was thrown$/,
+    ],
+    [
+      'an object whose message getter throws',
+      'throw { get message(): string { throw new Error("getter"); } }',
+      /^a value that cannot be described was thrown$/,
+    ],
+    [
+      'an Error with prepareStackTrace overridden',
+      '(Error as any).prepareStackTrace = () => { throw new Error("stack"); }; throw new TypeError("plain")',
+      /^TypeError: plain$/,
+    ],
     ['a stack overflow', 'const f = (): number => f() + 1; f()', /^RangeError: Maximum call stack size exceeded$/],
     ['null', 'throw null', /^a non-Error value was thrown: null$/],
-    ['an error that names a host path', `throw new Error('see ' + ${JSON.stringify(process.cwd())} + '/secret.ts')`, /^Error: see <host>\/secret\.ts$/],
+    [
+      'an error that names a host path',
+      `throw new Error('see ' + ${JSON.stringify(process.cwd())} + '/secret.ts')`,
+      /^Error: see <host>\/secret\.ts$/,
+    ],
   ];
   for (const [what, statement, message] of thrown) {
     test(`throwing ${what} is a sanitized RUNTIME_ERROR`, async () => {
@@ -253,11 +293,17 @@ describe('what the function throws or returns', () => {
       return { value, viaToJSON: { toJSON(this: any, key: unknown) { return tryHost(() => this) + ' / ' + typeof key + ' / ' + typeof (globalThis as any).process; } }, get viaGetter() { return tryHost(() => this) + ' / ' + tryHost(() => (arguments as any).callee); } };
     }`);
     assertContained(result);
-    assert.deepEqual(result.output, { value: { a: 1, hostProbe: 'own realm' }, viaToJSON: 'own realm / string / undefined', viaGetter: 'own realm / own realm' });
+    assert.deepEqual(result.output, {
+      value: { a: 1, hostProbe: 'own realm' },
+      viaToJSON: 'own realm / string / undefined',
+      viaGetter: 'own realm / own realm',
+    });
   });
 
   test('a returned thenable, and Promise species / then overrides, stay inside', async () => {
-    const thenable = await run(`export default () => ({ then(resolve: (v: unknown) => void, reject: unknown) { resolve({ via: 'thenable', resolve: tryHost(() => resolve), reject: tryHost(() => reject) }); } })`);
+    const thenable = await run(
+      `export default () => ({ then(resolve: (v: unknown) => void, reject: unknown) { resolve({ via: 'thenable', resolve: tryHost(() => resolve), reject: tryHost(() => reject) }); } })`,
+    );
     assertContained(thenable);
     assert.deepEqual(thenable.output, { via: 'thenable', resolve: 'own realm', reject: 'own realm' });
     const species = await run(`export default async () => {
@@ -287,13 +333,17 @@ describe('what the function throws or returns', () => {
   });
 
   test('an unhandled rejection and a throwing timer callback do not crash the sandbox process', async () => {
-    const result = await run(`export default async () => { Promise.reject(new Error('ignored')); setTimeout(() => { throw new Error('in a timer'); }, 1); await new Promise((r) => setTimeout(r, 20)); return 'still here'; }`);
+    const result = await run(
+      `export default async () => { Promise.reject(new Error('ignored')); setTimeout(() => { throw new Error('in a timer'); }, 1); await new Promise((r) => setTimeout(r, 20)); return 'still here'; }`,
+    );
     assert.equal(result.output, 'still here');
     assert.deepEqual(result.logs, ['[error] a setTimeout callback threw: Error: in a timer']);
   });
 
   test('unprintable log arguments are logged as such', async () => {
-    const result = await run(`export default () => { console.log(new Proxy({}, { ownKeys() { throw new Error('x'); }, get() { throw new Error('x'); } })); return 1; }`);
+    const result = await run(
+      `export default () => { console.log(new Proxy({}, { ownKeys() { throw new Error('x'); }, get() { throw new Error('x'); } })); return 1; }`,
+    );
     assert.deepEqual(result.logs, ['[unprintable]']);
   });
 });
@@ -321,14 +371,27 @@ describe('ctx.fetch through the guarded fetch', () => {
       { input: port, allowHosts: [`127.0.0.1:${port}`], allowPrivateNetworks: ['127.0.0.0/8'] },
     );
     assertContained(result);
-    assert.deepEqual(result.output, { status: 200, ok: true, type: 'application/json', body: { path: '/users?x=1', method: 'POST' }, response: 'own realm', entries: 'own realm', urlLike: { path: '/url-like', method: 'GET' } });
+    assert.deepEqual(result.output, {
+      status: 200,
+      ok: true,
+      type: 'application/json',
+      body: { path: '/users?x=1', method: 'POST' },
+      response: 'own realm',
+      entries: 'own realm',
+      urlLike: { path: '/url-like', method: 'GET' },
+    });
   });
 
   test('loopback without the exemption, and a host not allowed: NETWORK_DENIED, logged', async () => {
-    const denied = await run(`export default async (port: number, ctx: any) => (await ctx.fetch('http://127.0.0.1:' + port + '/')).status`, { input: port, allowHosts: [`127.0.0.1:${port}`] });
+    const denied = await run(
+      `export default async (port: number, ctx: any) => (await ctx.fetch('http://127.0.0.1:' + port + '/')).status`,
+      { input: port, allowHosts: [`127.0.0.1:${port}`] },
+    );
     assert.equal(denied.error?.code, 'NETWORK_DENIED', JSON.stringify(denied));
     assert.match(denied.logs[0] ?? '', /^NETWORK_DENIED GET http:\/\/127\.0\.0\.1:\d+\/: 127\.0\.0\.1 is/);
-    const notAllowed = await run(`export default async (i: unknown, ctx: any) => { try { await ctx.fetch('http://169.254.169.254/latest/meta-data/'); } catch (e: any) { return [e.name, e.message]; } }`);
+    const notAllowed = await run(
+      `export default async (i: unknown, ctx: any) => { try { await ctx.fetch('http://169.254.169.254/latest/meta-data/'); } catch (e: any) { return [e.name, e.message]; } }`,
+    );
     assert.equal((notAllowed.output as string[])[0], 'NETWORK_DENIED');
     assert.match((notAllowed.output as string[])[1] ?? '', /not in the allowed hosts/);
   });
@@ -394,7 +457,10 @@ process.send({
       webAssembly: 'undefined',
     });
     // V8 adds the young generation (2 semi-spaces of 2 MB, and one more for copying) to the old space.
-    assert.ok(typeof heapLimitMb === 'number' && heapLimitMb >= memoryMb && heapLimitMb <= memoryMb + 16, `heap limit ${String(heapLimitMb)} MB for memoryMb ${memoryMb}`);
+    assert.ok(
+      typeof heapLimitMb === 'number' && heapLimitMb >= memoryMb && heapLimitMb <= memoryMb + 16,
+      `heap limit ${String(heapLimitMb)} MB for memoryMb ${memoryMb}`,
+    );
   });
 
   test("the pool's own processes are started with nothing of the host's environment", async () => {
@@ -405,7 +471,10 @@ process.send({
       assert.ok(pids.length > 0);
       for (const pid of pids) {
         // What the process was started with, as the kernel holds it: Node's IPC channel and nothing else.
-        const names = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean).map((entry) => entry.slice(0, entry.indexOf('=')));
+        const names = readFileSync(`/proc/${pid}/environ`, 'latin1')
+          .split('\0')
+          .filter(Boolean)
+          .map((entry) => entry.slice(0, entry.indexOf('=')));
         assert.deepEqual(names.sort(), ['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE']);
       }
     } finally {

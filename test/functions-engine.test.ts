@@ -83,25 +83,50 @@ after(async () => {
   await idflow?.stop();
 });
 
-const call = (method: 'GET' | 'POST', url: string, payload?: object) => api.inject({ method, url, payload, headers: { authorization: `Bearer ${token}` } });
+const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
+  api.inject({ method, url, payload, headers: { authorization: `Bearer ${token}` } });
 
 test('apply compiles the source into version 1; publish makes version 2; versions lists both with hash, author and message', async () => {
-  const published = await call('POST', '/v1/functions/greeter/versions', { source: greeter('Welcome'), filename: 'defs/greeter.ts', message: 'warmer greeting' });
+  const published = await call('POST', '/v1/functions/greeter/versions', {
+    source: greeter('Welcome'),
+    filename: 'defs/greeter.ts',
+    message: 'warmer greeting',
+  });
   assert.equal(published.statusCode, 201, published.body);
   assert.equal(published.json().version, 2);
-  const again = await call('POST', '/v1/functions/greeter/versions', { source: greeter('Welcome'), filename: 'defs/greeter.ts', message: 'same code' });
+  const again = await call('POST', '/v1/functions/greeter/versions', {
+    source: greeter('Welcome'),
+    filename: 'defs/greeter.ts',
+    message: 'same code',
+  });
   assert.equal(again.json().created, false, 'the same code is not a new version');
 
-  const { current, versions } = (await call('GET', '/v1/functions/greeter/versions')).json() as { current: number; versions: { version: number; codeHash: string; createdBy: string; message: string }[] };
+  const { current, versions } = (await call('GET', '/v1/functions/greeter/versions')).json() as {
+    current: number;
+    versions: { version: number; codeHash: string; createdBy: string; message: string }[];
+  };
   assert.equal(current, 2);
-  assert.deepEqual(versions.map((v) => [v.version, v.createdBy, v.message]), [[1, 'test', 'defs/greeter.yaml:1'], [2, 'runner', 'warmer greeting']]);
+  assert.deepEqual(
+    versions.map((v) => [v.version, v.createdBy, v.message]),
+    [
+      [1, 'test', 'defs/greeter.yaml:1'],
+      [2, 'runner', 'warmer greeting'],
+    ],
+  );
   assert.notEqual(versions[0].codeHash, versions[1].codeHash);
   assert.match(versions[0].codeHash, /^[0-9a-f]{64}$/);
 });
 
 test('call_function: the output is ctx.<step>.output, NAME@VERSION pins a version, logs and duration are in the step record, secrets redacted', async () => {
   await idflow.apply(automation);
-  const result = await idflow.engine.ingest({ id: 'evt-greet', type: 'user.created', data: { newUser: { id: 'u-7', email: 'linus@acme.example', firstName: 'Linus', status: 'ENABLED' } } }, 'test');
+  const result = await idflow.engine.ingest(
+    {
+      id: 'evt-greet',
+      type: 'user.created',
+      data: { newUser: { id: 'u-7', email: 'linus@acme.example', firstName: 'Linus', status: 'ENABLED' } },
+    },
+    'test',
+  );
   const run = await idflow.finished(result.runs[0].runId);
   assert.equal(run.status, 'completed', run.error);
   const [greet, pinned] = run.steps;
@@ -110,7 +135,11 @@ test('call_function: the output is ctx.<step>.output, NAME@VERSION pins a versio
   assert.equal(greetOutput.version, 2);
   assert.deepEqual(greetOutput.logs, ['greeting Linus with key [REDACTED]']);
   assert.ok(greetOutput.durationMs >= 0);
-  assert.deepEqual((pinned.output as { output: { message: string }; version: number }).output.message, 'Hello, Welcome, Linus!!', 'greeter@1 ran version 1');
+  assert.deepEqual(
+    (pinned.output as { output: { message: string }; version: number }).output.message,
+    'Hello, Welcome, Linus!!',
+    'greeter@1 ran version 1',
+  );
   assert.ok(!JSON.stringify(run).includes('sk-live-4242'), 'the secret appears nowhere in the run record');
   // Room for long functions, with heartbeats so a dead worker is noticed in seconds.
   const history = await idflow.client.workflow.getHandle(run.runId).fetchHistory();
@@ -120,8 +149,15 @@ test('call_function: the output is ctx.<step>.output, NAME@VERSION pins a versio
 });
 
 test('a function error fails the step at once with its code and message, redacted', async () => {
-  await idflow.apply(automation.replace('input: { name: "{{ subject.firstName }}" }', 'input: { name: boom }').replace('name: greet-joiners', 'name: greet-boom'));
-  const result = await idflow.engine.ingest({ id: 'evt-boom', type: 'user.created', data: { newUser: { id: 'u-8', email: 'x@acme.example', status: 'ENABLED' } } }, 'test');
+  await idflow.apply(
+    automation
+      .replace('input: { name: "{{ subject.firstName }}" }', 'input: { name: boom }')
+      .replace('name: greet-joiners', 'name: greet-boom'),
+  );
+  const result = await idflow.engine.ingest(
+    { id: 'evt-boom', type: 'user.created', data: { newUser: { id: 'u-8', email: 'x@acme.example', status: 'ENABLED' } } },
+    'test',
+  );
   const run = await idflow.finished(result.runs.find((r) => r.automation === 'greet-boom')?.runId as string);
   assert.equal(run.status, 'failed');
   assert.equal(run.steps[0].attempts, 1, 'code errors are not retried');
@@ -133,22 +169,38 @@ test('secrets are sealed at rest (AES-256-GCM) and listed by name only', async (
   const database = new Database(join(idflow.dataDir, 'idflow.sqlite'), { readonly: true });
   const rows = database.prepare('select * from function_secrets').all() as { key: string; sealed: string }[];
   database.close();
-  assert.deepEqual(rows.map((row) => row.key), ['API_KEY']);
+  assert.deepEqual(
+    rows.map((row) => row.key),
+    ['API_KEY'],
+  );
   assert.match(rows[0].sealed, /^v1:/);
   assert.ok(!rows[0].sealed.includes('sk-live') && !Buffer.from(rows[0].sealed.slice(3), 'base64').toString('latin1').includes('sk-live'));
   const listed = (await call('GET', '/v1/functions/greeter/secrets')).json() as { secrets: { key: string }[] };
-  assert.deepEqual(listed.secrets.map((s) => s.key), ['API_KEY']);
+  assert.deepEqual(
+    listed.secrets.map((s) => s.key),
+    ['API_KEY'],
+  );
   assert.ok(!JSON.stringify(listed).includes('sk-live'));
 });
 
 test('manual runs and test cases through the API; rollback makes an old version current', async () => {
   const ran = (await call('POST', '/v1/functions/greeter/runs', { input: { name: 'Ada' } })).json();
   assert.deepEqual([ran.ok, ran.output, ran.version], [true, { message: 'Welcome, Ada!', userId: null }, 2]);
-  const tests = (await call('POST', '/v1/functions/greeter/tests', { cases: [
-    { name: 'greets', input: { name: 'Ada' }, expect: { message: 'Welcome, Ada!', userId: null } },
-    { name: 'wrong on purpose', input: { name: 'Ada' }, expect: { message: 'Hi' } },
-  ] })).json() as { results: { name: string; passed: boolean; problem?: string }[] };
-  assert.deepEqual(tests.results.map((r) => [r.name, r.passed]), [['greets', true], ['wrong on purpose', false]]);
+  const tests = (
+    await call('POST', '/v1/functions/greeter/tests', {
+      cases: [
+        { name: 'greets', input: { name: 'Ada' }, expect: { message: 'Welcome, Ada!', userId: null } },
+        { name: 'wrong on purpose', input: { name: 'Ada' }, expect: { message: 'Hi' } },
+      ],
+    })
+  ).json() as { results: { name: string; passed: boolean; problem?: string }[] };
+  assert.deepEqual(
+    tests.results.map((r) => [r.name, r.passed]),
+    [
+      ['greets', true],
+      ['wrong on purpose', false],
+    ],
+  );
   assert.match(tests.results[1].problem ?? '', /expected \{"message":"Hi"\}, got/);
 
   const rolled = (await call('POST', '/v1/functions/greeter/rollback', { version: 1 })).json();
@@ -156,14 +208,24 @@ test('manual runs and test cases through the API; rollback makes an old version 
   const after = (await call('POST', '/v1/functions/greeter/runs', { input: { name: 'Ada' } })).json();
   assert.deepEqual([after.output.message, after.version], ['Hello, Ada!', 3]);
   const audit = await idflow.store.audit.list({ target: 'Function/greeter' });
-  assert.deepEqual([...new Set(audit.map((entry) => entry.action))].sort(), ['definition.put', 'function.publish', 'function.rollback', 'function.run', 'function.secret.set', 'function.test']);
+  assert.deepEqual([...new Set(audit.map((entry) => entry.action))].sort(), [
+    'definition.put',
+    'function.publish',
+    'function.rollback',
+    'function.run',
+    'function.secret.set',
+    'function.test',
+  ]);
 });
 
 test('apply refuses a function that does not compile, with file, line and column, and applies nothing', async () => {
   const result = await idflow.engine.apply(
     [
       { path: 'defs/broken.yaml', content: functionDocument.replace('name: greeter', 'name: broken').replace('greeter.ts', 'broken.ts') },
-      { path: 'defs/broken.ts', content: "import fs from 'node:fs';\nexport default async () => fs.readFileSync('/etc/passwd', 'utf8');\n" },
+      {
+        path: 'defs/broken.ts',
+        content: "import fs from 'node:fs';\nexport default async () => fs.readFileSync('/etc/passwd', 'utf8');\n",
+      },
     ],
     { dryRun: false, actor: 'test' },
   );
@@ -172,25 +234,45 @@ test('apply refuses a function that does not compile, with file, line and column
   assert.equal(result.errors[0].line, 1);
   assert.match(result.errors[0].message, /node:fs.*npm:date-fns/s);
   assert.equal(await idflow.store.definitions.current('Function', 'broken'), undefined);
-  const missing = await idflow.engine.apply([{ path: 'defs/lonely.yaml', content: functionDocument.replace('name: greeter', 'name: lonely') }], { dryRun: false, actor: 'test' });
+  const missing = await idflow.engine.apply(
+    [{ path: 'defs/lonely.yaml', content: functionDocument.replace('name: greeter', 'name: lonely') }],
+    { dryRun: false, actor: 'test' },
+  );
   assert.match(missing.errors[0].message, /defs\/greeter\.ts was not given with this document/);
   assert.equal(missing.errors[0].path, 'file');
 });
 
 test('`idflow function run FILE` needs no server, prints one JSON object, exits 0 or 1, and returns by itself after a timeout', async () => {
   const dir = idflow.dataDir;
-  await writeFile(join(dir, 'hello.ts'), 'export default async (input: { n: number }, ctx: { log(...a: unknown[]): void }) => { ctx.log("n is", input.n); return { next: input.n + 1 }; };\n');
+  await writeFile(
+    join(dir, 'hello.ts'),
+    'export default async (input: { n: number }, ctx: { log(...a: unknown[]): void }) => { ctx.log("n is", input.n); return { next: input.n + 1 }; };\n',
+  );
   await writeFile(join(dir, 'spin.ts'), 'export default async () => { for (;;) {} };\n');
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'function', 'run', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, IDFLOW_URL: '', IDFLOW_DATA_DIR: join(dir, 'none') }, timeout: 30_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'function', 'run', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, IDFLOW_URL: '', IDFLOW_DATA_DIR: join(dir, 'none') },
+      timeout: 30_000,
+    });
 
   const ok = run('hello.ts', '--input', '{"n": 41}');
   assert.equal(ok.status, 0, ok.stderr);
-  assert.deepEqual(JSON.parse(ok.stdout), { ok: true, output: { next: 42 }, logs: ['n is 41'], durationMs: JSON.parse(ok.stdout).durationMs });
+  assert.deepEqual(JSON.parse(ok.stdout), {
+    ok: true,
+    output: { next: 42 },
+    logs: ['n is 41'],
+    durationMs: JSON.parse(ok.stdout).durationMs,
+  });
   assert.equal(ok.stdout.trim().split('\n').length, 1, 'exactly one line of JSON');
 
   // Once it has printed the TIMEOUT it exits by itself: no sandbox process or timer keeps it alive.
   // (Measured from the output, not from the start, which a busy machine makes take seconds.)
-  const spinning = spawn(process.execPath, [BIN, 'function', 'run', 'spin.ts', '--timeout-ms', '300'], { cwd: dir, env: { ...process.env, IDFLOW_URL: '', IDFLOW_DATA_DIR: join(dir, 'none') } });
+  const spinning = spawn(process.execPath, [BIN, 'function', 'run', 'spin.ts', '--timeout-ms', '300'], {
+    cwd: dir,
+    env: { ...process.env, IDFLOW_URL: '', IDFLOW_DATA_DIR: join(dir, 'none') },
+  });
   const stuck = setTimeout(() => spinning.kill('SIGKILL'), 60_000);
   let spunOutput = '';
   let printedAt = 0;
@@ -276,7 +358,10 @@ test('a retried call_function step returns the recorded result instead of callin
     await idflow.engine.apply(
       [
         { path: 'defs/ticket.yaml', content: `kind: Function\nname: opener\nfile: opener.ts\nallowedHosts: ["127.0.0.1:${port}"]\n` },
-        { path: 'defs/opener.ts', content: `export default async (input: { url: string }, ctx: { fetch(url: string, init?: object): Promise<{ status: number }> }) => ({ status: (await ctx.fetch(input.url, { method: 'POST' })).status });\n` },
+        {
+          path: 'defs/opener.ts',
+          content: `export default async (input: { url: string }, ctx: { fetch(url: string, init?: object): Promise<{ status: number }> }) => ({ status: (await ctx.fetch(input.url, { method: 'POST' })).status });\n`,
+        },
       ],
       { dryRun: false, actor: 'test' },
     );

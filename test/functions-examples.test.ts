@@ -50,11 +50,30 @@ async function runAgainstReceiver(name: string, input: JsonValue, secrets: Recor
 }
 
 test('temporary-access-pass POSTs to Graph with the bearer token and returns the pass', async () => {
-  receiver.script({ status: 201, body: JSON.stringify({ id: 'tap-9', temporaryAccessPass: 'Zq!4', startDateTime: '2026-12-01T08:00:00Z', lifetimeInMinutes: 120, isUsableOnce: true }) });
+  receiver.script({
+    status: 201,
+    body: JSON.stringify({
+      id: 'tap-9',
+      temporaryAccessPass: 'Zq!4',
+      startDateTime: '2026-12-01T08:00:00Z',
+      lifetimeInMinutes: 120,
+      isUsableOnce: true,
+    }),
+  });
   const before = receiver.requests.length;
-  const result = await runAgainstReceiver('temporary-access-pass', { userPrincipalName: 'ada@acme.example', lifetimeInMinutes: 120, isUsableOnce: true }, { GRAPH_TOKEN: 'graph-token-123', GRAPH_URL: receiver.url });
+  const result = await runAgainstReceiver(
+    'temporary-access-pass',
+    { userPrincipalName: 'ada@acme.example', lifetimeInMinutes: 120, isUsableOnce: true },
+    { GRAPH_TOKEN: 'graph-token-123', GRAPH_URL: receiver.url },
+  );
   assert.equal(result.ok, true, JSON.stringify(result.error));
-  assert.deepEqual(result.output, { id: 'tap-9', temporaryAccessPass: 'Zq!4', startDateTime: '2026-12-01T08:00:00Z', expiresAt: '2026-12-01T10:00:00.000Z', isUsableOnce: true });
+  assert.deepEqual(result.output, {
+    id: 'tap-9',
+    temporaryAccessPass: 'Zq!4',
+    startDateTime: '2026-12-01T08:00:00Z',
+    expiresAt: '2026-12-01T10:00:00.000Z',
+    isUsableOnce: true,
+  });
   const request = receiver.requests[before];
   assert.equal(request.method, 'POST');
   assert.equal(request.path, '/v1.0/users/ada%40acme.example/authentication/temporaryAccessPassMethods');
@@ -64,26 +83,50 @@ test('temporary-access-pass POSTs to Graph with the bearer token and returns the
 });
 
 test('hr-writeback PATCHes the employee and reports what HR holds', async () => {
-  receiver.script({ status: 200, body: JSON.stringify({ id: 'E-7', workEmail: 'grace@acme.example', username: 'ghopper', updatedAt: '2026-12-01T09:00:00Z' }) });
+  receiver.script({
+    status: 200,
+    body: JSON.stringify({ id: 'E-7', workEmail: 'grace@acme.example', username: 'ghopper', updatedAt: '2026-12-01T09:00:00Z' }),
+  });
   const before = receiver.requests.length;
-  const result = await runAgainstReceiver('hr-writeback', { employeeId: 'E-7', workEmail: 'grace@acme.example', username: 'ghopper' }, { HR_TOKEN: 'hr-token-456', HR_URL: receiver.url });
+  const result = await runAgainstReceiver(
+    'hr-writeback',
+    { employeeId: 'E-7', workEmail: 'grace@acme.example', username: 'ghopper' },
+    { HR_TOKEN: 'hr-token-456', HR_URL: receiver.url },
+  );
   assert.equal(result.ok, true, JSON.stringify(result.error));
-  assert.deepEqual(result.output, { employeeId: 'E-7', workEmail: 'grace@acme.example', username: 'ghopper', updatedAt: '2026-12-01T09:00:00Z' });
+  assert.deepEqual(result.output, {
+    employeeId: 'E-7',
+    workEmail: 'grace@acme.example',
+    username: 'ghopper',
+    updatedAt: '2026-12-01T09:00:00Z',
+  });
   const request = receiver.requests[before];
-  assert.deepEqual([request.method, request.path, request.headers.authorization], ['PATCH', '/api/v1/employees/E-7', 'Bearer hr-token-456']);
+  assert.deepEqual(
+    [request.method, request.path, request.headers.authorization],
+    ['PATCH', '/api/v1/employees/E-7', 'Bearer hr-token-456'],
+  );
   assert.deepEqual(JSON.parse(request.body), { workEmail: 'grace@acme.example', username: 'ghopper' });
 });
 
 test('ticket opens an incident with basic auth', async () => {
   receiver.script({ status: 201, body: JSON.stringify({ result: { number: 'INC0000007', sys_id: 'abc123' } }) });
   const before = receiver.requests.length;
-  const result = await runAgainstReceiver('ticket', { summary: 'Ship a laptop', priority: 3 }, { TICKETS_USER: 'idflow', TICKETS_PASSWORD: 'pässwörd', TICKETS_URL: receiver.url });
+  const result = await runAgainstReceiver(
+    'ticket',
+    { summary: 'Ship a laptop', priority: 3 },
+    { TICKETS_USER: 'idflow', TICKETS_PASSWORD: 'pässwörd', TICKETS_URL: receiver.url },
+  );
   assert.equal(result.ok, true, JSON.stringify(result.error));
   // Everything getConfig returns is a secret, TICKETS_URL too: redacted wherever it shows.
   assert.deepEqual(result.output, { number: 'INC0000007', id: 'abc123', url: '[REDACTED]/nav_to.do?uri=incident.do?sys_id=abc123' });
   const request = receiver.requests[before];
   assert.equal(request.headers.authorization, `Basic ${Buffer.from('idflow:pässwörd', 'utf8').toString('base64')}`);
-  assert.deepEqual(JSON.parse(request.body), { short_description: 'Ship a laptop', description: '', assignment_group: 'IT Service Desk', priority: '3' });
+  assert.deepEqual(JSON.parse(request.body), {
+    short_description: 'Ship a laptop',
+    description: '',
+    assignment_group: 'IT Service Desk',
+    priority: '3',
+  });
 });
 
 test('without the operator exemption, the same call to loopback is NETWORK_DENIED and nothing is sent', async () => {

@@ -62,7 +62,13 @@ async function httpServer(handler: (request: Recorded, response: ServerResponse)
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
-      const recorded = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, rawHeaders: request.rawHeaders, body };
+      const recorded = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        rawHeaders: request.rawHeaders,
+        body,
+      };
       requests.push(recorded);
       handler(recorded, response);
     });
@@ -177,7 +183,19 @@ describe('addressOf: every notation of an address', () => {
   for (const [host, version, value] of cases) {
     test(host, () => assert.deepEqual(addressOf(host), { version, value }));
   }
-  for (const name of ['example.com', 'localhost', '127.0.0.1.example.com', '1.2.3.4.5', '256.0.0.1', '4294967296', '08.0.0.1', '0x7g.1', '', '[example.com]', '::1::2']) {
+  for (const name of [
+    'example.com',
+    'localhost',
+    '127.0.0.1.example.com',
+    '1.2.3.4.5',
+    '256.0.0.1',
+    '4294967296',
+    '08.0.0.1',
+    '0x7g.1',
+    '',
+    '[example.com]',
+    '::1::2',
+  ]) {
     test(`${JSON.stringify(name)} is a name, not an address`, () => assert.equal(addressOf(name), undefined));
   }
 });
@@ -237,7 +255,18 @@ describe('internalRangeOf', () => {
       assert.ok(internalRangeOf(address)?.includes(reason), `${text}: ${internalRangeOf(address)}`);
     });
   }
-  for (const text of ['8.8.8.8', '1.1.1.1', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1']) {
+  for (const text of [
+    '8.8.8.8',
+    '1.1.1.1',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ]) {
     test(`${text} is public`, () => {
       const address = addressOf(text);
       assert.ok(address);
@@ -274,7 +303,14 @@ describe('parseHostPattern', () => {
 });
 
 describe('schemes and userinfo', () => {
-  for (const url of ['file:///etc/passwd', 'data:text/plain,hello', 'ftp://api.test/', 'javascript:alert(1)', 'gopher://api.test:70/_GET', 'ws://api.test/']) {
+  for (const url of [
+    'file:///etc/passwd',
+    'data:text/plain,hello',
+    'ftp://api.test/',
+    'javascript:alert(1)',
+    'gopher://api.test:70/_GET',
+    'ws://api.test/',
+  ]) {
     test(`${url.split(':')[0]}: is denied`, async () => {
       const { message } = await denied({ url }, { allowHosts: ['api.test', 'api.test:70'], ...LOOPBACK_EXEMPT });
       assert.match(message, /scheme .* is not allowed, only http: and https:/);
@@ -283,7 +319,10 @@ describe('schemes and userinfo', () => {
 
   test('credentials in the URL are denied, not stripped, and never echoed', async () => {
     const server = await httpServer((_request, response) => json(response, 200, {}));
-    const { message } = await denied({ url: `http://user:s3cret@127.0.0.1:${server.port}/` }, { allowHosts: [`127.0.0.1:${server.port}`], ...LOOPBACK_EXEMPT });
+    const { message } = await denied(
+      { url: `http://user:s3cret@127.0.0.1:${server.port}/` },
+      { allowHosts: [`127.0.0.1:${server.port}`], ...LOOPBACK_EXEMPT },
+    );
     assert.match(message, /credentials in the URL/);
     assert.doesNotMatch(message, /s3cret/);
     assert.equal(server.connections, 0);
@@ -311,7 +350,9 @@ describe('allowHosts', () => {
 
   test('matching is case-insensitive, ignores a trailing dot, and compares IPs in any notation', async () => {
     const server = await httpServer((_request, response) => json(response, 200, { ok: true }));
-    const guard = createGuardedFetch(policy({ allowHosts: [`API.TEST.:${server.port}`, `*.Api.Test:${server.port}`, `0x7f.1:${server.port}`], ...LOOPBACK_EXEMPT }));
+    const guard = createGuardedFetch(
+      policy({ allowHosts: [`API.TEST.:${server.port}`, `*.Api.Test:${server.port}`, `0x7f.1:${server.port}`], ...LOOPBACK_EXEMPT }),
+    );
     for (const host of ['api.test', 'API.test.', `2130706433`, '127.0.0.1']) {
       assert.equal((await guard.fetch({ url: `http://${host}:${server.port}/` })).status, 200, host);
     }
@@ -347,7 +388,9 @@ describe('internal addresses, whatever the notation', () => {
       const server = await httpServer((_request, response) => json(response, 200, {}));
       const url = template.replace('PORT', String(server.port));
       // Every notation listed by address, so that the allowlist passes and the address check decides.
-      const allowHosts = ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::1]', '[::127.0.0.1]'].map((host) => `${host}:${server.port}`);
+      const allowHosts = ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::1]', '[::127.0.0.1]'].map(
+        (host) => `${host}:${server.port}`,
+      );
       const { message } = await denied({ url }, { allowHosts });
       assert.match(message, /is loopback/);
       assert.equal(server.connections, 0);
@@ -355,8 +398,14 @@ describe('internal addresses, whatever the notation', () => {
   }
 
   test('cloud metadata is denied with the reason, and not exempted by a broad range', async () => {
-    const { message, lines } = await denied({ url: 'http://169.254.169.254/latest/meta-data/' }, { allowHosts: ['169.254.169.254'], allowPrivateNetworks: ['169.254.0.0/16'] });
-    assert.equal(lines[0], 'NETWORK_DENIED GET http://169.254.169.254/latest/meta-data/: 169.254.169.254 is link-local (cloud metadata); an operator can exempt a range with allowPrivateNetworks');
+    const { message, lines } = await denied(
+      { url: 'http://169.254.169.254/latest/meta-data/' },
+      { allowHosts: ['169.254.169.254'], allowPrivateNetworks: ['169.254.0.0/16'] },
+    );
+    assert.equal(
+      lines[0],
+      'NETWORK_DENIED GET http://169.254.169.254/latest/meta-data/: 169.254.169.254 is link-local (cloud metadata); an operator can exempt a range with allowPrivateNetworks',
+    );
     assert.match(message, /cloud metadata/);
   });
 
@@ -377,14 +426,23 @@ describe('DNS: every answer checked, and the connected peer too', () => {
 
   test('one internal answer among several denies the request', async () => {
     const server = await httpServer((_request, response) => json(response, 200, {}), '127.0.0.2');
-    const { message } = await denied({ url: `http://mixed.test:${server.port}/` }, { allowHosts: [`mixed.test:${server.port}`], allowPrivateNetworks: ['127.0.0.2/32'] });
+    const { message } = await denied(
+      { url: `http://mixed.test:${server.port}/` },
+      { allowHosts: [`mixed.test:${server.port}`], allowPrivateNetworks: ['127.0.0.2/32'] },
+    );
     assert.match(message, /resolves to 10\.0\.0\.1, which is private/);
     assert.equal(server.connections, 0);
   });
 
   test('an IPv4-mapped answer is recognised; an answer that is no address is denied', async () => {
-    assert.match((await denied({ url: 'http://mapped.test/' }, { allowHosts: ['mapped.test'] })).message, /::ffff:127\.0\.0\.1, which is loopback/);
-    assert.match((await denied({ url: 'http://garbage.test/' }, { allowHosts: ['garbage.test'] })).message, /"not-an-address", which is not an IP address/);
+    assert.match(
+      (await denied({ url: 'http://mapped.test/' }, { allowHosts: ['mapped.test'] })).message,
+      /::ffff:127\.0\.0\.1, which is loopback/,
+    );
+    assert.match(
+      (await denied({ url: 'http://garbage.test/' }, { allowHosts: ['garbage.test'] })).message,
+      /"not-an-address", which is not an IP address/,
+    );
   });
 
   test('a lookup failure is a NetworkError naming the URL', async () => {
@@ -425,7 +483,10 @@ describe('redirects', () => {
   test('a redirect into the internal network is denied and the internal server sees nothing', async () => {
     const internal = await httpServer((_request, response) => json(response, 200, { secret: true }));
     const server = await redirector({ '/': redirect(302, `http://127.0.0.1:${internal.port}/admin`) });
-    const { message } = await denied({ url: `http://a.test:${server.port}/` }, REDIRECT_POLICY(server.port, [`127.0.0.1:${internal.port}`]));
+    const { message } = await denied(
+      { url: `http://a.test:${server.port}/` },
+      REDIRECT_POLICY(server.port, [`127.0.0.1:${internal.port}`]),
+    );
     assert.match(message, new RegExp(`^GET http://127\\.0\\.0\\.1:${internal.port}/admin: 127\\.0\\.0\\.1 is loopback`));
     assert.equal(server.requests.length, 1);
     assert.equal(internal.connections, 0);
@@ -433,8 +494,14 @@ describe('redirects', () => {
 
   test('every hop re-checks scheme and allowlist', async () => {
     const server = await redirector({ '/file': redirect(301, 'file:///etc/passwd'), '/away': redirect(307, 'http://evil.test/') });
-    assert.match((await denied({ url: `http://a.test:${server.port}/file` }, REDIRECT_POLICY(server.port))).message, /scheme file: is not allowed/);
-    assert.match((await denied({ url: `http://a.test:${server.port}/away` }, REDIRECT_POLICY(server.port))).message, /host evil\.test is not in the allowed hosts/);
+    assert.match(
+      (await denied({ url: `http://a.test:${server.port}/file` }, REDIRECT_POLICY(server.port))).message,
+      /scheme file: is not allowed/,
+    );
+    assert.match(
+      (await denied({ url: `http://a.test:${server.port}/away` }, REDIRECT_POLICY(server.port))).message,
+      /host evil\.test is not in the allowed hosts/,
+    );
   });
 
   test('an allowed redirect is followed: final URL, redirected, each hop a request', async () => {
@@ -445,14 +512,30 @@ describe('redirects', () => {
     assert.equal(response.redirected, true);
     assert.equal(response.url, `http://b.test:${server.port}/end?x=1`);
     assert.equal(guard.requestCount, 3);
-    assert.deepEqual(server.requests.map((request) => request.url), ['/start', '/middle', '/end?x=1']);
+    assert.deepEqual(
+      server.requests.map((request) => request.url),
+      ['/start', '/middle', '/end?x=1'],
+    );
   });
 
   test('303, and POST on 301/302, become a GET without body; 307/308 keep method and body', async () => {
-    const server = await redirector({ '/303': redirect(303, '/echo'), '/301': redirect(301, '/echo'), '/302': redirect(302, '/echo'), '/307': redirect(307, '/echo'), '/308': redirect(308, '/echo') });
+    const server = await redirector({
+      '/303': redirect(303, '/echo'),
+      '/301': redirect(301, '/echo'),
+      '/302': redirect(302, '/echo'),
+      '/307': redirect(307, '/echo'),
+      '/308': redirect(308, '/echo'),
+    });
     const guard = createGuardedFetch(policy(REDIRECT_POLICY(server.port)));
     const post = (path: string) =>
-      guard.fetch({ url: `http://a.test:${server.port}${path}`, method: 'POST', headers: [['content-type', 'application/json']], body: '{"a":1}' }).then((response) => JSON.parse(response.body));
+      guard
+        .fetch({
+          url: `http://a.test:${server.port}${path}`,
+          method: 'POST',
+          headers: [['content-type', 'application/json']],
+          body: '{"a":1}',
+        })
+        .then((response) => JSON.parse(response.body));
     for (const path of ['/303', '/301', '/302']) assert.deepEqual(await post(path), { method: 'GET', body: '' }, path);
     for (const path of ['/307', '/308']) assert.deepEqual(await post(path), { method: 'POST', body: '{"a":1}' }, path);
     const afterGet = server.requests.filter((request) => request.url === '/echo')[0];
@@ -462,7 +545,11 @@ describe('redirects', () => {
   test('Authorization and Cookie are dropped when a redirect leaves the origin, kept within it', async () => {
     const server = await redirector({ '/same': redirect(302, '/echo'), '/cross': redirect(302, 'http://b.test:PORT/echo') });
     const guard = createGuardedFetch(policy(REDIRECT_POLICY(server.port)));
-    const headers: [string, string][] = [['Authorization', 'Bearer t0ken'], ['Cookie', 'session=1'], ['X-Trace', 'abc']];
+    const headers: [string, string][] = [
+      ['Authorization', 'Bearer t0ken'],
+      ['Cookie', 'session=1'],
+      ['X-Trace', 'abc'],
+    ];
     await guard.fetch({ url: `http://a.test:${server.port}/same`, headers });
     const same = server.requests.at(-1);
     assert.equal(same?.headers.authorization, 'Bearer t0ken');
@@ -507,7 +594,10 @@ describe('limits', () => {
     const server = await httpServer((_request, response) => json(response, 200, {}));
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], maxRequestBodyBytes: 10, ...LOOPBACK_EXEMPT }));
     // 6 characters, 12 bytes of UTF-8: the limit is in bytes.
-    assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/`, method: 'POST', body: 'éééééé' })), /request body is 12 bytes, more than maxRequestBodyBytes \(10\)/);
+    assert.match(
+      await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/`, method: 'POST', body: 'éééééé' })),
+      /request body is 12 bytes, more than maxRequestBodyBytes \(10\)/,
+    );
     assert.equal(server.connections, 0);
   });
 
@@ -522,7 +612,10 @@ describe('limits', () => {
       pump();
     });
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], maxResponseBytes: 100_000, ...LOOPBACK_EXEMPT }));
-    assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/stream` })), /response body reached \d+ bytes, more than maxResponseBytes \(100000\)/);
+    assert.match(
+      await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/stream` })),
+      /response body reached \d+ bytes, more than maxResponseBytes \(100000\)/,
+    );
   });
 
   test('Content-Length lies: too large declared, shorter than declared, longer than declared', async () => {
@@ -548,7 +641,10 @@ describe('limits', () => {
     const server = await tcpServer(() => undefined);
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], requestTimeoutMs: 300, ...LOOPBACK_EXEMPT }));
     const started = Date.now();
-    assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/` })), /no complete response within requestTimeoutMs \(300 ms\)/);
+    assert.match(
+      await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/` })),
+      /no complete response within requestTimeoutMs \(300 ms\)/,
+    );
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 280 && elapsed < 1000, `took ${elapsed} ms`);
   });
@@ -558,7 +654,9 @@ describe('limits', () => {
       response.writeHead(200, { 'content-length': '1000' });
       const timer = setInterval(() => (response.destroyed ? clearInterval(timer) : response.write('x')), 50);
     });
-    const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], requestTimeoutMs: 10_000, deadline: Date.now() + 300, ...LOOPBACK_EXEMPT }));
+    const guard = createGuardedFetch(
+      policy({ allowHosts: [`127.0.0.1:${server.port}`], requestTimeoutMs: 10_000, deadline: Date.now() + 300, ...LOOPBACK_EXEMPT }),
+    );
     const started = Date.now();
     assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${server.port}/` })), /the run's deadline passed/);
     assert.ok(Date.now() - started < 1000);
@@ -572,18 +670,24 @@ describe('limits', () => {
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${port}`], ...LOOPBACK_EXEMPT }));
-    assert.match(await failed(guard.fetch({ url: `http://127.0.0.1:${port}/x?token=abc` })), new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/x: connection refused$`));
+    assert.match(
+      await failed(guard.fetch({ url: `http://127.0.0.1:${port}/x?token=abc` })),
+      new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/x: connection refused$`),
+    );
   });
 });
 
 describe('requests a function may not shape', () => {
   test('CONNECT and TRACE are denied', async () => {
     for (const method of ['CONNECT', 'trace']) {
-      assert.match((await denied({ url: 'http://api.test/', method }, { allowHosts: ['api.test'] })).message, /method (CONNECT|TRACE) is not allowed/);
+      assert.match(
+        (await denied({ url: 'http://api.test/', method }, { allowHosts: ['api.test'] })).message,
+        /method (CONNECT|TRACE) is not allowed/,
+      );
     }
   });
 
-  test('a header with a line break is refused without echoing its value; Host and framing headers are the guard\'s', async () => {
+  test("a header with a line break is refused without echoing its value; Host and framing headers are the guard's", async () => {
     const server = await httpServer((_request, response) => json(response, 200, {}));
     const guard = createGuardedFetch(policy({ allowHosts: [`api.test:${server.port}`], ...LOOPBACK_EXEMPT }));
     const url = `http://api.test:${server.port}/`;
@@ -591,7 +695,14 @@ describe('requests a function may not shape', () => {
     assert.match(message, /header x-token has a line break/);
     assert.doesNotMatch(message, /SECRET/);
     assert.match(await failed(guard.fetch({ url, headers: [['bad name', 'v']] })), /not a valid header name/);
-    await guard.fetch({ url, headers: [['Host', 'internal.test'], ['Transfer-Encoding', 'chunked'], ['Content-Length', '999']] });
+    await guard.fetch({
+      url,
+      headers: [
+        ['Host', 'internal.test'],
+        ['Transfer-Encoding', 'chunked'],
+        ['Content-Length', '999'],
+      ],
+    });
     const sent = server.requests.at(-1);
     assert.equal(sent?.headers.host, `api.test:${server.port}`);
     assert.equal(sent?.headers['transfer-encoding'], undefined);
@@ -599,7 +710,10 @@ describe('requests a function may not shape', () => {
   });
 
   test('denial messages never carry the query string or headers', async () => {
-    const { message } = await denied({ url: 'http://169.254.169.254/?key=SECRET', headers: [['authorization', 'Bearer SECRET']] }, { allowHosts: ['169.254.169.254'] });
+    const { message } = await denied(
+      { url: 'http://169.254.169.254/?key=SECRET', headers: [['authorization', 'Bearer SECRET']] },
+      { allowHosts: ['169.254.169.254'] },
+    );
     assert.doesNotMatch(message, /SECRET/);
   });
 
@@ -613,7 +727,13 @@ describe('requests a function may not shape', () => {
 
   test('a request of the wrong shape (hostile code ignores types) is a NetworkError', async () => {
     const guard = createGuardedFetch(policy({ allowHosts: ['api.test'] }));
-    const shapes: unknown[] = [{ url: 42 }, { url: 'http://api.test/', headers: { a: 'b' } }, { url: 'http://api.test/', headers: [['a', 1]] }, { url: 'http://api.test/', body: {} }, { url: 'http://api.test/', method: ['GET'] }];
+    const shapes: unknown[] = [
+      { url: 42 },
+      { url: 'http://api.test/', headers: { a: 'b' } },
+      { url: 'http://api.test/', headers: [['a', 1]] },
+      { url: 'http://api.test/', body: {} },
+      { url: 'http://api.test/', method: ['GET'] },
+    ];
     for (const shape of shapes) assert.match(await failed(guard.fetch(shape as PlainRequest)), /fetch takes \{ url: string/);
     assert.equal(guard.requestCount, 0);
   });
@@ -627,7 +747,14 @@ describe('requests a function may not shape', () => {
   test('a header named __proto__ is just a header', async () => {
     const server = await httpServer((_request, response) => json(response, 200, {}));
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], ...LOOPBACK_EXEMPT }));
-    await guard.fetch({ url: `http://127.0.0.1:${server.port}/`, headers: [['__proto__', 'x'], ['x-a', '1'], ['X-A', '2']] });
+    await guard.fetch({
+      url: `http://127.0.0.1:${server.port}/`,
+      headers: [
+        ['__proto__', 'x'],
+        ['x-a', '1'],
+        ['X-A', '2'],
+      ],
+    });
     assert.deepEqual(server.requests[0]?.rawHeaders.slice(0, 2), ['__proto__', 'x']);
     assert.equal(server.requests[0]?.headers['x-a'], '1, 2');
   });
@@ -648,7 +775,10 @@ describe('the legitimate path', () => {
     assert.equal(response.url, `http://api.test:${server.port}/users?q=1#frag`);
     assert.deepEqual(JSON.parse(response.body), { path: '/users?q=1', accept: 'application/json', text: 'héllo ✓' });
     assert.ok(response.headers.some(([name, value]) => name === 'x-answer' && value === '42'));
-    assert.deepEqual(response.headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value), ['a=1', 'b=2']);
+    assert.deepEqual(
+      response.headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value),
+      ['a=1', 'b=2'],
+    );
     assert.equal(server.requests[0]?.headers.host, `api.test:${server.port}`);
     assert.equal(guard.requestCount, 1);
   });
@@ -656,14 +786,27 @@ describe('the legitimate path', () => {
   test('POST with a JSON body to the literal 127.0.0.1; status and statusText round-trip', async () => {
     const server = await httpServer((request, response) => {
       response.statusMessage = 'Made It';
-      json(response, 201, { received: JSON.parse(request.body), type: request.headers['content-type'], length: request.headers['content-length'] });
+      json(response, 201, {
+        received: JSON.parse(request.body),
+        type: request.headers['content-type'],
+        length: request.headers['content-length'],
+      });
     });
     const guard = createGuardedFetch(policy({ allowHosts: [`127.0.0.1:${server.port}`], ...LOOPBACK_EXEMPT }));
     const body = JSON.stringify({ name: 'Zoë' });
-    const response = await guard.fetch({ url: `http://127.0.0.1:${server.port}/users`, method: 'post', headers: [['Content-Type', 'application/json']], body });
+    const response = await guard.fetch({
+      url: `http://127.0.0.1:${server.port}/users`,
+      method: 'post',
+      headers: [['Content-Type', 'application/json']],
+      body,
+    });
     assert.equal(response.status, 201);
     assert.equal(response.statusText, 'Made It');
-    assert.deepEqual(JSON.parse(response.body), { received: { name: 'Zoë' }, type: 'application/json', length: String(Buffer.byteLength(body)) });
+    assert.deepEqual(JSON.parse(response.body), {
+      received: { name: 'Zoë' },
+      type: 'application/json',
+      length: String(Buffer.byteLength(body)),
+    });
     assert.equal(server.requests[0]?.method, 'POST');
   });
 
@@ -673,7 +816,10 @@ describe('the legitimate path', () => {
     const response = await guard.fetch({ url: `http://127.0.0.1:${server.port}/` });
     assert.equal(Object.getPrototypeOf(response), Object.prototype);
     assert.deepEqual(Object.keys(response).sort(), ['body', 'headers', 'redirected', 'status', 'statusText', 'url']);
-    assert.ok(Array.isArray(response.headers) && response.headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')));
+    assert.ok(
+      Array.isArray(response.headers) &&
+        response.headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === 'string')),
+    );
     assert.deepEqual(JSON.parse(JSON.stringify(response)), response);
   });
 

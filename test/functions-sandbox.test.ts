@@ -16,7 +16,8 @@ import { until } from './helpers/worker-process.js';
 const sandbox = new FunctionSandbox();
 after(() => sandbox.close());
 
-const run = (source: string, request: Partial<FunctionRunRequest> = {}): Promise<FunctionRunResult> => sandbox.run({ source, input: null, ...request });
+const run = (source: string, request: Partial<FunctionRunRequest> = {}): Promise<FunctionRunResult> =>
+  sandbox.run({ source, input: null, ...request });
 
 /** The lowest CPU priority, which the pool gives a call running past LONG_CALL_MS. */
 const LOWEST_PRIORITY = 19;
@@ -24,20 +25,30 @@ const LOWEST_PRIORITY = 19;
 /** Resolves when some process of the sandbox runs at the lowest priority: a call has run past LONG_CALL_MS. */
 async function untilDemoted(sandbox: FunctionSandbox): Promise<number> {
   let demoted: number | undefined;
-  await until('a sandbox process runs at the lowest priority', () => (demoted = sandbox.pids().find((pid) => getPriority(pid) === LOWEST_PRIORITY)) !== undefined, 30_000, 10);
+  await until(
+    'a sandbox process runs at the lowest priority',
+    () => (demoted = sandbox.pids().find((pid) => getPriority(pid) === LOWEST_PRIORITY)) !== undefined,
+    30_000,
+    10,
+  );
   return demoted as number;
 }
 
 /** Resolves when the process is gone (reaped, not merely killed). */
 function untilGone(pid: number): Promise<void> {
-  return until(`process ${pid} is gone`, () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  }, 10_000, 10);
+  return until(
+    `process ${pid} is gone`,
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    },
+    10_000,
+    10,
+  );
 }
 
 function assertFails(result: FunctionRunResult, code: string, message?: RegExp): void {
@@ -60,17 +71,29 @@ describe('compileFunction', () => {
 
   for (const specifier of ['node:fs', 'fs', 'http', './helpers', 'npm:lodash', 'npm:date-fns-tz']) {
     test(`import "${specifier}" is a COMPILE_ERROR at its position, naming the allowlist`, async () => {
-      await assert.rejects(compileFunction(`// a comment\nimport x from '${specifier}';\nexport default () => x;`, 'f.ts'), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'COMPILE_ERROR');
-        assert.match(error.message, new RegExp(`^f\\.ts:2:15: cannot import "${specifier.replace('.', '\\.')}": a function may only import npm:date-fns`));
-        return true;
-      });
+      await assert.rejects(
+        compileFunction(`// a comment\nimport x from '${specifier}';\nexport default () => x;`, 'f.ts'),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'COMPILE_ERROR');
+          assert.match(
+            error.message,
+            new RegExp(`^f\\.ts:2:15: cannot import "${specifier.replace('.', '\\.')}": a function may only import npm:date-fns`),
+          );
+          return true;
+        },
+      );
     });
   }
 
   test('an unused import is checked too, and so is require()', async () => {
-    await assert.rejects(compileFunction(`import fs from 'node:fs';\nexport default () => 1;`), /function\.ts:1:16: cannot import "node:fs"/);
-    await assert.rejects(compileFunction(`export default () => require('child_process');`), /function\.ts:1:30: cannot import "child_process"/);
+    await assert.rejects(
+      compileFunction(`import fs from 'node:fs';\nexport default () => 1;`),
+      /function\.ts:1:16: cannot import "node:fs"/,
+    );
+    await assert.rejects(
+      compileFunction(`export default () => require('child_process');`),
+      /function\.ts:1:30: cannot import "child_process"/,
+    );
   });
 
   test('a syntax error is a COMPILE_ERROR with line:column', async () => {
@@ -93,11 +116,24 @@ describe('runFunction: a legitimate function', () => {
     assert.deepEqual(result, { ok: true, output: { end: '2026-03-11', weekday: 'Wednesday' }, logs: [], durationMs: result.durationMs });
   });
 
-  test('btoa/atob, TextEncoder/TextDecoder and URLSearchParams behave as Node\'s own (they are the sandbox\'s, not the host\'s)', async () => {
+  test("btoa/atob, TextEncoder/TextDecoder and URLSearchParams behave as Node's own (they are the sandbox's, not the host's)", async () => {
     const texts = ['Grüße, 世界 🌍', 'plain', '', 'lone \ud800 surrogate'];
     // Truncated, overlong, surrogate, out of range, stray continuation, a BOM.
-    const invalid = [[0xff, 0x41, 0xc3, 0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x80, 0x41], [0xc0, 0xaf], [0x80, 0xbf, 0x41], [0xef, 0xbb, 0xbf, 0x41]];
-    const params: [string, string][] = [['filter', "startsWith(displayName,'Ada') and x=1"], ['a b', 'c&d~!*'], ['top', '10']];
+    const invalid = [
+      [0xff, 0x41, 0xc3, 0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x80, 0x80, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe0, 0x80, 0x41],
+      [0xc0, 0xaf],
+      [0x80, 0xbf, 0x41],
+      [0xef, 0xbb, 0xbf, 0x41],
+    ];
+    const params: [string, string][] = [
+      ['filter', "startsWith(displayName,'Ada') and x=1"],
+      ['a b', 'c&d~!*'],
+      ['top', '10'],
+    ];
     const result = await run(
       `export default (input: { texts: string[]; params: [string, string][]; invalid: number[][] }) => ({
         encoded: input.texts.map((text) => Array.from(new TextEncoder().encode(text))),
@@ -142,12 +178,17 @@ describe('runFunction: a legitimate function', () => {
 
   test('ctx.trigger is the request trigger, parsed inside the sandbox', async () => {
     const trigger = { event: 'user.created', subject: { id: 'u1', attributes: { cost_center: 'CC-1' } } };
-    const result = await run(`export default async (input: unknown, ctx: any) => ({ event: ctx.trigger.event, cc: ctx.trigger.subject.attributes.cost_center, same: JSON.stringify(ctx.trigger) })`, { trigger });
+    const result = await run(
+      `export default async (input: unknown, ctx: any) => ({ event: ctx.trigger.event, cc: ctx.trigger.subject.attributes.cost_center, same: JSON.stringify(ctx.trigger) })`,
+      { trigger },
+    );
     assert.deepEqual(result.output, { event: 'user.created', cc: 'CC-1', same: JSON.stringify(trigger) });
   });
 
   test('setTimeout works inside a call', async () => {
-    const result = await run(`export default async () => { const order: string[] = []; await new Promise((resolve) => { setTimeout(() => { order.push('b'); resolve(null); }, 20); setTimeout(() => order.push('a'), 5); const t = setTimeout(() => order.push('never'), 1); clearTimeout(t); }); return order; }`);
+    const result = await run(
+      `export default async () => { const order: string[] = []; await new Promise((resolve) => { setTimeout(() => { order.push('b'); resolve(null); }, 20); setTimeout(() => order.push('a'), 5); const t = setTimeout(() => order.push('never'), 1); clearTimeout(t); }); return order; }`,
+    );
     assert.deepEqual(result.output, ['a', 'b']);
   });
 });
@@ -156,7 +197,10 @@ describe('limits', () => {
   const timeouts: [string, string][] = [
     ['a synchronous loop', 'export default () => { while (true) {} }'],
     ['an async loop', 'export default async () => { for (;;) await null; }'],
-    ['a microtask flood', 'export default () => new Promise(() => { const again = (): void => { Promise.resolve().then(again); }; again(); })'],
+    [
+      'a microtask flood',
+      'export default () => new Promise(() => { const again = (): void => { Promise.resolve().then(again); }; again(); })',
+    ],
     ['a promise that never settles', 'export default () => new Promise(() => {})'],
     ['a timer loop', 'export default () => new Promise(() => { const again = (): void => { setTimeout(again, 0); }; again(); })'],
     ['a loop in a timer callback', 'export default () => new Promise(() => { setTimeout(() => { for (;;) {} }, 10); })'],
@@ -174,7 +218,10 @@ describe('limits', () => {
       assertFails(result, 'TIMEOUT', /did not finish within 300 ms/);
       // durationMs counts from handing the call to a process (compiling and a spawn come before and
       // take what the machine's load makes them take).
-      assert.ok(result.durationMs >= 295 && result.durationMs < 300 + 100 + stalledMs, `durationMs ${result.durationMs}, event loop stalled up to ${Math.round(stalledMs)} ms`);
+      assert.ok(
+        result.durationMs >= 295 && result.durationMs < 300 + 100 + stalledMs,
+        `durationMs ${result.durationMs}, event loop stalled up to ${Math.round(stalledMs)} ms`,
+      );
     });
   }
 });
@@ -185,12 +232,18 @@ describe('memory', () => {
   const timeoutMs = 120_000;
 
   test('a heap bomb (a growing array of strings) ends with MEMORY_LIMIT', async () => {
-    const result = await run('export default () => { const keep: string[] = []; for (let i = 0; ; i++) keep.push("x".repeat(1000) + i); }', { memoryMb: 64, timeoutMs });
+    const result = await run(
+      'export default () => { const keep: string[] = []; for (let i = 0; ; i++) keep.push("x".repeat(1000) + i); }',
+      { memoryMb: 64, timeoutMs },
+    );
     assertFails(result, 'MEMORY_LIMIT', /more than its memory limit \(64 MB\)/);
   });
 
   test('an off-heap bomb (typed arrays written to) ends with MEMORY_LIMIT through the RSS watch', async () => {
-    const result = await run('export default () => { const keep: Uint8Array[] = []; for (;;) keep.push(new Uint8Array(1 << 20).fill(1)); }', { memoryMb: 64, timeoutMs });
+    const result = await run(
+      'export default () => { const keep: Uint8Array[] = []; for (;;) keep.push(new Uint8Array(1 << 20).fill(1)); }',
+      { memoryMb: 64, timeoutMs },
+    );
     assertFails(result, 'MEMORY_LIMIT');
   });
 
@@ -225,8 +278,15 @@ describe('output', () => {
   });
 
   test('an output nested deeper than maxOutputDepth is OUTPUT_TOO_LARGE', async () => {
-    assertFails(await run('export default () => { let v: unknown = 1; for (let i = 0; i < 65; i++) v = [v]; return v; }'), 'OUTPUT_TOO_LARGE', /maxOutputDepth \(64\)/);
-    assert.equal((await run('export default () => { let v: unknown = "[[["; for (let i = 0; i < 64; i++) v = { v }; return v; }')).ok, true);
+    assertFails(
+      await run('export default () => { let v: unknown = 1; for (let i = 0; i < 65; i++) v = [v]; return v; }'),
+      'OUTPUT_TOO_LARGE',
+      /maxOutputDepth \(64\)/,
+    );
+    assert.equal(
+      (await run('export default () => { let v: unknown = "[[["; for (let i = 0; i < 64; i++) v = { v }; return v; }')).ok,
+      true,
+    );
   });
 });
 
@@ -236,7 +296,9 @@ describe('isolation between calls', () => {
     try {
       const compiled = await compileFunction('export default (input: number) => input * 2');
       let spinningEnded = false;
-      const spinning = own.run({ source: 'export default () => { while (true) {} }', input: null, timeoutMs: 60_000 }).finally(() => (spinningEnded = true));
+      const spinning = own
+        .run({ source: 'export default () => { while (true) {} }', input: null, timeoutMs: 60_000 })
+        .finally(() => (spinningEnded = true));
       await untilDemoted(own); // it has been spinning for LONG_CALL_MS
       const quick = await own.run({ compiled, input: 21 });
       assert.equal(quick.output, 42);
@@ -251,8 +313,13 @@ describe('isolation between calls', () => {
   test('calls beyond the pool size queue and all complete', async () => {
     const small = new FunctionSandbox({ maxProcesses: 2 });
     try {
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => small.run({ source: `export default (n: number) => n + ${i % 3}`, input: 1 })));
-      assert.deepEqual(results.map((result) => result.output), [1, 2, 3, 1, 2, 3]);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => small.run({ source: `export default (n: number) => n + ${i % 3}`, input: 1 })),
+      );
+      assert.deepEqual(
+        results.map((result) => result.output),
+        [1, 2, 3, 1, 2, 3],
+      );
       assert.ok(small.pids().length <= 2);
     } finally {
       small.close();
@@ -271,12 +338,20 @@ describe('isolation between calls', () => {
 describe('secrets', () => {
   const secrets = { API_KEY: 'sk-live-"quoted"\\path', SHORT: 'abc' };
 
-  test('ctx.getConfig reads this call\'s secrets and nothing else, not even prototype keys', async () => {
+  test("ctx.getConfig reads this call's secrets and nothing else, not even prototype keys", async () => {
     const result = await run(
       'export default (input: unknown, ctx: any) => ["API_KEY", "SHORT", "MISSING", "__proto__", "constructor", "toString", "hasOwnProperty"].map((key) => [key, typeof ctx.getConfig(key)])',
       { secrets },
     );
-    assert.deepEqual(result.output, [['API_KEY', 'string'], ['SHORT', 'string'], ['MISSING', 'undefined'], ['__proto__', 'undefined'], ['constructor', 'undefined'], ['toString', 'undefined'], ['hasOwnProperty', 'undefined']]);
+    assert.deepEqual(result.output, [
+      ['API_KEY', 'string'],
+      ['SHORT', 'string'],
+      ['MISSING', 'undefined'],
+      ['__proto__', 'undefined'],
+      ['constructor', 'undefined'],
+      ['toString', 'undefined'],
+      ['hasOwnProperty', 'undefined'],
+    ]);
   });
 
   test('a secret never comes back: not logged, returned (raw, JSON-escaped, as a key) or thrown', async () => {
@@ -328,16 +403,26 @@ describe('ctx.directory', () => {
   });
 
   test('a failing directory call is a catchable error of the sandbox realm', async () => {
-    const result = await run('export default async (i: unknown, ctx: any) => { try { await ctx.directory.getEntitlementMembers("admins"); } catch (e: any) { return [e instanceof Error, e.message]; } }', { directory });
+    const result = await run(
+      'export default async (i: unknown, ctx: any) => { try { await ctx.directory.getEntitlementMembers("admins"); } catch (e: any) { return [e instanceof Error, e.message]; } }',
+      { directory },
+    );
     assert.deepEqual(result.output, [true, 'ctx.directory.getEntitlementMembers failed: entitlements are down']);
   });
 
   test('without a directory: a clear RUNTIME_ERROR', async () => {
-    assertFails(await run('export default (i: unknown, ctx: any) => ctx.directory.getById("u1")'), 'RUNTIME_ERROR', /no directory available/);
+    assertFails(
+      await run('export default (i: unknown, ctx: any) => ctx.directory.getById("u1")'),
+      'RUNTIME_ERROR',
+      /no directory available/,
+    );
   });
 
   test('calls are capped by maxDirectoryCalls', async () => {
-    const result = await run('export default async (i: unknown, ctx: any) => { for (let n = 0; n < 5; n++) await ctx.directory.getById("u1"); }', { directory, limits: { maxDirectoryCalls: 3 } });
+    const result = await run(
+      'export default async (i: unknown, ctx: any) => { for (let n = 0; n < 5; n++) await ctx.directory.getById("u1"); }',
+      { directory, limits: { maxDirectoryCalls: 3 } },
+    );
     assertFails(result, 'RUNTIME_ERROR', /more than maxDirectoryCalls \(3\)/);
   });
 });
@@ -349,7 +434,12 @@ describe('the sandbox processes', () => {
     let inFlight!: () => void;
     const asked = new Promise<void>((resolve) => (inFlight = resolve));
     const directory = { getById: () => (inFlight(), new Promise(() => {})) } as unknown as NonNullable<FunctionRunRequest['directory']>;
-    const hanging = own.run({ source: 'export default (i: unknown, ctx: any) => ctx.directory.getById("u1")', input: null, timeoutMs: 60_000, directory });
+    const hanging = own.run({
+      source: 'export default (i: unknown, ctx: any) => ctx.directory.getById("u1")',
+      input: null,
+      timeoutMs: 60_000,
+      directory,
+    });
     await asked;
     const [pid] = own.pids();
     process.kill(pid as number, 'SIGKILL');
@@ -365,7 +455,7 @@ describe('the sandbox processes', () => {
     try {
       assert.equal((await own.run({ source: 'export default () => "first"', input: null })).output, 'first');
       const before = own.pids();
-      assert.equal(before.length, 2, 'the function\'s process and a blank spare (started once the call was sent)');
+      assert.equal(before.length, 2, "the function's process and a blank spare (started once the call was sent)");
       // The process turns idle when it says so, just after its result: until then it is not stopped.
       await until('the idle process is stopped', () => (own.stopIdle(Date.now() + 1), own.pids().length < 2), 10_000, 10);
       const after = own.pids();
@@ -386,7 +476,11 @@ describe('the sandbox processes', () => {
       const demoted = await untilDemoted(own);
       const others = own.pids().filter((pid) => pid !== demoted);
       assert.equal(others.length, 1, 'the blank spare');
-      assert.deepEqual(others.map((pid) => getPriority(pid)), [getPriority()], 'the blank spare keeps the priority it was started with');
+      assert.deepEqual(
+        others.map((pid) => getPriority(pid)),
+        [getPriority()],
+        'the blank spare keeps the priority it was started with',
+      );
       own.close();
       assertFails(await spinning, 'SANDBOX_FAILURE', /closed/);
     } finally {

@@ -39,7 +39,12 @@ function diagnostics(rootNames: string[], options: ts.CompilerOptions, replaced:
     return cache.get(file);
   };
   const program = ts.createProgram(rootNames, options, host);
-  return ts.getPreEmitDiagnostics(program).map((diagnostic) => `${diagnostic.file ? `${diagnostic.file.fileName.slice(ROOT.length)}: ` : ''}${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map(
+      (diagnostic) =>
+        `${diagnostic.file ? `${diagnostic.file.fileName.slice(ROOT.length)}: ` : ''}${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`,
+    );
 }
 
 /** `text` with `from` replaced by `to`, which must occur exactly once (so a test cannot edit nothing). */
@@ -64,15 +69,21 @@ describe("the host's ctx.directory is derived from sdk.d.ts", () => {
   });
 
   test('a method added to sdk.d.ts only is an error in the method list, the bridge and the implementation', () => {
-    const added = edit(sdk, '  listUsers(filter?: UserFilter): Promise<JsonValue>;', '  listUsers(filter?: UserFilter): Promise<JsonValue>;\n  listGroups(userId: string): Promise<JsonValue>;');
+    const added = edit(
+      sdk,
+      '  listUsers(filter?: UserFilter): Promise<JsonValue>;',
+      '  listUsers(filter?: UserFilter): Promise<JsonValue>;\n  listGroups(userId: string): Promise<JsonValue>;',
+    );
     const problems = diagnostics(roots, options, { [SDK]: added }).join('\n');
-    for (const file of ['functions/types.ts', 'functions/sandbox/bridge.ts', 'functions/directory.ts']) assert.match(problems, new RegExp(`${file}: .*listGroups`), problems);
+    for (const file of ['functions/types.ts', 'functions/sandbox/bridge.ts', 'functions/directory.ts'])
+      assert.match(problems, new RegExp(`${file}: .*listGroups`), problems);
   });
 
   test('a method removed from sdk.d.ts only is an error in the method list and the bridge', () => {
     const removed = edit(sdk, '  findByUsername(username: string): Promise<JsonValue>;', '');
     const problems = diagnostics(roots, options, { [SDK]: removed }).join('\n');
-    for (const file of ['functions/types.ts', 'functions/sandbox/bridge.ts']) assert.match(problems, new RegExp(`${file}: .*findByUsername`), problems);
+    for (const file of ['functions/types.ts', 'functions/sandbox/bridge.ts'])
+      assert.match(problems, new RegExp(`${file}: .*findByUsername`), problems);
   });
 
   test("listUsers's filter changed on either side is an error where the host checks it", () => {
@@ -81,7 +92,9 @@ describe("the host's ctx.directory is derived from sdk.d.ts", () => {
     for (const replaced of [{ [SDK]: sdkSide }, { [DIRECTORY]: hostSide }]) {
       const problems = diagnostics(roots, options, replaced);
       assert.ok(
-        problems.some((problem) => problem.startsWith('functions/directory.ts: ') && problem.includes("'false' does not satisfy the constraint 'true'")),
+        problems.some(
+          (problem) => problem.startsWith('functions/directory.ts: ') && problem.includes("'false' does not satisfy the constraint 'true'"),
+        ),
         problems.join('\n'),
       );
     }

@@ -62,13 +62,20 @@ const sorted = (list: string[]): string[] => [...list].sort();
  */
 async function leaverFlowNotifyingIt(file: string, receiver: Receiver): Promise<void> {
   const flow = parse(await readFile(example('leaver-access.yaml'), 'utf8')) as { steps: { name: string }[] };
-  const notify = { name: 'notify_it', type: 'run_webhook', timeout: '15s', retry: { initialInterval: '100ms' }, with: { webhook: 'it-offboarding', payload: { user: '{{ subject.id }}' } } };
+  const notify = {
+    name: 'notify_it',
+    type: 'run_webhook',
+    timeout: '15s',
+    retry: { initialInterval: '100ms' },
+    with: { webhook: 'it-offboarding', payload: { user: '{{ subject.id }}' } },
+  };
   flow.steps.splice(flow.steps.findIndex((step) => step.name === 'revoke_access') + 1, 0, notify);
   const webhook = { kind: 'Webhook', name: 'it-offboarding', url: `${receiver.url}/offboarding`, timeout: '60s' };
   await writeFile(file, `${stringify(flow)}---\n${stringify(webhook)}`);
 }
 
-const notifiedUsers = (requests: ReceivedRequest[]): string[] => requests.map((request) => (JSON.parse(request.body) as { user: string }).user);
+const notifiedUsers = (requests: ReceivedRequest[]): string[] =>
+  requests.map((request) => (JSON.parse(request.body) as { user: string }).user);
 
 async function completed(idflow: TestEngine, automation: string, count: number): Promise<void> {
   await until(
@@ -107,7 +114,14 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
     process.env.IDFLOW_URL = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     process.env.IDFLOW_TOKEN = await idflow.store.tokens.create('governance-test', ['admin']);
 
-    await cli('apply', example('directory/acme.yaml'), example('functions/username.yaml'), example('joiner-access.yaml'), example('mover-access.yaml'), leaverFlow);
+    await cli(
+      'apply',
+      example('directory/acme.yaml'),
+      example('functions/username.yaml'),
+      example('joiner-access.yaml'),
+      example('mover-access.yaml'),
+      leaverFlow,
+    );
 
     const day1 = await cli<ImportReport>('directory', 'import', example('hr/acme-day1.csv'), '--source', 'workday', '--json');
     assert.equal(day1.created.length, 50);
@@ -124,7 +138,12 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
 
     const day2 = await cli<ImportReport>('directory', 'import', example('hr/acme-day2.csv'), '--full', '--source', 'workday', '--json');
     assert.deepEqual(
-      { created: day2.created.map((u) => u.id), updated: day2.updated.map((u) => u.id), deactivated: day2.deactivated.map((u) => u.id), errors: day2.errors },
+      {
+        created: day2.created.map((u) => u.id),
+        updated: day2.updated.map((u) => u.id),
+        deactivated: day2.deactivated.map((u) => u.id),
+        errors: day2.errors,
+      },
       { created: ['u-051', 'u-052', 'u-053'], updated: ['u-015', 'u-030'], deactivated: ['u-010', 'u-025'], errors: [] },
     );
 
@@ -141,29 +160,45 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
     await completed(idflow, 'mover-access', 2);
     await completed(idflow, 'leaver-access', 2);
 
-    const grantsOf = async (user: string): Promise<string[]> => sorted((await cli<Grant[]>('directory', 'grants', 'list', '--user', user, '--json')).map((g) => g.entitlement));
+    const grantsOf = async (user: string): Promise<string[]> =>
+      sorted((await cli<Grant[]>('directory', 'grants', 'list', '--user', user, '--json')).map((g) => g.entitlement));
     // Joiners: birthright + their department's access, and one Google account.
     assert.deepEqual(await grantsOf('hal.abelson@acme.example'), sorted([...BIRTHRIGHT, ...ENGINEERING]));
     assert.deepEqual(await grantsOf('u-053'), sorted([...BIRTHRIGHT, 'salesforce:sales-team', 'salesforce:user']));
-    assert.deepEqual((await cli<Account[]>('directory', 'accounts', 'list', '--user', 'u-052', '--json')).map((a) => [a.app, a.username, a.status]), [['google', 'gsussman', 'APP_USER_STATUS_ENABLED']]);
+    assert.deepEqual(
+      (await cli<Account[]>('directory', 'accounts', 'list', '--user', 'u-052', '--json')).map((a) => [a.app, a.username, a.status]),
+      [['google', 'gsussman', 'APP_USER_STATUS_ENABLED']],
+    );
     // Movers: the old department's access gone (app access kept), the new one's granted.
     assert.deepEqual(await grantsOf('u-015'), sorted([...BIRTHRIGHT, 'github:org-member', 'jira:user', 'netsuite:finance']));
     assert.deepEqual(await grantsOf('u-030'), sorted([...BIRTHRIGHT, ...ENGINEERING]));
     // Leavers: disabled, everything but the mailbox revoked, profiles removed, open tasks with
     // their manager, no delegations, one review campaign of what they still hold.
-    for (const [leaver, manager] of [['u-010', 'u-002'], ['u-025', 'u-022']] as const) {
+    for (const [leaver, manager] of [
+      ['u-010', 'u-002'],
+      ['u-025', 'u-022'],
+    ] as const) {
       assert.equal((await cli<User>('directory', 'users', 'get', leaver, '--json')).status, 'DISABLED');
       assert.deepEqual(await grantsOf(leaver), ['google:workspace']);
       const campaigns = await cli<Campaign[]>('directory', 'campaigns', 'list', '--user', leaver, '--json');
-      assert.deepEqual(campaigns.map((c) => [c.templateId, c.reviewerId, c.items, c.state]), [['leaver-review', manager, ['google:workspace'], 'open']]);
+      assert.deepEqual(
+        campaigns.map((c) => [c.templateId, c.reviewerId, c.items, c.state]),
+        [['leaver-review', manager, ['google:workspace'], 'open']],
+      );
     }
     const tasks = await cli<Task[]>('directory', 'tasks', 'list', '--json');
-    assert.deepEqual(tasks.map((t) => [t.id, t.assigneeId, t.state]), [
-      ['request-1', 'u-010', 'completed'],
-      ['review-1', 'u-002', 'open'],
-      ['review-2', 'u-022', 'open'],
-    ]);
-    assert.deepEqual((await cli<Delegate[]>('directory', 'delegates', 'list', '--json')).map((d) => [d.userId, d.delegateId]), []);
+    assert.deepEqual(
+      tasks.map((t) => [t.id, t.assigneeId, t.state]),
+      [
+        ['request-1', 'u-010', 'completed'],
+        ['review-1', 'u-002', 'open'],
+        ['review-2', 'u-022', 'open'],
+      ],
+    );
+    assert.deepEqual(
+      (await cli<Delegate[]>('directory', 'delegates', 'list', '--json')).map((d) => [d.userId, d.delegateId]),
+      [],
+    );
     assert.deepEqual(await cli<Enrollment[]>('directory', 'enrollments', 'list', '--user', 'u-010', '--json'), []);
     if (options.killWorkerDuringLeavers) {
       // The cut-off step was retried by the new worker; the steps the old one had completed were not run again.
@@ -172,7 +207,18 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
       for (const run of await idflow.store.runs.list({ automation: 'leaver-access', limit: 10 })) {
         const attempts = Object.fromEntries(run.steps.map((step) => [step.name, step.attempts]));
         assert.ok(attempts.notify_it >= 2, `${run.runId}: notify_it ran ${attempts.notify_it} time(s)`);
-        assert.deepEqual({ ...attempts, notify_it: 'retried' }, { disable: 1, revoke_access: 1, notify_it: 'retried', remove_profiles: 1, hand_over_tasks: 1, remove_delegations: 1, review_remaining_access: 1 });
+        assert.deepEqual(
+          { ...attempts, notify_it: 'retried' },
+          {
+            disable: 1,
+            revoke_access: 1,
+            notify_it: 'retried',
+            remove_profiles: 1,
+            hand_over_tasks: 1,
+            remove_delegations: 1,
+            review_remaining_access: 1,
+          },
+        );
       }
     }
     // Nothing duplicated: one Google account per person, one run per event.
@@ -194,6 +240,8 @@ async function scenario(options: { killWorkerDuringLeavers: boolean }): Promise<
   }
 }
 
-test('the example joiner, mover and leaver automations keep access right across two HR imports', () => scenario({ killWorkerDuringLeavers: false }));
+test('the example joiner, mover and leaver automations keep access right across two HR imports', () =>
+  scenario({ killWorkerDuringLeavers: false }));
 
-test('the same with the worker SIGKILLed during the leaver flow: nothing lost, nothing duplicated', () => scenario({ killWorkerDuringLeavers: true }));
+test('the same with the worker SIGKILLed during the leaver flow: nothing lost, nothing duplicated', () =>
+  scenario({ killWorkerDuringLeavers: true }));

@@ -41,7 +41,10 @@ function automationWithCondition(condition: string): string {
 }
 
 /** Six levels of aliases, each expanding the one before nine times: 9^6 values from 400 bytes. */
-const aliasBomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd', 'e', 'f'].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`)].join('\n');
+const aliasBomb = [
+  'a: &a [x, x, x, x, x, x, x, x, x]',
+  ...['b', 'c', 'd', 'e', 'f'].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`),
+].join('\n');
 
 describe('definition limits', () => {
   test(`an automation of more than ${MAX_STEPS} steps is refused at its steps, one of ${MAX_STEPS} applies`, () => {
@@ -51,7 +54,14 @@ describe('definition limits', () => {
       const errors = errorsOf(automationWithSteps(count));
       assert.deepEqual(
         errors.map((e) => [e.file, e.line, e.path, e.message]),
-        [['flows/big.yaml', 6, 'steps', `at most ${MAX_STEPS} steps per automation, got ${count}: chain automations with run_automation for longer flows`]],
+        [
+          [
+            'flows/big.yaml',
+            6,
+            'steps',
+            `at most ${MAX_STEPS} steps per automation, got ${count}: chain automations with run_automation for longer flows`,
+          ],
+        ],
       );
     }
   });
@@ -65,11 +75,17 @@ describe('definition limits', () => {
 
   test(`more than ${MAX_DOCUMENTS} documents in one apply are refused at the first one over`, () => {
     const webhook = (i: number) => `kind: Webhook\nname: w${i}\nurl: https://example.com/${i}\n`;
-    const files = [0, 1].map((part) => ({ path: `hooks-${part}.yaml`, content: Array.from({ length: MAX_DOCUMENTS / 2 }, (_, i) => webhook(part * MAX_DOCUMENTS + i)).join('---\n') }));
+    const files = [0, 1].map((part) => ({
+      path: `hooks-${part}.yaml`,
+      content: Array.from({ length: MAX_DOCUMENTS / 2 }, (_, i) => webhook(part * MAX_DOCUMENTS + i)).join('---\n'),
+    }));
     assert.deepEqual(loadDefinitions(files, none).errors, []);
     files[1].content += `---\n${webhook(-1)}`;
     const errors = loadDefinitions(files, none).errors;
-    assert.deepEqual(errors.map((e) => [e.file, e.line, e.message]), [['hooks-1.yaml', 2001, `more than ${MAX_DOCUMENTS} documents in one apply: apply them in several parts`]]);
+    assert.deepEqual(
+      errors.map((e) => [e.file, e.line, e.message]),
+      [['hooks-1.yaml', 2001, `more than ${MAX_DOCUMENTS} documents in one apply: apply them in several parts`]],
+    );
   });
 
   test('a string over the limit in a step input is refused at its field', () => {
@@ -81,35 +97,57 @@ describe('definition limits', () => {
     );
     // At the limit, the string is the step's to judge (here: fine).
     const atLimit = errorsOf(content.replace(long, 'x'.repeat(MAX_STRING_LENGTH)), 'flows/a.yaml');
-    assert.deepEqual(atLimit.map((e) => e.message), ['unknown webhook "hook": declare it with kind: Webhook']);
+    assert.deepEqual(
+      atLimit.map((e) => e.message),
+      ['unknown webhook "hook": declare it with kind: Webhook'],
+    );
   });
 
   test('nesting deeper than the limit is refused with its line, whether or not the YAML library can compose it', () => {
     const nested = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
     // The document itself is level 1, steps 2, the step 3, with 4: payload's value starts at 5.
-    const withPayload = (levels: number) => `kind: Automation\nname: n\ntrigger: { type: manual }\nsteps:\n  - name: s\n    type: run_webhook\n    with:\n      webhook: hook\n      payload: ${nested(levels)}\n`;
+    const withPayload = (levels: number) =>
+      `kind: Automation\nname: n\ntrigger: { type: manual }\nsteps:\n  - name: s\n    type: run_webhook\n    with:\n      webhook: hook\n      payload: ${nested(levels)}\n`;
     const [tooDeep, ...others] = errorsOf(withPayload(MAX_NESTING - 4 + 1));
     assert.deepEqual(others, []);
     assert.deepEqual([tooDeep.line, tooDeep.message], [9, `nested too deeply: at most ${MAX_NESTING} levels of maps and lists`]);
     assert.match(tooDeep.path, /^steps\[0\]\.with\.payload(\[0\])+$/);
-    assert.doesNotMatch(errorsOf(withPayload(MAX_NESTING - 4)).map((e) => e.message).join('\n'), /nested/);
+    assert.doesNotMatch(
+      errorsOf(withPayload(MAX_NESTING - 4))
+        .map((e) => e.message)
+        .join('\n'),
+      /nested/,
+    );
     // Far deeper than the YAML library's recursion goes: its stack overflow is reported as the limit.
     for (const content of [withPayload(5000), `{"kind":"Webhook","x":${nested(5000)}}`]) {
       const errors = errorsOf(content);
       assert.ok(errors.length > 0);
-      for (const error of errors) assert.deepEqual([error.file, typeof error.line, error.message], ['flows/big.yaml', 'number', `YAML: nested too deeply: at most ${MAX_NESTING} levels of maps and lists`]);
+      for (const error of errors)
+        assert.deepEqual(
+          [error.file, typeof error.line, error.message],
+          ['flows/big.yaml', 'number', `YAML: nested too deeply: at most ${MAX_NESTING} levels of maps and lists`],
+        );
     }
   });
 
   test('a YAML alias bomb is an error with its file and line, not a crash', () => {
     const errors = errorsOf(`kind: Webhook\nname: ok\nurl: https://example.com\n---\n${aliasBomb}\n`, 'bomb.yaml');
-    assert.deepEqual(errors, [{ file: 'bomb.yaml', line: 5, column: 1, path: '', message: 'YAML: aliases expand to too many values (an alias bomb?): expand fewer aliases or write the values out' }]);
+    assert.deepEqual(errors, [
+      {
+        file: 'bomb.yaml',
+        line: 5,
+        column: 1,
+        path: '',
+        message: 'YAML: aliases expand to too many values (an alias bomb?): expand fewer aliases or write the values out',
+      },
+    ]);
   });
 });
 
 describe('CEL limits', () => {
   const vars = { ctx: { trigger: { a: 1 } } };
-  const chain = (terms: number, term = (i: number) => `ctx.trigger.a == ${i}`) => Array.from({ length: terms }, (_, i) => term(i)).join(' || ');
+  const chain = (terms: number, term = (i: number) => `ctx.trigger.a == ${i}`) =>
+    Array.from({ length: terms }, (_, i) => term(i)).join(' || ');
 
   test("the issue's || chains of 2,000 and 4,000 terms are refused at apply with the field", () => {
     const messages = [2000, 4000].map((terms) => {
@@ -118,12 +156,18 @@ describe('CEL limits', () => {
       assert.deepEqual([error.line, error.path], [5, 'trigger.condition']);
       return error.message;
     });
-    assert.match(messages[0], new RegExp(`^CEL syntax error: .*the expression is 48886 characters long; at most ${MAX_EXPRESSION_LENGTH}$`));
+    assert.match(
+      messages[0],
+      new RegExp(`^CEL syntax error: .*the expression is 48886 characters long; at most ${MAX_EXPRESSION_LENGTH}$`),
+    );
     // 4,000 terms are longer than any string may be.
     assert.equal(messages[1], `a string of 98886 characters; at most ${MAX_STRING_LENGTH} per string`);
     // Short terms fit in the length: the depth limit refuses them.
     const [deep] = errorsOf(automationWithCondition(Array(1300).fill('true').join('||')));
-    assert.match(deep.message, new RegExp(`CEL syntax error: .*nested 1300 levels deep; at most ${MAX_EXPRESSION_DEPTH} \\(each operator of a chain`));
+    assert.match(
+      deep.message,
+      new RegExp(`CEL syntax error: .*nested 1300 levels deep; at most ${MAX_EXPRESSION_DEPTH} \\(each operator of a chain`),
+    );
   });
 
   test('an expression of the maximum length compiles and evaluates; one character more is refused', () => {
@@ -131,7 +175,10 @@ describe('CEL limits', () => {
     const atLimit = `${base}${'x'.repeat(MAX_EXPRESSION_LENGTH - base.length - 8)}" == "y"`;
     assert.equal(atLimit.length, MAX_EXPRESSION_LENGTH);
     assert.equal(evaluateCondition(compileCondition(atLimit), vars), true);
-    assert.throws(() => compile(`${atLimit} `), (error: unknown) => error instanceof CelError && error.kind === 'syntax' && /at most 8192$/.test(error.message));
+    assert.throws(
+      () => compile(`${atLimit} `),
+      (error: unknown) => error instanceof CelError && error.kind === 'syntax' && /at most 8192$/.test(error.message),
+    );
   });
 
   // Each shape nests differently in the parser and the evaluator; the deepest that compiles must evaluate.
@@ -139,10 +186,10 @@ describe('CEL limits', () => {
     '|| chain': (n) => chain(n, () => 'ctx.trigger.a == 1'),
     '&& chain': (n) => Array(n).fill('ctx.trigger.a == 1').join(' && '),
     'arithmetic chain': (n) => `${Array(n).fill('ctx.trigger.a').join(' + ')} > 0`,
-    'negations': (n) => `${'!'.repeat(n)}true`,
-    'parentheses': (n) => `${'('.repeat(n)}ctx.trigger.a == 1${')'.repeat(n)}`,
+    negations: (n) => `${'!'.repeat(n)}true`,
+    parentheses: (n) => `${'('.repeat(n)}ctx.trigger.a == 1${')'.repeat(n)}`,
     'nested lists': (n) => `size(${'['.repeat(n)}1${']'.repeat(n)}) == 1`,
-    'ternaries': (n) => `${'ctx.trigger.a == 2 ? false : '.repeat(n)}true`,
+    ternaries: (n) => `${'ctx.trigger.a == 2 ? false : '.repeat(n)}true`,
     'chained macros': (n) => `size([1]${'.map(x, x + 1)'.repeat(n)}) == 1`,
     'nested macros': (n) => `${'[1].exists(x, '.repeat(n)}true${')'.repeat(n)}`,
   };
@@ -169,7 +216,10 @@ describe('CEL limits', () => {
 describe('matches() is RE2', () => {
   test('a catastrophic backtracking pattern answers at once', () => {
     const started = performance.now();
-    assert.equal(evaluateCondition(compile('ctx.trigger.name.matches("^(a+)+$")'), { ctx: { trigger: { name: `${'a'.repeat(64)}!` } } }), false);
+    assert.equal(
+      evaluateCondition(compile('ctx.trigger.name.matches("^(a+)+$")'), { ctx: { trigger: { name: `${'a'.repeat(64)}!` } } }),
+      false,
+    );
     // JavaScript's RegExp needs hours for 64 a's; the bound only leaves room for a busy machine.
     assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
   });
@@ -186,17 +236,24 @@ describe('matches() is RE2', () => {
     for (const pattern of ['(a)\\\\1', 'a(?=b)', '(?<!a)b']) {
       const [error] = errorsOf(automationWithCondition(`ctx.trigger.newUser.email.matches("${pattern}")`));
       assert.equal(error.path, 'trigger.condition');
-      assert.match(error.message, /^CEL syntax error: .* at column 35: invalid regular expression .*\(RE2 syntax: no backreferences or lookaround\)$/);
+      assert.match(
+        error.message,
+        /^CEL syntax error: .* at column 35: invalid regular expression .*\(RE2 syntax: no backreferences or lookaround\)$/,
+      );
     }
     const dynamic = compile('ctx.text.matches(ctx.pattern)');
     assert.throws(
       () => dynamic.evaluate({ ctx: { text: 'ab', pattern: 'a(?=b)' } }),
-      (error: unknown) => error instanceof CelError && error.kind === 'evaluation' && /invalid regular expression "a\(\?=b\)"/.test(error.message),
+      (error: unknown) =>
+        error instanceof CelError && error.kind === 'evaluation' && /invalid regular expression "a\(\?=b\)"/.test(error.message),
     );
   });
 
   test('a type error names matches() as written', () => {
-    assert.throws(() => compile('1.matches("a")'), (error: unknown) => error instanceof CelError && error.kind === 'type' && /'int\.matches\(string\)'/.test(error.message));
+    assert.throws(
+      () => compile('1.matches("a")'),
+      (error: unknown) => error instanceof CelError && error.kind === 'type' && /'int\.matches\(string\)'/.test(error.message),
+    );
   });
 });
 
@@ -227,22 +284,34 @@ describe('through the API and the CLI', () => {
   });
 
   const post = async (path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   test('an apply of 10,000 steps or an alias bomb is a 422 naming file, line and field', async () => {
     const steps = await post('/v1/apply', { files: [{ path: 'flows/big.yaml', content: automationWithSteps(10_000) }] });
     assert.equal(steps.status, 422);
     const stepErrors = ((await steps.json()) as ApplyResult).errors;
-    assert.deepEqual(stepErrors.map((e) => [e.file, e.line, e.path]), [['flows/big.yaml', 6, 'steps']]);
+    assert.deepEqual(
+      stepErrors.map((e) => [e.file, e.line, e.path]),
+      [['flows/big.yaml', 6, 'steps']],
+    );
     assert.match(stepErrors[0].message, new RegExp(`^at most ${MAX_STEPS} steps per automation, got 10000`));
 
     const bomb = await post('/v1/apply', { files: [{ path: 'bomb.yaml', content: aliasBomb }] });
     assert.equal(bomb.status, 422);
-    assert.deepEqual(((await bomb.json()) as ApplyResult).errors.map((e) => [e.file, e.line]), [['bomb.yaml', 1]]);
+    assert.deepEqual(
+      ((await bomb.json()) as ApplyResult).errors.map((e) => [e.file, e.line]),
+      [['bomb.yaml', 1]],
+    );
   });
 
   test('/healthz answers at once while an event meets a catastrophic regular expression', async () => {
-    const applied = await post('/v1/apply', { files: [{ path: 'evil.yaml', content: automationWithCondition('ctx.trigger.newUser.firstName.matches("^(a+)+$")') }] });
+    const applied = await post('/v1/apply', {
+      files: [{ path: 'evil.yaml', content: automationWithCondition('ctx.trigger.newUser.firstName.matches("^(a+)+$")') }],
+    });
     assert.equal(applied.status, 200);
     // 30 a's: JavaScript's backtracking RegExp needs seconds to minutes for this; RE2 microseconds.
     const event = post('/v1/events', { type: 'user.created', data: { newUser: { firstName: `${'a'.repeat(30)}!` } } });
@@ -284,7 +353,11 @@ describe('through the API and the CLI', () => {
       assert.equal(remote.code, 1);
       assert.match(remote.stderr, /bomb\.yaml:5:1: YAML: aliases expand to too many values/);
     } finally {
-      for (const [name, value] of [['IDFLOW_URL', previous.url], ['IDFLOW_TOKEN', previous.token], ['IDFLOW_DATA_DIR', previous.dataDir]] as const) {
+      for (const [name, value] of [
+        ['IDFLOW_URL', previous.url],
+        ['IDFLOW_TOKEN', previous.token],
+        ['IDFLOW_DATA_DIR', previous.dataDir],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -311,7 +384,11 @@ describe('in a run, on a real Temporal server', () => {
     let terms = 1;
     while (terms < MAX_EXPRESSION_DEPTH * 2) {
       try {
-        compile(Array(terms + 1).fill('ctx.trigger.n == 1').join(' || '));
+        compile(
+          Array(terms + 1)
+            .fill('ctx.trigger.n == 1')
+            .join(' || '),
+        );
         terms++;
       } catch {
         break;

@@ -18,23 +18,32 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 test('idflow dev --demo applies the examples, runs the example event to completion, and stops cleanly', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-quickstart-'));
   const [temporalPort, uiPort] = [await findFreePort(), await findFreePort()];
-  const child = spawn(process.execPath, ['bin/idflow.js', 'dev', '--demo', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TEMPORAL_ADDRESS: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['bin/idflow.js', 'dev', '--demo', '--data-dir', dataDir, '--temporal-port', String(temporalPort), '--ui-port', String(uiPort)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TEMPORAL_ADDRESS: '' },
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
     const deadline = Date.now() + 120_000;
-    while (!output.includes('Try:') && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while (!output.includes('Try:') && child.exitCode === null && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     assert.match(output, /✓ applied {3}Automation\/engineering-joiner v1/);
     assert.match(output, /ready/);
     assert.match(output, /run engineering-joiner:demo-new-engineer {2}completed/, output);
     assert.match(output, /✓ secondary +run_automation/);
     // What the example sent is in the outbox: the manager's email and the Slack welcome.
-    const outbox = spawnSync(process.execPath, ['bin/idflow.js', 'outbox', '--json'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, IDFLOW_DATA_DIR: dataDir, IDFLOW_URL: '' } });
+    const outbox = spawnSync(process.execPath, ['bin/idflow.js', 'outbox', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, IDFLOW_DATA_DIR: dataDir, IDFLOW_URL: '' },
+    });
     const items = JSON.parse(outbox.stdout) as { channel: string; to: string; body: { subject?: string; text?: string } }[];
     const email = items.find((item) => item.channel === 'email');
     assert.equal(email?.to, 'grace.hopper@example.com');

@@ -72,22 +72,33 @@ async function replay(histories: { workflowId: string; history: History }[]): Pr
 
 test('histories of completed and failed runs replay against the current code', async () => {
   receiver.script({ status: 503 }); // one retry in the recorded history
-  await idflow.engine.ingest({ id: 'replay-ok', type: 'user.created', data: { newUser: { email: 'a@example.com', department: 'Engineering', groups: ['eng'] } } }, 'test');
+  await idflow.engine.ingest(
+    { id: 'replay-ok', type: 'user.created', data: { newUser: { email: 'a@example.com', department: 'Engineering', groups: ['eng'] } } },
+    'test',
+  );
   const completed = await idflow.finished('replay-joiner:replay-ok');
   assert.equal(completed.status, 'completed', completed.error);
 
   receiver.script({ status: 400, body: 'no' });
-  await idflow.engine.ingest({ id: 'replay-failed', type: 'user.created', data: { newUser: { email: 'b@example.com', department: 'Engineering', groups: [] } } }, 'test');
+  await idflow.engine.ingest(
+    { id: 'replay-failed', type: 'user.created', data: { newUser: { email: 'b@example.com', department: 'Engineering', groups: [] } } },
+    'test',
+  );
   assert.equal((await idflow.finished('replay-joiner:replay-failed')).status, 'failed');
 
   const ids = ['replay-joiner:replay-ok', 'replay-joiner:replay-ok.chained', 'replay-joiner:replay-failed'];
-  const histories = await Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await idflow.client.workflow.getHandle(workflowId).fetchHistory() })));
+  const histories = await Promise.all(
+    ids.map(async (workflowId) => ({ workflowId, history: await idflow.client.workflow.getHandle(workflowId).fetchHistory() })),
+  );
   await replay(histories);
 
   if (process.env.IDFLOW_RECORD_HISTORIES === '1') {
     await mkdir(FIXTURES, { recursive: true });
     for (const { workflowId, history } of histories) {
-      await writeFile(join(FIXTURES, `${workflowId.replace(/[^a-z0-9.-]+/gi, '_')}.json`), JSON.stringify({ workflowId, history: History.fromObject(history).toJSON() }));
+      await writeFile(
+        join(FIXTURES, `${workflowId.replace(/[^a-z0-9.-]+/gi, '_')}.json`),
+        JSON.stringify({ workflowId, history: History.fromObject(history).toJSON() }),
+      );
     }
   }
 });
@@ -95,7 +106,15 @@ test('histories of completed and failed runs replay against the current code', a
 test('a forEachUser tick and its per-user runs replay against the current code', async () => {
   await idflow.store.directory.transaction(async (tx) => {
     for (const id of ['r-1', 'r-2', 'r-3']) {
-      await tx.putUser({ id, email: `${id}@example.com`, status: 'ENABLED', department: id === 'r-3' ? 'Sales' : 'Engineering', attributes: {}, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' });
+      await tx.putUser({
+        id,
+        email: `${id}@example.com`,
+        status: 'ENABLED',
+        department: id === 'r-3' ? 'Sales' : 'Engineering',
+        attributes: {},
+        createdAt: '2026-01-01T00:00:00Z',
+        updatedAt: '2026-01-01T00:00:00Z',
+      });
     }
   });
   await idflow.apply(`
@@ -120,12 +139,17 @@ steps:
   assert.ok(tickId, 'the tick started');
   assert.equal((await idflow.finished(tickId)).status, 'completed');
   const ids = [tickId, `${tickId}.r-1`, `${tickId}.r-2`];
-  const histories = await Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await idflow.client.workflow.getHandle(workflowId).fetchHistory() })));
+  const histories = await Promise.all(
+    ids.map(async (workflowId) => ({ workflowId, history: await idflow.client.workflow.getHandle(workflowId).fetchHistory() })),
+  );
   await replay(histories);
   if (process.env.IDFLOW_RECORD_HISTORIES === '1') {
     await mkdir(FIXTURES, { recursive: true });
     const [tick] = histories;
-    await writeFile(join(FIXTURES, 'replay-fan-out_tick.json'), JSON.stringify({ workflowId: tick.workflowId, history: History.fromObject(tick.history).toJSON() }));
+    await writeFile(
+      join(FIXTURES, 'replay-fan-out_tick.json'),
+      JSON.stringify({ workflowId: tick.workflowId, history: History.fromObject(tick.history).toJSON() }),
+    );
   }
 });
 

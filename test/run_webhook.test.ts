@@ -48,10 +48,14 @@ async function failure(promise: Promise<unknown>): Promise<StepError> {
   assert.fail('expected the step to fail');
 }
 
-const send = (payload: unknown = { a: 1 }, hook?: Partial<ResolvedWebhook>) => runWebhookStep.run({ webhook: 'hook', payload: payload as never }, services(hook));
+const send = (payload: unknown = { a: 1 }, hook?: Partial<ResolvedWebhook>) =>
+  runWebhookStep.run({ webhook: 'hook', payload: payload as never }, services(hook));
 
 test('a 2xx returns the status and the body, parsed when it is JSON', async () => {
-  receiver.script({ status: 201, body: '{"id":7}', headers: { 'content-type': 'application/json' } }, { status: 200, body: 'plain', headers: { 'content-type': 'text/plain' } });
+  receiver.script(
+    { status: 201, body: '{"id":7}', headers: { 'content-type': 'application/json' } },
+    { status: 200, body: 'plain', headers: { 'content-type': 'text/plain' } },
+  );
   assert.deepEqual(await send(), { status: 201, body: { id: 7 } });
   assert.deepEqual(await send(), { status: 200, body: 'plain' });
   const last = receiver.requests.at(-1);
@@ -66,7 +70,7 @@ test('429 is retryable after Retry-After; 503 is retryable', async () => {
   assert.equal(limited.retryAfterMs, 2000);
   receiver.script({ status: 503 });
   assert.equal((await failure(send())).retryable, true);
-  assert.ok((parseRetryAfter(new Date(Date.now() + 5000).toUTCString()) ?? 0) > 3000, "an HTTP date works too");
+  assert.ok((parseRetryAfter(new Date(Date.now() + 5000).toUTCString()) ?? 0) > 3000, 'an HTTP date works too');
 });
 
 test('a 4xx fails at once with the status and body; a redirect fails and names its target', async () => {
@@ -104,6 +108,17 @@ test('a response over 1 MiB fails instead of filling the run record', async () =
 
 test('the input schema refuses unknown fields and apply-time checks name unknown webhooks', () => {
   assert.equal(runWebhookStep.with.safeParse({ webhook: 'hook', payload: {}, extra: 1 }).success, false);
-  const issues = runWebhookStep.checkReferences?.({ webhook: 'nope' }, { hasWebhook: () => false, hasAutomation: () => false, hasFunction: () => false, hasEntitlement: () => false, hasApp: () => false, hasAccessProfile: () => false, hasCampaignTemplate: () => false });
+  const issues = runWebhookStep.checkReferences?.(
+    { webhook: 'nope' },
+    {
+      hasWebhook: () => false,
+      hasAutomation: () => false,
+      hasFunction: () => false,
+      hasEntitlement: () => false,
+      hasApp: () => false,
+      hasAccessProfile: () => false,
+      hasCampaignTemplate: () => false,
+    },
+  );
   assert.deepEqual(issues, [{ path: ['webhook'], message: 'unknown webhook "nope": declare it with kind: Webhook' }]);
 });

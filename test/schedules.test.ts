@@ -20,7 +20,15 @@ const DAY = 24 * HOUR;
 
 /** Minutes east of UTC in `timeZone` at `instant`, from the wall-clock time Intl shows for it. */
 function utcOffsetMinutes(timeZone: string, instant: number): number {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+  });
   const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
   const wallClock = Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute);
   return Math.round((wallClock - instant) / 60_000);
@@ -48,7 +56,10 @@ function morningsAcrossDst(timeZone: string): { startAt: string; expected: { at:
     const day = change.day + days * DAY;
     const offset = days < 0 ? change.before : change.after;
     const hours = offset / 60;
-    return { at: new Date(day + 9 * HOUR - offset * 60_000).toISOString(), local: `${new Date(day).toISOString().slice(0, 10)} 09:00 GMT${hours < 0 ? '-' : '+'}${Math.abs(hours)}` };
+    return {
+      at: new Date(day + 9 * HOUR - offset * 60_000).toISOString(),
+      local: `${new Date(day).toISOString().slice(0, 10)} 09:00 GMT${hours < 0 ? '-' : '+'}${Math.abs(hours)}`,
+    };
   });
   return { startAt: new Date(change.day - 2 * DAY).toISOString(), expected };
 }
@@ -72,7 +83,10 @@ before(async () => {
   idflow = await startTestEngine();
   await idflow.apply(
     [
-      scheduled('weekday-report', 'type: schedule\ncron: "0 9 * * MON-FRI"\ntimezone: America/New_York\noverlap: buffer_one\ncatchupWindow: 1h\njitter: 5m'),
+      scheduled(
+        'weekday-report',
+        'type: schedule\ncron: "0 9 * * MON-FRI"\ntimezone: America/New_York\noverlap: buffer_one\ncatchupWindow: 1h\njitter: 5m',
+      ),
       scheduled('ny-mornings', `type: schedule\ncron: "0 9 * * *"\ntimezone: America/New_York\nstartAt: "${nyMornings.startAt}"`),
       scheduled('london-mornings', `type: schedule\ncron: "0 9 * * *"\ntimezone: Europe/London\nstartAt: "${londonMornings.startAt}"`),
       scheduled('hourly', 'type: schedule\nevery: 1h'),

@@ -117,10 +117,14 @@ test('renders the templates into an HTML and plain-text email to to/cc/bcc, with
   assert.match(mail.html || '', /&lt;script&gt;/, 'raw HTML in the message is shown, not injected');
   assert.match(mail.text ?? '', /^Welcome Ada\n\n\*\*Ada\*\* joins/);
   assert.equal(mail.messageId, '<manager-notice.mail-1.tell_manager@idflow>');
-  assert.deepEqual(run.steps[0].output, { messageId: '<manager-notice.mail-1.tell_manager@idflow>', accepted: ['grace@example.com', 'it@example.com', 'audit@example.com'], rejected: [] });
+  assert.deepEqual(run.steps[0].output, {
+    messageId: '<manager-notice.mail-1.tell_manager@idflow>',
+    accepted: ['grace@example.com', 'it@example.com', 'audit@example.com'],
+    rejected: [],
+  });
 });
 
-test('values from the event are Markdown text: no link, image or heading from data; the author\'s Markdown stays live; the plain text shows them as sent', async () => {
+test("values from the event are Markdown text: no link, image or heading from data; the author's Markdown stays live; the plain text shows them as sent", async () => {
   const before = received.length;
   const firstName = '[Reset your password](javascript:alert(1)) ![t](http://host/track.png)\n# BIG <b>&amp;</b>';
   await idflow.engine.ingest({ id: 'mail-markdown', type: 'user.updated', data: { newUser: { firstName, code: 'a*b_c.d[x]' } } }, 'test');
@@ -129,13 +133,17 @@ test('values from the event are Markdown text: no link, image or heading from da
   const { mail } = received[before];
   const html = mail.html || '';
   const hrefs = [...html.matchAll(/<a\b[^>]*\bhref="([^"]*)"/g)].map((match) => match[1]);
-  assert.deepEqual(hrefs, ['https://id.example/me', 'mailto:it@example.com'], 'only the author\'s http(s)/mailto links are links');
+  assert.deepEqual(hrefs, ['https://id.example/me', 'mailto:it@example.com'], "only the author's http(s)/mailto links are links");
   assert.doesNotMatch(html, /<img\b/, 'no image from data, none from a data: URL');
   assert.doesNotMatch(html, /<h1\b/, 'a line break and # in data start no heading');
   assert.doesNotMatch(html, /<b>/);
-  assert.match(html, /<strong>\[Reset your password\]\(javascript:alert\(1\)\) !\[t\]\(http:\/\/host\/track\.png\)<br>\s*# BIG &lt;b&gt;&amp;amp;&lt;\/b&gt;<\/strong>/, 'the value is visible as the text it is');
+  assert.match(
+    html,
+    /<strong>\[Reset your password\]\(javascript:alert\(1\)\) !\[t\]\(http:\/\/host\/track\.png\)<br>\s*# BIG &lt;b&gt;&amp;amp;&lt;\/b&gt;<\/strong>/,
+    'the value is visible as the text it is',
+  );
   assert.match(html, /<code>a\*b_c\.d\[x\]<\/code>/, 'in code, the value reads as sent');
-  assert.match(html, / or this logo\.<\/p>/, 'the author\'s javascript: link and data: image keep only their text');
+  assert.match(html, / or this logo\.<\/p>/, "the author's javascript: link and data: image keep only their text");
   assert.ok((mail.text ?? '').startsWith(`Hello **${firstName}**, see [your profile](https://id.example/me)`), mail.text);
   assert.match(mail.text ?? '', /Your code: `a\*b_c\.d\[x\]`/);
 });
@@ -174,11 +182,14 @@ test('a retry after the server accepted the message does not send it again', asy
 test('SMTP credentials are absent from errors, run records and logs', async () => {
   const wrong = 'wrong-password-do-not-log';
   const mailer = createMailer(mailSettingsFromEnv({ SMTP_URL: smtpUrl.replace(PASSWORD, wrong) }));
-  await assert.rejects(mailer.send({ messageId: '<x@idflow>', to: ['a@example.com'], cc: [], bcc: [], subject: 's', html: 'h', text: 't' }), (error: Error) => {
-    assert.match(error.message, /refused the credentials/);
-    assert.doesNotMatch(error.message, new RegExp(wrong));
-    return true;
-  });
+  await assert.rejects(
+    mailer.send({ messageId: '<x@idflow>', to: ['a@example.com'], cc: [], bcc: [], subject: 's', html: 'h', text: 't' }),
+    (error: Error) => {
+      assert.match(error.message, /refused the credentials/);
+      assert.doesNotMatch(error.message, new RegExp(wrong));
+      return true;
+    },
+  );
   const runs = JSON.stringify(await idflow.store.runs.list({ automation: 'manager-notice' }));
   assert.doesNotMatch(runs, new RegExp(PASSWORD));
   assert.ok(logs.lines.length > 0, 'the engine logged something');

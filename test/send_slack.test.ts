@@ -31,12 +31,25 @@ before(async () => {
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
       const method = (request.url ?? '').replace(/^\/api\//, '');
-      calls.push({ method, at: Date.now(), authorization: request.headers.authorization, params: Object.fromEntries(new URLSearchParams(body)) });
+      calls.push({
+        method,
+        at: Date.now(),
+        authorization: request.headers.authorization,
+        params: Object.fromEntries(new URLSearchParams(body)),
+      });
       const answer = (status: number, json: object, headers: Record<string, string> = {}) => {
         response.writeHead(status, { 'content-type': 'application/json', ...headers });
         response.end(JSON.stringify(json));
       };
-      if (method === 'conversations.list') return answer(200, { ok: true, channels: [{ id: 'C0NEWEMP', name: 'new-employees' }, { id: 'C0ITOPS1', name: 'it-ops' }], response_metadata: { next_cursor: '' } });
+      if (method === 'conversations.list')
+        return answer(200, {
+          ok: true,
+          channels: [
+            { id: 'C0NEWEMP', name: 'new-employees' },
+            { id: 'C0ITOPS1', name: 'it-ops' },
+          ],
+          response_metadata: { next_cursor: '' },
+        });
       if (method === 'chat.postMessage') {
         const planned = postPlan.shift();
         if (planned) return answer(...planned);
@@ -100,7 +113,7 @@ test('posts the rendered message and blocks to the channel id its name resolves 
   assert.equal(calls.filter((call) => call.method === 'conversations.list').length, 1, 'channel names are cached');
 });
 
-test('mentions and links from event data stay text (& < > escaped); the author\'s own stay live', async () => {
+test("mentions and links from event data stay text (& < > escaped); the author's own stay live", async () => {
   const firstName = '<!channel> <https://evil.example|click> & co';
   await idflow.engine.ingest({ id: 'slack-escape', type: 'user.updated', data: { newUser: { firstName } } }, 'test');
   const run = await idflow.finished('announce:slack-escape');

@@ -43,7 +43,10 @@ async function freshStore(): Promise<Store> {
   return openFile(freshFile());
 }
 
-const joiner = { trigger: { event: 'hr.joiner' }, steps: [{ name: 'create', type: 'http', with: { url: 'https://x', body: { a: 1, b: 2 } } }] };
+const joiner = {
+  trigger: { event: 'hr.joiner' },
+  steps: [{ name: 'create', type: 'http', with: { url: 'https://x', body: { a: 1, b: 2 } } }],
+};
 
 function startInput(runId: string, overrides: Partial<Omit<RunRecord, 'steps'>> = {}) {
   return {
@@ -76,7 +79,10 @@ describe('definitions', () => {
     assert.equal(await store.definitions.generation(), 1);
 
     // The same content with keys in another order is the same definition.
-    const reordered = { steps: [{ with: { body: { b: 2, a: 1 }, url: 'https://x' }, type: 'http', name: 'create' }], trigger: { event: 'hr.joiner' } };
+    const reordered = {
+      steps: [{ with: { body: { b: 2, a: 1 }, url: 'https://x' }, type: 'http', name: 'create' }],
+      trigger: { event: 'hr.joiner' },
+    };
     const same = await store.definitions.put({ ...base, spec: reordered, source: 'elsewhere.yaml', actor: 'bob' });
     assert.equal(same.created, false);
     assert.deepEqual(same.version, first.version);
@@ -280,7 +286,11 @@ describe('runs', () => {
     const ids = (runs: RunRecord[]) => runs.map((run) => run.runId);
     const all = await store.runs.list({});
     assert.deepEqual(ids(all), ['a3', 'a2', 'b1', 'a1']);
-    assert.deepEqual(all[0].steps.map((s) => s.name), ['create', 'notify', 'wait'], 'listed runs carry their steps');
+    assert.deepEqual(
+      all[0].steps.map((s) => s.name),
+      ['create', 'notify', 'wait'],
+      'listed runs carry their steps',
+    );
     assert.deepEqual(ids(await store.runs.list({ automation: 'joiner' })), ['a3', 'a2', 'a1']);
     assert.deepEqual(ids(await store.runs.list({ status: 'running' })), ['a3', 'b1', 'a1']);
     assert.deepEqual(ids(await store.runs.list({ status: 'completed' })), ['a2']);
@@ -305,7 +315,13 @@ describe('runs', () => {
 describe('events', () => {
   it('refuses a duplicate id and records matches', async () => {
     const store = await freshStore();
-    const event = { id: 'evt-1', type: 'hr.joiner', occurredAt: '2025-01-01T00:00:00.000Z', receivedAt: '2025-01-01T00:00:01.000Z', data: { employee: { id: 7 } } };
+    const event = {
+      id: 'evt-1',
+      type: 'hr.joiner',
+      occurredAt: '2025-01-01T00:00:00.000Z',
+      receivedAt: '2025-01-01T00:00:01.000Z',
+      data: { employee: { id: 7 } },
+    };
     assert.equal(await store.events.insert(event), true);
     assert.equal(await store.events.insert({ ...event, type: 'changed' }), false);
     assert.deepEqual(await store.events.get('evt-1'), { ...event, matches: [] });
@@ -329,9 +345,18 @@ describe('events', () => {
     await insert('e1', 'hr.joiner', 1);
     await insert('e2', 'hr.leaver', 2);
     await insert('e3', 'hr.joiner', 3);
-    assert.deepEqual((await store.events.list({})).map((e) => e.id), ['e3', 'e2', 'e1']);
-    assert.deepEqual((await store.events.list({ type: 'hr.joiner' })).map((e) => e.id), ['e3', 'e1']);
-    assert.deepEqual((await store.events.list({ limit: 1 })).map((e) => e.id), ['e3']);
+    assert.deepEqual(
+      (await store.events.list({})).map((e) => e.id),
+      ['e3', 'e2', 'e1'],
+    );
+    assert.deepEqual(
+      (await store.events.list({ type: 'hr.joiner' })).map((e) => e.id),
+      ['e3', 'e1'],
+    );
+    assert.deepEqual(
+      (await store.events.list({ limit: 1 })).map((e) => e.id),
+      ['e3'],
+    );
   });
 });
 
@@ -341,7 +366,10 @@ describe('audit', () => {
     await store.audit.record({ actor: 'alice', action: 'run.manual', target: 'Automation/joiner', details: { runId: 'r1' } });
     await store.audit.record({ actor: 'bob', action: 'run.cancel', target: 'Run/r1', details: {} });
     const all = await store.audit.list({});
-    assert.deepEqual(all.map((e) => e.action), ['run.cancel', 'run.manual']);
+    assert.deepEqual(
+      all.map((e) => e.action),
+      ['run.cancel', 'run.manual'],
+    );
     assert.ok(all[0].id > all[1].id);
     assert.match(all[0].at, /^\d{4}-\d{2}-\d{2}T/);
     assert.deepEqual(
@@ -410,7 +438,14 @@ describe('the database file', () => {
     const work = (store: Store, tag: string) =>
       Array.from({ length: 40 }, async (_, i) => {
         // Same name from both: the put transactions race for the head.
-        await store.definitions.put({ kind: 'Automation', name: `shared-${i % 5}`, spec: { n: i % 5 }, enabled: true, source: tag, actor: tag });
+        await store.definitions.put({
+          kind: 'Automation',
+          name: `shared-${i % 5}`,
+          spec: { n: i % 5 },
+          enabled: true,
+          source: tag,
+          actor: tag,
+        });
         await store.runs.start(startInput(`${tag}-${i}`));
         await store.runs.stepStarted(`${tag}-${i}`, 'create', { i }, 1);
         await store.runs.stepFinished(`${tag}-${i}`, 'create', { status: 'completed', output: i });
@@ -449,7 +484,10 @@ describe('the database file', () => {
     `;
     const run = (tag: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child(tag)], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+        const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child(tag)], {
+          cwd: repoRoot,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         proc.on('error', reject);
@@ -464,7 +502,12 @@ describe('the database file', () => {
     const versions = await Promise.all(Array.from({ length: 10 }, (_, i) => store.definitions.history('Automation', `shared-${i}`)));
     const total = versions.reduce((sum, history) => sum + history.length, 0);
     assert.equal(await store.definitions.generation(), total, 'every new version bumped the generation once');
-    for (const history of versions) assert.deepEqual(history.map((v) => v.version), history.map((_, i) => i + 1), 'versions are gapless');
+    for (const history of versions)
+      assert.deepEqual(
+        history.map((v) => v.version),
+        history.map((_, i) => i + 1),
+        'versions are gapless',
+      );
   });
 
   it('reports where it failed when the file cannot be opened', async () => {

@@ -41,7 +41,10 @@ describe('interpolation', () => {
   });
 
   test('numbers and bools insert as JSON text', () => {
-    assert.equal(render('count={{ ctx.trigger.count }} next={{ ctx.trigger.count + 1 }} active={{ ctx.trigger.active }}'), 'count=2 next=3 active=true');
+    assert.equal(
+      render('count={{ ctx.trigger.count }} next={{ ctx.trigger.count + 1 }} active={{ ctx.trigger.active }}'),
+      'count=2 next=3 active=true',
+    );
     assert.equal(render('ratio={{ 1.0 / 4.0 }}'), 'ratio=0.25');
   });
 
@@ -100,7 +103,13 @@ describe('template errors name the {{ }} and its offset', () => {
   });
 
   test('a syntax error inside names the expression and both positions', () => {
-    const error = assertCelError(() => compileTemplate('ab {{ 1 + }} c'), 'syntax', /\{\{ 1 \+ \}\}/, /offset 3 of the template/, /column 4 of the expression/);
+    const error = assertCelError(
+      () => compileTemplate('ab {{ 1 + }} c'),
+      'syntax',
+      /\{\{ 1 \+ \}\}/,
+      /offset 3 of the template/,
+      /column 4 of the expression/,
+    );
     assert.equal(error.offset, 9);
   });
 
@@ -113,7 +122,13 @@ describe('template errors name the {{ }} and its offset', () => {
   });
 
   test('evaluation errors name the {{ }} too', () => {
-    assertCelError(() => render('hello {{ ctx.trigger.newUser.title }}'), 'evaluation', /\{\{ ctx\.trigger\.newUser\.title \}\}/, /offset 6/, /No such key: title/);
+    assertCelError(
+      () => render('hello {{ ctx.trigger.newUser.title }}'),
+      'evaluation',
+      /\{\{ ctx\.trigger\.newUser\.title \}\}/,
+      /offset 6/,
+      /No such key: title/,
+    );
   });
 
   test('compileTemplate is memoised', () => {
@@ -153,8 +168,11 @@ describe('renderDeep', () => {
 describe('escaping interpolated values for markup', () => {
   const shout = (text: string) => `[${text.toUpperCase()}]`;
 
-  test('the escaper sees each interpolated value, never the template\'s own text', () => {
-    assert.equal(compileTemplate('*Hi* {{ ctx.trigger.newUser.name }} ({{ ctx.trigger.count }})').render(vars, { escape: shout }), '*Hi* [ADA] ([2])');
+  test("the escaper sees each interpolated value, never the template's own text", () => {
+    assert.equal(
+      compileTemplate('*Hi* {{ ctx.trigger.newUser.name }} ({{ ctx.trigger.count }})').render(vars, { escape: shout }),
+      '*Hi* [ADA] ([2])',
+    );
   });
 
   test('a single expression is escaped too, and renders as text', () => {
@@ -165,7 +183,11 @@ describe('escaping interpolated values for markup', () => {
   test('renderDeep asks escapeFor per string, with its path and container as written', () => {
     const seen: string[] = [];
     const rendered = renderDeep(
-      { message: '{{ ctx.trigger.newUser.name }}', blocks: [{ type: 'mrkdwn', text: 'by {{ ctx.trigger.newUser.name }}' }], plain: '{{ ctx.trigger.newUser.name }}' },
+      {
+        message: '{{ ctx.trigger.newUser.name }}',
+        blocks: [{ type: 'mrkdwn', text: 'by {{ ctx.trigger.newUser.name }}' }],
+        plain: '{{ ctx.trigger.newUser.name }}',
+      },
       vars,
       {
         escapeFor: (path, container) => {

@@ -52,7 +52,10 @@ test('a port already in use is refused up front, naming the flag to change', asy
   await once(blocker, 'listening');
   const { port } = blocker.address() as AddressInfo;
   try {
-    await assert.rejects(startDevServer({ dataDir, port, ui: false, quiet: true }), new RegExp(`port 127\\.0\\.0\\.1:${port} is already in use .*--temporal-port`));
+    await assert.rejects(
+      startDevServer({ dataDir, port, ui: false, quiet: true }),
+      new RegExp(`port 127\\.0\\.0\\.1:${port} is already in use .*--temporal-port`),
+    );
   } finally {
     blocker.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -61,9 +64,21 @@ test('a port already in use is refused up front, naming the flag to change', asy
 
 test('TEMPORAL_ADDRESS selects an existing cluster; API keys imply TLS; a missing cert file is named', () => {
   assert.equal(temporalSettingsFromEnv({}), undefined);
-  assert.deepEqual(temporalSettingsFromEnv({ TEMPORAL_ADDRESS: 'temporal:7233' }), { address: 'temporal:7233', namespace: 'default', tls: undefined, apiKey: undefined });
-  const cloud = temporalSettingsFromEnv({ TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'key' });
+  assert.deepEqual(temporalSettingsFromEnv({ TEMPORAL_ADDRESS: 'temporal:7233' }), {
+    address: 'temporal:7233',
+    namespace: 'default',
+    tls: undefined,
+    apiKey: undefined,
+  });
+  const cloud = temporalSettingsFromEnv({
+    TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233',
+    TEMPORAL_NAMESPACE: 'ns.acct',
+    TEMPORAL_API_KEY: 'key',
+  });
   assert.equal(cloud?.namespace, 'ns.acct');
   assert.ok(cloud?.tls);
-  assert.throws(() => temporalSettingsFromEnv({ TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CERT: '/nope.crt', TEMPORAL_TLS_KEY: '/nope.key' }), /TEMPORAL_TLS_CERT=\/nope\.crt: cannot read the file/);
+  assert.throws(
+    () => temporalSettingsFromEnv({ TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CERT: '/nope.crt', TEMPORAL_TLS_KEY: '/nope.key' }),
+    /TEMPORAL_TLS_CERT=\/nope\.crt: cannot read the file/,
+  );
 });

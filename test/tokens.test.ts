@@ -118,12 +118,19 @@ test('create refuses unknown scopes, bad or past expiries, and both expiry optio
     [['x', '--scopes', 'admin', '--expires-in', 'soon'], /--expires-in: "soon" is not a duration such as/],
     [['x', '--scopes', 'admin', '--expires-at', 'tomorrow'], /--expires-at: "tomorrow" is not an RFC 3339 time/],
     [['x', '--scopes', 'admin', '--expires-at', new Date(Date.now() - 60_000).toISOString()], /--expires-at: .* is in the past/],
-    [['x', '--scopes', 'admin', '--expires-in', '1d', '--expires-at', '2099-01-01T00:00:00Z'], /give --expires-in or --expires-at, not both/],
+    [
+      ['x', '--scopes', 'admin', '--expires-in', '1d', '--expires-at', '2099-01-01T00:00:00Z'],
+      /give --expires-in or --expires-at, not both/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await cli('tokens', 'create', ...args);
     assert.equal(result.code, 1, args.join(' '));
     assert.match(result.stderr, message);
   }
-  assert.equal((await listed()).some((t) => t.name === 'x'), false, 'nothing was created');
+  assert.equal(
+    (await listed()).some((t) => t.name === 'x'),
+    false,
+    'nothing was created',
+  );
 });

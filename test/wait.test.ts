@@ -34,7 +34,14 @@ before(async () => {
   receiver = await startReceiver();
   store = await openStore({ memory: true });
   const taskQueue = `wait-${randomUUID()}`;
-  worker = await createIdflowWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, store, logger: silentLogger, env: {} });
+  worker = await createIdflowWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    store,
+    logger: silentLogger,
+    env: {},
+  });
   engine = new IdflowEngine({ store, client: env.client, namespace: 'default', taskQueue, logger: silentLogger });
   const result = await engine.apply(
     [
@@ -81,7 +88,12 @@ function timersOf(events: HistoryEvent[]): { timeoutMs: number; startedAt: numbe
     .map((started) => {
       const fired = events.find((event) => Number(event.timerFiredEventAttributes?.startedEventId) === Number(started.eventId));
       assert.ok(fired, `timer ${started.timerStartedEventAttributes?.timerId} never fired`);
-      return { timeoutMs: tsToMs(started.timerStartedEventAttributes?.startToFireTimeout), startedAt: at(started), firedAt: at(fired), firedEventId: Number(fired.eventId) };
+      return {
+        timeoutMs: tsToMs(started.timerStartedEventAttributes?.startToFireTimeout),
+        startedAt: at(started),
+        firedAt: at(fired),
+        firedEventId: Number(fired.eventId),
+      };
     });
 }
 
@@ -118,13 +130,19 @@ test('a 7-day wait and a wait until a templated time are timers that fire, in se
     assert.ok(untilThen.startedAt >= week.firedAt);
 
     // The run record says the same as the history.
-    assert.deepEqual(record?.steps.map((step) => [step.name, step.status]), [
-      ['a_week', 'completed'],
-      ['after_the_week', 'completed'],
-      ['until_then', 'completed'],
-    ]);
+    assert.deepEqual(
+      record?.steps.map((step) => [step.name, step.status]),
+      [
+        ['a_week', 'completed'],
+        ['after_the_week', 'completed'],
+        ['until_then', 'completed'],
+      ],
+    );
     const resumedAt = (step: number): number => Date.parse((record?.steps[step].output as { resumedAt: string }).resumedAt);
-    assert.ok(resumedAt(0) >= week.firedAt - 1000 && resumedAt(0) >= week.startedAt + 7 * DAY, 'the first wait resumed when its timer fired');
+    assert.ok(
+      resumedAt(0) >= week.firedAt - 1000 && resumedAt(0) >= week.startedAt + 7 * DAY,
+      'the first wait resumed when its timer fired',
+    );
     assert.ok(resumedAt(2) >= Date.parse(followUpAt) - 60_000, 'the second resumed at the follow-up time');
   });
 });

@@ -71,12 +71,22 @@ test('a SIGKILLed worker is replaced and the run completes, nothing lost and not
   await kill(worker);
 
   const bodies = receiver.requests.map((request) => JSON.parse(request.body) as { step: string });
-  assert.deepEqual(bodies.map((b) => b.step), ['deliver', 'deliver', 'confirm']);
-  assert.equal(receiver.requests[0].headers['webhook-id'], receiver.requests[1].headers['webhook-id'], 'the retried delivery keeps its webhook-id');
-  assert.deepEqual(finished.steps.map((s) => [s.name, s.status]), [
-    ['deliver', 'completed'],
-    ['pause', 'completed'],
-    ['confirm', 'completed'],
-  ]);
+  assert.deepEqual(
+    bodies.map((b) => b.step),
+    ['deliver', 'deliver', 'confirm'],
+  );
+  assert.equal(
+    receiver.requests[0].headers['webhook-id'],
+    receiver.requests[1].headers['webhook-id'],
+    'the retried delivery keeps its webhook-id',
+  );
+  assert.deepEqual(
+    finished.steps.map((s) => [s.name, s.status]),
+    [
+      ['deliver', 'completed'],
+      ['pause', 'completed'],
+      ['confirm', 'completed'],
+    ],
+  );
   assert.equal(finished.steps[0].attempts, 2);
 });

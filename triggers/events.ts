@@ -52,12 +52,10 @@ function jsonDataIssue(value: unknown): { path: (string | number)[]; message: st
   return undefined;
 }
 
-const eventData = z
-  .record(z.string(), z.custom<JsonValue>(() => true).describe('any JSON value'))
-  .superRefine((data, check) => {
-    const issue = jsonDataIssue(data);
-    if (issue) check.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-  });
+const eventData = z.record(z.string(), z.custom<JsonValue>(() => true).describe('any JSON value')).superRefine((data, check) => {
+  const issue = jsonDataIssue(data);
+  if (issue) check.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+});
 
 /**
  * What a client may send: not `manual`, the trigger of runs started by hand. Those need
@@ -98,7 +96,8 @@ function withSnakeCaseAliases(record: JsonObject): JsonObject {
 
 /** The records of an event (users, accounts, the entitlement, the grant) get field aliases too. */
 const RECORD_KEYS = new Set(['oldUser', 'newUser', 'user', 'oldAccount', 'newAccount', 'account', 'entitlement', 'grant']);
-const isRecord = (value: JsonValue | undefined): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isRecord = (value: JsonValue | undefined): value is JsonObject =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * `ctx.trigger` for an event's data: the data itself, plus snake_case aliases of camelCase keys

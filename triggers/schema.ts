@@ -42,7 +42,10 @@ export const ScheduleTriggerSchema = z
     type: z.literal('schedule'),
     cron: z.string().min(1).optional().describe('Five-field cron, e.g. "0 9 * * MON-FRI" (09:00 on weekdays).'),
     every: duration.optional().describe('An interval instead of cron, e.g. "1h".'),
-    timezone: z.string().default('UTC').refine(isTimeZone, { message: 'expected an IANA time zone such as America/New_York or Europe/London' }),
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine(isTimeZone, { message: 'expected an IANA time zone such as America/New_York or Europe/London' }),
     jitter: duration.optional().describe('Start each run up to this much later, at random.'),
     overlap: z.enum(OVERLAP_POLICIES).default('skip').describe('What to do when a run is still going at the next tick.'),
     catchupWindow: duration.optional().describe('After an outage, run missed ticks from at most this long ago.'),
@@ -52,7 +55,9 @@ export const ScheduleTriggerSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('CEL over each directory user (`subject`, also ctx.trigger.user): each tick runs the steps once per user for whom it is true, each in a child run of its own.'),
+      .describe(
+        'CEL over each directory user (`subject`, also ctx.trigger.user): each tick runs the steps once per user for whom it is true, each in a child run of its own.',
+      ),
     forEachUserConcurrency: z
       .number()
       .int()
@@ -64,13 +69,18 @@ export const ScheduleTriggerSchema = z
   .strict()
   .superRefine((trigger, context) => {
     if (trigger.forEachUserConcurrency !== undefined && trigger.forEachUser === undefined) {
-      context.addIssue({ code: 'custom', path: ['forEachUserConcurrency'], message: 'forEachUserConcurrency only applies together with forEachUser' });
+      context.addIssue({
+        code: 'custom',
+        path: ['forEachUserConcurrency'],
+        message: 'forEachUserConcurrency only applies together with forEachUser',
+      });
     }
     if ((trigger.cron === undefined) === (trigger.every === undefined)) {
       context.addIssue({ code: 'custom', path: ['cron'], message: 'give exactly one of "cron" or "every"' });
     }
     const problem = trigger.cron === undefined ? undefined : cronProblem(trigger.cron, trigger.timezone);
-    if (problem) context.addIssue({ code: 'custom', path: ['cron'], message: `"${trigger.cron}" is not a valid cron expression: ${problem}` });
+    if (problem)
+      context.addIssue({ code: 'custom', path: ['cron'], message: `"${trigger.cron}" is not a valid cron expression: ${problem}` });
   });
 
 export const TriggerSchema = z.discriminatedUnion('type', [EventTriggerSchema, ScheduleTriggerSchema]);

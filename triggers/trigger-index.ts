@@ -37,7 +37,8 @@ function candidate<A extends IndexedAutomation>(automation: A, condition: string
   }
 }
 
-export type MatchOutcome<A extends IndexedAutomation = IndexedAutomation> = { automation: A; matched: true } | { automation: A; matched: false; reason: string };
+export type MatchOutcome<A extends IndexedAutomation = IndexedAutomation> =
+  { automation: A; matched: true } | { automation: A; matched: false; reason: string };
 
 export class TriggerIndex<A extends IndexedAutomation = IndexedAutomation> {
   private readonly byType = new Map<string, Candidate<A>[]>();

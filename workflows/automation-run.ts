@@ -106,7 +106,12 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
     }
     const message = `step "${current?.name}" (${current?.type}) failed: ${failureMessage(error)}`;
     await recorder.recordRunFinished(runId, 'failed', message);
-    throw ApplicationFailure.create({ message, type: 'AutomationStepFailed', nonRetryable: true, cause: error instanceof Error ? error : undefined });
+    throw ApplicationFailure.create({
+      message,
+      type: 'AutomationStepFailed',
+      nonRetryable: true,
+      cause: error instanceof Error ? error : undefined,
+    });
   }
   await recorder.recordRunFinished(runId, 'completed');
   return { steps: outputs };
@@ -124,7 +129,11 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (!stepType) return failBeforeStart('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`);
   let rendered: JsonObject;
   try {
-    rendered = renderDeep(step.with as JsonObject, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: new Date(), escapeFor: stepType.escapeFor }) as JsonObject;
+    rendered = renderDeep(
+      step.with as JsonObject,
+      { ctx, subject: subjectOf(ctx.trigger as JsonObject) },
+      { now: new Date(), escapeFor: stepType.escapeFor },
+    ) as JsonObject;
   } catch (error) {
     return failBeforeStart('INVALID_STEP_INPUT', `rendering its input: ${failureMessage(error)}`);
   }
@@ -132,7 +141,15 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (stepType.runsIn === 'activity') {
     const activities = proxyActivities<StepActivities>(activityOptions(step, stepType));
     try {
-      return await activities.runStep({ runId, automation: automation.name, version: automation.version, stepName: step.name, stepType: step.type, input: rendered, aliasTrigger: input.aliasTrigger });
+      return await activities.runStep({
+        runId,
+        automation: automation.name,
+        version: automation.version,
+        stepName: step.name,
+        stepType: step.type,
+        input: rendered,
+        aliasTrigger: input.aliasTrigger,
+      });
     } catch (error) {
       if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
       throw error;
@@ -164,10 +181,16 @@ async function runChildAutomation(
   chain: string[],
 ): Promise<JsonObject> {
   if (chain.includes(request.automation)) {
-    throw new StepError('AUTOMATION_CYCLE', `run_automation would start a cycle: ${[...chain, request.automation].join(' → ')}`, { retryable: false });
+    throw new StepError('AUTOMATION_CYCLE', `run_automation would start a cycle: ${[...chain, request.automation].join(' → ')}`, {
+      retryable: false,
+    });
   }
   if (chain.length >= MAX_CHAIN_DEPTH) {
-    throw new StepError('CHAIN_TOO_DEEP', `run_automation chains are limited to ${MAX_CHAIN_DEPTH} automations: ${[...chain, request.automation].join(' → ')}`, { retryable: false });
+    throw new StepError(
+      'CHAIN_TOO_DEEP',
+      `run_automation chains are limited to ${MAX_CHAIN_DEPTH} automations: ${[...chain, request.automation].join(' → ')}`,
+      { retryable: false },
+    );
   }
   const target = await recorder.resolveAutomation(request.automation);
   if (!target) throw new StepError('UNKNOWN_AUTOMATION', `automation "${request.automation}" does not exist`, { retryable: false });

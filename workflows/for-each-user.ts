@@ -85,7 +85,17 @@ export async function forEachUserRun(input: ForEachUserInput): Promise<JsonObjec
       steps: [{ name: FAN_OUT_STEP, type: FAN_OUT_STEP }],
     });
     await recorder.recordStepStarted(runId, FAN_OUT_STEP, { forEachUser: expression, concurrency });
-    progress = { tick, pages: 0, scanned: 0, matched: 0, completed: 0, failed: 0, failures: [], evaluationErrors: 0, evaluationErrorSamples: [] };
+    progress = {
+      tick,
+      pages: 0,
+      scanned: 0,
+      matched: 0,
+      completed: 0,
+      failed: 0,
+      failures: [],
+      evaluationErrors: 0,
+      evaluationErrorSamples: [],
+    };
   }
 
   let nextAfterId: string | undefined;

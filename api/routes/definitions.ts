@@ -12,17 +12,32 @@ const nameParams = z.object({ name: z.string() });
 
 function summary(automation: DefinitionVersion & { enabled: boolean }) {
   const spec = automation.spec as { description?: string; trigger?: { type?: string } };
-  return { name: automation.name, version: automation.version, enabled: automation.enabled, description: spec.description, triggerType: spec.trigger?.type, updatedAt: automation.createdAt };
+  return {
+    name: automation.name,
+    version: automation.version,
+    enabled: automation.enabled,
+    description: spec.description,
+    triggerType: spec.trigger?.type,
+    updatedAt: automation.createdAt,
+  };
 }
 
 export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
   app.post(
     '/v1/apply',
-    { schema: { body: z.object({ files: z.array(z.object({ path: z.string(), content: z.string() })).min(1), dryRun: z.boolean().default(false) }) } },
+    {
+      schema: {
+        body: z.object({ files: z.array(z.object({ path: z.string(), content: z.string() })).min(1), dryRun: z.boolean().default(false) }),
+      },
+    },
     async (request, reply) => {
       const stored = (await store.definitions.list('Automation')).map((automation) => storedAutomationSpec(automation.spec));
-      const result = await engine.apply(request.body.files, { dryRun: request.body.dryRun, actor: actorOf(request), authorize: authorizeDocuments(request, stored) });
+      const result = await engine.apply(request.body.files, {
+        dryRun: request.body.dryRun,
+        actor: actorOf(request),
+        authorize: authorizeDocuments(request, stored),
+      });
       return reply.status(result.ok ? 200 : 422).send(result);
     },
   );
@@ -42,17 +57,30 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
   });
 
   // Rolling back or enabling puts an automation in force: the same scopes as applying it.
-  app.post('/v1/automations/:name/rollback', { schema: { params: nameParams, body: z.object({ version: z.number().int().min(1) }) } }, async (request) => {
-    const { name } = request.params;
-    const target = await store.definitions.get('Automation', name, request.body.version);
-    if (target) requireScopes(request, automationScopes(storedAutomationSpec(target.spec)), `rolling back to Automation/${name}@${target.version}`);
-    return engine.rollback(name, request.body.version, actorOf(request));
-  });
+  app.post(
+    '/v1/automations/:name/rollback',
+    { schema: { params: nameParams, body: z.object({ version: z.number().int().min(1) }) } },
+    async (request) => {
+      const { name } = request.params;
+      const target = await store.definitions.get('Automation', name, request.body.version);
+      if (target)
+        requireScopes(request, automationScopes(storedAutomationSpec(target.spec)), `rolling back to Automation/${name}@${target.version}`);
+      return engine.rollback(name, request.body.version, actorOf(request));
+    },
+  );
 
-  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+  for (const [action, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
     app.post(`/v1/automations/:name/${action}`, { schema: { params: nameParams } }, async (request) => {
       const current = await store.definitions.current('Automation', request.params.name);
-      if (enabled && current) requireScopes(request, automationScopes(storedAutomationSpec(current.spec)), `enabling Automation/${current.name}@${current.version}`);
+      if (enabled && current)
+        requireScopes(
+          request,
+          automationScopes(storedAutomationSpec(current.spec)),
+          `enabling Automation/${current.name}@${current.version}`,
+        );
       await engine.setEnabled(request.params.name, enabled, actorOf(request));
       return { name: request.params.name, enabled };
     });
@@ -60,6 +88,10 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
 
   app.get('/v1/webhooks', async () => ({
     // Secrets are env references ({ env: NAME }), never values: the spec is safe to show.
-    webhooks: (await store.definitions.list('Webhook')).map((webhook) => ({ name: webhook.name, version: webhook.version, spec: webhook.spec })),
+    webhooks: (await store.definitions.list('Webhook')).map((webhook) => ({
+      name: webhook.name,
+      version: webhook.version,
+      spec: webhook.spec,
+    })),
   }));
 };

@@ -16,15 +16,22 @@ const FEED_FORMATS: Record<string, 'csv' | 'json'> = { 'text/csv': 'csv', 'appli
 const MAX_MAPPING_LENGTH = 8192;
 
 const byUser = z.object({ user: z.string().min(1).optional().describe('A user id or email.') });
-const flag = z.enum(['true', 'false']).default('false').transform((value) => value === 'true');
+const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((value) => value === 'true');
 
 /** "text/csv" of "text/csv; charset=utf-8". */
 const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 /** The body as UTF-8 text, refused with 413 as soon as it passes `limitBytes` (without reading the rest into memory). */
 async function readFeedBody(body: unknown, limitBytes: number, declaredLength: string | undefined): Promise<string> {
-  if (!(body instanceof Readable)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the feed as the body, with content-type ${Object.keys(FEED_FORMATS).join(' or ')}`);
-  const tooLarge = new ApiError('PAYLOAD_TOO_LARGE', `the feed is larger than the import limit of ${formatBytes(limitBytes)}; raise it with \`idflow api --import-limit\` (IDFLOW_IMPORT_LIMIT)`);
+  if (!(body instanceof Readable))
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the feed as the body, with content-type ${Object.keys(FEED_FORMATS).join(' or ')}`);
+  const tooLarge = new ApiError(
+    'PAYLOAD_TOO_LARGE',
+    `the feed is larger than the import limit of ${formatBytes(limitBytes)}; raise it with \`idflow api --import-limit\` (IDFLOW_IMPORT_LIMIT)`,
+  );
   if (Number(declaredLength) > limitBytes) throw tooLarge;
   const chunks: Buffer[] = [];
   let size = 0;
@@ -40,7 +47,10 @@ async function readFeedBody(body: unknown, limitBytes: number, declaredLength: s
   }
 }
 
-export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimitBytes?: number }> = async (app, { engine, importLimitBytes = DEFAULT_IMPORT_LIMIT_BYTES }) => {
+export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimitBytes?: number }> = async (
+  app,
+  { engine, importLimitBytes = DEFAULT_IMPORT_LIMIT_BYTES },
+) => {
   const { store } = engine;
   const repo = store.directory;
 
@@ -77,14 +87,28 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
         const content = await readFeedBody(request.body, importLimitBytes, request.headers['content-length']);
         let feed: Feed;
         try {
-          feed = await parseFeed(query.file, content, { format, mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping') });
+          feed = await parseFeed(query.file, content, {
+            format,
+            mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping'),
+          });
         } catch (error) {
           throw new ApiError('INVALID', (error as Error).message);
         }
         const report = await importFeed(engine.directory, feed, { source: query.source, full: query.full, dryRun: query.dryRun });
         if (!report.dryRun) {
-          const details: JsonObject = { file: query.file, created: report.created.length, updated: report.updated.length, deactivated: report.deactivated.length, errors: report.errors.length };
-          await store.audit.record({ actor: actorOf(request), action: 'directory.import', target: `Directory/import/${query.source}`, details });
+          const details: JsonObject = {
+            file: query.file,
+            created: report.created.length,
+            updated: report.updated.length,
+            deactivated: report.deactivated.length,
+            errors: report.errors.length,
+          };
+          await store.audit.record({
+            actor: actorOf(request),
+            action: 'directory.import',
+            target: `Directory/import/${query.source}`,
+            details,
+          });
         }
         return report;
       },
@@ -93,7 +117,16 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
 
   app.get(
     '/v1/directory/users',
-    { schema: { querystring: z.object({ status: z.enum(USER_STATUSES).optional(), department: z.string().optional(), manager: z.string().optional(), limit: z.coerce.number().int().min(1).optional() }) } },
+    {
+      schema: {
+        querystring: z.object({
+          status: z.enum(USER_STATUSES).optional(),
+          department: z.string().optional(),
+          manager: z.string().optional(),
+          limit: z.coerce.number().int().min(1).optional(),
+        }),
+      },
+    },
     async (request) => {
       const { status, department, manager, limit } = request.query;
       return { users: await repo.listUsers({ status, department, managerId: await userId(manager), limit }) };
@@ -106,12 +139,26 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
   });
 
   app.get('/v1/directory/apps', async () => ({ apps: await repo.listApps(), entitlements: await repo.listEntitlements() }));
-  app.get('/v1/directory/grants', { schema: { querystring: byUser } }, async (request) => ({ grants: await repo.listGrants({ userId: await userId(request.query.user) }) }));
-  app.get('/v1/directory/accounts', { schema: { querystring: byUser } }, async (request) => ({ accounts: await repo.listAccounts({ userId: await userId(request.query.user) }) }));
-  app.get('/v1/directory/tasks', { schema: { querystring: byUser.extend({ state: z.enum(['open', 'completed', 'cancelled']).optional() }) } }, async (request) => ({
-    tasks: await repo.listTasks({ assigneeId: await userId(request.query.user), state: request.query.state }),
+  app.get('/v1/directory/grants', { schema: { querystring: byUser } }, async (request) => ({
+    grants: await repo.listGrants({ userId: await userId(request.query.user) }),
   }));
-  app.get('/v1/directory/delegates', { schema: { querystring: byUser } }, async (request) => ({ delegates: await repo.listDelegates({ userId: await userId(request.query.user) }) }));
-  app.get('/v1/directory/enrollments', { schema: { querystring: byUser } }, async (request) => ({ enrollments: await repo.listEnrollments({ userId: await userId(request.query.user) }) }));
-  app.get('/v1/directory/campaigns', { schema: { querystring: byUser } }, async (request) => ({ campaigns: await repo.listCampaigns({ userId: await userId(request.query.user) }) }));
+  app.get('/v1/directory/accounts', { schema: { querystring: byUser } }, async (request) => ({
+    accounts: await repo.listAccounts({ userId: await userId(request.query.user) }),
+  }));
+  app.get(
+    '/v1/directory/tasks',
+    { schema: { querystring: byUser.extend({ state: z.enum(['open', 'completed', 'cancelled']).optional() }) } },
+    async (request) => ({
+      tasks: await repo.listTasks({ assigneeId: await userId(request.query.user), state: request.query.state }),
+    }),
+  );
+  app.get('/v1/directory/delegates', { schema: { querystring: byUser } }, async (request) => ({
+    delegates: await repo.listDelegates({ userId: await userId(request.query.user) }),
+  }));
+  app.get('/v1/directory/enrollments', { schema: { querystring: byUser } }, async (request) => ({
+    enrollments: await repo.listEnrollments({ userId: await userId(request.query.user) }),
+  }));
+  app.get('/v1/directory/campaigns', { schema: { querystring: byUser } }, async (request) => ({
+    campaigns: await repo.listCampaigns({ userId: await userId(request.query.user) }),
+  }));
 };

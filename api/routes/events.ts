@@ -22,9 +22,13 @@ export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
     });
   });
 
-  app.get('/v1/events', { schema: { querystring: z.object({ type: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
-    events: await store.events.list(request.query),
-  }));
+  app.get(
+    '/v1/events',
+    { schema: { querystring: z.object({ type: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } },
+    async (request) => ({
+      events: await store.events.list(request.query),
+    }),
+  );
 
   app.get('/v1/events/:id', { schema: { params: z.object({ id: z.string() }) } }, async (request) => {
     const event = await store.events.get(request.params.id);

@@ -31,10 +31,21 @@ export const functionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
 
   app.post(
     '/v1/functions/:name/versions',
-    { schema: { params, body: z.object({ source: z.string().min(1), filename: z.string().min(1).default('function.ts'), message: z.string().min(1).default('published') }) } },
+    {
+      schema: {
+        params,
+        body: z.object({
+          source: z.string().min(1),
+          filename: z.string().min(1).default('function.ts'),
+          message: z.string().min(1).default('published'),
+        }),
+      },
+    },
     async (request, reply) => {
       const { source, filename, message } = request.body;
-      const published = await explained(() => functions.publish(request.params.name, { path: filename, content: source }, message, actorOf(request)));
+      const published = await explained(() =>
+        functions.publish(request.params.name, { path: filename, content: source }, message, actorOf(request)),
+      );
       return reply.status(published.created ? 201 : 200).send(published);
     },
   );
@@ -50,19 +61,33 @@ export const functionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
       const { name } = request.params;
       const ref = request.body.version === undefined ? name : `${name}@${request.body.version}`;
       const result = await explained(() => functions.call(ref, request.body.input as JsonValue));
-      await store.audit.record({ actor: actorOf(request), action: 'function.run', target: `Function/${name}`, details: { version: result.version, ok: result.ok, code: result.error?.code ?? null, durationMs: result.durationMs } });
+      await store.audit.record({
+        actor: actorOf(request),
+        action: 'function.run',
+        target: `Function/${name}`,
+        details: { version: result.version, ok: result.ok, code: result.error?.code ?? null, durationMs: result.durationMs },
+      });
       return result;
     },
   );
 
   app.post('/v1/functions/:name/tests', { schema: { params, body: TestFileSchema } }, async (request) => {
     const { name } = request.params;
-    const results = await explained(() => runTestCases(request.body.cases, (input, overrides) => functions.call(name, input, { overrides })));
-    await store.audit.record({ actor: actorOf(request), action: 'function.test', target: `Function/${name}`, details: { passed: results.filter((r) => r.passed).length, failed: results.filter((r) => !r.passed).length } });
+    const results = await explained(() =>
+      runTestCases(request.body.cases, (input, overrides) => functions.call(name, input, { overrides })),
+    );
+    await store.audit.record({
+      actor: actorOf(request),
+      action: 'function.test',
+      target: `Function/${name}`,
+      details: { passed: results.filter((r) => r.passed).length, failed: results.filter((r) => !r.passed).length },
+    });
     return { results };
   });
 
-  app.get('/v1/functions/:name/secrets', { schema: { params } }, async (request) => ({ secrets: await functions.listSecrets(request.params.name) }));
+  app.get('/v1/functions/:name/secrets', { schema: { params } }, async (request) => ({
+    secrets: await functions.listSecrets(request.params.name),
+  }));
 
   app.put(
     '/v1/functions/:name/secrets/:key',

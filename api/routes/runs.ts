@@ -15,14 +15,28 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
 
   app.post(
     '/v1/automations/:name/runs',
-    { schema: { params: z.object({ name: z.string() }), body: z.object({ context: z.record(z.string(), z.json()).default({}) }).default({ context: {} }) } },
-    async (request, reply) => reply.status(202).send(withLink(await engine.runManually(request.params.name, request.body.context, actorOf(request)))),
+    {
+      schema: {
+        params: z.object({ name: z.string() }),
+        body: z.object({ context: z.record(z.string(), z.json()).default({}) }).default({ context: {} }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send(withLink(await engine.runManually(request.params.name, request.body.context, actorOf(request)))),
   );
 
   app.get(
     '/v1/runs',
     {
-      schema: { querystring: z.object({ automation: z.string().optional(), status: z.enum(RUN_STATUSES).optional(), eventId: z.string().optional(), parent: z.string().optional().describe('runs started by this run'), limit: z.coerce.number().int().min(1).max(500).optional() }) },
+      schema: {
+        querystring: z.object({
+          automation: z.string().optional(),
+          status: z.enum(RUN_STATUSES).optional(),
+          eventId: z.string().optional(),
+          parent: z.string().optional().describe('runs started by this run'),
+          limit: z.coerce.number().int().min(1).max(500).optional(),
+        }),
+      },
     },
     async (request) => {
       const { parent, ...filter } = request.query;
@@ -36,8 +50,12 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     return withLink(run);
   });
 
-  app.get('/v1/runs/:id/wait', { schema: { params: runParams, querystring: z.object({ timeoutMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(30_000) }) } }, async (request) =>
-    withLink(await engine.waitForRun(request.params.id, request.query.timeoutMs)),
+  app.get(
+    '/v1/runs/:id/wait',
+    {
+      schema: { params: runParams, querystring: z.object({ timeoutMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(30_000) }) },
+    },
+    async (request) => withLink(await engine.waitForRun(request.params.id, request.query.timeoutMs)),
   );
 
   app.post('/v1/runs/:id/cancel', { schema: { params: runParams } }, async (request) => {
@@ -45,7 +63,11 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     return { runId: request.params.id, cancelRequested: true };
   });
 
-  app.get('/v1/audit', { schema: { querystring: z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } }, async (request) => ({
-    entries: await store.audit.list(request.query),
-  }));
+  app.get(
+    '/v1/audit',
+    { schema: { querystring: z.object({ target: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } },
+    async (request) => ({
+      entries: await store.audit.list(request.query),
+    }),
+  );
 };

@@ -19,7 +19,10 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
     return reply.status(202).send({ name: request.params.name, triggered: true });
   });
 
-  for (const [action, paused] of [['pause', true], ['unpause', false]] as const) {
+  for (const [action, paused] of [
+    ['pause', true],
+    ['unpause', false],
+  ] as const) {
     app.post(`/v1/schedules/:name/${action}`, { schema: { params } }, async (request) => {
       await schedules.setPaused(request.params.name, paused);
       await audit(request, action, request.params.name);

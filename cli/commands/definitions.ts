@@ -40,7 +40,17 @@ export async function apply(output: Output, paths: string[], dryRun: boolean, lo
   if (!target && local) {
     // No API: validate the file set on its own (references must be inside it).
     const result = loadDefinitions(files, { webhooks: [], automations: [] });
-    report(output, { ok: result.errors.length === 0, errors: result.errors, applied: result.documents.flatMap((d) => (d.kind === 'Directory' ? [] : [{ kind: d.kind, name: d.name, version: 0, created: true }])) }, true);
+    report(
+      output,
+      {
+        ok: result.errors.length === 0,
+        errors: result.errors,
+        applied: result.documents.flatMap((d) =>
+          d.kind === 'Directory' ? [] : [{ kind: d.kind, name: d.name, version: 0, created: true }],
+        ),
+      },
+      true,
+    );
     output.out(`${files.length} file${files.length === 1 ? '' : 's'} valid (checked locally: no idflow API running)`);
     return;
   }
@@ -67,19 +77,31 @@ export function registerDefinitionCommands(program: Command, output: Output): vo
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const { automations: list } = await (await connect()).request<{ automations: { name: string; version: number; enabled: boolean; triggerType?: string; description?: string }[] }>('GET', '/v1/automations');
+      const { automations: list } = await (
+        await connect()
+      ).request<{ automations: { name: string; version: number; enabled: boolean; triggerType?: string; description?: string }[] }>(
+        'GET',
+        '/v1/automations',
+      );
       if (options.json) return printJson(output, list);
       if (list.length === 0) return output.out('no automations: apply some with `idflow apply PATH`');
-      for (const a of list) output.out(`${a.enabled ? '●' : '○'} ${a.name.padEnd(28)} v${String(a.version).padEnd(4)} ${(a.triggerType ?? '').padEnd(18)} ${a.description ?? ''}`);
+      for (const a of list)
+        output.out(
+          `${a.enabled ? '●' : '○'} ${a.name.padEnd(28)} v${String(a.version).padEnd(4)} ${(a.triggerType ?? '').padEnd(18)} ${a.description ?? ''}`,
+        );
     });
   automations
     .command('show')
     .argument('<name>')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: { json?: boolean }) => {
-      const current = await (await connect()).request<DefinitionVersion & { enabled: boolean }>('GET', `/v1/automations/${encodeURIComponent(name)}`);
+      const current = await (
+        await connect()
+      ).request<DefinitionVersion & { enabled: boolean }>('GET', `/v1/automations/${encodeURIComponent(name)}`);
       if (options.json) return printJson(output, current);
-      output.out(`${current.name} v${current.version} (${current.enabled ? 'enabled' : 'disabled'}), applied ${current.createdAt} by ${current.createdBy} from ${current.source}`);
+      output.out(
+        `${current.name} v${current.version} (${current.enabled ? 'enabled' : 'disabled'}), applied ${current.createdAt} by ${current.createdBy} from ${current.source}`,
+      );
       output.out(JSON.stringify(current.spec, null, 2));
     });
   automations
@@ -87,17 +109,26 @@ export function registerDefinitionCommands(program: Command, output: Output): vo
     .argument('<name>')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: { json?: boolean }) => {
-      const { versions } = await (await connect()).request<{ versions: DefinitionVersion[] }>('GET', `/v1/automations/${encodeURIComponent(name)}/versions`);
+      const { versions } = await (
+        await connect()
+      ).request<{ versions: DefinitionVersion[] }>('GET', `/v1/automations/${encodeURIComponent(name)}/versions`);
       if (options.json) return printJson(output, versions);
-      for (const v of versions) output.out(`v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.createdBy.padEnd(16)} ${v.source}  ${v.hash.slice(0, 12)}`);
+      for (const v of versions)
+        output.out(`v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.createdBy.padEnd(16)} ${v.source}  ${v.hash.slice(0, 12)}`);
     });
   automations
     .command('rollback')
     .argument('<name>')
     .argument('<version>', 'the version whose content becomes current', positiveInt)
     .action(async (name: string, version: number) => {
-      const applied = await (await connect()).request<{ version: number; created: boolean }>('POST', `/v1/automations/${encodeURIComponent(name)}/rollback`, { version });
-      output.out(applied.created ? `✓ ${name} is now v${applied.version} (the content of v${version})` : `= ${name} already has the content of v${version}`);
+      const applied = await (
+        await connect()
+      ).request<{ version: number; created: boolean }>('POST', `/v1/automations/${encodeURIComponent(name)}/rollback`, { version });
+      output.out(
+        applied.created
+          ? `✓ ${name} is now v${applied.version} (the content of v${version})`
+          : `= ${name} already has the content of v${version}`,
+      );
     });
   for (const action of ['enable', 'disable'] as const) {
     automations

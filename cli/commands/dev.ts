@@ -30,7 +30,8 @@ function port(value: string): number {
 function printApplied(result: ApplyResult): void {
   if (!result.ok) {
     console.error('The definitions have errors; nothing was applied:');
-    for (const error of result.errors) console.error(`  ${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path}: ${error.message}`);
+    for (const error of result.errors)
+      console.error(`  ${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path}: ${error.message}`);
     return;
   }
   for (const applied of result.applied) {
@@ -52,18 +53,25 @@ async function runDemo(runtime: Runtime): Promise<void> {
   const { engine } = runtime;
   const existing = await engine.store.directory.getUser(input.id);
   const manager = input.manager === undefined ? undefined : await engine.store.directory.getUserByEmail(input.manager);
-  const change = diffUser(existing, toUserFields(input, existing, () => manager?.id), new Date().toISOString());
+  const change = diffUser(
+    existing,
+    toUserFields(input, existing, () => manager?.id),
+    new Date().toISOString(),
+  );
   if (change) await engine.directory.write((tx) => tx.saveUser(change, DEMO_EVENT_ID));
   await engine.outbox.drain();
   const event = await engine.store.events.get(DEMO_EVENT_ID);
   if (!event) throw new Error(`the demo event ${DEMO_EVENT_ID} was not delivered`);
-  for (const match of event.matches) console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
+  for (const match of event.matches)
+    console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
   for (const match of event.matches) {
     if (!match.runId) continue;
     const finished = await engine.waitForRun(match.runId, 120_000);
     console.log(formatRun({ ...finished, webUiLink: engine.webUiLink(finished.runId) }));
   }
-  console.log('\nTry: npx idflow runs list · npx idflow outbox · npx idflow directory grants list --user u-1001 · npx idflow emit --help   (Ctrl-C stops)');
+  console.log(
+    '\nTry: npx idflow runs list · npx idflow outbox · npx idflow directory grants list --user u-1001 · npx idflow emit --help   (Ctrl-C stops)',
+  );
 }
 
 interface ApiLimitOptions {
@@ -81,11 +89,24 @@ function apiLimitOptions(command: Command): Command {
     }
   };
   return command
-    .addOption(new Option('--body-limit <size>', 'largest request body, e.g. 1mb').env('IDFLOW_API_BODY_LIMIT').argParser(size).default(DEFAULT_BODY_LIMIT_BYTES, formatBytes(DEFAULT_BODY_LIMIT_BYTES)))
-    .addOption(new Option('--import-limit <size>', 'largest HR feed of `idflow directory import`, e.g. 64mb').env('IDFLOW_IMPORT_LIMIT').argParser(size).default(DEFAULT_IMPORT_LIMIT_BYTES, formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)));
+    .addOption(
+      new Option('--body-limit <size>', 'largest request body, e.g. 1mb')
+        .env('IDFLOW_API_BODY_LIMIT')
+        .argParser(size)
+        .default(DEFAULT_BODY_LIMIT_BYTES, formatBytes(DEFAULT_BODY_LIMIT_BYTES)),
+    )
+    .addOption(
+      new Option('--import-limit <size>', 'largest HR feed of `idflow directory import`, e.g. 64mb')
+        .env('IDFLOW_IMPORT_LIMIT')
+        .argParser(size)
+        .default(DEFAULT_IMPORT_LIMIT_BYTES, formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)),
+    );
 }
 
-const apiLimits = (options: ApiLimitOptions): RuntimeOptions['apiLimits'] => ({ bodyLimitBytes: options.bodyLimit, importLimitBytes: options.importLimit });
+const apiLimits = (options: ApiLimitOptions): RuntimeOptions['apiLimits'] => ({
+  bodyLimitBytes: options.bodyLimit,
+  importLimitBytes: options.importLimit,
+});
 
 /** The cluster of `idflow worker` and `idflow api`: TEMPORAL_ADDRESS, else the local default. */
 function clusterSettings(): TemporalSettings {
@@ -135,31 +156,48 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--no-ui', 'do not start the Temporal Web UI')
     .option('--apply <path...>', 'definition files or folders to apply at start', ['examples'])
     .option('--demo', 'once ready, send the example event and print its run')
-    .action(async (options: { dataDir?: string; apiPort: number; temporalPort: number; uiPort: number; ui: boolean; apply: string[]; demo?: boolean } & ApiLimitOptions) => {
-      const dataDir = dataDirOption(options.dataDir);
-      const temporal = temporalSettingsFromEnv();
-      console.log(`idflow dev: data in ${dataDir}`);
-      const runtimeOptions: RuntimeOptions = {
-        dataDir,
-        logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
-        temporal,
-        devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
-        worker: true,
-        apiPort: options.apiPort,
-        apiLimits: apiLimits(options),
-        devOutbox: true,
-        apply: options.apply,
-        onApplied: printApplied,
-      };
-      await runUntilSignal(async () => {
-        const runtime = await startRuntime(runtimeOptions);
-        console.log(`  Temporal  ${runtime.temporalAddress} (namespace ${runtime.namespace})${temporal ? '' : ', state in temporal.sqlite'}`);
-        if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
-        console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
-        console.log('ready');
-        return runtime;
-      }, options.demo ? runDemo : undefined);
-    });
+    .action(
+      async (
+        options: {
+          dataDir?: string;
+          apiPort: number;
+          temporalPort: number;
+          uiPort: number;
+          ui: boolean;
+          apply: string[];
+          demo?: boolean;
+        } & ApiLimitOptions,
+      ) => {
+        const dataDir = dataDirOption(options.dataDir);
+        const temporal = temporalSettingsFromEnv();
+        console.log(`idflow dev: data in ${dataDir}`);
+        const runtimeOptions: RuntimeOptions = {
+          dataDir,
+          logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+          temporal,
+          devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
+          worker: true,
+          apiPort: options.apiPort,
+          apiLimits: apiLimits(options),
+          devOutbox: true,
+          apply: options.apply,
+          onApplied: printApplied,
+        };
+        await runUntilSignal(
+          async () => {
+            const runtime = await startRuntime(runtimeOptions);
+            console.log(
+              `  Temporal  ${runtime.temporalAddress} (namespace ${runtime.namespace})${temporal ? '' : ', state in temporal.sqlite'}`,
+            );
+            if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
+            console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
+            console.log('ready');
+            return runtime;
+          },
+          options.demo ? runDemo : undefined,
+        );
+      },
+    );
 
   program
     .command('worker')
@@ -169,7 +207,13 @@ export function registerRuntimeCommands(program: Command): void {
     .action(async (options: { dataDir?: string; taskQueue: string }) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
-        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-worker' }), temporal, taskQueue: options.taskQueue, worker: true });
+        const runtime = await startRuntime({
+          dataDir: dataDirOption(options.dataDir),
+          logger: createLogger({ name: 'idflow-worker' }),
+          temporal,
+          taskQueue: options.taskQueue,
+          worker: true,
+        });
         console.log(`worker ready on task queue ${options.taskQueue} at ${runtime.temporalAddress}`);
         return runtime;
       });
@@ -183,7 +227,15 @@ export function registerRuntimeCommands(program: Command): void {
     .action(async (options: { dataDir?: string; host: string; port: number } & ApiLimitOptions) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
-        const runtime = await startRuntime({ dataDir: dataDirOption(options.dataDir), logger: createLogger({ name: 'idflow-api' }), temporal, worker: false, apiPort: options.port, apiHost: options.host, apiLimits: apiLimits(options) });
+        const runtime = await startRuntime({
+          dataDir: dataDirOption(options.dataDir),
+          logger: createLogger({ name: 'idflow-api' }),
+          temporal,
+          worker: false,
+          apiPort: options.port,
+          apiHost: options.host,
+          apiLimits: apiLimits(options),
+        });
         console.log(`API listening on ${runtime.apiUrl}`);
         return runtime;
       });

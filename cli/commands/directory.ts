@@ -23,7 +23,12 @@ const unreadable =
 async function sendFeed<T>(path: string, send: (body: RawBody) => Promise<T>): Promise<T> {
   const handle = await open(path).catch(unreadable(path));
   try {
-    return await send(new RawBody(/\.json$/i.test(path) ? 'application/json' : 'text/csv', Readable.toWeb(handle.createReadStream({ autoClose: false })) as ReadableStream<Uint8Array>));
+    return await send(
+      new RawBody(
+        /\.json$/i.test(path) ? 'application/json' : 'text/csv',
+        Readable.toWeb(handle.createReadStream({ autoClose: false })) as ReadableStream<Uint8Array>,
+      ),
+    );
   } finally {
     await handle.close();
   }
@@ -37,7 +42,9 @@ async function mappingParameter(path: string): Promise<string> {
 
 function printImport(output: Output, report: ImportReport): void {
   const verb = report.dryRun ? 'would ' : '';
-  output.out(`${report.dryRun ? 'dry run: ' : ''}${report.rows} rows from ${report.source}: ${verb}create ${report.created.length}, ${verb}update ${report.updated.length}, ${verb}deactivate ${report.deactivated.length}, ${report.unchanged} unchanged, ${report.errors.length} bad rows`);
+  output.out(
+    `${report.dryRun ? 'dry run: ' : ''}${report.rows} rows from ${report.source}: ${verb}create ${report.created.length}, ${verb}update ${report.updated.length}, ${verb}deactivate ${report.deactivated.length}, ${report.unchanged} unchanged, ${report.errors.length} bad rows`,
+  );
   for (const user of report.created) output.out(`  + ${user.id} ${user.email}`);
   for (const user of report.updated) output.out(`  ~ ${user.id}: ${user.changes.join(', ')}`);
   for (const user of report.deactivated) output.out(`  - ${user.id} (${user.reason})`);
@@ -45,8 +52,19 @@ function printImport(output: Output, report: ImportReport): void {
 }
 
 /** A `list [--user X] [--json]` command over GET /v1/directory/<what>. */
-function listCommand<T>(parent: Command, output: Output, what: string, line: (item: T) => string, extra?: (command: Command) => Command): void {
-  let command = parent.command(what).description(`${what} in the directory`).command('list').option('--user <user>', 'a user id or email').option('--json', 'machine-readable output');
+function listCommand<T>(
+  parent: Command,
+  output: Output,
+  what: string,
+  line: (item: T) => string,
+  extra?: (command: Command) => Command,
+): void {
+  let command = parent
+    .command(what)
+    .description(`${what} in the directory`)
+    .command('list')
+    .option('--user <user>', 'a user id or email')
+    .option('--json', 'machine-readable output');
   if (extra) command = extra(command);
   command.action(async (options: { user?: string; json?: boolean; state?: string }) => {
     const query = new URLSearchParams();
@@ -61,7 +79,9 @@ function listCommand<T>(parent: Command, output: Output, what: string, line: (it
 }
 
 export function registerDirectoryCommands(program: Command, output: Output): void {
-  const directory = program.command('directory').description('The identity directory: people, apps, entitlements, grants, accounts, tasks, ...');
+  const directory = program
+    .command('directory')
+    .description('The identity directory: people, apps, entitlements, grants, accounts, tasks, ...');
 
   directory
     .command('apply')
@@ -72,7 +92,9 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
 
   directory
     .command('import')
-    .description(`Import an HR feed (CSV or JSON): joiners, movers and leavers become user events. Exits ${IMPORT_ROW_ERRORS_EXIT} when rows were rejected (the rest is imported).`)
+    .description(
+      `Import an HR feed (CSV or JSON): joiners, movers and leavers become user events. Exits ${IMPORT_ROW_ERRORS_EXIT} when rows were rejected (the rest is imported).`,
+    )
     .argument('<file>')
     .option('--source <name>', 'names the feed in reports and audit', 'hr')
     .option('--map <mapping>', 'YAML file renaming feed columns: { columns: { "Work Email": email } }')
@@ -80,14 +102,22 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     .option('--dry-run', 'print the changes, make none')
     .option('--json', 'machine-readable output')
     .action(async (file: string, options: { source: string; map?: string; full?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const query = new URLSearchParams({ source: options.source, file: basename(file), full: String(Boolean(options.full)), dryRun: String(Boolean(options.dryRun)) });
+      const query = new URLSearchParams({
+        source: options.source,
+        file: basename(file),
+        full: String(Boolean(options.full)),
+        dryRun: String(Boolean(options.dryRun)),
+      });
       if (options.map) query.set('mapping', await mappingParameter(options.map));
       const client = await connect();
       const report = await sendFeed(file, (body) => client.request<ImportReport>('POST', `/v1/directory/import?${query}`, body));
       if (options.json) printJson(output, report);
       else printImport(output, report);
       if (report.errors.length > 0) {
-        throw new CliError(`${report.errors.length} row${report.errors.length === 1 ? '' : 's'} rejected (listed above); the other rows were ${report.dryRun ? 'checked' : 'imported'}`, IMPORT_ROW_ERRORS_EXIT);
+        throw new CliError(
+          `${report.errors.length} row${report.errors.length === 1 ? '' : 's'} rejected (listed above); the other rows were ${report.dryRun ? 'checked' : 'imported'}`,
+          IMPORT_ROW_ERRORS_EXIT,
+        );
       }
     });
 
@@ -101,10 +131,15 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
       const query = new URLSearchParams();
       if (options.status) query.set('status', options.status.toUpperCase());
       if (options.department) query.set('department', options.department);
-      const { users: list } = await (await connect()).request<{ users: User[] }>('GET', `/v1/directory/users${query.size > 0 ? `?${query}` : ''}`);
+      const { users: list } = await (
+        await connect()
+      ).request<{ users: User[] }>('GET', `/v1/directory/users${query.size > 0 ? `?${query}` : ''}`);
       if (options.json) return printJson(output, list);
       if (list.length === 0) return output.out('no users: import an HR feed with `idflow directory import FILE`');
-      for (const user of list) output.out(`${user.status === 'ENABLED' ? '●' : '○'} ${user.id.padEnd(12)} ${user.email.padEnd(32)} ${(user.department ?? '').padEnd(16)} ${user.title ?? ''}`);
+      for (const user of list)
+        output.out(
+          `${user.status === 'ENABLED' ? '●' : '○'} ${user.id.padEnd(12)} ${user.email.padEnd(32)} ${(user.department ?? '').padEnd(16)} ${user.title ?? ''}`,
+        );
     });
   users
     .command('get')
@@ -113,7 +148,8 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     .action(async (ref: string, options: { json?: boolean }) => {
       const user = await (await connect()).request<User>('GET', `/v1/directory/users/${encodeURIComponent(ref)}`);
       if (options.json) return printJson(output, user);
-      for (const [key, value] of Object.entries(user)) output.out(`${key.padEnd(15)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+      for (const [key, value] of Object.entries(user))
+        output.out(`${key.padEnd(15)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
     });
 
   directory
@@ -122,18 +158,45 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const body = await (await connect()).request<{ apps: { id: string; slug: string; displayName: string }[]; entitlements: { id: string; app: string; slug: string; displayName: string }[] }>('GET', '/v1/directory/apps');
+      const body = await (
+        await connect()
+      ).request<{
+        apps: { id: string; slug: string; displayName: string }[];
+        entitlements: { id: string; app: string; slug: string; displayName: string }[];
+      }>('GET', '/v1/directory/apps');
       if (options.json) return printJson(output, body);
       for (const app of body.apps) {
         output.out(`${app.slug}  ${app.displayName}`);
-        for (const e of body.entitlements.filter((entitlement) => entitlement.app === app.slug)) output.out(`    ${app.slug}:${e.slug}  ${e.displayName}`);
+        for (const e of body.entitlements.filter((entitlement) => entitlement.app === app.slug))
+          output.out(`    ${app.slug}:${e.slug}  ${e.displayName}`);
       }
     });
 
-  listCommand<Grant>(directory, output, 'grants', (g) => `${g.userId.padEnd(12)} ${g.entitlement.padEnd(32)} ${g.source}${g.expiresAt ? `  expires ${g.expiresAt}` : ''}`);
-  listCommand<Account>(directory, output, 'accounts', (a) => `${a.userId.padEnd(12)} ${a.app.padEnd(16)} ${a.username.padEnd(20)} ${a.status}`);
-  listCommand<Task>(directory, output, 'tasks', (t) => `${t.id.padEnd(16)} ${t.type.padEnd(15)} ${t.state.padEnd(10)} assignee ${t.assigneeId}  ${t.title}`, (c) => c.option('--state <state>', 'open, completed or cancelled'));
+  listCommand<Grant>(
+    directory,
+    output,
+    'grants',
+    (g) => `${g.userId.padEnd(12)} ${g.entitlement.padEnd(32)} ${g.source}${g.expiresAt ? `  expires ${g.expiresAt}` : ''}`,
+  );
+  listCommand<Account>(
+    directory,
+    output,
+    'accounts',
+    (a) => `${a.userId.padEnd(12)} ${a.app.padEnd(16)} ${a.username.padEnd(20)} ${a.status}`,
+  );
+  listCommand<Task>(
+    directory,
+    output,
+    'tasks',
+    (t) => `${t.id.padEnd(16)} ${t.type.padEnd(15)} ${t.state.padEnd(10)} assignee ${t.assigneeId}  ${t.title}`,
+    (c) => c.option('--state <state>', 'open, completed or cancelled'),
+  );
   listCommand<Delegate>(directory, output, 'delegates', (d) => `${d.userId} → ${d.delegateId}`);
   listCommand<Enrollment>(directory, output, 'enrollments', (e) => `${e.userId.padEnd(12)} ${e.profileId}`);
-  listCommand<Campaign>(directory, output, 'campaigns', (c) => `${c.id}  ${c.templateId}  user ${c.userId}  reviewer ${c.reviewerId ?? '-'}  ${c.state}  ${c.items.length} items`);
+  listCommand<Campaign>(
+    directory,
+    output,
+    'campaigns',
+    (c) => `${c.id}  ${c.templateId}  user ${c.userId}  reviewer ${c.reviewerId ?? '-'}  ${c.state}  ${c.items.length} items`,
+  );
 }

@@ -27,7 +27,12 @@ function printMatches(output: Output, event: EventRecord): void {
   if (event.matches.length === 0) output.out('  no automation is triggered by this event type');
   for (const match of event.matches) {
     if (match.error !== undefined) output.out(`  ✗ ${match.automation} v${match.version} matched, but ${match.error}`);
-    else output.out(match.matched ? `  ✓ ${match.automation} v${match.version} → run ${match.runId}` : `  · ${match.automation} v${match.version}: ${match.reason}`);
+    else
+      output.out(
+        match.matched
+          ? `  ✓ ${match.automation} v${match.version} → run ${match.runId}`
+          : `  · ${match.automation} v${match.version}: ${match.reason}`,
+      );
   }
 }
 
@@ -40,7 +45,10 @@ function unstarted(event: EventRecord | undefined): string[] {
 function finishRuns(output: Output, runs: RunRecord[], json: boolean, event?: EventRecord): void {
   if (json) printJson(output, { ...(event ? { event } : {}), runs: runs.map(runSummary) });
   else for (const run of runs) output.out(formatRun(run));
-  const problems = [...unstarted(event), ...runs.filter((run) => run.status !== 'completed').map((run) => `run ${run.runId} is ${run.status}`)];
+  const problems = [
+    ...unstarted(event),
+    ...runs.filter((run) => run.status !== 'completed').map((run) => `run ${run.runId} is ${run.status}`),
+  ];
   if (problems.length > 0) throw new CliError(problems.join('; '));
 }
 
@@ -48,29 +56,46 @@ export function registerEventCommands(program: Command, output: Output): void {
   program
     .command('emit')
     .description('Send a lifecycle event; every enabled automation it triggers starts one run')
-    .argument('<type>', 'user.created, user.updated, user.deactivated, account.*, grant.*, review.completed (manual automations: idflow run)')
+    .argument(
+      '<type>',
+      'user.created, user.updated, user.deactivated, account.*, grant.*, review.completed (manual automations: idflow run)',
+    )
     .option('--data <json>', 'event data as JSON or @FILE: becomes ctx.trigger')
     .option('--id <id>', 'idempotency key: the same id never starts the same automation twice')
     .option('--occurred-at <time>', 'RFC 3339 time the change happened')
     .option('--wait', 'wait for the started runs and print their outcome')
     .option('--timeout <seconds>', 'how long --wait waits', positiveInt, 300)
     .option('--json', 'print one JSON object')
-    .action(async (type: string, options: { data?: string; id?: string; occurredAt?: string; wait?: boolean; timeout: number; json?: boolean }) => {
-      const data = await jsonObjectArg(options.data, '--data');
-      const client = await connect();
-      const result = await client.request<IngestResult>('POST', '/v1/events', { type, data, id: options.id, occurredAt: options.occurredAt });
-      if (!options.wait) {
-        if (options.json) printJson(output, { event: result.event, runs: result.runs.map(runSummary) });
-        else printMatches(output, result.event);
-        if (result.duplicate && !options.json) output.out('  (this event id was received before: nothing new was started)');
-        const problems = unstarted(result.event);
-        if (problems.length > 0) throw new CliError(problems.join('; '));
-        return;
-      }
-      if (!options.json) printMatches(output, result.event);
-      const runs = await waitForRuns(client, result.runs.map((run) => run.runId), options.timeout);
-      finishRuns(output, runs, Boolean(options.json), result.event);
-    });
+    .action(
+      async (
+        type: string,
+        options: { data?: string; id?: string; occurredAt?: string; wait?: boolean; timeout: number; json?: boolean },
+      ) => {
+        const data = await jsonObjectArg(options.data, '--data');
+        const client = await connect();
+        const result = await client.request<IngestResult>('POST', '/v1/events', {
+          type,
+          data,
+          id: options.id,
+          occurredAt: options.occurredAt,
+        });
+        if (!options.wait) {
+          if (options.json) printJson(output, { event: result.event, runs: result.runs.map(runSummary) });
+          else printMatches(output, result.event);
+          if (result.duplicate && !options.json) output.out('  (this event id was received before: nothing new was started)');
+          const problems = unstarted(result.event);
+          if (problems.length > 0) throw new CliError(problems.join('; '));
+          return;
+        }
+        if (!options.json) printMatches(output, result.event);
+        const runs = await waitForRuns(
+          client,
+          result.runs.map((run) => run.runId),
+          options.timeout,
+        );
+        finishRuns(output, runs, Boolean(options.json), result.event);
+      },
+    );
 
   program
     .command('run')
@@ -109,6 +134,9 @@ export function registerEventCommands(program: Command, output: Output): void {
       const query = options.type ? `?type=${encodeURIComponent(options.type)}` : '';
       const { events: list } = await (await connect()).request<{ events: EventRecord[] }>('GET', `/v1/events${query}`);
       if (options.json) return printJson(output, list);
-      for (const event of list) output.out(`${event.receivedAt}  ${event.id.padEnd(36)} ${event.type.padEnd(18)} ${event.matches.filter((m) => m.matched).length} run(s)`);
+      for (const event of list)
+        output.out(
+          `${event.receivedAt}  ${event.id.padEnd(36)} ${event.type.padEnd(18)} ${event.matches.filter((m) => m.matched).length} run(s)`,
+        );
     });
 }

@@ -34,7 +34,13 @@ const isFile = (target: string): boolean => target.endsWith('.ts');
 /** The one JSON object `function run` prints: the documented keys, in a stable order. */
 function runReport(result: FunctionRunResult & { function?: string; version?: number }): object {
   const { ok, output, error, logs, durationMs } = result;
-  return { ok, ...(ok ? { output } : { error }), logs, durationMs, ...(result.version !== undefined && { function: result.function, version: result.version }) };
+  return {
+    ok,
+    ...(ok ? { output } : { error }),
+    logs,
+    durationMs,
+    ...(result.version !== undefined && { function: result.function, version: result.version }),
+  };
 }
 
 /** The settings of the kind: Function document beside FILE that names it, if there is one; an invalid one is refused, naming its file and field. */
@@ -48,7 +54,10 @@ async function documentFor(file: string): Promise<Partial<FunctionSpec>> {
     const parsed = FunctionSchema.safeParse(naming);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
-    throw new CliError(`${join(folder, entry)}: ${issue.path.map(String).join('.')}: ${issue.message} (the document that names ${basename(file)}; \`idflow validate\` lists every problem)`, 2);
+    throw new CliError(
+      `${join(folder, entry)}: ${issue.path.map(String).join('.')}: ${issue.message} (the document that names ${basename(file)}; \`idflow validate\` lists every problem)`,
+      2,
+    );
   }
   return {};
 }
@@ -116,11 +125,16 @@ async function runCommand(output: Output, target: string, options: RunOptions): 
       }
     } else {
       if (options.allowHost.length > 0 || options.secret.length > 0 || options.timeoutMs || options.memoryMb) {
-        throw new CliError(`--allow-host, --secret, --timeout-ms and --memory-mb apply to a FILE run; function ${target} runs with its document's settings and stored secrets`, 2);
+        throw new CliError(
+          `--allow-host, --secret, --timeout-ms and --memory-mb apply to a FILE run; function ${target} runs with its document's settings and stored secrets`,
+          2,
+        );
       }
       const ref = parseFunctionRef(target);
       if (!ref) throw new CliError(`"${target}" is neither a FILE.ts nor a function: ${FUNCTION_REF_HINT}`, 2);
-      result = await (await connect()).request('POST', `/v1/functions/${encodeURIComponent(ref.name)}/runs`, { input, version: ref.version });
+      result = await (
+        await connect()
+      ).request('POST', `/v1/functions/${encodeURIComponent(ref.name)}/runs`, { input, version: ref.version });
     }
   } catch (error) {
     // Even a usage error is one JSON object on stdout, as scripts expect.
@@ -134,7 +148,9 @@ async function runCommand(output: Output, target: string, options: RunOptions): 
 
 function printResults(output: Output, results: TestCaseResult[]): void {
   for (const result of results) {
-    output.out(`${result.passed ? '✓' : '✗'} ${result.name}  (${result.result.durationMs} ms)${result.problem ? `\n    ${result.problem}` : ''}`);
+    output.out(
+      `${result.passed ? '✓' : '✗'} ${result.name}  (${result.result.durationMs} ms)${result.problem ? `\n    ${result.problem}` : ''}`,
+    );
     if (!result.passed) for (const line of result.result.logs) output.out(`    log: ${line}`);
   }
   const failed = results.filter((result) => !result.passed).length;
@@ -174,13 +190,17 @@ async function testCommand(output: Output, target: string, options: { cases?: st
     casesFile = join(dirname(summary.file), `${target}.test.json`);
   }
   const cases = await readCases(casesFile);
-  const { results } = await client.request<{ results: TestCaseResult[] }>('POST', `/v1/functions/${encodeURIComponent(target)}/tests`, { cases });
+  const { results } = await client.request<{ results: TestCaseResult[] }>('POST', `/v1/functions/${encodeURIComponent(target)}/tests`, {
+    cases,
+  });
   printResults(output, results);
 }
 
 function printVersion(output: Output, version: FunctionVersionInfo, current?: number): void {
   const marker = current === undefined ? '' : version.version === current ? '● ' : '  ';
-  output.out(`${marker}v${String(version.version).padEnd(4)} ${version.codeHash.slice(0, 12)}  ${version.createdAt}  ${version.createdBy.padEnd(12)} ${version.message}`);
+  output.out(
+    `${marker}v${String(version.version).padEnd(4)} ${version.codeHash.slice(0, 12)}  ${version.createdAt}  ${version.createdBy.padEnd(12)} ${version.message}`,
+  );
 }
 
 /** A secret's value from stdin, without its trailing newline; never from an argument (shell history). */
@@ -188,7 +208,9 @@ async function readSecretValue(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('value (then Enter and Ctrl-D): ');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const value = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!value) throw new CliError('no value on stdin: pipe it in, e.g. `printf %s "$TOKEN" | idflow secret set NAME KEY`', 2);
   return value;
 }
@@ -225,8 +247,16 @@ export function registerFunctionCommands(program: Command, output: Output): void
       const source = await readFile(path, 'utf8').catch(() => {
         throw new CliError(`${path}: no such file`, 2);
       });
-      const published = await client.request<FunctionVersionInfo & { created: boolean }>('POST', `/v1/functions/${encodeURIComponent(name)}/versions`, { source, filename: path, message: options.message });
-      output.out(published.created ? `✓ ${name} v${published.version} published (${published.codeHash.slice(0, 12)})` : `= ${name} v${published.version} unchanged: the code is the same`);
+      const published = await client.request<FunctionVersionInfo & { created: boolean }>(
+        'POST',
+        `/v1/functions/${encodeURIComponent(name)}/versions`,
+        { source, filename: path, message: options.message },
+      );
+      output.out(
+        published.created
+          ? `✓ ${name} v${published.version} published (${published.codeHash.slice(0, 12)})`
+          : `= ${name} v${published.version} unchanged: the code is the same`,
+      );
     });
   fn.command('list')
     .option('--json', 'machine-readable output')
@@ -234,13 +264,18 @@ export function registerFunctionCommands(program: Command, output: Output): void
       const { functions } = await (await connect()).request<{ functions: FunctionSummary[] }>('GET', '/v1/functions');
       if (options.json) return printJson(output, functions);
       if (functions.length === 0) return output.out('no functions: apply a kind: Function document with `idflow apply PATH`');
-      for (const f of functions) output.out(`${f.name.padEnd(24)} v${String(f.version).padEnd(4)} ${f.codeHash.slice(0, 12)}  hosts: ${f.allowedHosts.join(', ') || '(none)'}  secrets: ${f.secrets.join(', ') || '(none)'}  ${f.description ?? ''}`);
+      for (const f of functions)
+        output.out(
+          `${f.name.padEnd(24)} v${String(f.version).padEnd(4)} ${f.codeHash.slice(0, 12)}  hosts: ${f.allowedHosts.join(', ') || '(none)'}  secrets: ${f.secrets.join(', ') || '(none)'}  ${f.description ?? ''}`,
+        );
     });
   fn.command('versions')
     .argument('<name>')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: { json?: boolean }) => {
-      const history = await (await connect()).request<{ current: number; versions: FunctionVersionInfo[] }>('GET', `/v1/functions/${encodeURIComponent(name)}/versions`);
+      const history = await (
+        await connect()
+      ).request<{ current: number; versions: FunctionVersionInfo[] }>('GET', `/v1/functions/${encodeURIComponent(name)}/versions`);
       if (options.json) return printJson(output, history);
       for (const version of history.versions) printVersion(output, version, history.current);
     });
@@ -250,7 +285,9 @@ export function registerFunctionCommands(program: Command, output: Output): void
     .argument('<version>')
     .action(async (name: string, version: string) => {
       const target = integer(version.replace(/^v/, ''), 'VERSION') as number;
-      const result = await (await connect()).request<FunctionVersionInfo>('POST', `/v1/functions/${encodeURIComponent(name)}/rollback`, { version: target });
+      const result = await (
+        await connect()
+      ).request<FunctionVersionInfo>('POST', `/v1/functions/${encodeURIComponent(name)}/rollback`, { version: target });
       output.out(`✓ ${name} v${result.version} is current (the content of v${target})`);
     });
 
@@ -269,7 +306,12 @@ export function registerFunctionCommands(program: Command, output: Output): void
     .command('list')
     .argument('<function>')
     .action(async (name: string) => {
-      const { secrets } = await (await connect()).request<{ secrets: { key: string; updatedAt: string; updatedBy: string }[] }>('GET', `/v1/functions/${encodeURIComponent(name)}/secrets`);
+      const { secrets } = await (
+        await connect()
+      ).request<{ secrets: { key: string; updatedAt: string; updatedBy: string }[] }>(
+        'GET',
+        `/v1/functions/${encodeURIComponent(name)}/secrets`,
+      );
       if (secrets.length === 0) return output.out(`function ${name} has no secrets`);
       for (const entry of secrets) output.out(`${entry.key.padEnd(24)} set ${entry.updatedAt} by ${entry.updatedBy}`);
     });

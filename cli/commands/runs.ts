@@ -27,7 +27,7 @@ export function registerRunCommands(program: Command, output: Output): void {
     .command('list')
     .option('--automation <name>')
     .option('--status <status>', 'running, completed, failed, cancelled, terminated, timed_out')
-    .option('--parent <run id>', 'the runs this run started (a forEachUser tick\'s per-user runs, run_automation children)')
+    .option('--parent <run id>', "the runs this run started (a forEachUser tick's per-user runs, run_automation children)")
     .option('--json', 'machine-readable output')
     .action(async (options: { automation?: string; status?: string; parent?: string; json?: boolean }) => {
       const query = new URLSearchParams();
@@ -64,6 +64,7 @@ export function registerRunCommands(program: Command, output: Output): void {
       const { items } = await (await connect()).request<{ items: OutboxEntry[] }>('GET', '/v1/outbox');
       if (options.json) return printJson(output, items);
       if (items.length === 0) return output.out('the outbox is empty');
-      for (const item of items) output.out(`${item.at}  ${item.channel} → ${item.to}${item.signed ? ' (signed)' : ''}\n${describeOutboxItem(item)}`);
+      for (const item of items)
+        output.out(`${item.at}  ${item.channel} → ${item.to}${item.signed ? ' (signed)' : ''}\n${describeOutboxItem(item)}`);
     });
 }

@@ -14,7 +14,9 @@ export function registerScheduleCommands(program: Command, output: Output): void
       if (options.json) return printJson(output, list);
       if (list.length === 0) return output.out('no scheduled automations');
       for (const schedule of list) {
-        output.out(`${schedule.paused ? '⏸' : '●'} ${schedule.name}  ${schedule.cron ?? `every ${schedule.every}`}  ${schedule.timezone}  (Temporal schedule ${schedule.scheduleId})`);
+        output.out(
+          `${schedule.paused ? '⏸' : '●'} ${schedule.name}  ${schedule.cron ?? `every ${schedule.every}`}  ${schedule.timezone}  (Temporal schedule ${schedule.scheduleId})`,
+        );
         for (const next of schedule.nextFireTimes) output.out(`    next: ${next.local}`);
       }
     });

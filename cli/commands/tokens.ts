@@ -26,7 +26,8 @@ function expiresIn(value: string): number {
 
 function expiresAt(value: string): Date {
   const at = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new CliError(`--expires-at: "${value}" is not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime()))
+    throw new CliError(`--expires-at: "${value}" is not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
   return at;
 }
 
@@ -58,9 +59,11 @@ export function registerTokenCommands(program: Command, output: Output): void {
     .option('--expires-at <time>', 'refused after this RFC 3339 time', expiresAt)
     .option(...dataDirOption)
     .action(async (name: string, options: { scopes: Scope[]; expiresIn?: number; expiresAt?: Date; dataDir?: string }) => {
-      if (options.expiresIn !== undefined && options.expiresAt !== undefined) throw new CliError('give --expires-in or --expires-at, not both');
+      if (options.expiresIn !== undefined && options.expiresAt !== undefined)
+        throw new CliError('give --expires-in or --expires-at, not both');
       const expiry = options.expiresAt ?? (options.expiresIn === undefined ? undefined : new Date(Date.now() + options.expiresIn));
-      if (expiry !== undefined && expiry.getTime() <= Date.now()) throw new CliError(`--expires-at: ${expiry.toISOString()} is in the past`);
+      if (expiry !== undefined && expiry.getTime() <= Date.now())
+        throw new CliError(`--expires-at: ${expiry.toISOString()} is in the past`);
       const token = await withStore(options.dataDir, (store) =>
         store.tokens.create(name, options.scopes, { expiresAt: expiry }).catch((error: Error) => {
           throw new CliError(error.message);
@@ -79,7 +82,9 @@ export function registerTokenCommands(program: Command, output: Output): void {
       if (options.json) return printJson(output, list);
       const now = Date.now();
       for (const token of list) {
-        output.out(`${token.name}  ${token.scopes.join(',')}  created ${token.createdAt}  ${state(token, now)}  last used ${token.lastUsedAt ?? 'never'}`);
+        output.out(
+          `${token.name}  ${token.scopes.join(',')}  created ${token.createdAt}  ${state(token, now)}  last used ${token.lastUsedAt ?? 'never'}`,
+        );
       }
     });
 

@@ -34,10 +34,18 @@ export default async function (input: Input, ctx: FunctionContext) {
   });
   if (!response.ok) {
     const detail = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new Error(`Graph refused the Temporary Access Pass for ${input.userPrincipalName}: ${response.status} ${detail.error?.code ?? ''} ${detail.error?.message ?? ''}`.trim());
+    throw new Error(
+      `Graph refused the Temporary Access Pass for ${input.userPrincipalName}: ${response.status} ${detail.error?.code ?? ''} ${detail.error?.message ?? ''}`.trim(),
+    );
   }
   const pass = (await response.json()) as GraphPass;
   const expiresAt = new Date(Date.parse(pass.startDateTime) + pass.lifetimeInMinutes * 60_000).toISOString();
   ctx.log(`issued pass ${pass.id} for ${input.userPrincipalName}, valid until ${expiresAt}`);
-  return { id: pass.id, temporaryAccessPass: pass.temporaryAccessPass, startDateTime: pass.startDateTime, expiresAt, isUsableOnce: pass.isUsableOnce };
+  return {
+    id: pass.id,
+    temporaryAccessPass: pass.temporaryAccessPass,
+    startDateTime: pass.startDateTime,
+    expiresAt,
+    isUsableOnce: pass.isUsableOnce,
+  };
 }

@@ -19,12 +19,18 @@ const base64 = (text: string): string => btoa(String.fromCharCode(...new TextEnc
 export default async function (input: Input, ctx: FunctionContext) {
   const user = ctx.getConfig('TICKETS_USER');
   const password = ctx.getConfig('TICKETS_PASSWORD');
-  if (!user || !password) throw new Error('secrets TICKETS_USER and TICKETS_PASSWORD must be set: idflow secret set ticket TICKETS_USER (and TICKETS_PASSWORD)');
+  if (!user || !password)
+    throw new Error('secrets TICKETS_USER and TICKETS_PASSWORD must be set: idflow secret set ticket TICKETS_USER (and TICKETS_PASSWORD)');
   const base = ctx.getConfig('TICKETS_URL') ?? 'https://acme.service-now.com';
   const response = await ctx.fetch(`${base}/api/now/table/incident`, {
     method: 'POST',
     headers: { authorization: `Basic ${base64(`${user}:${password}`)}`, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ short_description: input.summary, description: input.description ?? '', assignment_group: input.assignmentGroup ?? 'IT Service Desk', priority: String(input.priority ?? 4) }),
+    body: JSON.stringify({
+      short_description: input.summary,
+      description: input.description ?? '',
+      assignment_group: input.assignmentGroup ?? 'IT Service Desk',
+      priority: String(input.priority ?? 4),
+    }),
   });
   if (!response.ok) throw new Error(`the ticketing system refused the ticket: ${response.status} ${await response.text()}`);
   const { result } = (await response.json()) as { result: { number: string; sys_id: string } };

@@ -31,7 +31,8 @@ export default async function (input: Input, ctx: FunctionContext): Promise<{ us
   const maxLength = input.maxLength ?? 20;
   const initial = fold(input.firstName).slice(0, 1);
   const last = fold(input.lastName);
-  if (!initial || !last) throw new Error(`cannot make a username from "${input.firstName}" "${input.lastName}": no letters left after folding`);
+  if (!initial || !last)
+    throw new Error(`cannot make a username from "${input.firstName}" "${input.lastName}": no letters left after folding`);
   const base = `${initial}${last}`;
   for (let attempt = 0; attempt < 100; attempt++) {
     const suffix = attempt === 0 ? '' : String(attempt);

@@ -166,7 +166,9 @@ export function deniedReasonOf(address: Address, exemptions: readonly CidrRange[
   const classification = classify(address);
   if (!classification) return undefined;
   const mapped = carriedIpv4(address);
-  const candidates = [address, ...(mapped?.carrier === 'IPv4-mapped' ? [mapped.address] : [])].map((one) => new IpAddress(one.version, one.value));
+  const candidates = [address, ...(mapped?.carrier === 'IPv4-mapped' ? [mapped.address] : [])].map(
+    (one) => new IpAddress(one.version, one.value),
+  );
   const exempt = exemptions.some((range) =>
     candidates.some((ip) => range.contains(ip) && (!classification.metadata || range.prefix === ip.bits)),
   );

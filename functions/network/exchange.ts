@@ -52,7 +52,11 @@ export async function exchange(hop: Hop, address: Address, options: ExchangeOpti
  * Why the peer a socket reached must not be talked to, or undefined when it is the address that
  * was checked (an IPv4-mapped report of it included) and that address is allowed.
  */
-export function connectedAddressProblem(remote: string | undefined, expected: Address, exemptions: readonly CidrRange[]): string | undefined {
+export function connectedAddressProblem(
+  remote: string | undefined,
+  expected: Address,
+  exemptions: readonly CidrRange[],
+): string | undefined {
   const address = remote === undefined ? undefined : addressOf(remote);
   if (!address) return 'the connection reports no peer address';
   const mapped = carriedIpv4(address);
@@ -164,7 +168,8 @@ function readBody(response: IncomingMessage, socket: Socket, options: ExchangeOp
       else reject(error);
     };
     const onAbort = (): void => finish(signal.reason);
-    const tooLarge = (what: string): NetworkError => new NetworkError(`${label}: the response body ${what}, more than maxResponseBytes (${maxResponseBytes})`);
+    const tooLarge = (what: string): NetworkError =>
+      new NetworkError(`${label}: the response body ${what}, more than maxResponseBytes (${maxResponseBytes})`);
     const incomplete = (): NetworkError => new NetworkError(`${label}: the connection closed before the whole response body arrived`);
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });

@@ -59,7 +59,18 @@ export interface GuardedFetch {
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Set by the guard itself (Host, framing, connection reuse); a function's value is dropped, as fetch() ignores forbidden headers. */
-const GUARD_OWNED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection']);
+const GUARD_OWNED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-connection',
+]);
 /** Dropped when a redirect turns the request into a GET without body, as fetch() does. */
 const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
 /** Dropped when a redirect leaves the origin, so a token for one host never reaches another. */
@@ -81,7 +92,8 @@ export function createGuardedFetch(policy: NetworkPolicy): GuardedFetch {
   /** One hop, counted against maxRequests even when it is then denied. */
   async function send(hop: Hop, signal: AbortSignal): Promise<ResponseHead> {
     const label = requestLabel(hop.method, hop.url);
-    if (requestCount >= policy.maxRequests) throw new NetworkError(`${label}: more than maxRequests (${policy.maxRequests}) requests in this run`);
+    if (requestCount >= policy.maxRequests)
+      throw new NetworkError(`${label}: more than maxRequests (${policy.maxRequests}) requests in this run`);
     requestCount++;
     const refusal = urlRefusal(hop.url, patterns);
     if (refusal) throw deny(hop, refusal);
@@ -103,7 +115,11 @@ export function createGuardedFetch(policy: NetworkPolicy): GuardedFetch {
       const address = addressOf(answer);
       if (!address) throw deny(hop, `${host} resolves to ${JSON.stringify(answer)}, which is not an IP address`);
       const reason = deniedReasonOf(address, exemptions);
-      if (reason) throw deny(hop, `${host} resolves to ${formatAddress(address)}, which is ${reason} (every DNS answer is checked, against DNS rebinding)${EXEMPTION_HINT}`);
+      if (reason)
+        throw deny(
+          hop,
+          `${host} resolves to ${formatAddress(address)}, which is ${reason} (every DNS answer is checked, against DNS rebinding)${EXEMPTION_HINT}`,
+        );
       return address;
     });
     return addresses[0] as Address;
@@ -121,7 +137,9 @@ export function createGuardedFetch(policy: NetworkPolicy): GuardedFetch {
     const byDeadline = endsAt === policy.deadline;
     const timeLeft = endsAt - Date.now();
     const timeoutError = (): NetworkError =>
-      new NetworkError(`${requestLabel(hop.method, hop.url)}: ${byDeadline ? "the run's deadline passed" : `no complete response within requestTimeoutMs (${policy.requestTimeoutMs} ms)`}`);
+      new NetworkError(
+        `${requestLabel(hop.method, hop.url)}: ${byDeadline ? "the run's deadline passed" : `no complete response within requestTimeoutMs (${policy.requestTimeoutMs} ms)`}`,
+      );
     if (timeLeft <= 0) throw timeoutError();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(timeoutError()), timeLeft);
@@ -131,7 +149,8 @@ export function createGuardedFetch(policy: NetworkPolicy): GuardedFetch {
         const location = REDIRECT_STATUSES.has(head.status) ? head.headers.find(([name]) => name === 'location')?.[1] : undefined;
         if (location === undefined) return plainResponse(hop.url, head, await head.readBody(), redirects > 0);
         head.discard();
-        if (redirects >= policy.maxRedirects) throw new NetworkError(`${requestLabel(hop.method, hop.url)}: more than maxRedirects (${policy.maxRedirects}) redirects`);
+        if (redirects >= policy.maxRedirects)
+          throw new NetworkError(`${requestLabel(hop.method, hop.url)}: more than maxRedirects (${policy.maxRedirects}) redirects`);
         hop = redirectedHop(hop, head.status, location);
       }
     } catch (error) {
@@ -175,7 +194,8 @@ function urlRefusal(url: URL, patterns: readonly HostPattern[]): string | undefi
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `scheme ${url.protocol} is not allowed, only http: and https:`;
   // Denied rather than stripped: credentials belong in an Authorization header, and a URL like
   // http://allowed.com@evil.com/ is meant to confuse whoever reads it.
-  if (url.username !== '' || url.password !== '') return 'credentials in the URL (user:password@) are not allowed; send an Authorization header instead';
+  if (url.username !== '' || url.password !== '')
+    return 'credentials in the URL (user:password@) are not allowed; send an Authorization header instead';
   if (!isHostAllowed(patterns, url)) {
     return `host ${url.host} is not in the allowed hosts; add it to allowedHosts in the function's document (or --allow-host ${url.host} on the CLI)`;
   }
@@ -200,7 +220,8 @@ function firstHop(request: PlainRequest, maxBodyBytes: number, deny: (hop: Hop, 
     throw deny({ url, method: shown, headers: [], body }, `method ${shown} is not allowed, only ${[...ALLOWED_METHODS].join(', ')}`);
   }
   const label = requestLabel(method, url);
-  if (body && body.length > maxBodyBytes) throw new NetworkError(`${label}: the request body is ${body.length} bytes, more than maxRequestBodyBytes (${maxBodyBytes})`);
+  if (body && body.length > maxBodyBytes)
+    throw new NetworkError(`${label}: the request body is ${body.length} bytes, more than maxRequestBodyBytes (${maxBodyBytes})`);
   return { url, method, headers: checkedHeaders(request.headers ?? [], label), body };
 }
 
@@ -208,7 +229,9 @@ function firstHop(request: PlainRequest, maxBodyBytes: number, deny: (hop: Hop, 
 function checkShape(request: PlainRequest): void {
   const isString = (value: unknown): boolean => typeof value === 'string';
   const optionalString = (value: unknown): boolean => value === undefined || isString(value);
-  const pairs = request.headers === undefined || (Array.isArray(request.headers) && request.headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every(isString)));
+  const pairs =
+    request.headers === undefined ||
+    (Array.isArray(request.headers) && request.headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every(isString)));
   if (!isString(request.url) || !optionalString(request.method) || !optionalString(request.body) || !pairs) {
     throw new NetworkError('fetch takes { url: string, method?: string, headers?: [string, string][], body?: string }');
   }

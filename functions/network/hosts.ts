@@ -59,6 +59,7 @@ export function isHostAllowed(patterns: readonly HostPattern[], url: URL): boole
 
 function hostMatches(pattern: HostPattern, host: string, address: Address | undefined): boolean {
   const patternAddress = addressOf(pattern.host);
-  if (address || patternAddress) return !!address && !!patternAddress && address.version === patternAddress.version && address.value === patternAddress.value;
+  if (address || patternAddress)
+    return !!address && !!patternAddress && address.version === patternAddress.version && address.value === patternAddress.value;
   return pattern.wildcard ? host.endsWith(`.${pattern.host}`) : host === pattern.host;
 }

@@ -8,7 +8,11 @@ import { isHostAllowed, parseHostPattern } from './hosts.js';
 import type { GuardedFetch, PlainRequest, PlainResponse } from './fetch.js';
 import type { FetchStub } from '../types.js';
 
-export function createStubFetch(stubs: readonly FetchStub[], allowHosts: readonly string[], onDenied: (line: string) => void): GuardedFetch {
+export function createStubFetch(
+  stubs: readonly FetchStub[],
+  allowHosts: readonly string[],
+  onDenied: (line: string) => void,
+): GuardedFetch {
   const patterns = allowHosts.map(parseHostPattern);
   let requestCount = 0;
   const deny = (line: string): never => {
@@ -32,7 +36,10 @@ export function createStubFetch(stubs: readonly FetchStub[], allowHosts: readonl
       const stub = stubs.find((candidate) => (candidate.method ?? 'GET').toUpperCase() === method && candidate.url === url.href);
       if (!stub) return deny(`${method} ${url.href}: no stubbed response in this test case (add one under "fetch")`);
       const body = typeof stub.body === 'string' ? stub.body : stub.body === undefined ? '' : JSON.stringify(stub.body);
-      const headers = Object.entries({ ...(typeof stub.body === 'string' || stub.body === undefined ? {} : { 'content-type': 'application/json' }), ...stub.headers });
+      const headers = Object.entries({
+        ...(typeof stub.body === 'string' || stub.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...stub.headers,
+      });
       const status = stub.status ?? 200;
       return { url: url.href, status, statusText: '', headers, body, redirected: false };
     },

@@ -22,7 +22,8 @@ export interface PreludeHandle {
 }
 
 /** What deliver() receives. */
-export type BridgeEvent = { kind: 'timer'; id: number } | { kind: 'reply'; id: number; json?: string; error?: { code: string; message: string } };
+export type BridgeEvent =
+  { kind: 'timer'; id: number } | { kind: 'reply'; id: number; json?: string; error?: { code: string; message: string } };
 
 export function sandboxPrelude(hostCall: (request: string) => string): PreludeHandle {
   'use strict';
@@ -74,7 +75,10 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   // ---- asynchronous host calls (fetch, directory): settled by deliver() ----
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void; decode: (json: string) => unknown }>();
+  const pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: unknown) => void; decode: (json: string) => unknown }
+  >();
 
   function callAsync(op: string, payload: Record<string, unknown>, decode: (json: string) => unknown): Promise<unknown> {
     return new NativePromise((resolve, reject) => {
@@ -139,16 +143,28 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   function headerPairs(headers: unknown): HeaderPairs {
     const pairs: HeaderPairs = [];
     if (headers === undefined || headers === null) return pairs;
-    const source = isArray(headers) ? headers : typeof (headers as { entries?: unknown }).entries === 'function' ? [...(headers as { entries(): Iterable<unknown> }).entries()] : entries(headers as object);
+    const source = isArray(headers)
+      ? headers
+      : typeof (headers as { entries?: unknown }).entries === 'function'
+        ? [...(headers as { entries(): Iterable<unknown> }).entries()]
+        : entries(headers as object);
     for (const pair of source as unknown[]) {
-      if (!isArray(pair) || pair.length !== 2) throw new NativeTypeError('ctx.fetch headers must be an object or a list of [name, value] pairs');
+      if (!isArray(pair) || pair.length !== 2)
+        throw new NativeTypeError('ctx.fetch headers must be an object or a list of [name, value] pairs');
       pairs.push([String(pair[0]), String(pair[1])]);
     }
     return pairs;
   }
 
   function responseOf(json: string): unknown {
-    const plain = parse(json) as { url: string; status: number; statusText: string; headers: HeaderPairs; body: string; redirected: boolean };
+    const plain = parse(json) as {
+      url: string;
+      status: number;
+      statusText: string;
+      headers: HeaderPairs;
+      body: string;
+      redirected: boolean;
+    };
     const list: HeaderPairs = plain.headers.map(([name, value]) => [name.toLowerCase(), value]);
     const headers = freeze({
       get(name: unknown): string | null {
@@ -181,8 +197,14 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     const url = typeof resource === 'string' ? resource : String(resource);
     const options = init ?? {};
     const body = options.body;
-    if (body !== undefined && body !== null && typeof body !== 'string') throw new NativeTypeError('ctx.fetch body must be a string: use JSON.stringify(value)');
-    const request = { url, method: options.method === undefined ? 'GET' : String(options.method), headers: headerPairs(options.headers), body: body ?? undefined };
+    if (body !== undefined && body !== null && typeof body !== 'string')
+      throw new NativeTypeError('ctx.fetch body must be a string: use JSON.stringify(value)');
+    const request = {
+      url,
+      method: options.method === undefined ? 'GET' : String(options.method),
+      headers: headerPairs(options.headers),
+      body: body ?? undefined,
+    };
     return callAsync('fetch', { request }, responseOf);
   }
 
@@ -249,12 +271,18 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     } catch (error) {
       if (error instanceof NotJson) return finish({ error: { code: 'OUTPUT_NOT_JSON', message: error.message } });
       if (error instanceof NativeTypeError && /circular|BigInt/.test(String(error.message))) {
-        return finish({ error: { code: 'OUTPUT_NOT_JSON', message: `the output cannot be JSON: ${String(error.message).split('\n')[0]}` } });
+        return finish({
+          error: { code: 'OUTPUT_NOT_JSON', message: `the output cannot be JSON: ${String(error.message).split('\n')[0]}` },
+        });
       }
       return finish({ error: describeThrown(error) });
     }
-    if (json === undefined) return finish({ error: { code: 'OUTPUT_NOT_JSON', message: 'the function returned undefined; return a JSON value (null for nothing)' } });
-    if (json.length > maxOutputChars) return finish({ error: { code: 'OUTPUT_TOO_LARGE', message: `the output is more than ${maxOutputChars} bytes of JSON` } });
+    if (json === undefined)
+      return finish({
+        error: { code: 'OUTPUT_NOT_JSON', message: 'the function returned undefined; return a JSON value (null for nothing)' },
+      });
+    if (json.length > maxOutputChars)
+      return finish({ error: { code: 'OUTPUT_TOO_LARGE', message: `the output is more than ${maxOutputChars} bytes of JSON` } });
     finish({ json });
   }
 
@@ -274,7 +302,8 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
       const module = { exports: {} as Record<string, unknown> };
       (factory as (module: unknown, exports: unknown) => void)(module, module.exports);
       const exported = module.exports;
-      const main = exported !== null && typeof exported === 'object' && typeof exported.default === 'function' ? exported.default : exported;
+      const main =
+        exported !== null && typeof exported === 'object' && typeof exported.default === 'function' ? exported.default : exported;
       if (typeof main !== 'function') throw new NativeTypeError('the function must `export default async function (input, ctx) { ... }`');
       return await (main as (input: unknown, ctx: unknown) => unknown)(boot.input, ctx);
     };
@@ -296,10 +325,14 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
         if (!callback) continue;
         apply(mapDelete, timers, [event.id]);
         const ran = apply(promiseThen, NativePromise.resolve(), [callback]);
-        apply(promiseThen, ran, [undefined, (error: unknown) => log('error', [`a setTimeout callback threw: ${describeThrown(error).message}`])]);
+        apply(promiseThen, ran, [
+          undefined,
+          (error: unknown) => log('error', [`a setTimeout callback threw: ${describeThrown(error).message}`]),
+        ]);
         continue;
       }
-      const waiting = apply(mapGet, pending, [event.id]) as { resolve: (value: unknown) => void; reject: (error: unknown) => void; decode: (json: string) => unknown } | undefined;
+      const waiting = apply(mapGet, pending, [event.id]) as
+        { resolve: (value: unknown) => void; reject: (error: unknown) => void; decode: (json: string) => unknown } | undefined;
       if (!waiting) continue;
       apply(mapDelete, pending, [event.id]);
       if (event.error) waiting.reject(makeError(event.error.code, event.error.message));

@@ -86,7 +86,10 @@ class Invocation {
           deadline: this.deadline,
           onDenied,
         });
-    this.context = vm.createContext({}, { name: 'idflow function', codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' });
+    this.context = vm.createContext(
+      {},
+      { name: 'idflow function', codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' },
+    );
     WEB_GLOBALS.runInContext(this.context);
     const install = PRELUDE.runInContext(this.context) as (hostCall: (request: string) => string) => PreludeHandle;
     this.handle = install((request) => this.hostCall(request));
@@ -148,17 +151,28 @@ class Invocation {
     if (this.logTruncated) return;
     if (this.logLines >= maxLogLines || this.logBytes >= maxLogBytes) {
       this.logTruncated = true;
-      send({ type: 'log', callId: this.run.callId, line: `[idflow] further log lines dropped: more than ${maxLogLines} lines or ${maxLogBytes} bytes` });
+      send({
+        type: 'log',
+        callId: this.run.callId,
+        line: `[idflow] further log lines dropped: more than ${maxLogLines} lines or ${maxLogBytes} bytes`,
+      });
       return;
     }
-    const line = Buffer.byteLength(text) > maxLogLineBytes ? `${Buffer.from(text).subarray(0, maxLogLineBytes).toString().replace(/\uFFFD$/, '')}… [line cut at ${maxLogLineBytes} bytes]` : text;
+    const line =
+      Buffer.byteLength(text) > maxLogLineBytes
+        ? `${Buffer.from(text)
+            .subarray(0, maxLogLineBytes)
+            .toString()
+            .replace(/\uFFFD$/, '')}… [line cut at ${maxLogLineBytes} bytes]`
+        : text;
     this.logLines++;
     this.logBytes += Buffer.byteLength(line);
     send({ type: 'log', callId: this.run.callId, line });
   }
 
   private setTimer(id: number, ms: number): string {
-    if (this.timers.size >= this.run.limits.maxTimers) return reply.error('RUNTIME_ERROR', `more than ${this.run.limits.maxTimers} timers pending at once`);
+    if (this.timers.size >= this.run.limits.maxTimers)
+      return reply.error('RUNTIME_ERROR', `more than ${this.run.limits.maxTimers} timers pending at once`);
     const delay = Math.min(ms, Math.max(0, this.deadline - Date.now()) + 1);
     this.timers.set(
       id,
@@ -189,7 +203,11 @@ class Invocation {
     if (!DIRECTORY_METHODS.some((name) => name === method) || !Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
       return reply.error('RUNTIME_ERROR', `ctx.directory has no method ${String(method)}`);
     }
-    if (this.directoryCalls >= this.run.limits.maxDirectoryCalls) return reply.error('RUNTIME_ERROR', `more than maxDirectoryCalls (${this.run.limits.maxDirectoryCalls}) ctx.directory calls in this run`);
+    if (this.directoryCalls >= this.run.limits.maxDirectoryCalls)
+      return reply.error(
+        'RUNTIME_ERROR',
+        `more than maxDirectoryCalls (${this.run.limits.maxDirectoryCalls}) ctx.directory calls in this run`,
+      );
     this.directoryCalls++;
     const id = this.nextRequestId++;
     this.awaitingDirectory.add(id);
@@ -201,13 +219,21 @@ class Invocation {
     const error = call.error as { code?: unknown; message?: unknown } | undefined;
     if (error) {
       const code = String(error.code);
-      return this.finish({ error: { code: (CODES_FROM_CONTEXT.has(code) ? code : 'RUNTIME_ERROR') as FunctionErrorCode, message: String(error.message) } });
+      return this.finish({
+        error: { code: (CODES_FROM_CONTEXT.has(code) ? code : 'RUNTIME_ERROR') as FunctionErrorCode, message: String(error.message) },
+      });
     }
     const json = String(call.json);
     const { maxOutputBytes, maxOutputDepth } = this.run.limits;
     const bytes = Buffer.byteLength(json);
-    if (bytes > maxOutputBytes) return this.finish({ error: { code: 'OUTPUT_TOO_LARGE', message: `the output is ${bytes} bytes of JSON, more than maxOutputBytes (${maxOutputBytes})` } });
-    if (jsonDepth(json) > maxOutputDepth) return this.finish({ error: { code: 'OUTPUT_TOO_LARGE', message: `the output nests deeper than maxOutputDepth (${maxOutputDepth})` } });
+    if (bytes > maxOutputBytes)
+      return this.finish({
+        error: { code: 'OUTPUT_TOO_LARGE', message: `the output is ${bytes} bytes of JSON, more than maxOutputBytes (${maxOutputBytes})` },
+      });
+    if (jsonDepth(json) > maxOutputDepth)
+      return this.finish({
+        error: { code: 'OUTPUT_TOO_LARGE', message: `the output nests deeper than maxOutputDepth (${maxOutputDepth})` },
+      });
     this.finish({ outputJson: json });
   }
 
@@ -244,7 +270,11 @@ class Invocation {
       DRAIN.runInContext(this.context, { timeout: remaining });
     } catch (error) {
       const timedOut = (error as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
-      this.finish({ error: timedOut ? timeoutError(this.run.timeoutMs) : { code: 'SANDBOX_FAILURE', message: 'the sandbox failed while running the function' } });
+      this.finish({
+        error: timedOut
+          ? timeoutError(this.run.timeoutMs)
+          : { code: 'SANDBOX_FAILURE', message: 'the sandbox failed while running the function' },
+      });
     } finally {
       this.draining = false;
     }
@@ -284,7 +314,11 @@ function plainRequestOf(value: unknown): PlainRequest | undefined {
   const { url, method, headers, body } = value as Record<string, unknown>;
   if (typeof url !== 'string' || typeof method !== 'string') return undefined;
   if (body !== undefined && typeof body !== 'string') return undefined;
-  if (!Array.isArray(headers) || !headers.every((pair) => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string')) return undefined;
+  if (
+    !Array.isArray(headers) ||
+    !headers.every((pair) => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string')
+  )
+    return undefined;
   return { url, method, headers: headers as [string, string][], body };
 }
 
@@ -308,7 +342,11 @@ export function jsonDepth(json: string): number {
 function onRun(message: RunMessage): void {
   if (message.code !== undefined) loaded = { hash: message.hash, script: compileUserScript(message.code) };
   if (!loaded || loaded.hash !== message.hash) {
-    send({ type: 'result', callId: message.callId, error: { code: 'SANDBOX_FAILURE', message: 'the sandbox process holds another function' } });
+    send({
+      type: 'result',
+      callId: message.callId,
+      error: { code: 'SANDBOX_FAILURE', message: 'the sandbox process holds another function' },
+    });
     send({ type: 'idle', callId: message.callId });
     return;
   }
@@ -322,7 +360,10 @@ function compileUserScript(code: string): vm.Script {
     // Reached only by code that was not compiled by compileFunction (which lowers import() away):
     // the refusal must be an error of the context's realm, never one made by Node in the host.
     importModuleDynamically: (() => {
-      throw current?.refuseImport('import() is not available in a function; import npm: packages statically') ?? 'import() is not available in a function';
+      throw (
+        current?.refuseImport('import() is not available in a function; import npm: packages statically') ??
+        'import() is not available in a function'
+      );
     }) as unknown as vm.ScriptOptions['importModuleDynamically'],
   });
 }

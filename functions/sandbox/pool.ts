@@ -11,7 +11,19 @@ import { availableParallelism } from 'node:os';
 import { compileFunction, FunctionCompileError, hashOf } from '../compile.js';
 import { createGuardedFetch } from '../network/fetch.js';
 import { childBundlePath, SandboxProcess, type ValidRun } from './process.js';
-import { DEFAULT_LIMITS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, MAX_MEMORY_MB, MAX_TIMEOUT_MS, MIN_MEMORY_MB, type CompiledFunction, type FunctionErrorCode, type FunctionLimits, type FunctionRunRequest, type FunctionRunResult } from '../types.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_TIMEOUT_MS,
+  MAX_MEMORY_MB,
+  MAX_TIMEOUT_MS,
+  MIN_MEMORY_MB,
+  type CompiledFunction,
+  type FunctionErrorCode,
+  type FunctionLimits,
+  type FunctionRunRequest,
+  type FunctionRunResult,
+} from '../types.js';
 
 export const MAX_PROCESSES = Math.max(4, 2 * availableParallelism());
 const COMPILE_CACHE_SIZE = 256;
@@ -63,7 +75,9 @@ export class FunctionSandbox {
 
   /** Idle, untaken processes last used before `cutoff`, least recently used first. */
   private idleBefore(cutoff: number): SandboxProcess[] {
-    return [...this.processes].filter((process) => process.state === 'idle' && !process.reserved && process.lastUsed < cutoff).sort((a, b) => a.lastUsed - b.lastUsed);
+    return [...this.processes]
+      .filter((process) => process.state === 'idle' && !process.reserved && process.lastUsed < cutoff)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
   }
 
   private retire(process: SandboxProcess): void {
@@ -81,7 +95,11 @@ export class FunctionSandbox {
       throw error;
     }
     const process = await this.acquire(run.compiled.hash, run.memoryMb);
-    if (!process) return failure('SANDBOX_FAILURE', this.closed ? 'the sandbox is closed' : 'could not start a sandbox process; the run may be retried');
+    if (!process)
+      return failure(
+        'SANDBOX_FAILURE',
+        this.closed ? 'the sandbox is closed' : 'could not start a sandbox process; the run may be retried',
+      );
     const result = new Promise<FunctionRunResult>((resolve) => process.start(this.nextCallId++, run, resolve));
     // The next new version's spare starts after this call is on its way, not before.
     this.keepSpare(run.memoryMb);
@@ -105,21 +123,27 @@ export class FunctionSandbox {
   private async validate(request: FunctionRunRequest): Promise<ValidRun> {
     const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const memoryMb = request.memoryMb ?? DEFAULT_MEMORY_MB;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) throw new RequestError('INVALID_REQUEST', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
-    if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB || memoryMb > MAX_MEMORY_MB) throw new RequestError('INVALID_REQUEST', `memoryMb must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
+      throw new RequestError('INVALID_REQUEST', `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+    if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB || memoryMb > MAX_MEMORY_MB)
+      throw new RequestError('INVALID_REQUEST', `memoryMb must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}`);
     const limits: FunctionLimits = { ...DEFAULT_LIMITS, ...request.limits };
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 0) throw new RequestError('INVALID_REQUEST', `limits.${name} must be a non-negative integer`);
     }
     const secrets = Object.entries(request.secrets ?? {});
-    if (!secrets.every(([, value]) => typeof value === 'string')) throw new RequestError('INVALID_REQUEST', 'every secret must be a string');
+    if (!secrets.every(([, value]) => typeof value === 'string'))
+      throw new RequestError('INVALID_REQUEST', 'every secret must be a string');
     const allowHosts = request.allowHosts ?? [];
     const allowPrivateNetworks = request.allowPrivateNetworks ?? [];
     try {
       // The same parsing the sandbox's guarded fetch does: a bad pattern is the caller's error, found here.
       createGuardedFetch({ ...limits, allowHosts, allowPrivateNetworks, deadline: 0 });
     } catch (error) {
-      throw new RequestError('INVALID_REQUEST', `allowHosts/allowPrivateNetworks: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RequestError(
+        'INVALID_REQUEST',
+        `allowHosts/allowPrivateNetworks: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     return {
       compiled: await this.compiledOf(request),
@@ -138,10 +162,12 @@ export class FunctionSandbox {
 
   private compiledOf(request: FunctionRunRequest): Promise<CompiledFunction> {
     if (request.compiled) {
-      if (hashOf(request.compiled.code) !== request.compiled.hash) return Promise.reject(new RequestError('INVALID_REQUEST', 'compiled.hash is not the sha256 of compiled.code'));
+      if (hashOf(request.compiled.code) !== request.compiled.hash)
+        return Promise.reject(new RequestError('INVALID_REQUEST', 'compiled.hash is not the sha256 of compiled.code'));
       return Promise.resolve(request.compiled);
     }
-    if (typeof request.source !== 'string') return Promise.reject(new RequestError('INVALID_REQUEST', 'give the function as source or compiled'));
+    if (typeof request.source !== 'string')
+      return Promise.reject(new RequestError('INVALID_REQUEST', 'give the function as source or compiled'));
     const filename = request.filename ?? 'function.ts';
     const key = hashOf(`${filename}\0${request.source}`);
     let compiled = this.compiled.get(key);
@@ -158,7 +184,9 @@ export class FunctionSandbox {
   private async acquire(hash: string, memoryMb: number): Promise<SandboxProcess | undefined> {
     this.bundle ??= await childBundlePath();
     if (this.closed) return undefined;
-    const process = this.take(hash, memoryMb) ?? (await new Promise<SandboxProcess | undefined>((resolve) => this.waiting.push({ hash, memoryMb, resolve })));
+    const process =
+      this.take(hash, memoryMb) ??
+      (await new Promise<SandboxProcess | undefined>((resolve) => this.waiting.push({ hash, memoryMb, resolve })));
     if (!process || !(await process.ready) || process.state === 'dead') {
       process?.kill();
       return undefined;
@@ -171,7 +199,8 @@ export class FunctionSandbox {
     const same = free.find((process) => process.hash === hash && process.memoryMb === memoryMb);
     if (same) return this.reserve(same, hash);
     // The process that just ran this hash is about to be free: wait for it rather than take another.
-    if ([...this.processes].some((process) => process.finishing && process.hash === hash && process.memoryMb === memoryMb)) return undefined;
+    if ([...this.processes].some((process) => process.finishing && process.hash === hash && process.memoryMb === memoryMb))
+      return undefined;
     const spare = free.find((process) => process.hash === undefined && process.memoryMb === memoryMb);
     if (spare) return this.reserve(spare, hash);
     if (this.processes.size >= this.maxProcesses) {

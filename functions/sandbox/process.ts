@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { ChildMessage, DirectoryRequestMessage, ResultMessage, RunMessage } from './protocol.js';
 import { hidePaths, Redactor } from './redact.js';
-import { DIRECTORY_METHODS, type CompiledFunction, type FunctionError, type FunctionLimits, type FunctionRunRequest, type FunctionRunResult } from '../types.js';
+import {
+  DIRECTORY_METHODS,
+  type CompiledFunction,
+  type FunctionError,
+  type FunctionLimits,
+  type FunctionRunRequest,
+  type FunctionRunResult,
+} from '../types.js';
 
 /** Past the deadline, how long the parent waits for the process's own TIMEOUT before killing it. */
 export const KILL_GRACE_MS = 40;
@@ -57,7 +64,16 @@ export function childBundlePath(): Promise<string> {
   childBundle ??= (async () => {
     const entry = [join(HERE, 'child.ts'), join(HERE, 'child.js')].find((file) => existsSync(file));
     if (!entry) throw new Error(`functions/sandbox/child.ts not found in ${HERE}`);
-    const result = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent', legalComments: 'none' });
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+      legalComments: 'none',
+    });
     const text = result.outputFiles[0]?.text ?? '';
     const directory = join(tmpdir(), 'idflow-functions-sandbox');
     mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -243,7 +259,8 @@ export class SandboxProcess {
 
   private async answerDirectory(call: ActiveCall, message: DirectoryRequestMessage): Promise<void> {
     const reply = await directoryReply(call.run.directory, message);
-    if (this.call === call && !call.settled && this.state !== 'dead') this.child.send({ type: 'directory-reply', callId: call.callId, requestId: message.requestId, ...reply });
+    if (this.call === call && !call.settled && this.state !== 'dead')
+      this.child.send({ type: 'directory-reply', callId: call.callId, requestId: message.requestId, ...reply });
   }
 
   private onDeadline(): void {
@@ -273,7 +290,10 @@ export class SandboxProcess {
           ? memoryError(this.memoryMb)
           : this.killReason === 'closed'
             ? { code: 'SANDBOX_FAILURE', message: 'the sandbox was closed while the function ran' }
-            : { code: 'SANDBOX_FAILURE', message: `the sandbox process ended unexpectedly (${signal ?? `exit code ${code}`}); the run may be retried` },
+            : {
+                code: 'SANDBOX_FAILURE',
+                message: `the sandbox process ended unexpectedly (${signal ?? `exit code ${code}`}); the run may be retried`,
+              },
       });
     }
     this.endCall();
@@ -310,7 +330,10 @@ function residentMb(pid: number): number | undefined {
   }
 }
 
-async function directoryReply(directory: FunctionRunRequest['directory'], message: DirectoryRequestMessage): Promise<{ json?: string; error?: FunctionError }> {
+async function directoryReply(
+  directory: FunctionRunRequest['directory'],
+  message: DirectoryRequestMessage,
+): Promise<{ json?: string; error?: FunctionError }> {
   const method = message.method;
   if (!directory) return { error: { code: 'RUNTIME_ERROR', message: 'ctx.directory: no directory available to this run' } };
   if (!DIRECTORY_METHODS.includes(method) || !Array.isArray(message.args) || typeof message.args[0] !== 'string') {
@@ -321,7 +344,12 @@ async function directoryReply(directory: FunctionRunRequest['directory'], messag
     return { json: JSON.stringify(value ?? null) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'failed';
-    return { error: { code: 'RUNTIME_ERROR', message: `ctx.directory.${method} failed: ${hidePaths(reason, HOST_PATHS).slice(0, MAX_MESSAGE_CHARS)}` } };
+    return {
+      error: {
+        code: 'RUNTIME_ERROR',
+        message: `ctx.directory.${method} failed: ${hidePaths(reason, HOST_PATHS).slice(0, MAX_MESSAGE_CHARS)}`,
+      },
+    };
   }
 }
 

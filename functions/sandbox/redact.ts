@@ -42,7 +42,8 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((item) => this.json(item));
     if (value !== null && typeof value === 'object') {
       const result: { [key: string]: JsonValue } = {};
-      for (const [key, item] of Object.entries(value)) Object.defineProperty(result, this.text(key), { value: this.json(item), enumerable: true, writable: true, configurable: true });
+      for (const [key, item] of Object.entries(value))
+        Object.defineProperty(result, this.text(key), { value: this.json(item), enumerable: true, writable: true, configurable: true });
       return result;
     }
     return value;

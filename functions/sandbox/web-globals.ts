@@ -23,7 +23,8 @@ export function installWebGlobals(): void {
     let out = '';
     for (let i = 0; i < text.length; i += 3) {
       const bytes = [text.charCodeAt(i), text.charCodeAt(i + 1), text.charCodeAt(i + 2)];
-      for (const byte of bytes) if (byte > 0xff) throw invalidCharacter('btoa: the string has characters outside Latin-1; encode it to UTF-8 first (TextEncoder)');
+      for (const byte of bytes)
+        if (byte > 0xff) throw invalidCharacter('btoa: the string has characters outside Latin-1; encode it to UTF-8 first (TextEncoder)');
       const chunk = (bytes[0] << 16) | ((bytes[1] || 0) << 8) | (bytes[2] || 0);
       out += ALPHABET[(chunk >> 18) & 63] + ALPHABET[(chunk >> 12) & 63];
       out += i + 1 < text.length ? ALPHABET[(chunk >> 6) & 63] : '=';
@@ -83,7 +84,12 @@ export function installWebGlobals(): void {
 
     /** The WHATWG UTF-8 decoder: each maximal invalid subsequence becomes one U+FFFD; a leading BOM is dropped. */
     decode(input?: ArrayBuffer | ArrayBufferView): string {
-      const bytes = input === undefined ? new Uint8Array(0) : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+      const bytes =
+        input === undefined
+          ? new Uint8Array(0)
+          : ArrayBuffer.isView(input)
+            ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+            : new Uint8Array(input);
       let out = '';
       let needed = 0;
       let seen = 0;

@@ -73,7 +73,9 @@ function classify(error: SmtpError, scrub: (text: string) => string): StepError 
   }
   if (error.responseCode !== undefined) {
     const retryable = error.responseCode < 500;
-    return new StepError(retryable ? 'SMTP_TEMPORARY_FAILURE' : 'SMTP_PERMANENT_FAILURE', `the SMTP server answered ${reply}`, { retryable });
+    return new StepError(retryable ? 'SMTP_TEMPORARY_FAILURE' : 'SMTP_PERMANENT_FAILURE', `the SMTP server answered ${reply}`, {
+      retryable,
+    });
   }
   if (error.code && NETWORK_CODES.has(error.code)) {
     return new StepError('SMTP_UNAVAILABLE', `the SMTP server could not be reached: ${scrub(error.message)}`, { retryable: true });
@@ -85,12 +87,21 @@ export function createMailer(settings: MailSettings | undefined): MailService {
   if (!settings) {
     return {
       send: async () => {
-        throw new StepError('EMAIL_NOT_CONFIGURED', 'email is not configured: set SMTP_URL (and EMAIL_FROM) for the worker; `idflow dev` runs a local outbox', { retryable: false });
+        throw new StepError(
+          'EMAIL_NOT_CONFIGURED',
+          'email is not configured: set SMTP_URL (and EMAIL_FROM) for the worker; `idflow dev` runs a local outbox',
+          { retryable: false },
+        );
       },
     };
   }
   const scrub = (text: string): string => settings.secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join('[REDACTED]'), text);
-  const transporter: Transporter<SMTPTransport.SentMessageInfo> = nodemailer.createTransport({ ...settings.transport, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
+  const transporter: Transporter<SMTPTransport.SentMessageInfo> = nodemailer.createTransport({
+    ...settings.transport,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
   return {
     async send(message) {
       try {
@@ -105,7 +116,8 @@ export function createMailer(settings: MailSettings | undefined): MailService {
           html: message.html,
           text: message.text,
         });
-        const addresses = (list: SMTPTransport.SentMessageInfo['accepted']) => list.map((entry) => (typeof entry === 'string' ? entry : entry.address));
+        const addresses = (list: SMTPTransport.SentMessageInfo['accepted']) =>
+          list.map((entry) => (typeof entry === 'string' ? entry : entry.address));
         return { messageId: info.messageId, accepted: addresses(info.accepted), rejected: addresses(info.rejected) };
       } catch (error) {
         throw classify(error as SmtpError, scrub);

@@ -40,17 +40,28 @@ function classify(error: unknown, token: string): StepError {
   const coded = error as WebAPICallError;
   switch (coded.code) {
     case ErrorCode.RateLimitedError:
-      return new StepError('SLACK_RATE_LIMITED', `Slack rate-limited the call; retrying after ${coded.retryAfter} s`, { retryable: true, retryAfterMs: coded.retryAfter * 1000 });
+      return new StepError('SLACK_RATE_LIMITED', `Slack rate-limited the call; retrying after ${coded.retryAfter} s`, {
+        retryable: true,
+        retryAfterMs: coded.retryAfter * 1000,
+      });
     case ErrorCode.PlatformError: {
       const slackError = String(coded.data.error);
       if (TRANSIENT.has(slackError)) return new StepError('SLACK_UNAVAILABLE', `Slack answered ${slackError}`, { retryable: true });
       const fix = FIXES[slackError];
-      return new StepError(`SLACK_${slackError.toUpperCase()}`, `Slack answered ${slackError}${fix ? `: ${fix}` : ''}`, { retryable: false });
+      return new StepError(`SLACK_${slackError.toUpperCase()}`, `Slack answered ${slackError}${fix ? `: ${fix}` : ''}`, {
+        retryable: false,
+      });
     }
     case ErrorCode.HTTPError:
-      return new StepError('SLACK_HTTP_ERROR', `Slack answered HTTP ${coded.statusCode}`, { retryable: coded.statusCode >= 500 || coded.statusCode === 429 });
+      return new StepError('SLACK_HTTP_ERROR', `Slack answered HTTP ${coded.statusCode}`, {
+        retryable: coded.statusCode >= 500 || coded.statusCode === 429,
+      });
     default:
-      return new StepError('SLACK_UNAVAILABLE', `Slack could not be reached: ${scrub(error instanceof Error ? error.message : String(error))}`, { retryable: true });
+      return new StepError(
+        'SLACK_UNAVAILABLE',
+        `Slack could not be reached: ${scrub(error instanceof Error ? error.message : String(error))}`,
+        { retryable: true },
+      );
   }
 }
 
@@ -58,7 +69,11 @@ function createSlackPoster(settings: SlackSettings | undefined): SlackService {
   if (!settings) {
     return {
       postMessage: async () => {
-        throw new StepError('SLACK_NOT_CONFIGURED', 'Slack is not configured: set SLACK_BOT_TOKEN for the worker; `idflow dev` runs a local outbox', { retryable: false });
+        throw new StepError(
+          'SLACK_NOT_CONFIGURED',
+          'Slack is not configured: set SLACK_BOT_TOKEN for the worker; `idflow dev` runs a local outbox',
+          { retryable: false },
+        );
       },
     };
   }
@@ -77,14 +92,24 @@ function createSlackPoster(settings: SlackSettings | undefined): SlackService {
     if (cached && cached.until > Date.now()) return cached.id;
     let cursor: string | undefined;
     do {
-      const page = await client.conversations.list({ types: 'public_channel,private_channel', exclude_archived: true, limit: 1000, cursor });
+      const page = await client.conversations.list({
+        types: 'public_channel,private_channel',
+        exclude_archived: true,
+        limit: 1000,
+        cursor,
+      });
       for (const found of page.channels ?? []) {
         if (found.name && found.id) channels.set(found.name, { id: found.id, until: Date.now() + CHANNEL_CACHE_MS });
       }
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor && !channels.has(name));
     const resolved = channels.get(name);
-    if (!resolved) throw new StepError('SLACK_CHANNEL_NOT_FOUND', `Slack has no channel named "#${name}" that the bot can see: ${FIXES.channel_not_found}`, { retryable: false });
+    if (!resolved)
+      throw new StepError(
+        'SLACK_CHANNEL_NOT_FOUND',
+        `Slack has no channel named "#${name}" that the bot can see: ${FIXES.channel_not_found}`,
+        { retryable: false },
+      );
     return resolved.id;
   }
 

@@ -51,11 +51,28 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
   const client = new Client({ connection, namespace: temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = `test-${randomUUID()}`;
-  const engine = new IdflowEngine({ store, client, namespace: temporal.namespace, taskQueue, logger, webUiUrl: 'http://127.0.0.1:8233', env: options.env ?? {}, dataDir });
+  const engine = new IdflowEngine({
+    store,
+    client,
+    namespace: temporal.namespace,
+    taskQueue,
+    logger,
+    webUiUrl: 'http://127.0.0.1:8233',
+    env: options.env ?? {},
+    dataDir,
+  });
 
   let worker: { worker: Worker; running: Promise<void> } | undefined;
   const startWorker = async (): Promise<void> => {
-    const created = await createIdflowWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue, store, logger, env: options.env ?? {}, dataDir });
+    const created = await createIdflowWorker({
+      connection: nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
+      store,
+      logger,
+      env: options.env ?? {},
+      dataDir,
+    });
     worker = { worker: created, running: created.run() };
   };
   const stopWorker = async (): Promise<void> => {

@@ -16,7 +16,10 @@ const OUTSIDE = /^(test|examples|schema|docs|scripts)\//;
 
 /** Source files (repository paths), tracked or new, outside tests, examples and scripts. */
 export function sourceFiles(): string[] {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.js'], { cwd: ROOT, encoding: 'utf8' });
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.js'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return listed
     .split('\n')
     .filter((file) => file !== '' && !OUTSIDE.test(file) && existsSync(join(ROOT, file)))

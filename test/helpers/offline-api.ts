@@ -18,7 +18,9 @@ export interface OfflineApi {
 }
 
 /** `file` is the store's SQLite file (default: in memory); `env` the engine's (the secrets' master key). */
-export async function startOfflineApi(options: { file?: string; env?: NodeJS.ProcessEnv } & Omit<ApiServerOptions, 'engine'> = {}): Promise<OfflineApi> {
+export async function startOfflineApi(
+  options: { file?: string; env?: NodeJS.ProcessEnv } & Omit<ApiServerOptions, 'engine'> = {},
+): Promise<OfflineApi> {
   const { file, env, ...serverOptions } = options;
   const store = await openStore(file === undefined ? { memory: true } : { file });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
