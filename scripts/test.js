@@ -1,4 +1,4 @@
-// `npm test`: provision the Temporal binaries, type-check, then run every test/*.test.ts with
+// `npm test`: check formatting, provision the Temporal binaries, type-check, then run every test/*.test.ts with
 // node's test runner against real servers. Extra arguments select test files by substring:
 // `npm test -- engine wait`.
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// One style, checked before anything slow: `npm run format` fixes what this finds.
+const prettier = fileURLToPath(new URL('../node_modules/prettier/bin/prettier.cjs', import.meta.url));
+stage('checking formatting (prettier --check)', process.execPath, [prettier, '--check', '--log-level=warn', '**/*.{ts,js}']);
 stage('provisioning the Temporal binaries', process.execPath, ['--import', 'tsx', 'temporal/binaries.ts']);
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
 stage('type-checking', process.execPath, [tsc, '--noEmit', '-p', '.']);
