@@ -154,3 +154,20 @@ describe("Fastify's own errors have the documented shape", () => {
     assertError(await app.inject({ url: '/v1/nowhere', headers: withAdmin() }), 404, 'NOT_FOUND', /no route GET \/v1\/nowhere/);
   });
 });
+
+test('an HR feed refused for its size closes the connection: its unread rest never sits before the next request', async () => {
+  const small = await startOfflineApi({ importLimitBytes: 1024 });
+  try {
+    const token = await small.store.tokens.create('importer', ['directory:write']);
+    const feed = `id,email\n${Array.from({ length: 200 }, (_, i) => `p-${i},p${i}@acme.example`).join('\n')}\n`;
+    const headers = { 'content-type': 'text/csv', authorization: `Bearer ${token}` };
+    // Declared too large (refused before reading), and streamed without a length (refused while reading).
+    for (const payload of [feed, Readable.from([Buffer.from(feed)])]) {
+      const response = await small.app.inject({ method: 'POST', url: '/v1/directory/import', headers, payload });
+      assertError(response, 413, 'PAYLOAD_TOO_LARGE', /larger than the import limit of 1 KiB/);
+      assert.equal(response.headers.connection, 'close');
+    }
+  } finally {
+    await small.close();
+  }
+});

@@ -1,5 +1,6 @@
 /** The identity directory: HR imports, and reads of users, grants, accounts, tasks, delegates, enrollments and campaigns. */
 import type { JsonObject } from '../../core/json.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -25,19 +26,26 @@ const flag = z
 const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 /** The body as UTF-8 text, refused with 413 as soon as it passes `limitBytes` (without reading the rest into memory). */
-async function readFeedBody(body: unknown, limitBytes: number, declaredLength: string | undefined): Promise<string> {
+async function readFeedBody(request: FastifyRequest, reply: FastifyReply, limitBytes: number): Promise<string> {
+  const body = request.body;
   if (!(body instanceof Readable))
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the feed as the body, with content-type ${Object.keys(FEED_FORMATS).join(' or ')}`);
   const tooLarge = new ApiError(
     'PAYLOAD_TOO_LARGE',
     `the feed is larger than the import limit of ${formatBytes(limitBytes)}; raise it with \`idflow api --import-limit\` (IDFLOW_IMPORT_LIMIT)`,
   );
-  if (Number(declaredLength) > limitBytes) throw tooLarge;
+  // Refused with the rest of the body unread: the connection must close with the answer, or a
+  // keep-alive client's next request would queue behind bytes nobody reads (as Fastify's own 413).
+  const refuse = (): never => {
+    reply.header('connection', 'close');
+    throw tooLarge;
+  };
+  if (Number(request.headers['content-length']) > limitBytes) refuse();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limitBytes) throw tooLarge;
+    if (size > limitBytes) refuse();
     chunks.push(chunk);
   }
   try {
@@ -81,10 +89,10 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
           }),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { query } = request;
         const format = FEED_FORMATS[mediaType(request.headers['content-type'])];
-        const content = await readFeedBody(request.body, importLimitBytes, request.headers['content-length']);
+        const content = await readFeedBody(request, reply, importLimitBytes);
         let feed: Feed;
         try {
           feed = await parseFeed(query.file, content, {
