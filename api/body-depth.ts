@@ -2,6 +2,7 @@
  * How deeply a parsed JSON body nests, found without recursion, so a body of thousands of
  * levels is refused with a 400 before the schema validator (which recurses) ever sees it.
  */
+import { walkJson } from '../core/json.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,12 +20,12 @@ const isContainer = (node: unknown): node is object =>
 
 /** True when `value` nests arrays/plain objects deeper than `limit` levels. */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 0]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [node, depth] = next;
-    if (!isContainer(node)) continue;
-    if (depth + 1 > limit) return true;
-    for (const child of Object.values(node)) pending.push([child, depth + 1]);
-  }
-  return false;
+  let deeper = false;
+  walkJson(value, (node, path) => {
+    if (!isContainer(node)) return 'skip';
+    if (path.length < limit) return undefined;
+    deeper = true;
+    return 'stop';
+  });
+  return deeper;
 }

@@ -5,7 +5,7 @@
  * An event's data is stored and sent to workflows as it arrived; its aliases (snake_case keys,
  * `user`) exist only in the view built where CEL evaluates, so they never multiply its size.
  */
-import type { JsonObject, JsonValue } from '../core/json.js';
+import { walkJson, type JsonObject, type JsonPath, type JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { withFieldAliases } from '../cel/aliases.js';
 
@@ -33,23 +33,19 @@ const MAX_EVENT_DEPTH = 32;
 
 /**
  * Where `value` is not JSON or nests deeper than MAX_EVENT_DEPTH: the path and the problem, or
- * undefined. Iterative, so hostile nesting cannot overflow the stack (zod's z.json() recursed).
+ * undefined. Walked on walkJson's own stack, so hostile nesting cannot overflow it (zod's z.json() recursed).
  */
-function jsonDataIssue(value: unknown): { path: (string | number)[]; message: string } | undefined {
-  const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value: current, path } = item;
-    if (current === null || typeof current === 'string' || typeof current === 'boolean') continue;
-    if (typeof current === 'number') {
-      if (Number.isFinite(current)) continue;
-      return { path, message: 'numbers must be finite' };
-    }
-    if (typeof current !== 'object') return { path, message: `not a JSON value (${typeof current})` };
-    if (path.length >= MAX_EVENT_DEPTH) return { path, message: `nested deeper than ${MAX_EVENT_DEPTH} levels, the limit for event data` };
-    if (Array.isArray(current)) current.forEach((element: unknown, index) => pending.push({ value: element, path: [...path, index] }));
-    else for (const [key, member] of Object.entries(current)) pending.push({ value: member, path: [...path, key] });
-  }
-  return undefined;
+function jsonDataIssue(data: unknown): { path: JsonPath; message: string } | undefined {
+  let issue: { path: JsonPath; message: string } | undefined;
+  walkJson(data, (value, path) => {
+    if (typeof value === 'number' && !Number.isFinite(value)) issue = { path, message: 'numbers must be finite' };
+    else if (value !== null && !['string', 'number', 'boolean', 'object'].includes(typeof value))
+      issue = { path, message: `not a JSON value (${typeof value})` };
+    else if (typeof value === 'object' && value !== null && path.length >= MAX_EVENT_DEPTH)
+      issue = { path, message: `nested deeper than ${MAX_EVENT_DEPTH} levels, the limit for event data` };
+    return issue === undefined ? undefined : 'stop';
+  });
+  return issue;
 }
 
 const eventData = z.record(z.string(), z.custom<JsonValue>(() => true).describe('any JSON value')).superRefine((data, check) => {
