@@ -1,6 +1,7 @@
 /**
- * A whole engine for end-to-end tests: a real Temporal dev server, a real SQLite store in a temp
- * dir, a real worker on its own task queue, and the engine on top.
+ * A whole engine for end-to-end tests: a real Temporal dev server, a real store in the dialect under
+ * test (test/helpers/store.ts; SQLite in a temp dir), a real worker on its own task queue, and the
+ * engine on top.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -12,9 +13,9 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { IdflowEngine } from '../../engine/engine.js';
 import type { ApplyResult } from '../../engine/types.js';
-import { openStore } from '../../store/index.js';
 import type { RunRecord, Store } from '../../store/types.js';
 import { createIdflowWorker } from '../../app/worker.js';
+import { createTestDatabase, openTestStore, type TestDatabase } from './store.js';
 import { startTestTemporal } from './temporal.js';
 
 export interface TestEngine {
@@ -25,6 +26,8 @@ export interface TestEngine {
   namespace: string;
   taskQueue: string;
   dataDir: string;
+  /** The store's database, for processes spawned on it (`database.env`) and reads around the store. */
+  database: TestDatabase;
   /** Applies YAML text and fails the test on errors. */
   apply(yaml: string): Promise<ApplyResult>;
   /** Waits (up to 30 s) for the run to leave "running". */
@@ -46,7 +49,8 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
   const logger = options.logger ?? silentLogger;
   const temporal = await startTestTemporal();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-test-'));
-  const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+  const database = await createTestDatabase({ dir: dataDir });
+  const store = await openTestStore(database);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
@@ -92,6 +96,7 @@ export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker
     namespace: temporal.namespace,
     taskQueue,
     dataDir,
+    database,
     async apply(yaml) {
       const result = await engine.apply([{ path: 'test.yaml', content: yaml }], { dryRun: false, actor: 'test' });
       assert.deepEqual(result.errors, [], 'the test definitions should apply cleanly');

@@ -6,9 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer, type ApiServerOptions } from '../../api/server.js';
 import { IdflowEngine } from '../../engine/engine.js';
-import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
 import { silentLogger } from './engine.js';
+import { openTestStore, type TestDatabase } from './store.js';
 
 export interface OfflineApi {
   app: FastifyInstance;
@@ -17,12 +17,12 @@ export interface OfflineApi {
   close(): Promise<void>;
 }
 
-/** `file` is the store's SQLite file (default: in memory); `env` the engine's (the secrets' master key). */
+/** `database` is the store's (default: a fresh one, in memory on SQLite); `env` the engine's (the secrets' master key). */
 export async function startOfflineApi(
-  options: { file?: string; env?: NodeJS.ProcessEnv } & Omit<ApiServerOptions, 'engine'> = {},
+  options: { database?: TestDatabase; env?: NodeJS.ProcessEnv } & Omit<ApiServerOptions, 'engine'> = {},
 ): Promise<OfflineApi> {
-  const { file, env, ...serverOptions } = options;
-  const store = await openStore(file === undefined ? { memory: true } : { file });
+  const { database, env, ...serverOptions } = options;
+  const store = await openTestStore(database);
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger, env: env ?? {} });
   const app = await buildApiServer({ engine, ...serverOptions });

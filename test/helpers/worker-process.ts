@@ -6,10 +6,16 @@ import type { TestEngine } from './engine.js';
 
 const BIN = fileURLToPath(new URL('../../bin/idflow.js', import.meta.url));
 
-/** Starts `idflow worker` on the test engine's data dir, Temporal server and task queue. */
+/** Starts `idflow worker` on the test engine's data dir, store, Temporal server and task queue. */
 export function startWorkerProcess(idflow: TestEngine): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--data-dir', idflow.dataDir, '--task-queue', idflow.taskQueue], {
-    env: { ...process.env, TEMPORAL_ADDRESS: idflow.address, TEMPORAL_NAMESPACE: idflow.namespace, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...idflow.database.env,
+      TEMPORAL_ADDRESS: idflow.address,
+      TEMPORAL_NAMESPACE: idflow.namespace,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
