@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { buildApiServer } from '../api/server.js';
 import { IdflowEngine } from '../engine/engine.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { silentLogger } from './helpers/engine.js';
+import { openTestStore } from './helpers/store.js';
 
 let app: FastifyInstance;
 let store: Store;
@@ -19,7 +19,7 @@ let admin: string;
 let reader: string;
 
 before(async () => {
-  store = await openStore({ memory: true });
+  store = await openTestStore();
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });
   app = await buildApiServer({ engine, bodyLimitBytes: 64 * 1024 });

@@ -13,9 +13,9 @@ import { devRoutes, isLoopbackAddress } from '../dev/routes.js';
 import { buildApiServer } from '../api/server.js';
 import { DEFAULT_OUTBOX_LIMITS, DevOutbox, type TruncatedBody } from '../dev/outbox.js';
 import { IdflowEngine } from '../engine/engine.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { silentLogger } from './helpers/engine.js';
+import { openTestStore } from './helpers/store.js';
 
 let app: FastifyInstance;
 let store: Store;
@@ -24,7 +24,7 @@ let apiUrl: string;
 let reader: string;
 
 before(async () => {
-  store = await openStore({ memory: true });
+  store = await openTestStore();
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });
   outbox = new DevOutbox();

@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { openStore } from '../store/index.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { findFreePort } from '../temporal/dev-server.js';
+import { TEST_STORE, createTestDatabase, onlyOn } from './helpers/store.js';
 import { until } from './helpers/worker-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,29 +36,34 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-test('the store creates its database 0600 in folders it creates 0700; an existing data dir open to others is tightened to 0700', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'idflow-private-'));
-  try {
-    const store = await openStore({ file: join(root, 'new', 'data', 'idflow.sqlite') });
-    await store.close();
-    assert.equal(await modeOf(join(root, 'new')), '700');
-    assert.equal(await modeOf(join(root, 'new', 'data')), '700');
-    assert.equal(await modeOf(join(root, 'new', 'data', 'idflow.sqlite')), '600');
+test(
+  'the store creates its database 0600 in folders it creates 0700; an existing data dir open to others is tightened to 0700',
+  { skip: onlyOn('sqlite', 'file modes') },
+  async () => {
+    const root = await mkdtemp(join(tmpdir(), 'idflow-private-'));
+    try {
+      const store = await openStore({ file: join(root, 'new', 'data', 'idflow.sqlite') });
+      await store.close();
+      assert.equal(await modeOf(join(root, 'new')), '700');
+      assert.equal(await modeOf(join(root, 'new', 'data')), '700');
+      assert.equal(await modeOf(join(root, 'new', 'data', 'idflow.sqlite')), '600');
 
-    const shared = join(root, 'shared');
-    await mkdir(shared);
-    await chmod(shared, 0o755);
-    assert.equal(ensurePrivateDir(shared), 0o755, 'reports the mode it replaced');
-    assert.equal(await modeOf(shared), '700');
-    assert.equal(ensurePrivateDir(shared), undefined, 'an owner-only dir is left as it is');
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+      const shared = join(root, 'shared');
+      await mkdir(shared);
+      await chmod(shared, 0o755);
+      assert.equal(ensurePrivateDir(shared), 0o755, 'reports the mode it replaced');
+      assert.equal(await modeOf(shared), '700');
+      assert.equal(ensurePrivateDir(shared), undefined, 'an owner-only dir is left as it is');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+);
 
 test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM to its process group, even during the demo', async () => {
   const root = await mkdtemp(join(tmpdir(), 'idflow-dev-process-'));
   const dataDir = join(root, 'data');
+  const database = await createTestDatabase();
   const [temporalPort, apiPort] = [await findFreePort(), await findFreePort()];
   // Its own process group, as a shell gives a foreground job; the test signals the whole group.
   const child = spawn(
@@ -78,7 +84,7 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TEMPORAL_ADDRESS: '', LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...database.env, TEMPORAL_ADDRESS: '', LOG_LEVEL: 'silent' },
     },
   );
   let output = '';
@@ -94,7 +100,8 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
     assert.equal(child.exitCode, null, output);
 
     assert.equal(await modeOf(dataDir), '700', 'the data dir');
-    for (const file of ['idflow.sqlite', 'idflow.sqlite-wal', 'temporal.sqlite', 'temporal.log', 'api.json']) {
+    const storeFiles = TEST_STORE === 'sqlite' ? ['idflow.sqlite', 'idflow.sqlite-wal'] : [];
+    for (const file of [...storeFiles, 'temporal.sqlite', 'temporal.log', 'api.json']) {
       assert.equal(await modeOf(join(dataDir, file)), '600', file);
     }
     assert.ok(await listening(temporalPort), 'the Temporal server is up');
@@ -120,6 +127,7 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
       .stdout.split('\n')
       .filter(Boolean);
     for (const pid of left) process.kill(Number(pid), 'SIGKILL');
+    await database.drop();
     await rm(root, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 /**
  * HR feeds at the size of a real company, through the CLI and a running `idflow api` process
- * (a real Temporal server, a real SQLite store): the feed is streamed to the import route, which
+ * (a real Temporal server, a real store): the feed is streamed to the import route, which
  * has its own limit, so a feed far over the API's body limit imports; a feed over the import
  * limit is refused with a 413 that says how to raise it; nothing is read before the token is checked.
  */
@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { main } from '../cli/main.js';
 import type { ImportReport } from '../directory/import.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import { createTestDatabase, openTestStore } from './helpers/store.js';
 import { until } from './helpers/worker-process.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 
@@ -64,10 +64,11 @@ const enabledPeople = async (): Promise<number> => (await store.directory.listUs
 before(async () => {
   temporal = await startTestTemporal();
   dataDir = await mkdtemp(join(tmpdir(), 'idflow-import-'));
-  store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+  const database = await createTestDatabase({ dir: dataDir });
+  store = await openTestStore(database);
   writeToken = await store.tokens.create('hr-feed', ['directory:read', 'directory:write']);
   api = spawn(process.execPath, [BIN, 'api', '--data-dir', dataDir, '--port', '0', '--body-limit', '64kb', '--import-limit', '8mb'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...database.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   api.stdout?.on('data', (chunk: Buffer) => (apiOutput += chunk.toString()));

@@ -1,26 +1,28 @@
 /**
- * The directory on its own (a real SQLite store, no Temporal): HR import with its per-line
+ * The directory on its own (a real store, SQLite or PostgreSQL; no Temporal): HR import with its per-line
  * errors, dry runs and no-op re-imports; Directory documents; the governance actions, each
  * idempotent under a step's key and each change written with its event.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { beforeEach, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
 import { importFeed, parseFeed, parseMapping } from '../directory/import.js';
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { DirectoryError } from '../directory/types.js';
-import { openStore } from '../store/index.js';
 import type { PendingDirectoryEvent, Store } from '../store/index.js';
+import { openTestStore } from './helpers/store.js';
 
 let store: Store;
 let directory: DirectoryService;
 
 beforeEach(async () => {
-  store = await openStore({ memory: true });
+  store = await openTestStore();
   directory = new DirectoryService(store.directory);
 });
+
+afterEach(() => store.close());
 
 const day1 = () => readFile(new URL('../examples/hr/acme-day1.csv', import.meta.url), 'utf8');
 const day2 = () => readFile(new URL('../examples/hr/acme-day2.csv', import.meta.url), 'utf8');

@@ -13,12 +13,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { buildApiServer } from '../api/server.js';
 import { FunctionService } from '../functions/service.js';
 import { callFunctionStep } from '../steps/call_function.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver } from './helpers/receiver.js';
+import { readRows } from './helpers/store.js';
 import { stepServicesFor } from './helpers/step-services.js';
 
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -166,9 +166,7 @@ test('a function error fails the step at once with its code and message, redacte
 });
 
 test('secrets are sealed at rest (AES-256-GCM) and listed by name only', async () => {
-  const database = new Database(join(idflow.dataDir, 'idflow.sqlite'), { readonly: true });
-  const rows = database.prepare('select * from function_secrets').all() as { key: string; sealed: string }[];
-  database.close();
+  const rows = (await readRows(idflow.database, 'select * from function_secrets')) as { key: string; sealed: string }[];
   assert.deepEqual(
     rows.map((row) => row.key),
     ['API_KEY'],

@@ -15,16 +15,16 @@ import { loadIntegrations } from '../integrations/adapters.js';
 import { mail } from '../integrations/mail/types.js';
 import { slack } from '../integrations/slack/types.js';
 import { integrationKey } from '../integrations/types.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { silentLogger } from './helpers/engine.js';
 import { stepServicesFor } from './helpers/step-services.js';
+import { openTestStore } from './helpers/store.js';
 
 let store: Store;
 let folders: string;
 
 before(async () => {
-  store = await openStore({ memory: true });
+  store = await openTestStore();
   folders = await mkdtemp(join(tmpdir(), 'idflow-integrations-'));
   const adapter = async (name: string, source: string): Promise<void> => {
     await mkdir(join(folders, name));

@@ -19,10 +19,10 @@ import { loadDefinitions } from '../definitions/load.js';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, MAX_STEPS, MAX_STRING_LENGTH } from '../definitions/limits.js';
 import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult } from '../engine/types.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { silentLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { openTestStore } from './helpers/store.js';
 
 const none = { webhooks: [], automations: [] };
 
@@ -265,7 +265,7 @@ describe('through the API and the CLI', () => {
   let folder: string;
 
   before(async () => {
-    store = await openStore({ memory: true });
+    store = await openTestStore();
     // Nothing here starts a run: an unreachable Temporal is never called.
     const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
     const engine = new IdflowEngine({ store, client, namespace: 'default', taskQueue: 'unused', logger: silentLogger });

@@ -12,11 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { findFreePort } from '../temporal/dev-server.js';
+import { createTestDatabase } from './helpers/store.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 test('idflow dev --demo applies the examples, runs the example event to completion, and stops cleanly', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-quickstart-'));
+  const database = await createTestDatabase();
   const [temporalPort, uiPort] = [await findFreePort(), await findFreePort()];
   const child = spawn(
     process.execPath,
@@ -24,7 +26,7 @@ test('idflow dev --demo applies the examples, runs the example event to completi
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TEMPORAL_ADDRESS: '' },
+      env: { ...process.env, ...database.env, TEMPORAL_ADDRESS: '' },
     },
   );
   let output = '';
@@ -56,6 +58,7 @@ test('idflow dev --demo applies the examples, runs the example event to completi
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0, `idflow dev exits cleanly on SIGTERM:\n${output}`);
     assert.match(output, /stopped/);
+    await database.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 });

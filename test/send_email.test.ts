@@ -11,9 +11,9 @@ import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { createMailer, mailSettingsFromEnv } from '../integrations/mail/adapter.js';
 import { sendEmailStep } from '../steps/send_email.js';
-import { openStore } from '../store/index.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { stepServicesFor } from './helpers/step-services.js';
+import { openTestStore } from './helpers/store.js';
 
 const PASSWORD = 'hunter2-smtp-secret';
 
@@ -168,7 +168,7 @@ test('a 550 fails at once, with the server reply in the error', async () => {
 });
 
 test('a retry after the server accepted the message does not send it again', async () => {
-  const store = await openStore({ memory: true });
+  const store = await openTestStore();
   const services = () => stepServicesFor({ store, stepType: 'send_email', env: { SMTP_URL: smtpUrl } });
   const input = sendEmailStep.with.parse({ to: 'grace@example.com', subject: 'once', message: 'only once' });
   const before = received.length;

@@ -1,5 +1,6 @@
 /**
- * The store, specified by example against real SQLite files in a temporary directory.
+ * The store, specified by example against real databases: SQLite files in a temporary directory, or
+ * PostgreSQL databases (test/helpers/store.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../store/index.js';
 import type { RunRecord, Store } from '../store/types.js';
+import { createTestDatabase, onlyOn, readRows, type TestDatabase } from './helpers/store.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const storeEntry = new URL('../store/index.ts', import.meta.url).href;
@@ -18,6 +20,7 @@ const storeEntry = new URL('../store/index.ts', import.meta.url).href;
 let dir: string;
 let fileCount = 0;
 const open: Store[] = [];
+const databases: TestDatabase[] = [];
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'idflow-store-'));
@@ -25,22 +28,26 @@ before(() => {
 
 after(async () => {
   await Promise.all(open.map((store) => store.close()));
+  await Promise.all(databases.map((database) => database.drop()));
   rmSync(dir, { recursive: true, force: true });
 });
 
-function freshFile(): string {
+/** A new database in the dialect under test; on SQLite a file in a directory of its own that does not exist yet. */
+async function freshDatabase(): Promise<TestDatabase> {
   fileCount += 1;
-  return join(dir, `nested-${fileCount}`, 'idflow.db');
+  const database = await createTestDatabase({ dir: join(dir, `nested-${fileCount}`) });
+  databases.push(database);
+  return database;
 }
 
-async function openFile(file: string): Promise<Store> {
-  const store = await openStore({ file });
+async function openOn(database: TestDatabase): Promise<Store> {
+  const store = await openStore(database.location);
   open.push(store);
   return store;
 }
 
 async function freshStore(): Promise<Store> {
-  return openFile(freshFile());
+  return openOn(await freshDatabase());
 }
 
 const joiner = {
@@ -302,8 +309,7 @@ describe('runs', () => {
   });
 
   it('defaults the list limit to 50 and caps it at 500', async () => {
-    const store = await openStore({ memory: true });
-    open.push(store);
+    const store = await freshStore();
     for (let i = 0; i < 510; i += 1) {
       await store.runs.start({ ...startInput(`r${String(i).padStart(3, '0')}`), steps: [] });
     }
@@ -382,8 +388,8 @@ describe('audit', () => {
 
 describe('tokens', () => {
   it('creates an idf_ token, stores only its hash, and verifies it', async () => {
-    const file = freshFile();
-    const store = await openFile(file);
+    const database = await freshDatabase();
+    const store = await openOn(database);
     const token = await store.tokens.create('ci', ['definitions:write', 'runs:read']);
     assert.match(token, /^idf_[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(await store.tokens.verify(token), { valid: true, token: { name: 'ci', scopes: ['definitions:write', 'runs:read'] } });
@@ -397,44 +403,41 @@ describe('tokens', () => {
     assert.notEqual(other, token);
     assert.deepEqual(await store.tokens.verify(other), { valid: true, token: { name: 'admin', scopes: ['admin'] } });
 
-    const raw = new BetterSqlite3(file, { readonly: true });
-    try {
-      const rows = raw.prepare('select * from tokens').all();
-      assert.equal(JSON.stringify(rows).includes(token.slice(4)), false, 'the plain token is not stored');
-    } finally {
-      raw.close();
-    }
+    const rows = await readRows(database, 'select * from tokens');
+    assert.equal(JSON.stringify(rows).includes(token.slice(4)), false, 'the plain token is not stored');
   });
 });
 
-describe('the database file', () => {
-  it('persists across a close and reopen, in WAL mode', async () => {
-    const file = freshFile();
-    const first = await openStore({ file });
+describe('the database', () => {
+  it('persists across a close and reopen (SQLite: in WAL mode)', async () => {
+    const database = await freshDatabase();
+    const first = await openStore(database.location);
     await first.definitions.put({ kind: 'Webhook', name: 'hris', spec: { url: 'https://hris' }, enabled: true, source: 's', actor: 'a' });
     await first.runs.start(startInput('persisted'));
     await first.events.insert({ id: 'e', type: 't', occurredAt: 'o', receivedAt: 'r', data: {} });
     const token = await first.tokens.create('ci', ['admin']);
     await first.close();
 
-    const second = await openFile(file);
+    const second = await openOn(database);
     assert.equal((await second.definitions.current('Webhook', 'hris'))?.version, 1);
     assert.equal(await second.definitions.generation(), 1);
     assert.equal((await second.runs.get('persisted'))?.steps.length, 3);
     assert.equal((await second.events.get('e'))?.type, 't');
     assert.deepEqual(await second.tokens.verify(token), { valid: true, token: { name: 'ci', scopes: ['admin'] } });
 
-    const raw = new BetterSqlite3(file, { readonly: true });
-    try {
-      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-    } finally {
-      raw.close();
+    if ('file' in database.location) {
+      const raw = new BetterSqlite3(database.location.file, { readonly: true });
+      try {
+        assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      } finally {
+        raw.close();
+      }
     }
   });
 
   it('lets two store instances in one process write concurrently', async () => {
-    const file = freshFile();
-    const [a, b] = await Promise.all([openFile(file), openFile(file)]);
+    const database = await freshDatabase();
+    const [a, b] = await Promise.all([openOn(database), openOn(database)]);
     const work = (store: Store, tag: string) =>
       Array.from({ length: 40 }, async (_, i) => {
         // Same name from both: the put transactions race for the head.
@@ -463,15 +466,15 @@ describe('the database file', () => {
     assert.equal(await a.definitions.generation(), 5);
   });
 
-  it('lets three processes create and write the same file concurrently without SQLITE_BUSY', async () => {
-    // A new file: the children also race to create and migrate it.
-    const file = freshFile();
+  it('lets three processes create and write the same database concurrently (SQLite: without SQLITE_BUSY)', async () => {
+    // A new database: the children also race to create (SQLite) and migrate it.
+    const database = await freshDatabase();
     // The children load first and open together at openAt, so their migrations really race.
     const openAt = Date.now() + 2000;
     const child = (tag: string) => `
       const { openStore } = await import(${JSON.stringify(storeEntry)});
       await new Promise((resolve) => setTimeout(resolve, ${openAt} - Date.now()));
-      const store = await openStore({ file: ${JSON.stringify(file)} });
+      const store = await openStore(${JSON.stringify(database.location)});
       for (let i = 0; i < 150; i += 1) {
         await store.definitions.put({ kind: 'Automation', name: 'shared-' + (i % 10), spec: { n: i }, enabled: true, source: '${tag}', actor: '${tag}' });
         await store.runs.start({ runId: '${tag}-' + i, automation: 'x', version: 1, trigger: {}, startedAt: new Date().toISOString(), steps: [{ name: 's', type: 't' }] });
@@ -496,7 +499,7 @@ describe('the database file', () => {
     const results = await Promise.all([run('p'), run('q'), run('r')]);
     for (const result of results) assert.equal(result.code, 0, result.stderr);
 
-    const store = await openFile(file);
+    const store = await openOn(database);
     assert.equal((await store.runs.list({ status: 'completed', limit: 500 })).length, 450);
     assert.equal((await store.events.list({ limit: 500 })).length, 150);
     const versions = await Promise.all(Array.from({ length: 10 }, (_, i) => store.definitions.history('Automation', `shared-${i}`)));
@@ -510,7 +513,7 @@ describe('the database file', () => {
       );
   });
 
-  it('reports where it failed when the file cannot be opened', async () => {
+  it('reports where it failed when the file cannot be opened', { skip: onlyOn('sqlite', 'a file path') }, async () => {
     const blocker = join(dir, 'not-a-dir');
     writeFileSync(blocker, 'x');
     await assert.rejects(openStore({ file: join(blocker, 'idflow.db') }), /not-a-dir/);

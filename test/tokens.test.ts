@@ -1,5 +1,5 @@
 /**
- * `idflow tokens create|list|revoke` against a real store file, and what the API answers the
+ * `idflow tokens create|list|revoke` against a real store (a SQLite file or a PostgreSQL database), and what the API answers the
  * tokens they make: a listed token never shows its secret, an expired or revoked one is a 401
  * that says so, and a revoked name can be given to a new token.
  */
@@ -13,16 +13,19 @@ import { after, before, test } from 'node:test';
 import { main } from '../cli/main.js';
 import type { TokenRecord } from '../store/types.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
+import { createTestDatabase, type TestDatabase } from './helpers/store.js';
 
 let dataDir: string;
+let database: TestDatabase;
 let api: OfflineApi;
 let app: FastifyInstance;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'idflow-tokens-'));
-  // The CLI writes the store file; the API reads the same file, as `idflow api` would.
+  database = await createTestDatabase({ dir: dataDir });
+  // The CLI writes the store; the API reads the same store, as `idflow api` would.
   assert.equal((await cli('tokens', 'list')).code, 0);
-  api = await startOfflineApi({ file: join(dataDir, 'idflow.sqlite') });
+  api = await startOfflineApi({ database });
   app = api.app;
 });
 
@@ -34,7 +37,10 @@ after(async () => {
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main([...args, '--data-dir', dataDir], { out: (text) => out.push(text), err: (text) => err.push(text) });
+  const code = await main([...args, '--data-dir', dataDir, ...database.args], {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+  });
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 

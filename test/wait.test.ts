@@ -12,12 +12,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { IdflowEngine } from '../engine/engine.js';
-import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createIdflowWorker } from '../app/worker.js';
 import { silentLogger } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startTimeSkipping } from './helpers/temporal.js';
+import { openTestStore } from './helpers/store.js';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
@@ -32,7 +32,7 @@ let receiver: Receiver;
 before(async () => {
   env = await startTimeSkipping();
   receiver = await startReceiver();
-  store = await openStore({ memory: true });
+  store = await openTestStore();
   const taskQueue = `wait-${randomUUID()}`;
   worker = await createIdflowWorker({
     connection: env.nativeConnection,
