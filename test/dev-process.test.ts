@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -104,6 +105,7 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
     for (const file of [...storeFiles, 'temporal.sqlite', 'temporal.log', 'api.json']) {
       assert.equal(await modeOf(join(dataDir, file)), '600', file);
     }
+    if (TEST_STORE === 'postgres') assert.ok(!existsSync(join(dataDir, 'idflow.sqlite')), 'IDFLOW_DATABASE_URL chose PostgreSQL');
     assert.ok(await listening(temporalPort), 'the Temporal server is up');
 
     // The demo's run is in progress (its webhook targets the default API port, not this one, and retries).

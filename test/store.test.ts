@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../store/index.js';
 import type { RunRecord, Store } from '../store/types.js';
-import { createTestDatabase, onlyOn, readRows, type TestDatabase } from './helpers/store.js';
+import { TEST_STORE, createTestDatabase, onlyOn, readRows, type TestDatabase } from './helpers/store.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const storeEntry = new URL('../store/index.ts', import.meta.url).href;
@@ -70,6 +70,10 @@ function startInput(runId: string, overrides: Partial<Omit<RunRecord, 'steps'>> 
     ...overrides,
   };
 }
+
+it('is the store of this pass (IDFLOW_TEST_STORE)', async () => {
+  assert.equal((await freshStore()).dialect, TEST_STORE);
+});
 
 describe('definitions', () => {
   it('writes a version only when the content changes, and keeps history', async () => {
