@@ -110,7 +110,9 @@ function redact(url) {
 
 function runPass(pass, index) {
   const name = PASSES[pass.store];
-  console.log(`\n== pass ${index + 1}/${passes.length}: ${pass.files.length} test files on the ${name} store`);
+  console.log(
+    `\n== pass ${index + 1}/${passes.length}: ${pass.files.length} test file${pass.files.length === 1 ? '' : 's'} on the ${name} store`,
+  );
   const env = { ...baseEnv, IDFLOW_TEST_STORE: pass.store };
   if (pass.store === 'postgres') env.IDFLOW_TEST_DATABASE_URL = databaseUrl;
   const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...pass.files];
