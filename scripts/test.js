@@ -49,9 +49,15 @@ if (files.length === 0) {
   console.error(`no test file matches ${filters.join(', ')}`);
   process.exit(1);
 }
+const storeFiles = files.filter((file) => reachesStoreHelper(file));
+// The whole suite always has store tests: none found means the detection broke, not that PostgreSQL has nothing to run.
+if (filters.length === 0 && storeFiles.length === 0) {
+  console.error(`no test file imports ${STORE_HELPER}: the PostgreSQL pass would be empty`);
+  process.exit(1);
+}
 const passes = [
   { store: 'sqlite', files },
-  { store: 'postgres', files: files.filter((file) => reachesStoreHelper(file)) },
+  { store: 'postgres', files: storeFiles },
 ].filter((pass) => (only === undefined || pass.store === only) && pass.files.length > 0);
 if (passes.length === 0) {
   console.error(`no test file of ${files.join(', ')} opens a store: nothing to run on ${PASSES[only]}`);
