@@ -3,10 +3,10 @@
 // stop() that shuts it down and deletes the directory. PostgreSQL refuses to run as root, so as root
 // the cluster belongs to an unprivileged user (the package's `postgres`, else `nobody`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The role initdb creates; with trust auth on loopback it needs no password. */
 const SUPERUSER = 'idflow';
@@ -15,7 +15,8 @@ const START_TIMEOUT_SECONDS = 60;
 /** The directory holding initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<version>/bin (newest first). */
 export function findPostgresBin() {
   const onPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  if (onPath.status === 0 && onPath.stdout.trim() !== '') return join(onPath.stdout.trim(), '..');
+  // Through the link to the real directory: a symlinked initdb (/usr/local/bin) may have no pg_ctl beside it.
+  if (onPath.status === 0 && onPath.stdout.trim() !== '') return dirname(realpathSync(onPath.stdout.trim()));
   const debian = '/usr/lib/postgresql';
   if (!existsSync(debian)) return undefined;
   const versions = readdirSync(debian)
