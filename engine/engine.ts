@@ -22,6 +22,7 @@ import { TriggerIndex } from '../triggers/trigger-index.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
+import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
 import { type AppliedDefinition, type ApplyOptions, type ApplyResult, type Engine, type EventInput, type IngestResult } from './types.js';
@@ -276,6 +277,12 @@ export class IdflowEngine implements Engine {
    * and deliveries of one id in this process wait for the first before answering.
    */
   async ingest(input: EventInput, actor: string): Promise<IngestResult> {
+    const result = await this.ingestEvent(input, actor);
+    eventsIngested.inc({ type: result.event.type, duplicate: String(result.duplicate) });
+    return result;
+  }
+
+  private async ingestEvent(input: EventInput, actor: string): Promise<IngestResult> {
     const parsed = EventInputSchema.safeParse(input);
     if (!parsed.success) throw new IdflowError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
     const { data } = parsed.data;
