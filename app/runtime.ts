@@ -14,10 +14,12 @@ import { openStore } from '../store/index.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
-import { installTemporalLogging } from '../temporal/logging.js';
+import { findFreePort, startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { DEFAULT_TASK_QUEUE, createIdflowWorker } from './worker.js';
 import { DevOutbox, startSmtpCatcher } from '../dev/outbox.js';
+import { countingRuns } from '../metrics/runs.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { devRoutes } from '../dev/routes.js';
 import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult } from '../engine/types.js';
@@ -44,6 +46,8 @@ export interface RuntimeOptions {
   apply?: string[];
   /** Called with the result of applying `apply`. */
   onApplied?: (result: ApplyResult) => void;
+  /** Serve the worker's metrics (idflow's and the Temporal SDK's) on host:port (0: any free port). */
+  workerMetrics?: { host: string; port: number };
 }
 
 export interface Runtime {
@@ -54,6 +58,8 @@ export interface Runtime {
   apiUrl?: string;
   apiToken?: string;
   webUiUrl?: string;
+  /** The worker's metrics endpoint, when asked for. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -100,7 +106,9 @@ async function devOutboxEnv(
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
-  installTemporalLogging();
+  // The SDK's exporter stays on loopback: the worker's metrics endpoint serves its metrics with idflow's.
+  const sdkMetricsPort = options.workerMetrics ? await findFreePort() : undefined;
+  installTemporalRuntime({ prometheusBindAddress: sdkMetricsPort === undefined ? undefined : `127.0.0.1:${sdkMetricsPort}` });
   const dataDir = resolve(options.dataDir);
   const widerMode = ensurePrivateDir(dataDir);
   if (widerMode !== undefined)
@@ -126,7 +134,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       settings = { address: devServer.address, namespace: devServer.namespace };
     }
 
-    const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+    const store = countingRuns(await openStore({ file: join(dataDir, 'idflow.sqlite') }));
     cleanups.push(() => store.close());
 
     const connection = await Connection.connect(connectionOptions(settings));
@@ -194,6 +202,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
 
+    let metricsUrl: string | undefined;
+    if (options.workerMetrics) {
+      const metrics = await startMetricsServer({ ...options.workerMetrics, sdkUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` });
+      cleanups.push(() => metrics.close());
+      metricsUrl = metrics.url;
+    }
+
     if (options.apply && options.apply.length > 0) {
       const files = await collectDefinitionFiles(options.apply);
       const result = await engine.apply(files, { dryRun: false, actor: 'idflow dev' });
@@ -208,6 +223,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       apiUrl,
       apiToken,
       webUiUrl: devServer?.uiUrl,
+      metricsUrl,
       stop,
     };
   } catch (error) {
