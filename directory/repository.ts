@@ -93,7 +93,8 @@ export interface DirectoryOps {
 
   /** A step's recorded result (see Store['effects']), read and written in the same transaction as its change. */
   getEffect(key: string): Promise<JsonValue | undefined>;
-  putEffect(key: string, result: JsonValue): Promise<void>;
+  /** false when the key was recorded already (its primary key decides, whatever was read before). */
+  putEffect(key: string, result: JsonValue): Promise<boolean>;
 }
 
 /** The undelivered part of the outbox. */
