@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { diffUser } from '../directory/service.js';
 import { UserInputSchema, toUserFields } from '../directory/users.js';
-import { openStore } from '../store/index.js';
+import { openStore, storeLocation } from '../store/index.js';
 import type { Scope } from '../store/types.js';
 import { startOfflineApi } from './helpers/offline-api.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -96,11 +96,17 @@ describe('idflow api and idflow worker as processes', () => {
     temporal = await startTestTemporal();
     receiver = await startReceiver();
     dataDir = await mkdtemp(join(tmpdir(), 'idflow-metrics-'));
-    const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+    // The suite's PostgreSQL when given (IDFLOW_TEST_DATABASE_URL), else a SQLite file in the data dir.
+    const location = storeLocation({ dataDir, env: { IDFLOW_DATABASE_URL: process.env.IDFLOW_TEST_DATABASE_URL } });
+    const store = await openStore(location);
     for (const scope of ['admin', 'metrics:read', 'events:write'] as const)
-      tokens.set(scope, await store.tokens.create(`metrics-test-${scope}`, [scope]));
+      tokens.set(scope, await store.tokens.create(`metrics-test-${scope}-${randomUUID()}`, [scope]));
     await store.close();
-    const env = { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace };
+    const env = {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      IDFLOW_DATABASE_URL: 'url' in location ? location.url : '',
+    };
     const [startedApi, startedWorker] = await Promise.all([
       startIdflow(['api', '--data-dir', dataDir, '--port', '0'], env, /API listening on (http:\/\/\S+)/),
       startIdflow(['worker', '--data-dir', dataDir, '--metrics-port', '0'], env, /metrics at (http:\/\/\S+)/),
