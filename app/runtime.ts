@@ -45,6 +45,12 @@ export interface RuntimeOptions {
    * the worker's email and Slack at them when SMTP_URL / SLACK_BOT_TOKEN are not set.
    */
   devOutbox?: boolean;
+  /**
+   * idflow dev: an admin token and the API's URL in `<data dir>/api.json`, for the CLI on this
+   * machine. Off for `idflow api`: a production API mints no token (each start of a fresh
+   * container would add an admin token to the shared store, its secret on the container's disk).
+   */
+  apiDiscovery?: boolean;
   /** Definition files or folders applied at start. */
   apply?: string[];
   /** Called with the result of applying `apply`. */
@@ -179,9 +185,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const address = api.server.address();
       const port = typeof address === 'object' && address ? address.port : options.apiPort;
       apiUrl = `http://${host}:${port}`;
-      apiToken = await devToken(store, dataDir);
-      const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
-      await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+      if (options.apiDiscovery) {
+        apiToken = await devToken(store, dataDir);
+        const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
+        await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+      }
       if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
     }
 

@@ -3,11 +3,13 @@
  * token only; after a real event and run on the Temporal dev server its counters and histograms
  * have moved, and nothing in them is event data, an id or a token; `idflow worker --metrics-port`
  * serves idflow's step histogram and run counters with the Temporal SDK's own `temporal_` series
- * on one port; and the outbox gauges show what waits for delivery.
+ * on one port; and the outbox gauges show what waits for delivery. Also: `idflow api` (unlike
+ * `idflow dev`) mints no admin token of its own.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { diffUser } from '../directory/service.js';
 import { UserInputSchema, toUserFields } from '../directory/users.js';
-import { openStore, storeLocation } from '../store/index.js';
+import { openStore, storeLocation, type StoreLocation } from '../store/index.js';
 import type { Scope } from '../store/types.js';
 import { startOfflineApi } from './helpers/offline-api.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -91,13 +93,15 @@ describe('idflow api and idflow worker as processes', () => {
   let apiUrl: string;
   let workerMetricsUrl: string;
   const tokens = new Map<Scope, string>();
+  const startedAt = new Date().toISOString();
+  let location: StoreLocation;
 
   before(async () => {
     temporal = await startTestTemporal();
     receiver = await startReceiver();
     dataDir = await mkdtemp(join(tmpdir(), 'idflow-metrics-'));
     // The suite's PostgreSQL when given (IDFLOW_TEST_DATABASE_URL), else a SQLite file in the data dir.
-    const location = storeLocation({ dataDir, env: { IDFLOW_DATABASE_URL: process.env.IDFLOW_TEST_DATABASE_URL } });
+    location = storeLocation({ dataDir, env: { IDFLOW_DATABASE_URL: process.env.IDFLOW_TEST_DATABASE_URL } });
     const store = await openStore(location);
     for (const scope of ['admin', 'metrics:read', 'events:write'] as const)
       tokens.set(scope, await store.tokens.create(`metrics-test-${scope}-${randomUUID()}`, [scope]));
@@ -232,6 +236,17 @@ steps:
     assert.equal(started(apiText) + started(workerText), 1);
     for (const leak of [secret, eventId, 'u-metrics', ...tokens.values()])
       assert.ok(!workerText.includes(leak), `${leak} in the worker's metrics`);
+  });
+
+  test("idflow api mints no token and leaves no api.json: the tokens in the store are the operator's", async () => {
+    const store = await openStore(location);
+    try {
+      const minted = (await store.tokens.list()).filter((token) => token.createdAt >= startedAt && !token.name.startsWith('metrics-test-'));
+      assert.deepEqual(minted, []);
+    } finally {
+      await store.close();
+    }
+    assert.equal(existsSync(join(dataDir, 'api.json')), false);
   });
 
   test("the worker's port serves the Temporal SDK's own metrics beside idflow's", async () => {

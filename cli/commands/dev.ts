@@ -177,6 +177,7 @@ export function registerRuntimeCommands(program: Command): void {
           apiPort: options.apiPort,
           apiLimits: apiLimits(options),
           devOutbox: true,
+          apiDiscovery: true,
           apply: options.apply,
           onApplied: printApplied,
         };
