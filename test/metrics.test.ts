@@ -95,6 +95,7 @@ describe('idflow api and idflow worker as processes', () => {
   const tokens = new Map<Scope, string>();
   const startedAt = new Date().toISOString();
   let location: StoreLocation;
+  let env: NodeJS.ProcessEnv;
 
   before(async () => {
     temporal = await startTestTemporal();
@@ -106,7 +107,7 @@ describe('idflow api and idflow worker as processes', () => {
     for (const scope of ['admin', 'metrics:read', 'events:write'] as const)
       tokens.set(scope, await store.tokens.create(`metrics-test-${scope}-${randomUUID()}`, [scope]));
     await store.close();
-    const env = {
+    env = {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
       IDFLOW_DATABASE_URL: 'url' in location ? location.url : '',
@@ -247,6 +248,16 @@ steps:
       await store.close();
     }
     assert.equal(existsSync(join(dataDir, 'api.json')), false);
+  });
+
+  test('a metrics port in use stops the worker with a message naming it', async () => {
+    const taken = new URL(workerMetricsUrl).port;
+    await assert.rejects(
+      startIdflow(['worker', '--data-dir', dataDir, '--metrics-port', taken], env, /worker ready/),
+      new RegExp(
+        `exited with 1:[^]*idflow: the metrics port 127\\.0\\.0\\.1:${taken} is already in use: choose another with --metrics-port`,
+      ),
+    );
   });
 
   test("the worker's port serves the Temporal SDK's own metrics beside idflow's", async () => {
