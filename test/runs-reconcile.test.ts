@@ -4,27 +4,24 @@
  * status filters select on it, the store keeps it, runs that finished normally or still run are
  * untouched, and without Temporal the list answers from the store and says so.
  */
-import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildApiServer } from '../api/server.js';
-import { main } from '../cli/main.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
-import { IdflowEngine } from '../engine/engine.js';
 import type { RunList } from '../engine/types.js';
 import { automationRun } from '../workflows/automation-run.js';
-import { silentLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { startTestEngine, type TestEngine } from './helpers/engine.js';
+import { startOfflineApi } from './helpers/offline-api.js';
+import { until } from './helpers/worker-process.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 
 let idflow: TestEngine;
 let api: FastifyInstance;
 let token: string;
 let apiUrl: string;
-
-const POLL_MS = 100;
-const EVENTUALLY_MS = 30_000;
 
 async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -39,23 +36,7 @@ async function listRuns(query: string, app: FastifyInstance = api): Promise<RunL
   return response.json<RunList>();
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (text) => out.push(text), err: (text) => err.push(text) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
-
-/** Calls `read` until `done` holds of its result, or fails after EVENTUALLY_MS. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + EVENTUALLY_MS;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    assert.ok(Date.now() < deadline, `${what}; last seen: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 /**
  * Waits until Temporal answers the question the runs list asks with this status: its visibility
@@ -68,7 +49,7 @@ async function temporalSays(runId: string, status: string): Promise<void> {
       return workflow.status.name;
     return undefined;
   };
-  await eventually(current, (name) => name === status, `Temporal should say ${runId} is ${status}`);
+  await until(`Temporal says ${runId} is ${status}`, async () => (await current()) === status);
 }
 
 const statusOf = (list: RunList, runId: string) => list.runs.find((run) => run.runId === runId)?.status;
@@ -194,35 +175,21 @@ test('runs whose workflow timed out are listed as timed_out, whatever their ids 
 
 test('without Temporal the list answers from the store, says so, and the CLI warns', async () => {
   const runId = await waitingRun();
-  const closedPort = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-  const offline = new IdflowEngine({
-    store: idflow.store,
-    client: new Client({ connection: Connection.lazy({ address: `127.0.0.1:${closedPort}` }), namespace: idflow.namespace }),
-    namespace: idflow.namespace,
-    taskQueue: idflow.taskQueue,
-    logger: silentLogger,
-  });
-  const offlineApi = await buildApiServer({ engine: offline });
-  const url = await listen(offlineApi);
+  // The same store, behind an API whose Temporal client points at a closed port.
+  const offline = await startOfflineApi({ file: join(idflow.dataDir, 'idflow.sqlite') });
   try {
-    const list = await listRuns('automation=slow&status=running', offlineApi);
+    const list = await listRuns('automation=slow&status=running', offline.app);
     assert.equal(list.reconciled, false);
     assert.match(list.warning ?? '', /Temporal did not answer/);
     assert.equal(statusOf(list, runId), 'running');
 
-    process.env.IDFLOW_URL = url;
+    process.env.IDFLOW_URL = await listen(offline.app);
     const listed = await cli('runs', 'list', '--automation', 'slow');
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stderr, /warning: Temporal did not answer/);
     assert.ok(listed.stdout.includes(runId), listed.stdout);
   } finally {
     process.env.IDFLOW_URL = apiUrl;
-    await offlineApi.close();
-    offline.functions.close();
+    await offline.close();
   }
 });
