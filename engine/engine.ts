@@ -107,6 +107,7 @@ export class IdflowEngine implements Engine {
     this.reconciler = new RunReconciler(options.client, options.store.runs, options.logger);
     this.outbox = new OutboxDispatcher(
       options.store.directory,
+      options.store.leases,
       async (event) => {
         await this.ingest({ id: event.id, type: event.type, data: event.data }, 'directory');
       },
