@@ -4,17 +4,17 @@
  * status filters select on it, the store keeps it, runs that finished normally or still run are
  * untouched, and without Temporal the list answers from the store and says so.
  */
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildApiServer } from '../api/server.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
+import { IdflowEngine } from '../engine/engine.js';
 import type { RunList } from '../engine/types.js';
 import { automationRun } from '../workflows/automation-run.js';
-import { startTestEngine, type TestEngine } from './helpers/engine.js';
-import { startOfflineApi } from './helpers/offline-api.js';
+import { silentLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { until } from './helpers/worker-process.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 
@@ -175,15 +175,23 @@ test('runs whose workflow timed out are listed as timed_out, whatever their ids 
 
 test('without Temporal the list answers from the store, says so, and the CLI warns', async () => {
   const runId = await waitingRun();
-  // The same store, behind an API whose Temporal client points at a closed port.
-  const offline = await startOfflineApi({ file: join(idflow.dataDir, 'idflow.sqlite') });
+  // The same store (whatever its dialect), behind an API whose Temporal client points at a closed port.
+  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: idflow.namespace });
+  const engine = new IdflowEngine({
+    store: idflow.store,
+    client,
+    namespace: idflow.namespace,
+    taskQueue: idflow.taskQueue,
+    logger: silentLogger,
+  });
+  const offline = await buildApiServer({ engine });
   try {
-    const list = await listRuns('automation=slow&status=running', offline.app);
+    const list = await listRuns('automation=slow&status=running', offline);
     assert.equal(list.reconciled, false);
     assert.match(list.warning ?? '', /Temporal did not answer/);
     assert.equal(statusOf(list, runId), 'running');
 
-    process.env.IDFLOW_URL = await listen(offline.app);
+    process.env.IDFLOW_URL = await listen(offline);
     const listed = await cli('runs', 'list', '--automation', 'slow');
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stderr, /warning: Temporal did not answer/);
@@ -191,5 +199,6 @@ test('without Temporal the list answers from the store, says so, and the CLI war
   } finally {
     process.env.IDFLOW_URL = apiUrl;
     await offline.close();
+    await client.connection.close();
   }
 });

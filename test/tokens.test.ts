@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { main } from '../cli/main.js';
 import type { TokenRecord } from '../store/types.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
@@ -31,7 +31,12 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir]);
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main([...args, '--data-dir', dataDir], { out: (text) => out.push(text), err: (text) => err.push(text) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
 
 async function create(...args: string[]): Promise<string> {
   const created = await cli('tokens', 'create', ...args);
