@@ -64,7 +64,8 @@ async function onServer(statement: string): Promise<void> {
 export async function createTestDatabase(options: { dir?: string } = {}): Promise<TestDatabase> {
   if (TEST_STORE === 'sqlite') {
     const location: StoreLocation = options.dir === undefined ? { memory: true } : { file: join(options.dir, SQLITE_FILE) };
-    return { location, env: {}, args: [], drop: async () => undefined };
+    // An IDFLOW_DATABASE_URL of the developer's own must not lead a spawned process away from the file.
+    return { location, env: { IDFLOW_DATABASE_URL: '' }, args: [], drop: async () => undefined };
   }
   // Random, not numbered: test files run in parallel processes, and a developer's server may keep leftovers.
   const name = `idflow_t_${randomBytes(6).toString('hex')}`;
