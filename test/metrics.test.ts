@@ -17,10 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { diffUser } from '../directory/service.js';
 import { UserInputSchema, toUserFields } from '../directory/users.js';
-import { openStore, storeLocation, type StoreLocation } from '../store/index.js';
+import { openStore } from '../store/index.js';
 import type { Scope } from '../store/types.js';
 import { startOfflineApi } from './helpers/offline-api.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { createTestDatabase, type TestDatabase } from './helpers/store.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 import { kill, until } from './helpers/worker-process.js';
 
@@ -94,23 +95,22 @@ describe('idflow api and idflow worker as processes', () => {
   let workerMetricsUrl: string;
   const tokens = new Map<Scope, string>();
   const startedAt = new Date().toISOString();
-  let location: StoreLocation;
+  let database: TestDatabase;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
     temporal = await startTestTemporal();
     receiver = await startReceiver();
     dataDir = await mkdtemp(join(tmpdir(), 'idflow-metrics-'));
-    // The suite's PostgreSQL when given (IDFLOW_TEST_DATABASE_URL), else a SQLite file in the data dir.
-    location = storeLocation({ dataDir, env: { IDFLOW_DATABASE_URL: process.env.IDFLOW_TEST_DATABASE_URL } });
-    const store = await openStore(location);
+    database = await createTestDatabase({ dir: dataDir });
+    const store = await openStore(database.location);
     for (const scope of ['admin', 'metrics:read', 'events:write'] as const)
       tokens.set(scope, await store.tokens.create(`metrics-test-${scope}-${randomUUID()}`, [scope]));
     await store.close();
     env = {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
-      IDFLOW_DATABASE_URL: 'url' in location ? location.url : '',
+      ...database.env,
     };
     const [startedApi, startedWorker] = await Promise.all([
       startIdflow(['api', '--data-dir', dataDir, '--port', '0'], env, /API listening on (http:\/\/\S+)/),
@@ -126,6 +126,7 @@ describe('idflow api and idflow worker as processes', () => {
     for (const child of [api, worker]) if (child) await kill(child);
     await temporal?.stop();
     await receiver?.close();
+    await database?.drop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -240,7 +241,7 @@ steps:
   });
 
   test("idflow api mints no token and leaves no api.json: the tokens in the store are the operator's", async () => {
-    const store = await openStore(location);
+    const store = await openStore(database.location);
     try {
       const minted = (await store.tokens.list()).filter((token) => token.createdAt >= startedAt && !token.name.startsWith('metrics-test-'));
       assert.deepEqual(minted, []);
