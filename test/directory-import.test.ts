@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { main } from '../cli/main.js';
 import type { ImportReport } from '../directory/import.js';
 import type { Store } from '../store/types.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 import { createTestDatabase, openTestStore } from './helpers/store.js';
 import { until } from './helpers/worker-process.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
@@ -52,12 +52,7 @@ async function writeFeed(name: string, content: string): Promise<string> {
   return path;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (text) => out.push(text), err: (text) => err.push(text) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 const enabledPeople = async (): Promise<number> => (await store.directory.listUsers({ status: 'ENABLED' })).length;
 

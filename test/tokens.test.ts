@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { main } from '../cli/main.js';
 import type { TokenRecord } from '../store/types.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 import { createTestDatabase, type TestDatabase } from './helpers/store.js';
 
@@ -34,15 +34,7 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main([...args, '--data-dir', dataDir, ...database.args], {
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--data-dir', dataDir, ...database.args]);
 
 async function create(...args: string[]): Promise<string> {
   const created = await cli('tokens', 'create', ...args);
