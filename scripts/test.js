@@ -121,7 +121,8 @@ function runPass(pass, index) {
   );
   const env = { ...baseEnv, IDFLOW_TEST_STORE: pass.store };
   if (pass.store === 'postgres') env.IDFLOW_TEST_DATABASE_URL = databaseUrl;
-  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...pass.files];
+  // Ten minutes a test: the 1,000-user fan-out takes ~2 min alone and came near five on a loaded 2-core machine.
+  const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...pass.files];
   const started = Date.now();
   return new Promise((resolve) => {
     running = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env });
