@@ -11,7 +11,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -85,6 +85,12 @@ export interface ThroughputRound {
   bareRunsPerSecond: number;
 }
 
+/** CPU ms per completed run, in this process (engine, worker, client) and in the Temporal server. */
+export interface CpuPerRun {
+  process: number;
+  server: number;
+}
+
 export interface EngineBenchFigures {
   latencyMsP50: number;
   latencyMsP99: number;
@@ -92,6 +98,14 @@ export interface EngineBenchFigures {
   bareRunsPerSecond: number;
   ratio: number;
   rounds: ThroughputRound[];
+  cpu: { idflow: CpuPerRun; bare: CpuPerRun };
+}
+
+/** CPU ms a process has used (user + system), from /proc (clock ticks of 10 ms). */
+async function processCpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Even, so each side runs first in as many rounds as the other. */
@@ -160,8 +174,11 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
     // Throughput, idflow and bare, interleaved in rounds so machine noise hits both alike.
     const perRound = Math.ceil(runs / MEASURED_ROUNDS);
     /** Completes `perRound` runs of one side, in ms. */
+    const cpuMs = { idflow: { process: 0, server: 0 }, bare: { process: 0, server: 0 } };
     const timed = async (side: 'idflow' | 'bare', round: string): Promise<number> => {
       const started = performance.now();
+      const processCpu = process.cpuUsage();
+      const serverCpu = await processCpuMs(server.pid);
       if (side === 'idflow') {
         const ids = await Promise.all(
           Array.from({ length: perRound }, async (_, i) => {
@@ -183,10 +200,15 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
         );
         await Promise.all(handles.map((handle) => handle.result()));
       }
+      const used = process.cpuUsage(processCpu);
+      cpuMs[side].process += (used.user + used.system) / 1000;
+      cpuMs[side].server += (await processCpuMs(server.pid)) - serverCpu;
       return performance.now() - started;
     };
     await timed('bare', 'warm-up');
     await timed('idflow', 'warm-up');
+    cpuMs.idflow = { process: 0, server: 0 };
+    cpuMs.bare = { process: 0, server: 0 };
     let idflowMs = 0;
     let bareMs = 0;
     const rounds: ThroughputRound[] = [];
@@ -198,8 +220,9 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
       bareMs += ms.bare;
       rounds.push({ first: order[0], idflowRunsPerSecond: perRound / (ms.idflow / 1000), bareRunsPerSecond: perRound / (ms.bare / 1000) });
     }
-    const idflowRunsPerSecond = (perRound * MEASURED_ROUNDS) / (idflowMs / 1000);
-    const bareRunsPerSecond = (perRound * MEASURED_ROUNDS) / (bareMs / 1000);
+    const measured = perRound * MEASURED_ROUNDS;
+    const idflowRunsPerSecond = measured / (idflowMs / 1000);
+    const bareRunsPerSecond = measured / (bareMs / 1000);
     return {
       latencyMsP50: percentile(latencies, 50),
       latencyMsP99: percentile(latencies, 99),
@@ -207,6 +230,10 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
       bareRunsPerSecond,
       ratio: idflowRunsPerSecond / bareRunsPerSecond,
       rounds,
+      cpu: {
+        idflow: { process: cpuMs.idflow.process / measured, server: cpuMs.idflow.server / measured },
+        bare: { process: cpuMs.bare.process / measured, server: cpuMs.bare.server / measured },
+      },
     };
   } finally {
     worker.shutdown();
@@ -225,6 +252,10 @@ export function describeMatch(match: ReturnType<typeof benchMatch>): string {
   return `match one event against ${match.automations} automations: median ${match.matchMsMedian.toFixed(3)} ms, p99 ${match.matchMsP99.toFixed(3)} ms (${match.matched} matched; target ≤ 2 ms)`;
 }
 
+function cpu(perRun: CpuPerRun): string {
+  return `${perRun.process.toFixed(1)} + ${perRun.server.toFixed(1)}`;
+}
+
 export function describeEngine(figures: EngineBenchFigures): string {
   const rounds = figures.rounds.map(
     (r) =>
@@ -234,6 +265,7 @@ export function describeEngine(figures: EngineBenchFigures): string {
     `emit → first step latency: p50 ${figures.latencyMsP50.toFixed(1)} ms, p99 ${figures.latencyMsP99.toFixed(1)} ms`,
     `completed runs/s: idflow one-step ${figures.idflowRunsPerSecond.toFixed(1)}, bare Temporal ${figures.bareRunsPerSecond.toFixed(1)}, ratio ${figures.ratio.toFixed(2)} (target ≥ 0.8)`,
     `per round, idflow vs bare runs/s (ratio): ${rounds.join('; ')}`,
+    `CPU ms per run, this process (engine, worker, client) + Temporal server: idflow ${cpu(figures.cpu.idflow)}, bare ${cpu(figures.cpu.bare)}`,
   ].join('\n');
 }
 
