@@ -8,13 +8,13 @@
  *   uncounted round, then measured in rounds whose order alternates, so neither gains from
  *   running first or second.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { IdflowEngine } from '../engine/engine.js';
 import { loadDefinitions } from '../definitions/load.js';
@@ -24,6 +24,7 @@ import { installTemporalLogging } from '../temporal/logging.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { createIdflowWorker } from '../app/worker.js';
 import { startReceiver } from '../test/helpers/receiver.js';
+import { bareBundle } from './baseline/bundle.js';
 import { bareWorkflow } from './baseline/workflows.js';
 
 const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Legal', 'Support', 'Marketing', 'HR', 'IT', 'Security', 'Design'];
@@ -120,21 +121,18 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
   const server = await startDevServer({ dataDir, port: await findFreePort(), ui: false, quiet: true });
   const receiver = await startReceiver();
   const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
+  // One native connection for the client and both workers, as `idflow dev` has: idflow's runs start eagerly.
   const native = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection: native, namespace: server.namespace });
   const taskQueue = `bench-${randomUUID()}`;
-  const engine = new IdflowEngine({ store, client, namespace: server.namespace, taskQueue, logger });
+  const engine = new IdflowEngine({ store, client, namespace: server.namespace, taskQueue, logger, eagerStart: true });
   const worker = await createIdflowWorker({ connection: native, namespace: server.namespace, taskQueue, store, logger, env: {} });
   const bareQueue = `${taskQueue}-bare`;
   const bareWorker = await Worker.create({
     connection: native,
     namespace: server.namespace,
     taskQueue: bareQueue,
-    workflowBundle: await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)),
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-    }),
+    workflowBundle: await bareBundle(),
     activities: {
       async deliver(url: string, payload: unknown): Promise<number> {
         const response = await fetch(url, {
@@ -240,7 +238,6 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
     bareWorker.shutdown();
     await Promise.allSettled(running);
     await native.close();
-    await connection.close();
     await store.close();
     await receiver.close();
     await server.stop();

@@ -7,14 +7,15 @@
  * `node --import tsx bench/temporal-pragmas.ts`; ROUNDS=3 and WORKFLOWS=300 by default.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { DEV_SERVER_SQLITE_PRAGMAS, findFreePort, startDevServer } from '../temporal/dev-server.js';
 import { installTemporalLogging } from '../temporal/logging.js';
+import { bareBundle } from './baseline/bundle.js';
 import { bareWorkflow } from './baseline/workflows.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -29,13 +30,6 @@ const SETTINGS: Setting[] = [
   { label: 'server defaults', pragmas: [] },
   { label: DEV_SERVER_SQLITE_PRAGMAS.join(' '), pragmas: DEV_SERVER_SQLITE_PRAGMAS },
 ];
-
-export function bareBundle(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
-}
 
 /** Workflows completed per second by a fresh server with these pragmas. */
 async function measure(setting: Setting, workflowBundle: WorkflowBundleWithSourceMap): Promise<number> {
