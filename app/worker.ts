@@ -57,8 +57,18 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+/**
+ * Workflows kept in the worker's cache between their tasks. The SDK's default grows with the heap
+ * limit (~2,300 for a 4 GB heap), and each cached run holds ~240 KB (measured with
+ * bench/worker-memory.ts: 2,000 runs waiting on timers made a worker of 877 MB). A run waiting on
+ * a timer or a long step gains nothing from staying cached: when it wakes, the worker replays its
+ * short history. So the cache holds what is in progress — a few hundred runs at once.
+ */
+export const MAX_CACHED_WORKFLOWS = 250;
+
 export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<Worker> {
   return Worker.create({
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
