@@ -15,7 +15,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +29,7 @@ import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.
 import { createIdflowWorker } from '../app/worker.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { bareBundle } from './baseline/bundle.js';
+import { processCpuMs } from './proc.js';
 import { bareWorkflow } from './baseline/workflows.js';
 
 const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Legal', 'Support', 'Marketing', 'HR', 'IT', 'Security', 'Design'];
@@ -106,12 +107,6 @@ export interface EngineBenchFigures {
   cpu: { idflow: CpuPerRun; bare: CpuPerRun };
 }
 
-/** CPU ms a process has used (user + system), from /proc (clock ticks of 10 ms). */
-async function processCpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
-  // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /** Even, so each side runs first in as many rounds as the other. */
 const MEASURED_ROUNDS = 4;

@@ -6,11 +6,11 @@
  * peak RSS (VmHWM, which includes bundling the workflows at start) and its RSS then (target: peak
  * ≤ 300 MB). `node --import tsx bench/worker-memory.ts`; RUNS=2000 makes a quicker run.
  */
-import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { startTestEngine } from '../test/helpers/engine.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { kill, startWorkerProcess, until } from '../test/helpers/worker-process.js';
+import { processMemoryMb } from './proc.js';
 
 const RUNS = Number(process.env.RUNS ?? 10_000);
 /** Events ingested at once. */
@@ -21,11 +21,6 @@ export interface WorkerMemoryFigures {
   startSeconds: number;
   peakRssMb: number;
   rssMb: number;
-}
-
-async function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
 export async function benchWorkerMemory(): Promise<WorkerMemoryFigures> {
@@ -67,7 +62,7 @@ steps:
     );
     const startSeconds = (performance.now() - started) / 1000;
     const pid = worker.pid as number;
-    return { runs: RUNS, startSeconds, peakRssMb: await memoryMb(pid, 'VmHWM'), rssMb: await memoryMb(pid, 'VmRSS') };
+    return { runs: RUNS, startSeconds, peakRssMb: await processMemoryMb(pid, 'VmHWM'), rssMb: await processMemoryMb(pid, 'VmRSS') };
   } finally {
     await kill(worker);
     await idflow.stop();
