@@ -107,7 +107,6 @@ export interface EngineBenchFigures {
   cpu: { idflow: CpuPerRun; bare: CpuPerRun };
 }
 
-
 /** Even, so each side runs first in as many rounds as the other. */
 const MEASURED_ROUNDS = 4;
 
