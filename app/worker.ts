@@ -59,10 +59,11 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 /**
  * Workflows kept in the worker's cache between their tasks. The SDK's default grows with the heap
- * limit (~2,300 for a 4 GB heap), and each cached run holds ~240 KB (measured with
- * bench/worker-memory.ts: 2,000 runs waiting on timers made a worker of 877 MB). A run waiting on
- * a timer or a long step gains nothing from staying cached: when it wakes, the worker replays its
- * short history. So the cache holds what is in progress — a few hundred runs at once.
+ * limit (~2,300 for a 4 GB heap), so memory would follow whatever heap an operator sets. A run
+ * waiting on a timer or a long step gains nothing from staying cached: when it wakes, the worker
+ * replays its short history. So the cache holds what is in progress, a few hundred runs at once;
+ * bench/worker-memory.ts measured ~45 KB per cached run (2,000 runs waiting: 877 MB all cached,
+ * 799 MB with 250), the heap limit being the larger lever (docs/decisions.md).
  */
 export const MAX_CACHED_WORKFLOWS = 250;
 
