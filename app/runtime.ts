@@ -146,7 +146,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const store = countingRuns(await openStore(options.store ?? storeLocation({ dataDir, env: {} })));
     cleanups.push(() => store.close());
 
-    const connection = await Connection.connect(connectionOptions(settings));
+    // With the worker in this process, the client shares its native connection so runs start eagerly.
+    const nativeConnection = options.worker ? await NativeConnection.connect(connectionOptions(settings)) : undefined;
+    const connection = nativeConnection ?? (await Connection.connect(connectionOptions(settings)));
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: settings.namespace });
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
@@ -157,6 +159,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       taskQueue,
       logger,
       webUiUrl: devServer?.uiUrl ?? process.env.TEMPORAL_UI_URL,
+      eagerStart: nativeConnection !== undefined,
       dataDir,
     });
     cleanups.push(async () => engine.functions.close());
@@ -193,9 +196,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
     }
 
-    if (options.worker) {
-      const nativeConnection = await NativeConnection.connect(connectionOptions(settings));
-      cleanups.push(() => nativeConnection.close());
+    if (nativeConnection) {
       const worker: Worker = await createIdflowWorker({
         connection: nativeConnection,
         namespace: settings.namespace,

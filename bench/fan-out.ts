@@ -8,11 +8,11 @@
  * users, the same run peaks at 963 MB by default and 597 MB with NODE_OPTIONS=--max-old-space-size=384,
  * at the same throughput; an idle worker peaks at 415 MB (bundling the workflows at start).
  */
-import { readFile } from 'node:fs/promises';
 import type { User } from '../directory/types.js';
 import { FAN_OUT_STEP } from '../workflows/for-each-user.js';
 import { startTestEngine } from '../test/helpers/engine.js';
 import { kill, startWorkerProcess, until } from '../test/helpers/worker-process.js';
+import { processMemoryMb } from './proc.js';
 
 const USERS = Number(process.env.FAN_USERS ?? 10_000);
 const CONCURRENCY = 50;
@@ -26,12 +26,6 @@ export interface FanOutBenchFigures {
   histories: number;
   largestHistoryEvents: number;
   largestHistoryKb: number;
-}
-
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
 }
 
 export async function benchFanOut(): Promise<FanOutBenchFigures> {
@@ -82,7 +76,7 @@ steps:
     const tally = tick.steps.find((step) => step.name === FAN_OUT_STEP)?.output as { completed: number } | undefined;
     if (tick.status !== 'completed' || tally?.completed !== USERS)
       throw new Error(`the tick ended ${tick.status}: ${tick.error ?? JSON.stringify(tally)}`);
-    const workerPeakRssMb = await peakRssMb(worker.pid as number);
+    const workerPeakRssMb = await processMemoryMb(worker.pid as number, 'VmHWM');
 
     let histories = 0;
     let largestHistoryEvents = 0;

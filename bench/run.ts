@@ -8,6 +8,8 @@ import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
 import { benchFanOut, describeFanOut } from './fan-out.js';
 import { benchFunctions, describeFunctions } from './functions.js';
+import { benchTemporalPragmas, describeTemporalPragmas } from './temporal-pragmas.js';
+import { benchWorkerMemory, describeWorkerMemory } from './worker-memory.js';
 
 async function main(): Promise<void> {
   console.log('== CEL');
@@ -23,10 +25,14 @@ async function main(): Promise<void> {
   );
   console.log('\n== functions sandbox');
   console.log(describeFunctions(await benchFunctions()));
+  console.log('\n== Temporal dev server SQLite pragmas');
+  console.log(describeTemporalPragmas(await benchTemporalPragmas()));
   console.log('\n== engine on a real Temporal dev server');
   console.log(describeEngine(await benchEngine()));
   console.log('\n== forEachUser fan-out');
   console.log(describeFanOut(await benchFanOut()));
+  console.log('\n== worker memory');
+  console.log(describeWorkerMemory(await benchWorkerMemory()));
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,11 @@
 /**
  * The Temporal binaries are provisioned offline and the dev server keeps its state in a SQLite
- * file in the data dir: a workflow started before a restart is still there after it.
+ * file in the data dir (in WAL mode): a workflow started before a restart is still there after it.
  */
 import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -34,6 +34,9 @@ test('the dev server keeps workflows across a restart, and stop() ends the proce
     const firstPid = server.pid;
     await server.stop();
     assert.throws(() => process.kill(firstPid, 0), 'the server process is gone after stop()');
+    // The header's read/write format versions (bytes 18 and 19) are 2 once the file is in WAL mode.
+    const header = await readFile(join(dataDir, 'temporal.sqlite'));
+    assert.deepEqual([header[18], header[19]], [2, 2], 'the server database runs with journal_mode=wal');
 
     server = await startDevServer({ dataDir, port, ui: false, quiet: true });
     connection = await Connection.connect({ address: server.address });
