@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApiServer, type ApiServerOptions } from '../api/server.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
-import { openStore } from '../store/index.js';
+import { openStore, storeLocation, type StoreLocation } from '../store/index.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
@@ -23,7 +23,10 @@ import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult } from '../engine/types.js';
 
 export interface RuntimeOptions {
+  /** Local state: the SQLite store unless `store` says otherwise, the dev server's files, api.json, master.key. */
   dataDir: string;
+  /** The store (cli/store.ts resolves the flags); default `<dataDir>/idflow.sqlite`. */
+  store?: StoreLocation;
   logger: Logger;
   /** An existing cluster; when absent a local dev server is started in the data dir. */
   temporal?: TemporalSettings;
@@ -126,7 +129,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       settings = { address: devServer.address, namespace: devServer.namespace };
     }
 
-    const store = await openStore({ file: join(dataDir, 'idflow.sqlite') });
+    const store = await openStore(options.store ?? storeLocation({ dataDir, env: {} }));
     cleanups.push(() => store.close());
 
     const connection = await Connection.connect(connectionOptions(settings));

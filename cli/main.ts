@@ -1,6 +1,7 @@
 /** The idflow CLI. `main` returns the exit code so tests can run commands in-process. */
 import { Command, CommanderError } from 'commander';
 import { registerCelCommands } from './commands/cel.js';
+import { registerDbCommands } from './commands/db.js';
 import { registerDefinitionCommands } from './commands/definitions.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerRuntimeCommands } from './commands/dev.js';
@@ -25,6 +26,7 @@ export function buildProgram(output: Output): Command {
   registerFunctionCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
+  registerDbCommands(program, output);
   return program;
 }
 

@@ -95,6 +95,7 @@ export class IdflowEngine implements Engine {
     this.schedules = new ScheduleManager(options.client, options.store, options.taskQueue);
     this.outbox = new OutboxDispatcher(
       options.store.directory,
+      options.store.leases,
       async (event) => {
         await this.ingest({ id: event.id, type: event.type, data: event.data }, 'directory');
       },

@@ -1,8 +1,8 @@
 /**
  * Table shapes as Kysely sees them. Columns are snake_case; the repositories map rows to the
  * camelCase records of store/types.ts. Only portable column types: TEXT (JSON documents and
- * ISO-8601 timestamps) and INTEGER (numbers; booleans as 0/1), so a PostgreSQL dialect can
- * serve the same queries.
+ * ISO-8601 timestamps) and INTEGER (numbers; booleans as 0/1; bigint identities on PostgreSQL),
+ * so both dialects serve the same queries.
  */
 import type { Generated, Kysely, Transaction } from 'kysely';
 
@@ -122,6 +122,15 @@ export interface Database {
   dir_campaigns: DirKeyedTable & { user_id: string };
   directory_outbox: DirectoryOutboxTable;
   function_secrets: FunctionSecretsTable;
+  leases: LeasesTable;
+}
+
+/** Who holds a named lease (one process delivering the directory outbox) and until when. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** ISO time after which another holder may take it. */
+  expires_at: string;
 }
 
 export interface FunctionSecretsTable {

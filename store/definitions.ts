@@ -1,6 +1,7 @@
 import type { JsonObject } from '../core/json.js';
 import { canonicalJson, nowIso, parseJsonText, sha256Hex, toJsonText } from './codec.js';
 import type { Kysely } from 'kysely';
+import type { StoreDialect } from './dialect.js';
 import type { Database, Db, DefinitionVersionsTable } from './db.js';
 import { insertAudit } from './audit.js';
 import type { DefinitionKind, DefinitionVersion, Store } from './types.js';
@@ -43,11 +44,12 @@ async function bumpGeneration(db: Db): Promise<void> {
     .execute();
 }
 
-export function definitionsRepository(db: Kysely<Database>): Store['definitions'] {
+export function definitionsRepository(db: Kysely<Database>, dialect: StoreDialect): Store['definitions'] {
   return {
     async put(input) {
       const hash = sha256Hex(canonicalJson(input.spec));
       return db.transaction().execute(async (trx) => {
+        await dialect.lockForWrites(trx, 'definitions');
         const current = await selectCurrent(trx).where('h.kind', '=', input.kind).where('h.name', '=', input.name).executeTakeFirst();
         // Unchanged content: nothing is written, not even `enabled` (apply must not re-enable a disabled automation).
         if (current && current.hash === hash) return { version: toVersion(current), created: false };
@@ -137,6 +139,7 @@ export function definitionsRepository(db: Kysely<Database>): Store['definitions'
 
     async setEnabled(kind, name, enabled, actor) {
       await db.transaction().execute(async (trx) => {
+        await dialect.lockForWrites(trx, 'definitions');
         const now = nowIso();
         const head = await trx
           .updateTable('definition_heads')

@@ -21,6 +21,7 @@ import type {
   User,
 } from '../directory/types.js';
 import { nowIso, parseJsonText, toJsonText } from './codec.js';
+import type { StoreDialect } from './dialect.js';
 import type { Database, Db } from './db.js';
 import { effectsRepository } from './effects.js';
 import type { DirectoryOps, DirectoryRepository } from '../directory/repository.js';
@@ -359,9 +360,13 @@ function directoryOps(db: Db): DirectoryOps {
   };
 }
 
-export function directoryRepository(db: Kysely<Database>): DirectoryRepository {
+export function directoryRepository(db: Kysely<Database>, dialect: StoreDialect): DirectoryRepository {
   return {
     ...directoryOps(db),
-    transaction: (fn) => db.transaction().execute((trx) => fn(directoryOps(trx))),
+    transaction: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await dialect.lockForWrites(trx, 'directory');
+        return fn(directoryOps(trx));
+      }),
   };
 }

@@ -1,10 +1,35 @@
 /**
  * Schema migrations, kept in code (no files read at run time) and applied on open. The Migrator
- * runs them in name order: add new ones with the next number, never edit a released one.
- * On SQLite they run inside one transaction (see store/sqlite.ts), so a migration cannot switch
- * `PRAGMA foreign_keys` (a no-op inside a transaction); table rebuilds must not rely on that.
+ * runs them in name order: add new ones with the next number, never edit a released one. One
+ * set serves both dialects: Kysely's schema builder spells the portable types for each, and
+ * identityType/identity below are the only per-dialect column.
+ * They run inside one transaction: on SQLite a BEGIN IMMEDIATE one (store/sqlite.ts), so a
+ * migration cannot switch `PRAGMA foreign_keys` (a no-op inside a transaction); on PostgreSQL
+ * under Kysely's advisory lock, so processes starting together migrate once.
  */
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Migrator,
+  sql,
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationInfo,
+  type MigrationProvider,
+} from 'kysely';
+import { isPostgres } from './dialect.js';
+
+/**
+ * The one column whose spelling differs: an increasing id (audit order, outbox delivery order).
+ * SQLite's INTEGER PRIMARY KEY AUTOINCREMENT never reuses an id; PostgreSQL's identity column
+ * is its standard counterpart (bigint, read back as a number: see store/postgres.ts).
+ */
+function identityType(db: Kysely<unknown>): 'integer' | 'bigint' {
+  return isPostgres(db) ? 'bigint' : 'integer';
+}
+
+function identity(db: Kysely<unknown>, col: ColumnDefinitionBuilder): ColumnDefinitionBuilder {
+  return isPostgres(db) ? col.primaryKey().generatedAlwaysAsIdentity() : col.primaryKey().autoIncrement();
+}
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -100,8 +125,7 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('audit_log')
-        // SQLite spelling; a PostgreSQL migration set would use an identity column here.
-        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('id', identityType(db), (col) => identity(db, col))
         .addColumn('at', 'text', (col) => col.notNull())
         .addColumn('actor', 'text', (col) => col.notNull())
         .addColumn('action', 'text', (col) => col.notNull())
@@ -215,8 +239,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('dir_campaigns_user_id').on('dir_campaigns').column('user_id').execute();
       await db.schema
         .createTable('directory_outbox')
-        // SQLite spelling, as audit_log; delivery order is seq order.
-        .addColumn('seq', 'integer', (col) => col.primaryKey().autoIncrement())
+        // Delivery order is seq order.
+        .addColumn('seq', identityType(db), (col) => identity(db, col))
         .addColumn('event_id', 'text', (col) => col.notNull().unique())
         .addColumn('type', 'text', (col) => col.notNull())
         .addColumn('data', 'text', (col) => col.notNull())
@@ -247,14 +271,64 @@ const migrations: Record<string, Migration> = {
         await db.schema.alterTable('tokens').addColumn(column, 'text').execute();
     },
   },
+  '0006_leases': {
+    // Named leases: one API process at a time delivers the directory outbox (directory/outbox.ts).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('holder', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'text', (col) => col.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
 
+export interface MigrationState {
+  /** Every migration this idflow knows, in order, with when it was applied (undefined: pending). */
+  known: { name: string; appliedAt?: string }[];
+  /** Migrations the database has that this idflow does not know: a newer idflow migrated it. */
+  unknown: string[];
+}
+
+/** Which migrations the database has; reads only (a new database has none). */
+export async function migrationState<DB>(db: Kysely<DB>): Promise<MigrationState> {
+  const infos: readonly MigrationInfo[] = await new Migrator({ db, provider }).getMigrations();
+  const known = infos.map((info) => ({ name: info.name, ...(info.executedAt && { appliedAt: info.executedAt.toISOString() }) }));
+  return { known, unknown: await unknownMigrations(db) };
+}
+
+/** Names in Kysely's migration table that are not in this build's set. */
+async function unknownMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
+  let applied: string[];
+  try {
+    const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    applied = rows.rows.map((row) => row.name);
+  } catch (error) {
+    // No migration table yet: a new database. Any other failure (cannot connect) is the caller's to report.
+    if (/kysely_migration/.test((error as Error).message)) return [];
+    throw error;
+  }
+  return applied.filter((name) => !(name in migrations)).sort();
+}
+
 /** Brings the schema up to date; `where` names the database in the error. */
 export async function migrateToLatest<DB>(db: Kysely<DB>, where: string): Promise<void> {
+  let unknown: string[];
+  try {
+    unknown = await unknownMigrations(db);
+  } catch (error) {
+    throw new Error(`store: cannot read ${where}: ${(error as Error).message}`, { cause: error });
+  }
+  if (unknown.length > 0)
+    throw new Error(
+      `store: ${where} was migrated by a newer idflow (it has ${unknown.join(', ')}, which this version does not know); ` +
+        `run that idflow version or a later one`,
+    );
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName;

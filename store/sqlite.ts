@@ -18,6 +18,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './db.js';
+import type { StoreDialect } from './dialect.js';
 import { PRIVATE_DIR_MODE, createPrivateFile } from './private-files.js';
 
 export type SqliteLocation = { file: string } | { memory: true };
@@ -195,3 +196,9 @@ export function openSqlite(location: SqliteLocation): Kysely<Database> {
   sqlite.pragma('foreign_keys = ON');
   return new Kysely<Database>({ dialect: new IdflowSqliteDialect({ database: withStatementCache(sqlite) }, lock) });
 }
+
+/** SQLite has one writer at a time: every transaction begins IMMEDIATE, so there is nothing more to lock. */
+export const sqliteDialect: StoreDialect = {
+  name: 'sqlite',
+  lockForWrites: async () => undefined,
+};

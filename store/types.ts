@@ -1,7 +1,6 @@
 /**
- * The data-access contract. Callers depend on this interface only; store/sqlite.ts backs it with
- * Kysely over better-sqlite3 (the embedded default), and a PostgreSQL dialect can back it later
- * without touching callers.
+ * The data-access contract. Callers depend on this interface only; the repositories back it with
+ * Kysely over better-sqlite3 (store/sqlite.ts, the embedded default) or pg (store/postgres.ts).
  */
 import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
@@ -149,6 +148,8 @@ export type TokenVerdict =
   | { valid: false; reason: 'expired' | 'revoked'; name: string; at: string };
 
 export interface Store {
+  /** Which database is underneath: 'sqlite' (the embedded default) or 'postgres'. */
+  dialect: 'sqlite' | 'postgres';
   definitions: {
     /** Writes a new version when spec differs from the head's; sets the head to it. */
     put(input: {
@@ -227,6 +228,17 @@ export interface Store {
     list(functionName: string): Promise<{ key: string; updatedAt: string; updatedBy: string }[]>;
     /** false when there was no such secret. */
     delete(functionName: string, key: string): Promise<boolean>;
+  };
+  /**
+   * Named leases: at most one holder at a time, for `ttlMs` after its last acquire. A holder that
+   * dies loses its lease when the time runs out. Times come from the processes' clocks, which
+   * must agree within a fraction of the TTL (NTP).
+   */
+  leases: {
+    /** Takes the lease, or renews it for its holder; false while another holder's lease runs. */
+    acquire(name: string, holder: string, ttlMs: number): Promise<boolean>;
+    /** Gives the lease up at once, if `holder` has it. */
+    release(name: string, holder: string): Promise<void>;
   };
   close(): Promise<void>;
 }

@@ -298,7 +298,7 @@ test('a large import gives the event loop turns while it parses, checks and writ
 
 test("delivering a large import's events gives the event loop turns, so the API keeps answering", async () => {
   await importCsv(['id,email', ...Array.from({ length: 1_000 }, (_, i) => `u-${i},u${i}@acme.example`)].join('\n'));
-  const dispatcher = new OutboxDispatcher(store.directory, async () => {}, pino({ level: 'silent' }));
+  const dispatcher = new OutboxDispatcher(store.directory, store.leases, async () => {}, pino({ level: 'silent' }));
   let turns = 0;
   let delivering = true;
   const countTurn = (): void => {
@@ -428,6 +428,7 @@ test('the outbox delivers each committed event once, in order, and keeps undeliv
   let failNext = true;
   const dispatcher = new OutboxDispatcher(
     store.directory,
+    store.leases,
     async (event) => {
       if (failNext) {
         failNext = false;

@@ -8,7 +8,6 @@ import { formatBytes, parseByteSize } from '../../api/byte-size.js';
 import { DEFAULT_IMPORT_LIMIT_BYTES } from '../../api/routes/directory.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../../api/server.js';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createLogger } from '../../app/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../app/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
@@ -16,10 +15,8 @@ import { diffUser } from '../../directory/service.js';
 import { UserInputSchema, toUserFields } from '../../directory/users.js';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../../temporal/connection.js';
 import { formatRun } from '../output.js';
-
-function dataDirOption(value: string | undefined): string {
-  return resolve(value ?? process.env.IDFLOW_DATA_DIR ?? '.data');
-}
+import { dataDirFrom, storeFlags, storeLocationFrom, type StoreFlags } from '../store.js';
+import { describeStoreLocation } from '../../store/index.js';
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -147,9 +144,8 @@ async function runUntilSignal(start: () => Promise<Runtime>, ready?: (runtime: R
 }
 
 export function registerRuntimeCommands(program: Command): void {
-  apiLimitOptions(program.command('dev'))
+  storeFlags(apiLimitOptions(program.command('dev')))
     .description('Start Temporal (dev server), the worker and the API locally, and apply the examples')
-    .option('--data-dir <dir>', 'where state lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--api-port <port>', 'HTTP API port', port, 8484)
     .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
@@ -158,8 +154,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--demo', 'once ready, send the example event and print its run')
     .action(
       async (
-        options: {
-          dataDir?: string;
+        options: StoreFlags & {
           apiPort: number;
           temporalPort: number;
           uiPort: number;
@@ -168,11 +163,13 @@ export function registerRuntimeCommands(program: Command): void {
           demo?: boolean;
         } & ApiLimitOptions,
       ) => {
-        const dataDir = dataDirOption(options.dataDir);
+        const dataDir = dataDirFrom(options);
+        const store = storeLocationFrom(options);
         const temporal = temporalSettingsFromEnv();
-        console.log(`idflow dev: data in ${dataDir}`);
+        console.log(`idflow dev: data in ${dataDir}${'url' in store ? `, store ${describeStoreLocation(store)}` : ''}`);
         const runtimeOptions: RuntimeOptions = {
           dataDir,
+          store,
           logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
           temporal,
           devServer: { port: options.temporalPort, uiPort: options.uiPort, ui: options.ui },
@@ -199,16 +196,15 @@ export function registerRuntimeCommands(program: Command): void {
       },
     );
 
-  program
-    .command('worker')
+  storeFlags(program.command('worker'))
     .description('Run a worker against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you need')
-    .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--task-queue <name>', 'Temporal task queue', 'idflow')
-    .action(async (options: { dataDir?: string; taskQueue: string }) => {
+    .action(async (options: StoreFlags & { taskQueue: string }) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({
-          dataDir: dataDirOption(options.dataDir),
+          dataDir: dataDirFrom(options),
+          store: storeLocationFrom(options),
           logger: createLogger({ name: 'idflow-worker' }),
           temporal,
           taskQueue: options.taskQueue,
@@ -219,16 +215,16 @@ export function registerRuntimeCommands(program: Command): void {
       });
     });
 
-  apiLimitOptions(program.command('api'))
+  storeFlags(apiLimitOptions(program.command('api')))
     .description('Run the HTTP API against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
-    .option('--data-dir <dir>', 'where the embedded store lives (also IDFLOW_DATA_DIR)', undefined)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', port, 8484)
-    .action(async (options: { dataDir?: string; host: string; port: number } & ApiLimitOptions) => {
+    .action(async (options: StoreFlags & { host: string; port: number } & ApiLimitOptions) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({
-          dataDir: dataDirOption(options.dataDir),
+          dataDir: dataDirFrom(options),
+          store: storeLocationFrom(options),
           logger: createLogger({ name: 'idflow-api' }),
           temporal,
           worker: false,

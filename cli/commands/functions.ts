@@ -5,7 +5,6 @@
 import { FunctionSchema, type FunctionSpec } from '../../functions/document.js';
 import type { JsonValue } from '../../core/json.js';
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseDuration } from '../../core/duration.js';
@@ -19,8 +18,9 @@ import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from '.
 import { openStore } from '../../store/index.js';
 import { connect } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
+import { existingStoreLocation, storeFlags, type StoreFlags } from '../store.js';
 
-interface RunOptions {
+interface RunOptions extends StoreFlags {
   input?: string;
   allowHost: string[];
   timeoutMs?: string;
@@ -62,10 +62,9 @@ async function documentFor(file: string): Promise<Partial<FunctionSpec>> {
   return {};
 }
 
-/** ctx.directory for a local run: the data dir's directory when there is one (IDFLOW_DATA_DIR or ./.data), else an empty one. */
-async function localDirectory(): Promise<{ directory: FunctionDirectory; close(): Promise<void> }> {
-  const file = join(resolve(process.env.IDFLOW_DATA_DIR ?? '.data'), 'idflow.sqlite');
-  const store = await openStore(existsSync(file) ? { file } : { memory: true });
+/** ctx.directory for a local run: the store's directory when there is one (see cli/store.ts), else an empty one. */
+async function localDirectory(flags: StoreFlags): Promise<{ directory: FunctionDirectory; close(): Promise<void> }> {
+  const store = await openStore(existingStoreLocation(flags, { memory: true }));
   return { directory: functionDirectory(store.directory), close: () => store.close() };
 }
 
@@ -116,7 +115,7 @@ async function runCommand(output: Output, target: string, options: RunOptions): 
     if (isFile(target)) {
       const request = await localRequest(target, options);
       const sandbox = new FunctionSandbox();
-      const local = await localDirectory();
+      const local = await localDirectory(options);
       try {
         result = await sandbox.run({ ...request, input, directory: local.directory });
       } finally {
@@ -217,7 +216,7 @@ async function readSecretValue(): Promise<string> {
 
 export function registerFunctionCommands(program: Command, output: Output): void {
   const fn = program.command('function').description('Functions: sandboxed TypeScript with versions, secrets and tests');
-  fn.command('run')
+  storeFlags(fn.command('run'))
     .description('Run a function once and print one JSON object: { ok, output | error, logs, durationMs }')
     .argument('<target>', 'FILE.ts (runs here, no server needed) or NAME / NAME@VERSION (runs in the engine)')
     .option('--input <json>', 'the input, as JSON', '{}')

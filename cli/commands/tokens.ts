@@ -4,12 +4,11 @@
  * API call (no token can mint or revoke tokens).
  */
 import type { Command } from 'commander';
-import { join, resolve } from 'node:path';
 import { SCOPES } from '../../api/scopes.js';
 import { DURATION_HINT, parseDuration } from '../../core/duration.js';
-import { openStore } from '../../store/index.js';
-import type { Scope, Store, TokenRecord } from '../../store/types.js';
+import type { Scope, TokenRecord } from '../../store/types.js';
 import { CliError, printJson, type Output } from '../output.js';
+import { storeFlags, withStore, type StoreFlags } from '../store.js';
 
 function scopes(value: string): Scope[] {
   const list = value.split(',').map((scope) => scope.trim());
@@ -31,15 +30,6 @@ function expiresAt(value: string): Date {
   return at;
 }
 
-async function withStore<T>(dataDir: string | undefined, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ file: join(resolve(dataDir ?? process.env.IDFLOW_DATA_DIR ?? '.data'), 'idflow.sqlite') });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
 function state(token: TokenRecord, now: number): string {
   if (token.revokedAt) return `revoked ${token.revokedAt}`;
   if (token.expiresAt) return `${Date.parse(token.expiresAt) <= now ? 'expired' : 'expires'} ${token.expiresAt}`;
@@ -48,23 +38,20 @@ function state(token: TokenRecord, now: number): string {
 
 export function registerTokenCommands(program: Command, output: Output): void {
   const tokens = program.command('tokens').description('API tokens (stored hashed; shown once, at creation)');
-  const dataDirOption = ['--data-dir <dir>', 'where the store lives (also IDFLOW_DATA_DIR)'] as const;
 
-  tokens
-    .command('create')
+  storeFlags(tokens.command('create'))
     .description('Create an API token and print it once (only its hash is stored)')
     .argument('<name>', 'who uses it: the actor in the audit log')
     .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, scopes)
     .option('--expires-in <duration>', 'refused after this long, e.g. 30d or 12h', expiresIn)
     .option('--expires-at <time>', 'refused after this RFC 3339 time', expiresAt)
-    .option(...dataDirOption)
-    .action(async (name: string, options: { scopes: Scope[]; expiresIn?: number; expiresAt?: Date; dataDir?: string }) => {
+    .action(async (name: string, options: { scopes: Scope[]; expiresIn?: number; expiresAt?: Date } & StoreFlags) => {
       if (options.expiresIn !== undefined && options.expiresAt !== undefined)
         throw new CliError('give --expires-in or --expires-at, not both');
       const expiry = options.expiresAt ?? (options.expiresIn === undefined ? undefined : new Date(Date.now() + options.expiresIn));
       if (expiry !== undefined && expiry.getTime() <= Date.now())
         throw new CliError(`--expires-at: ${expiry.toISOString()} is in the past`);
-      const token = await withStore(options.dataDir, (store) =>
+      const token = await withStore(options, (store) =>
         store.tokens.create(name, options.scopes, { expiresAt: expiry }).catch((error: Error) => {
           throw new CliError(error.message);
         }),
@@ -72,13 +59,11 @@ export function registerTokenCommands(program: Command, output: Output): void {
       output.out(token);
     });
 
-  tokens
-    .command('list')
+  storeFlags(tokens.command('list'))
     .description('Every token: name, scopes, created, expiry or revocation, last use (never the token)')
     .option('--json', 'machine-readable output')
-    .option(...dataDirOption)
-    .action(async (options: { json?: boolean; dataDir?: string }) => {
-      const list = await withStore(options.dataDir, (store) => store.tokens.list());
+    .action(async (options: { json?: boolean } & StoreFlags) => {
+      const list = await withStore(options, (store) => store.tokens.list());
       if (options.json) return printJson(output, list);
       const now = Date.now();
       for (const token of list) {
@@ -88,13 +73,11 @@ export function registerTokenCommands(program: Command, output: Output): void {
       }
     });
 
-  tokens
-    .command('revoke')
+  storeFlags(tokens.command('revoke'))
     .description('Revoke a token: requests with it get 401 from now on')
     .argument('<name>')
-    .option(...dataDirOption)
-    .action(async (name: string, options: { dataDir?: string }) => {
-      const revoked = await withStore(options.dataDir, (store) => store.tokens.revoke(name));
+    .action(async (name: string, options: StoreFlags) => {
+      const revoked = await withStore(options, (store) => store.tokens.revoke(name));
       if (!revoked) throw new CliError(`no live token named "${name}" (see idflow tokens list)`);
       output.out(`revoked token "${name}"`);
     });

@@ -1,0 +1,74 @@
+/**
+ * Everything PostgreSQL-specific lives here: the pool, how column types come back, and how
+ * writers are serialised across processes. The repositories only see a Kysely<Database> and a
+ * StoreDialect, as they do with SQLite (store/sqlite.ts).
+ */
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './db.js';
+import type { StoreDialect, WriteLock } from './dialect.js';
+
+/** Connections per process: the API and a worker each hold one pool. */
+const POOL_SIZE = 10;
+/** A connection attempt that takes longer fails, so a wrong host does not hang start-up. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const INT8_OID = 20;
+
+/**
+ * bigint (identity columns, count()) comes back as a JavaScript number: the store's ids and
+ * counts stay far below 2^53, and both dialects then hand the repositories the same types.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** The URL without its password, for messages and logs. */
+export function describePostgresUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an unparsable PostgreSQL URL';
+  }
+}
+
+/**
+ * A pool over `url` (libpq-style: `postgres://user:pass@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem`,
+ * as `pg` documents). Nothing connects until the first query.
+ */
+export function openPostgres(url: string): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POOL_SIZE,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: 'idflow',
+    types,
+  });
+  // An idle connection that the server drops (restart, failover) emits 'error' on the pool; without a
+  // listener Node would crash the process. The next query opens a fresh connection.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Writers of one kind take a transaction-scoped advisory lock, released at commit or rollback.
+ * This gives PostgreSQL the order SQLite's single writer gives for free: a governance step's
+ * "effect recorded? else apply and record" cannot interleave with its own retry on another
+ * worker, and directory events commit in `seq` order, so the outbox never delivers a later
+ * change before an earlier one still in flight.
+ */
+const LOCK_KEYS: Record<WriteLock, number> = {
+  directory: 0x1df1_0001,
+  definitions: 0x1df1_0002,
+};
+
+export const postgresDialect: StoreDialect = {
+  name: 'postgres',
+  async lockForWrites(trx: Transaction<Database>, lock: WriteLock): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${LOCK_KEYS[lock]})`.execute(trx);
+  },
+};
