@@ -12,11 +12,14 @@ const BIN = fileURLToPath(new URL('../../bin/idflow.js', import.meta.url));
 /** Starting takes seconds on a busy machine (tsx compiles the sources); far more means it is stuck. */
 const START_TIMEOUT_MS = 120_000;
 
-/** Where idflow keeps its state: the SQLite file in a data dir, or PostgreSQL. */
-export type StoreLocation = { dataDir: string } | { dataDir: string; databaseUrl: string };
+/** Where idflow keeps its state: PostgreSQL by URL, else the SQLite file in the data dir. */
+export interface ProcessStore {
+  dataDir: string;
+  databaseUrl?: string;
+}
 
 export interface ClusterOptions {
-  store: StoreLocation;
+  store: ProcessStore;
   temporalAddress: string;
   namespace: string;
   /** Extra environment of every process (the workers' SMTP, Slack and webhook settings). */
@@ -59,12 +62,13 @@ export class IdflowProcess {
         ...this.options.env,
         TEMPORAL_ADDRESS: this.options.temporalAddress,
         TEMPORAL_NAMESPACE: this.options.namespace,
-        ...('databaseUrl' in store && { IDFLOW_DATABASE_URL: store.databaseUrl }),
+        IDFLOW_DATABASE_URL: store.databaseUrl ?? '', // empty: the data dir's SQLite file, whatever the caller's environment says
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
+    this.#output = [];
     this.#ready = false;
     this.#stopping = false;
     child.once('exit', (code, signal) => {

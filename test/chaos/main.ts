@@ -27,6 +27,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '2m' },
     settle: { type: 'string', default: '10m' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    'database-url': { type: 'string' },
   },
 });
 const events = count('events', values.events);
@@ -37,6 +38,7 @@ const report = await runChaos({
   feedMs: duration('duration', values.duration),
   settleMs: duration('settle', values.settle),
   seed: count('seed', values.seed),
+  databaseUrl: values['database-url'],
   apis: 2,
   workers: 3,
   killEveryMs: [2000, 5000],

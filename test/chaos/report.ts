@@ -8,7 +8,7 @@ export function describeChaos(report: ChaosReport): string {
   const byProcess = (prefix: string): number => kills.filter((kill) => kill.process.startsWith(prefix)).length;
   const inFlight = kills.reduce((sum, kill) => sum + kill.inFlight, 0);
   return [
-    `chaos: ${options.events} lifecycle changes over a ${options.population}-person directory, ${options.apis} APIs + ${options.workers} workers, seed ${options.seed}`,
+    `chaos: ${options.events} lifecycle changes over a ${options.population}-person directory, ${options.apis} APIs + ${options.workers} workers on ${options.store}, seed ${options.seed}`,
     `  kills       ${kills.length} (${byProcess('api')} API, ${byProcess('worker')} worker), each with work in flight: ${inFlight} activities/requests cut off`,
     `  events      ${events.directory} directory events + ${events.direct} direct events, each ingested once`,
     `  runs        ${runs.completed} of ${runs.expected} completed (${Object.entries(runs.byStatus)

@@ -15,9 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SourceFile } from '../../definitions/types.js';
-import { createStore } from '../../store/index.js';
+import { createStore, describeStoreLocation, openDatabase, storeLocation } from '../../store/index.js';
 import { migrateToLatest } from '../../store/migrations.js';
-import { openSqlite } from '../../store/sqlite.js';
 import type { Database } from '../../store/db.js';
 import { startTestTemporal } from '../helpers/temporal.js';
 import { chaosDefinitions, directoryDefinitions, WEBHOOK_SECRET_ENV } from './automations.js';
@@ -50,6 +49,8 @@ export interface ChaosOptions {
   killEveryMs: [number, number];
   /** How long everything may take to settle once the feed and the kills stop. */
   settleMs: number;
+  /** An empty PostgreSQL database for the store; unset: a SQLite file in a temporary data dir. */
+  databaseUrl?: string;
   log(line: string): void;
 }
 
@@ -62,7 +63,7 @@ export interface Kill {
 }
 
 export interface ChaosReport extends Verdict {
-  options: Omit<ChaosOptions, 'log'>;
+  options: Omit<ChaosOptions, 'log' | 'databaseUrl'> & { store: string };
   kills: Kill[];
   wallMs: number;
   feedMs: number;
@@ -231,14 +232,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const sinks = await startSinks(webhookSecret);
   const temporalServer = await startTestTemporal();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-chaos-'));
-  const db = openSqlite({ file: join(dataDir, 'idflow.sqlite') });
+  const location = storeLocation({ dataDir, databaseUrl: options.databaseUrl, env: {} });
+  const { db, dialect } = openDatabase(location);
   let cluster: Cluster | undefined;
   const connection = await Connection.connect({ address: temporalServer.address });
   try {
-    await migrateToLatest(db, 'the chaos store');
-    const token = await createStore(db).tokens.create('chaos', ['admin']);
+    await migrateToLatest(db, describeStoreLocation(location));
+    const token = await createStore(db, dialect).tokens.create('chaos', ['admin']);
+    log(`store: ${describeStoreLocation(location)}`);
     cluster = await startCluster({
-      store: { dataDir },
+      store: { dataDir, databaseUrl: options.databaseUrl },
       temporalAddress: temporalServer.address,
       namespace: temporalServer.namespace,
       apis: options.apis,
@@ -270,13 +273,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await sleep(index * pace);
       await api.deliver(delivery, index);
     });
-    try {
-      await Promise.all(sent);
-    } finally {
-      feeding = false;
-    }
-    const feedMs = Date.now() - feedStarted;
+    // The kill loop ends (its restarts done) before a failed feed tears the cluster down.
+    const fed = await Promise.all(sent).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    feeding = false;
     const killed = await kills;
+    if (fed !== undefined) throw fed;
+    const feedMs = Date.now() - feedStarted;
     log(`feed delivered in ${Math.round(feedMs / 1000)} s with ${killed.length} kills; settling`);
 
     const settleStarted = Date.now();
@@ -297,8 +302,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const verdict = await verify(db, feed, sinks, baseline.seq ?? 0);
     verdict.problems.push(...cluster.all.flatMap((p) => p.unexpectedExits));
-    const { log: _log, ...figures } = options;
-    return { ...verdict, options: figures, kills: killed, wallMs: Date.now() - started, feedMs, settleMs };
+    const { log: _log, databaseUrl: _url, ...figures } = options;
+    return { ...verdict, options: { ...figures, store: dialect.name }, kills: killed, wallMs: Date.now() - started, feedMs, settleMs };
   } finally {
     await cluster?.stop();
     await connection.close();
