@@ -82,8 +82,13 @@ function addresses(field: AddressObject | AddressObject[] | undefined): string[]
   return list.flatMap((group) => group.value.map((entry) => entry.address ?? '')).filter(Boolean);
 }
 
+/** Where the SMTP catcher files what it receives: the dev outbox, or a test's own record. */
+export interface MailFiler {
+  add(item: Omit<OutboxItem, 'id' | 'at'>): unknown;
+}
+
 /** A local SMTP server on loopback that files every message it receives in the outbox. */
-export async function startSmtpCatcher(outbox: DevOutbox): Promise<{ url: string; close(): Promise<void> }> {
+export async function startSmtpCatcher(outbox: MailFiler): Promise<{ url: string; close(): Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],

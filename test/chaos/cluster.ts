@@ -99,23 +99,22 @@ export class IdflowProcess {
   }
 
   /** SIGKILL: no shutdown hook runs, in-flight work is cut off. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    this.#ready = false;
-    this.#stopping = true;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
-    await once(child, 'exit');
+  kill(): Promise<void> {
+    return this.#signal('SIGKILL');
   }
 
-  /** SIGTERM, for the end of the run: stops cleanly. */
-  async stop(): Promise<void> {
+  /** SIGTERM, for the end of the run: stops cleanly (killed after 30 s). */
+  stop(): Promise<void> {
+    return this.#signal('SIGTERM');
+  }
+
+  async #signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.#child;
     this.#ready = false;
     this.#stopping = true;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
     const exited = once(child, 'exit');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(timer);

@@ -4,10 +4,9 @@
  * sends (Message-ID, the message text, webhook-id) and when, so the run can count duplicates
  * and measure how long after acceptance a worker recorded the effect (the at-most-once window).
  */
-import { simpleParser } from 'mailparser';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpCatcher } from '../../dev/outbox.js';
 import { Webhook } from 'standardwebhooks';
 
 /** Every acceptance of one idempotency key, in milliseconds since the epoch. */
@@ -42,33 +41,14 @@ function accept(into: Acceptances, key: string): void {
   into.set(key, times);
 }
 
-async function listen(
-  server: { listen(port: number, host: string, done: () => void): unknown },
-  address: () => AddressInfo,
-): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return address().port;
-}
-
 export async function startSinks(webhookSecret: string): Promise<Sinks> {
   const emails: Acceptances = new Map();
   const slackMessages: Acceptances = new Map();
   const webhooks = new Map<string, WebhookDelivery[]>();
 
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          accept(emails, mail.messageId ?? `(no Message-ID) ${mail.subject}`);
-          callback();
-        })
-        .catch((error: Error) => callback(error));
-    },
+  const smtp = await startSmtpCatcher({
+    add: ({ body }) => accept(emails, (body as { messageId?: string }).messageId ?? '(no Message-ID)'),
   });
-  const smtpPort = await listen(smtp, () => smtp.server.address() as AddressInfo);
 
   const verifier = new Webhook(webhookSecret);
   const http = createServer((request, response) => {
@@ -104,11 +84,11 @@ export async function startSinks(webhookSecret: string): Promise<Sinks> {
       reply({ received: true });
     });
   });
-  const httpPort = await listen(http, () => http.address() as AddressInfo);
-  const base = `http://127.0.0.1:${httpPort}`;
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
   return {
-    smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
+    smtpUrl: smtp.url,
     slackApiUrl: `${base}/slack/api/`,
     webhookUrl: `${base}/hooks/it`,
     emails,
@@ -117,7 +97,7 @@ export async function startSinks(webhookSecret: string): Promise<Sinks> {
     async close() {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     },
   };
 }
