@@ -91,7 +91,8 @@ export interface DirectoryOps {
 
   /** A step's recorded result (see Store['effects']), read and written in the same transaction as its change. */
   getEffect(key: string): Promise<JsonValue | undefined>;
-  putEffect(key: string, result: JsonValue): Promise<void>;
+  /** false when the key was recorded already (its primary key decides, whatever was read before). */
+  putEffect(key: string, result: JsonValue): Promise<boolean>;
 }
 
 export interface DirectoryRepository extends DirectoryOps {

@@ -70,6 +70,9 @@ export function diffUser(before: User | undefined, wanted: UserFields, now: stri
   return { kind: deactivated ? 'deactivated' : 'updated', before, user, changes };
 }
 
+/** Another attempt of the same step recorded its effect while this one ran. */
+class RecordedMeanwhile extends Error {}
+
 export class DirectoryService {
   constructor(
     readonly repo: DirectoryRepository,
@@ -101,14 +104,22 @@ export class DirectoryService {
 
   /** The governance actions for one step execution, idempotent under `effectKey`. */
   forStep(effectKey: string, origin: ChangeOrigin): DirectoryActions {
-    const once = <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> =>
-      this.write(async (tx) => {
-        const recorded = await tx.ops.getEffect(effectKey);
-        if (recorded !== undefined) return recorded as unknown as T;
-        const result = await action(tx);
-        await tx.ops.putEffect(effectKey, asJson(result) as JsonValue);
-        return result;
-      });
+    const once = async <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> => {
+      try {
+        return await this.write(async (tx) => {
+          const recorded = await tx.ops.getEffect(effectKey);
+          if (recorded !== undefined) return recorded as unknown as T;
+          const result = await action(tx);
+          // The key's primary key has the last word, not the read above: an attempt that raced another
+          // one this far is rolled back, its changes and events with it, and returns the winner's result.
+          if (!(await tx.ops.putEffect(effectKey, asJson(result) as JsonValue))) throw new RecordedMeanwhile();
+          return result;
+        });
+      } catch (error) {
+        if (!(error instanceof RecordedMeanwhile)) throw error;
+        return (await this.repo.getEffect(effectKey)) as unknown as T;
+      }
+    };
     return {
       grantEntitlements: (input) => once((tx) => tx.grantEntitlements(input, origin)),
       revokeEntitlements: (input) => once((tx) => tx.revokeEntitlements(input)),

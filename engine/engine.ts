@@ -16,15 +16,24 @@ import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec, type AutomationSpec } from '../definitions/schema.js';
-import type { EventMatch, EventRecord, RunRecord, Store } from '../store/types.js';
+import type { EventMatch, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
 import { EventInputSchema, MAX_EVENT_DATA_BYTES } from '../triggers/events.js';
 import { TriggerIndex } from '../triggers/trigger-index.js';
+import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
-import { type AppliedDefinition, type ApplyOptions, type ApplyResult, type Engine, type EventInput, type IngestResult } from './types.js';
+import {
+  type AppliedDefinition,
+  type ApplyOptions,
+  type ApplyResult,
+  type Engine,
+  type EventInput,
+  type IngestResult,
+  type RunList,
+} from './types.js';
 
 export interface EngineOptions {
   store: Store;
@@ -86,6 +95,8 @@ export class IdflowEngine implements Engine {
   readonly directory: DirectoryService;
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
+  /** Run records reconciled with Temporal when they say running. */
+  private readonly reconciler: RunReconciler;
   private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
   /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
   private readonly ingesting = new Map<string, Promise<IngestResult>>();
@@ -93,6 +104,7 @@ export class IdflowEngine implements Engine {
   constructor(private readonly options: EngineOptions) {
     this.store = options.store;
     this.schedules = new ScheduleManager(options.client, options.store, options.taskQueue);
+    this.reconciler = new RunReconciler(options.client, options.store.runs, options.logger);
     this.outbox = new OutboxDispatcher(
       options.store.directory,
       options.store.leases,
@@ -429,29 +441,12 @@ export class IdflowEngine implements Engine {
     return run;
   }
 
-  /**
-   * The run record, reconciled with Temporal when it says "running": a run terminated or timed
-   * out outside idflow (the Web UI, tctl, a workflow timeout) never reaches its own bookkeeping.
-   */
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const run = await this.store.runs.get(runId);
-    if (run?.status !== 'running') return run;
-    const closed = await this.closedStatus(runId);
-    if (!closed) return run;
-    await this.store.runs.finish(runId, closed, `the workflow was ${closed.replace('_', ' ')} outside idflow`);
-    return this.store.runs.get(runId);
+    return this.reconciler.get(runId);
   }
 
-  /** The run's terminal status per Temporal, when it ended without recording it. */
-  private async closedStatus(runId: string): Promise<'terminated' | 'timed_out' | 'cancelled' | 'failed' | undefined> {
-    try {
-      const { status } = await this.options.client.workflow.getHandle(runId).describe();
-      const byName = { TERMINATED: 'terminated', TIMED_OUT: 'timed_out', CANCELLED: 'cancelled', FAILED: 'failed' } as const;
-      return status.name in byName ? byName[status.name as keyof typeof byName] : undefined;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
+  async listRuns(filter: RunFilter): Promise<RunList> {
+    return this.reconciler.list(filter);
   }
 
   async cancelRun(runId: string, actor: string): Promise<void> {

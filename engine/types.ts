@@ -3,7 +3,7 @@
  * on top of the store and a Temporal client.
  */
 import type { JsonObject } from '../core/json.js';
-import type { DefinitionKind, EventRecord, RunRecord, Store } from '../store/types.js';
+import type { DefinitionKind, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
 import type { LoadedDocument } from '../definitions/load.js';
 import type { DefinitionError, SourceFile } from '../definitions/types.js';
@@ -54,6 +54,18 @@ export interface IngestResult {
   duplicate: boolean;
 }
 
+export interface RunList {
+  runs: RunRecord[];
+  /**
+   * true when every listed run that says running was checked with Temporal (those that ended
+   * outside idflow are listed, and stored, with Temporal's status); false when Temporal did not
+   * answer in time and the list is the store's alone.
+   */
+  reconciled: boolean;
+  /** Why the list is not reconciled. */
+  warning?: string;
+}
+
 export interface Engine {
   readonly store: Store;
   /** Scheduled automations on Temporal Schedules. */
@@ -67,6 +79,8 @@ export interface Engine {
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
   /** The run record, reconciled with Temporal when it still says running. */
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Runs newest first, those that still say running reconciled with Temporal before the filter applies. */
+  listRuns(filter: RunFilter): Promise<RunList>;
   cancelRun(runId: string, actor: string): Promise<void>;
   /** Resolves with the run record once the run is no longer running, or when timeoutMs passes. */
   waitForRun(runId: string, timeoutMs: number): Promise<RunRecord>;

@@ -10,11 +10,12 @@ export function effectsRepository(db: Db): Store['effects'] {
       return row ? parseJsonText<JsonValue>(row.result, `step_effects.result of ${key}`) : undefined;
     },
     async put(key, result) {
-      await db
+      const inserted = await db
         .insertInto('step_effects')
         .values({ key, result: toJsonText(result), created_at: nowIso() })
         .onConflict((conflict) => conflict.column('key').doNothing())
-        .execute();
+        .executeTakeFirst();
+      return (inserted.numInsertedOrUpdatedRows ?? 0n) > 0n;
     },
   };
 }

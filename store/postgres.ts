@@ -3,7 +3,21 @@
  * writers are serialised across processes. The repositories only see a Kysely<Database> and a
  * StoreDialect, as they do with SQLite (store/sqlite.ts).
  */
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import {
+  Kysely,
+  OperationNodeTransformer,
+  PostgresDialect,
+  sql,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type PrimitiveValueListNode,
+  type QueryResult,
+  type RootOperationNode,
+  type Transaction,
+  type UnknownRow,
+  type ValueNode,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './db.js';
 import type { StoreDialect, WriteLock } from './dialect.js';
@@ -24,6 +38,30 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
+
+const NUL = /\u0000/g;
+const withoutNul = (value: unknown): unknown =>
+  typeof value === 'string' && value.includes('\u0000') ? value.replace(NUL, '\uFFFD') : value;
+
+/**
+ * PostgreSQL's text cannot hold U+0000, which SQLite stores as given. JSON columns never carry one
+ * (JSON.stringify escapes it), but a plain text value can (an error message quoting a remote
+ * server's answer): it becomes U+FFFD rather than failing the write that records a run.
+ */
+class NulFreeText extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode): ValueNode {
+    return { ...node, value: withoutNul(node.value) };
+  }
+
+  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
+    return { ...node, values: node.values.map(withoutNul) };
+  }
+}
+
+const nulFreeText: KyselyPlugin = {
+  transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => new NulFreeText().transformNode(args.node),
+  transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => args.result,
+};
 
 /** The URL without its password, for messages and logs. */
 export function describePostgresUrl(url: string): string {
@@ -51,7 +89,7 @@ export function openPostgres(url: string): Kysely<Database> {
   // An idle connection that the server drops (restart, failover) emits 'error' on the pool; without a
   // listener Node would crash the process. The next query opens a fresh connection.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [nulFreeText] });
 }
 
 /**

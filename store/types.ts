@@ -214,8 +214,8 @@ export interface Store {
    */
   effects: {
     get(key: string): Promise<JsonValue | undefined>;
-    /** First write wins: a second put for the same key keeps the first result. */
-    put(key: string, result: JsonValue): Promise<void>;
+    /** First write wins: a second put for the same key keeps the first result and returns false. */
+    put(key: string, result: JsonValue): Promise<boolean>;
   };
   /** The identity directory (users, apps, entitlements, grants, ...) and its event outbox. */
   directory: DirectoryRepository;

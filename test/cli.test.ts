@@ -13,9 +13,9 @@ import { after, before, test } from 'node:test';
 import { DevOutbox } from '../dev/outbox.js';
 import { devRoutes } from '../dev/routes.js';
 import { buildApiServer } from '../api/server.js';
-import { main } from '../cli/main.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { runCli, type CliResult } from './helpers/cli.js';
 
 const BIN = fileURLToPath(new URL('../bin/idflow.js', import.meta.url));
 
@@ -26,12 +26,7 @@ let apiUrl: string;
 let token: string;
 let definitions: string;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (text) => out.push(text), err: (text) => err.push(text) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 before(async () => {
   receiver = await startReceiver();

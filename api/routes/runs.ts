@@ -40,7 +40,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     },
     async (request) => {
       const { parent, ...filter } = request.query;
-      return { runs: await store.runs.list({ ...filter, parentRunId: parent }) };
+      return engine.listRuns({ ...filter, parentRunId: parent });
     },
   );
 

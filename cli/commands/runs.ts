@@ -1,5 +1,6 @@
 /** runs list|show|cancel, outbox. */
 import type { Command } from 'commander';
+import type { RunList } from '../../engine/types.js';
 import type { RunRecord } from '../../store/types.js';
 import { connect } from '../client.js';
 import { formatRun, printJson, runSummary, type Output } from '../output.js';
@@ -34,7 +35,8 @@ export function registerRunCommands(program: Command, output: Output): void {
       if (options.automation) query.set('automation', options.automation);
       if (options.status) query.set('status', options.status);
       if (options.parent) query.set('parent', options.parent);
-      const { runs: list } = await (await connect()).request<{ runs: RunRecord[] }>('GET', `/v1/runs?${query}`);
+      const { runs: list, warning } = await (await connect()).request<RunList>('GET', `/v1/runs?${query}`);
+      if (warning) output.err(`warning: ${warning}`);
       if (options.json) return printJson(output, list.map(runSummary));
       if (list.length === 0) return output.out('no runs');
       for (const run of list) output.out(`${run.startedAt}  ${run.status.padEnd(10)} ${run.runId}`);
