@@ -193,12 +193,15 @@ async function chaosLoop(
     const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
     let victim: { process: IdflowProcess; inFlight: number; what: string } | undefined;
     while (!victim && !stopped() && Date.now() < deadline) {
+      // Never the last ready process of its kind: the service stays up, as through a rolling
+      // failure, and the feed is not stalled for the seconds a restart takes on a busy machine.
+      const isApi = (process: IdflowProcess): boolean => cluster.apis.some((a) => a.name === process.name);
       const ready = cluster.all.filter((p) => p.ready);
-      const candidate = ready[Math.floor(random() * ready.length)];
+      const killable = ready.filter((p) => ready.filter((other) => isApi(other) === isApi(p)).length > 1);
+      const candidate = killable[Math.floor(random() * killable.length)];
       if (candidate) {
-        const isApi = cluster.apis.some((a) => a.name === candidate.name);
-        const inFlight = isApi ? (api.inFlight.get(candidate.name) ?? 0) : await activitiesHeldBy(candidate, db, client);
-        if (inFlight > 0) victim = { process: candidate, inFlight, what: isApi ? 'requests' : 'activities' };
+        const inFlight = isApi(candidate) ? (api.inFlight.get(candidate.name) ?? 0) : await activitiesHeldBy(candidate, db, client);
+        if (inFlight > 0) victim = { process: candidate, inFlight, what: isApi(candidate) ? 'requests' : 'activities' };
       }
       if (!victim) await sleep(50);
     }
