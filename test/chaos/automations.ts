@@ -3,8 +3,12 @@
  * example joiner, mover and leaver automations extended with an email, a Slack message and a
  * signed webhook, and an automation for access reviews sent as direct events.
  *
- * Every step gets a 10 s timeout: an attempt on a SIGKILLed worker is retried when it times out,
- * and the examples' defaults (up to 16 minutes) would make each kill cost minutes.
+ * Every step gets a 30 s timeout: an attempt on a SIGKILLed worker is retried when it times out,
+ * and the examples' defaults (up to 16 minutes) would make each kill cost minutes. 10 s was too
+ * short on a busy 2-core machine: governance steps waiting for PostgreSQL's directory write lock
+ * timed out and were retried by the hundred. The username function gets 30 s instead of 5 s for
+ * the same reason: its TIMEOUT is not retried, and CPU starvation failed joiners with it (a
+ * finding of this test, not what it probes).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +36,7 @@ interface Automation {
   steps: Step[];
 }
 
-const bounded = (step: Step): Step => ({ ...step, timeout: '10s', retry: { initialInterval: '200ms' } });
+const bounded = (step: Step): Step => ({ ...step, timeout: '30s', retry: { initialInterval: '200ms' } });
 
 async function extended(file: string, extraSteps: Step[]): Promise<Automation> {
   const automation = parse(await readFile(example(file), 'utf8')) as Automation;
@@ -85,7 +89,10 @@ export async function chaosDefinitions(webhookUrl: string): Promise<SourceFile[]
   const chaos = [webhook, joiner, mover, leaver, { ...review, trigger: { type: 'review.completed' } }]
     .map((d) => stringify(d))
     .join('---\n');
-  return [...(await collectDefinitionFiles([example('functions/username.yaml')])), { path: 'chaos-automations.yaml', content: chaos }];
+  const username = (await collectDefinitionFiles([example('functions/username.yaml')])).map((file) =>
+    file.path.endsWith('.yaml') ? { ...file, content: file.content.replace(/^timeout: .*$/m, 'timeout: 30s') } : file,
+  );
+  return [...username, { path: 'chaos-automations.yaml', content: chaos }];
 }
 
 /** Acme's apps, entitlements and the leaver-review campaign template. */

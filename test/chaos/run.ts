@@ -156,7 +156,7 @@ const undelivered = async (db: Kysely<Database>): Promise<number> =>
 /** Activities the worker process has started and not finished, per Temporal (its identity is pid@host). */
 async function activitiesHeldBy(worker: IdflowProcess, db: Kysely<Database>, client: Client): Promise<number> {
   const identity = `${worker.pid}@${hostname()}`;
-  const running = await db.selectFrom('runs').select('run_id').where('status', '=', 'running').limit(200).execute();
+  const running = await db.selectFrom('runs').select('run_id').where('status', '=', 'running').limit(100).execute();
   const held = await Promise.all(
     running.map(async ({ run_id }) => {
       const description = await client.workflow
@@ -203,7 +203,7 @@ async function chaosLoop(
         const inFlight = isApi(candidate) ? (api.inFlight.get(candidate.name) ?? 0) : await activitiesHeldBy(candidate, db, client);
         if (inFlight > 0) victim = { process: candidate, inFlight, what: isApi(candidate) ? 'requests' : 'activities' };
       }
-      if (!victim) await sleep(50);
+      if (!victim) await sleep(250);
     }
     if (!victim) continue;
     await victim.process.kill();
@@ -268,39 +268,43 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`directory of ${feed.people.length} people loaded; feeding ${options.events} changes in ${feed.deliveries.length} deliveries`);
 
     const client = new Client({ connection, namespace: temporalServer.namespace });
+    const expectedRuns = Object.values(feed.expected.runs).reduce((a, b) => a + b, 0);
+    const settled = async (): Promise<boolean> => {
+      const count = (running: boolean) =>
+        db
+          .selectFrom('runs')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .$if(running, (query) => query.where('status', '=', 'running'))
+          .executeTakeFirstOrThrow();
+      return (await count(true)).n === 0 && (await count(false)).n >= expectedRuns && (await undelivered(db)) === 0;
+    };
+
+    // The kills go on while the feed is sent and then while its runs finish (each kill still
+    // waiting for work in flight); they stop once everything settled or the settle time is up.
     const feedStarted = Date.now();
-    let feeding = true;
-    const kills = chaosLoop(options, cluster, api, db, client, () => !feeding, started);
+    let chaos = true;
+    const kills = chaosLoop(options, cluster, api, db, client, () => !chaos, started);
     const pace = options.feedMs / feed.deliveries.length;
     const sent = feed.deliveries.map(async (delivery, index) => {
       await sleep(index * pace);
       await api.deliver(delivery, index);
     });
-    // The kill loop ends (its restarts done) before a failed feed tears the cluster down.
     const fed = await Promise.all(sent).then(
       () => undefined,
       (error: unknown) => error,
     );
-    feeding = false;
+    const feedMs = Date.now() - feedStarted;
+    const settleStarted = Date.now();
+    if (fed === undefined) {
+      log(`feed delivered in ${Math.round(feedMs / 1000)} s; the kills go on until every run has finished`);
+      await until('every run has finished and the outbox is empty', options.settleMs, settled).catch((error: Error) => log(error.message));
+    }
+    chaos = false;
+    // The kill loop ends (its restarts done) before a failed feed tears the cluster down.
     const killed = await kills;
     if (fed !== undefined) throw fed;
-    const feedMs = Date.now() - feedStarted;
-    log(`feed delivered in ${Math.round(feedMs / 1000)} s with ${killed.length} kills; settling`);
-
-    const settleStarted = Date.now();
-    const expectedRuns = Object.values(feed.expected.runs).reduce((a, b) => a + b, 0);
-    await until('every run has finished and the outbox is empty', options.settleMs, async () => {
-      const open = await db
-        .selectFrom('runs')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('status', '=', 'running')
-        .executeTakeFirstOrThrow();
-      const all = await db
-        .selectFrom('runs')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return open.n === 0 && all.n >= expectedRuns && (await undelivered(db)) === 0;
-    }).catch((error: Error) => log(error.message));
+    // The last kill's work is retried after it: settled again.
+    await until('every run has finished after the last kill', options.settleMs, settled).catch((error: Error) => log(error.message));
     const settleMs = Date.now() - settleStarted;
 
     const verdict = await verify(db, feed, sinks, baseline.seq ?? 0);
