@@ -14,6 +14,7 @@ export function describeChaos(report: ChaosReport): string {
     `  runs        ${runs.completed} of ${runs.expected} completed (${Object.entries(runs.byStatus)
       .map(([status, n]) => `${n} ${status}`)
       .join(', ')}); ${runs.stepsRetried} steps took more than one attempt`,
+    `  retried     ${report.retryCauses.map(([cause, n]) => `${n}× ${cause}`).join('; ') || 'nothing'} (in up to 100 runs' histories)`,
     `  messages    ${messages.emails} emails, ${messages.slackMessages} Slack messages, ${messages.webhookIds} webhook-ids in ${messages.webhookDeliveries} deliveries`,
     `  duplicates  directory events ${duplicates.directoryEvents}, emails ${duplicates.emails}, Slack messages ${duplicates.slackMessages} (webhook redeliveries under the same id: ${duplicates.webhookRedeliveries})`,
     `  at-most-once window (server accepted → step_effects written): p50 ${window.p50} ms, p99 ${window.p99} ms, max ${window.max} ms over ${window.samples} messages`,

@@ -32,6 +32,7 @@ import {
   type ChaosFeed,
   type Delivery,
 } from './feed.js';
+import { retryCauses } from './retries.js';
 import { startSinks } from './sinks.js';
 import { verify, type Verdict } from './verify.js';
 
@@ -63,6 +64,8 @@ export interface Kill {
 }
 
 export interface ChaosReport extends Verdict {
+  /** Why steps were retried, in a sample of the runs that retried one (retries.ts). */
+  retryCauses: [string, number][];
   options: Omit<ChaosOptions, 'log' | 'databaseUrl'> & { store: string };
   kills: Kill[];
   wallMs: number;
@@ -308,9 +311,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const settleMs = Date.now() - settleStarted;
 
     const verdict = await verify(db, feed, sinks, baseline.seq ?? 0);
+    const retried = await db.selectFrom('run_steps').select('run_id').distinct().where('attempts', '>', 1).execute();
+    const causes = await retryCauses(
+      client,
+      retried.map((row) => row.run_id),
+    );
     verdict.problems.push(...cluster.all.flatMap((p) => p.unexpectedExits));
     const { log: _log, databaseUrl: _url, ...figures } = options;
-    return { ...verdict, options: { ...figures, store: dialect.name }, kills: killed, wallMs: Date.now() - started, feedMs, settleMs };
+    return {
+      ...verdict,
+      options: { ...figures, store: dialect.name },
+      kills: killed,
+      retryCauses: causes,
+      wallMs: Date.now() - started,
+      feedMs,
+      settleMs,
+    };
   } finally {
     await cluster?.stop();
     await connection.close();
