@@ -116,6 +116,9 @@ export async function startSmtpCatcher(outbox: MailFiler): Promise<{ url: string
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Listening, its errors are its clients': one gone in the middle of a message (a killed worker)
+  // is that connection's error only; unheard, the 'error' event would end the catcher's process.
+  server.on('error', () => undefined);
   const { port } = server.server.address() as AddressInfo;
   return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
