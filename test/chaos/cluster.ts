@@ -108,6 +108,12 @@ export class IdflowProcess {
     return this.#signal('SIGTERM');
   }
 
+  /** For an exit handler: no waiting. */
+  killNow(): void {
+    this.#stopping = true;
+    this.#child?.kill('SIGKILL');
+  }
+
   async #signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.#child;
     this.#ready = false;
@@ -143,7 +149,18 @@ export async function startCluster(options: ClusterOptions & { apis: number; wor
     (_, i) => new IdflowProcess(`worker-${i + 1}`, ['worker'], 'worker ready', options),
   );
   const all = [...apis, ...workers];
-  const cluster = { apis, workers, all, stop: () => Promise.all(all.map((p) => p.stop())).then(() => undefined) };
+  // Should the run itself crash, its processes must not live on (their stdio pipes do not end them).
+  const killAll = (): void => all.forEach((p) => p.killNow());
+  process.once('exit', killAll);
+  const cluster = {
+    apis,
+    workers,
+    all,
+    async stop() {
+      await Promise.all(all.map((p) => p.stop()));
+      process.off('exit', killAll);
+    },
+  };
   try {
     // One at a time: the first migrates the store, and two cold tsx compilations at once only slow each other.
     for (const process of all) await process.start();
