@@ -8,59 +8,39 @@
  * verify.ts compares the result with the feed's model.
  */
 import { Client, Connection } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SourceFile } from '../../definitions/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore, describeStoreLocation, openDatabase, storeLocation } from '../../store/index.js';
 import { migrateToLatest } from '../../store/migrations.js';
 import type { Database } from '../../store/db.js';
 import { startTestTemporal } from '../helpers/temporal.js';
+import { until } from '../helpers/worker-process.js';
 import { chaosDefinitions, directoryDefinitions, WEBHOOK_SECRET_ENV } from './automations.js';
-import { startCluster, type Cluster, type IdflowProcess } from './cluster.js';
-import {
-  CSV_HEADER,
-  csvRow,
-  importCsv,
-  planFeed,
-  seededRandom,
-  BIRTHRIGHT,
-  DEPARTMENT_ACCESS,
-  type ChaosFeed,
-  type Delivery,
-} from './feed.js';
+import { ApiClient } from './api-client.js';
+import { startCluster, type Cluster } from './cluster.js';
+import { killLoop, type Kill, type KillLoopOptions } from './kills.js';
+import { CSV_HEADER, csvRow, planFeed, BIRTHRIGHT, DEPARTMENT_ACCESS, type ChaosFeed } from './feed.js';
 import { retryCauses } from './retries.js';
 import { startSinks } from './sinks.js';
 import { verify, type Verdict } from './verify.js';
 
-export interface ChaosOptions {
+export interface ChaosOptions extends KillLoopOptions {
   /** Lifecycle changes to feed. */
   events: number;
   /** People in the directory before the feed (at least 1,000). */
   population: number;
   /** How long feeding the changes takes; the kills go on as long, and as long again while the runs finish. */
   feedMs: number;
-  seed: number;
   apis: number;
   workers: number;
-  /** Pause between kills, drawn uniformly from this range. */
-  killEveryMs: [number, number];
   /** How long everything may take to settle once the feed and the kills stop. */
   settleMs: number;
   /** An empty PostgreSQL database for the store; unset: a SQLite file in a temporary data dir. */
   databaseUrl?: string;
-  log(line: string): void;
-}
-
-export interface Kill {
-  process: string;
-  atMs: number;
-  /** What it was doing: activities it had started, or requests it was answering. */
-  inFlight: number;
-  what: string;
 }
 
 export interface ChaosReport extends Verdict {
@@ -73,80 +53,6 @@ export interface ChaosReport extends Verdict {
   settleMs: number;
 }
 
-const API_RETRY_MS = 250;
-const API_GIVE_UP_MS = 120_000;
-/** How long a kill waits for its target to have work in flight before choosing another. */
-const IN_FLIGHT_WAIT_MS = 10_000;
-const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Calls to the API processes, retried on the other API while one is down; counts requests in flight per API. */
-class ApiClient {
-  readonly inFlight = new Map<string, number>();
-  #next = 0;
-
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly token: string,
-  ) {}
-
-  /** Sends to the APIs in turn; a refused connection, a cut-off answer or a 5xx is sent again (the routes are idempotent). */
-  async request(method: string, path: string, body: string, contentType: string): Promise<unknown> {
-    const deadline = Date.now() + API_GIVE_UP_MS;
-    for (;;) {
-      const api = this.cluster.apis[this.#next++ % this.cluster.apis.length];
-      this.inFlight.set(api.name, (this.inFlight.get(api.name) ?? 0) + 1);
-      try {
-        const response = await fetch(`${api.url}${path}`, {
-          method,
-          body,
-          headers: { authorization: `Bearer ${this.token}`, 'content-type': contentType },
-        });
-        const text = await response.text();
-        if (response.status < 500) {
-          if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-          return JSON.parse(text) as unknown;
-        }
-        if (Date.now() > deadline) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-      } catch (error) {
-        if (!(error instanceof TypeError) || Date.now() > deadline) throw error; // fetch's TypeError: the connection failed
-      } finally {
-        this.inFlight.set(api.name, (this.inFlight.get(api.name) ?? 1) - 1);
-      }
-      await sleep(API_RETRY_MS);
-    }
-  }
-
-  apply(files: SourceFile[]): Promise<unknown> {
-    return this.request(
-      'POST',
-      '/v1/apply',
-      JSON.stringify({ files: files.map((f) => ({ path: f.path, content: f.content })), dryRun: false }),
-      'application/json',
-    );
-  }
-
-  importFeed(csv: string, source: string): Promise<unknown> {
-    return this.request('POST', `/v1/directory/import?source=${source}&file=${source}.csv`, csv, 'text/csv');
-  }
-
-  deliver(delivery: Delivery, index: number): Promise<unknown> {
-    if (delivery.kind === 'import') return this.importFeed(importCsv(delivery.changes), `chaos-${index}`);
-    const { person, eventId, revoke } = delivery.change;
-    const event = { id: eventId, type: 'review.completed', data: { user: { id: person.id, email: person.email }, revoke } };
-    return this.request('POST', '/v1/events', JSON.stringify(event), 'application/json');
-  }
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting until ${what}`);
-    await sleep(250);
-  }
-}
-
 const undelivered = async (db: Kysely<Database>): Promise<number> =>
   (
     await db
@@ -155,70 +61,6 @@ const undelivered = async (db: Kysely<Database>): Promise<number> =>
       .where('delivered_at', 'is', null)
       .executeTakeFirstOrThrow()
   ).n;
-
-/** Activities the worker process has started and not finished, per Temporal (its identity is pid@host). */
-async function activitiesHeldBy(worker: IdflowProcess, db: Kysely<Database>, client: Client): Promise<number> {
-  const identity = `${worker.pid}@${hostname()}`;
-  const running = await db.selectFrom('runs').select('run_id').where('status', '=', 'running').limit(100).execute();
-  const held = await Promise.all(
-    running.map(async ({ run_id }) => {
-      const description = await client.workflow
-        .getHandle(run_id)
-        .describe()
-        .catch(() => undefined);
-      return (description?.raw.pendingActivities ?? []).filter((a) => a.state === STARTED && a.lastWorkerIdentity === identity).length;
-    }),
-  );
-  return held.reduce((a, b) => a + b, 0);
-}
-
-/**
- * Kills a random ready process while it has work in flight (a worker: activities it started;
- * an API: requests it is answering), starts it again, and pauses 2–5 s; until `stop` resolves.
- */
-async function chaosLoop(
-  options: ChaosOptions,
-  cluster: Cluster,
-  api: ApiClient,
-  db: Kysely<Database>,
-  client: Client,
-  stopped: () => boolean,
-  started: number,
-): Promise<Kill[]> {
-  const random = seededRandom(options.seed + 1);
-  const kills: Kill[] = [];
-  const restarts: Promise<void>[] = [];
-  const failedRestarts: string[] = [];
-  while (!stopped()) {
-    const [min, max] = options.killEveryMs;
-    await sleep(min + random() * (max - min));
-    if (stopped()) break;
-    const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
-    let victim: { process: IdflowProcess; inFlight: number; what: string } | undefined;
-    while (!victim && !stopped() && Date.now() < deadline) {
-      // Never the last ready process of its kind: the service stays up, as through a rolling
-      // failure, and the feed is not stalled for the seconds a restart takes on a busy machine.
-      const isApi = (process: IdflowProcess): boolean => cluster.apis.some((a) => a.name === process.name);
-      const ready = cluster.all.filter((p) => p.ready);
-      const killable = ready.filter((p) => ready.filter((other) => isApi(other) === isApi(p)).length > 1);
-      const candidate = killable[Math.floor(random() * killable.length)];
-      if (candidate) {
-        const inFlight = isApi(candidate) ? (api.inFlight.get(candidate.name) ?? 0) : await activitiesHeldBy(candidate, db, client);
-        if (inFlight > 0) victim = { process: candidate, inFlight, what: isApi(candidate) ? 'requests' : 'activities' };
-      }
-      if (!victim) await sleep(250);
-    }
-    if (!victim) continue;
-    await victim.process.kill();
-    kills.push({ process: victim.process.name, atMs: Date.now() - started, inFlight: victim.inFlight, what: victim.what });
-    options.log(`  kill #${kills.length}: ${victim.process.name} with ${victim.inFlight} ${victim.what} in flight`);
-    const restarted = victim.process;
-    restarts.push(restarted.start().catch((error: Error) => void failedRestarts.push(`${restarted.name}: ${error.message}`)));
-  }
-  await Promise.all(restarts);
-  if (failedRestarts.length > 0) throw new Error(`processes did not start again after a kill: ${failedRestarts.join('\n')}`);
-  return kills;
-}
 
 /** The directory before the feed: Acme's apps, the people (one HR import) and their access. */
 async function loadDirectory(api: ApiClient, feed: ChaosFeed): Promise<void> {
@@ -262,7 +104,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`cluster up: ${cluster.all.map((p) => p.name).join(', ')} (${Math.round((Date.now() - started) / 1000)} s)`);
     const api = new ApiClient(cluster, token);
     await loadDirectory(api, feed);
-    await until('the initial load is delivered', 120_000, async () => (await undelivered(db)) === 0);
+    await until('the initial load is delivered', async () => (await undelivered(db)) === 0, 120_000, 250);
     const baseline = await db
       .selectFrom('directory_outbox')
       .select((eb) => eb.fn.max('seq').as('seq'))
@@ -286,7 +128,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // (each kill cuts off work that waits out its step timeout: endless kills would never settle).
     const feedStarted = Date.now();
     let chaos = true;
-    const kills = chaosLoop(options, cluster, api, db, client, () => !chaos, started);
+    const kills = killLoop(options, cluster, api, db, client, () => !chaos, started);
     const pace = options.feedMs / feed.deliveries.length;
     const sent = feed.deliveries.map(async (delivery, index) => {
       await sleep(index * pace);
@@ -300,14 +142,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const settleStarted = Date.now();
     if (fed === undefined) {
       log(`feed delivered in ${Math.round(feedMs / 1000)} s; the kills go on while the runs finish`);
-      await until('every run has finished with kills going on', options.feedMs, settled).catch(() => undefined);
+      await until('every run has finished with kills going on', settled, options.feedMs, 250).catch(() => undefined);
     }
     chaos = false;
     // The kill loop ends (its restarts done) before a failed feed tears the cluster down.
     const killed = await kills;
     if (fed !== undefined) throw fed;
     // The last kill's work is retried after it: settled again.
-    await until('every run has finished after the last kill', options.settleMs, settled).catch((error: Error) => log(error.message));
+    await until('every run has finished after the last kill', settled, options.settleMs, 250).catch((error: Error) => log(error.message));
     const settleMs = Date.now() - settleStarted;
 
     const verdict = await verify(db, feed, sinks, baseline.seq ?? 0);
