@@ -16,6 +16,7 @@ import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities
 import { createFanOutActivities } from './fan-out.js';
 import { FunctionService } from '../functions/service.js';
 import { loadIntegrations } from '../integrations/adapters.js';
+import { stepDuration } from '../metrics/registry.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import { createStepServices } from './services.js';
 
@@ -87,13 +88,16 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
         directory,
         functions,
       });
+      const attemptEnded = stepDuration.startTimer({ step_type: request.stepType });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
         await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });
+        attemptEnded({ status: 'completed' });
         log.info({}, 'step completed');
         return output;
       } catch (error) {
         const failure = toApplicationFailure(error);
+        attemptEnded({ status: failure.nonRetryable ? 'non_retryable_error' : 'retryable_error' });
         log.warn({ err: failure.message, retryable: !failure.nonRetryable }, 'step attempt failed');
         throw failure;
       }

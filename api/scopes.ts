@@ -24,6 +24,8 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'functions:read': 'read functions, their versions and secret names',
   'functions:write': "publish and roll back functions, set and delete their secrets (a function's code sees its secrets)",
   'functions:run': "run functions by hand and their test cases: the output can carry the function's secrets",
+  'metrics:read':
+    'read the Prometheus metrics: counts and latencies by event type, automation, step type and route; never data, ids or tokens',
 };
 
 export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
@@ -53,6 +55,7 @@ const ANY_DOCUMENT_WRITE: readonly Scope[] = ['definitions:write', 'functions:wr
 export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /healthz': 'public',
   'GET /openapi.json': 'public',
+  'GET /metrics': ['metrics:read'],
   'POST /v1/apply': ANY_DOCUMENT_WRITE,
   'GET /v1/automations': ['definitions:read'],
   'GET /v1/automations/:name': ['definitions:read'],

@@ -1,7 +1,8 @@
 /**
  * The HTTP API: Fastify with zod schemas (validation and /openapi.json), bearer tokens with
  * scopes on every route as api/scopes.ts declares them (checked before a body is read), JSON
- * errors (Fastify's own too), a bounded body size and nesting depth.
+ * errors (Fastify's own too), a bounded body size and nesting depth, every request counted and
+ * timed for /metrics.
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -12,10 +13,12 @@ import { authenticate, routeKey } from './auth.js';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './body-depth.js';
 import { ApiError, errorBody, handleError } from './errors.js';
 import { ROUTE_ACCESS } from './scopes.js';
+import { httpRequestDuration } from '../metrics/registry.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import { functionRoutes } from './routes/functions.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 
@@ -52,6 +55,15 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     }
   });
   app.addHook('onRequest', authenticate(options.engine.store));
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, never the URL: ids and names in paths would make a label value each.
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_class: `${Math.floor(reply.statusCode / 100)}xx`,
+    };
+    httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
   app.addHook('preValidation', async (request) => {
     if (!request.routeOptions.config.boundsBodyDepth && nestsDeeperThan(request.body, MAX_BODY_DEPTH))
       throw new ApiError('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels of arrays and objects`);
@@ -67,6 +79,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  await app.register(metricsRoutes, { engine: options.engine });
   await app.register(definitionRoutes, { engine: options.engine });
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });

@@ -14,10 +14,12 @@ import { openStore, storeLocation, type StoreLocation } from '../store/index.js'
 import { ensurePrivateDir } from '../store/private-files.js';
 import type { Store } from '../store/types.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/connection.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
-import { installTemporalLogging } from '../temporal/logging.js';
+import { findFreePort, startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { DEFAULT_TASK_QUEUE, createIdflowWorker } from './worker.js';
 import { DevOutbox, startSmtpCatcher } from '../dev/outbox.js';
+import { countingRuns } from '../metrics/runs.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { devRoutes } from '../dev/routes.js';
 import { IdflowEngine } from '../engine/engine.js';
 import type { ApplyResult } from '../engine/types.js';
@@ -43,10 +45,18 @@ export interface RuntimeOptions {
    * the worker's email and Slack at them when SMTP_URL / SLACK_BOT_TOKEN are not set.
    */
   devOutbox?: boolean;
+  /**
+   * idflow dev: an admin token and the API's URL in `<data dir>/api.json`, for the CLI on this
+   * machine. Off for `idflow api`: a production API mints no token (each start of a fresh
+   * container would add an admin token to the shared store, its secret on the container's disk).
+   */
+  apiDiscovery?: boolean;
   /** Definition files or folders applied at start. */
   apply?: string[];
   /** Called with the result of applying `apply`. */
   onApplied?: (result: ApplyResult) => void;
+  /** Serve the worker's metrics (idflow's and the Temporal SDK's) on host:port (0: any free port). */
+  workerMetrics?: { host: string; port: number };
 }
 
 export interface Runtime {
@@ -57,6 +67,8 @@ export interface Runtime {
   apiUrl?: string;
   apiToken?: string;
   webUiUrl?: string;
+  /** The worker's metrics endpoint, when asked for. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -103,7 +115,9 @@ async function devOutboxEnv(
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
-  installTemporalLogging();
+  // The SDK's exporter stays on loopback: the worker's metrics endpoint serves its metrics with idflow's.
+  const sdkMetricsPort = options.workerMetrics ? await findFreePort() : undefined;
+  installTemporalRuntime({ prometheusBindAddress: sdkMetricsPort === undefined ? undefined : `127.0.0.1:${sdkMetricsPort}` });
   const dataDir = resolve(options.dataDir);
   const widerMode = ensurePrivateDir(dataDir);
   if (widerMode !== undefined)
@@ -129,7 +143,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       settings = { address: devServer.address, namespace: devServer.namespace };
     }
 
-    const store = await openStore(options.store ?? storeLocation({ dataDir, env: {} }));
+    const store = countingRuns(await openStore(options.store ?? storeLocation({ dataDir, env: {} })));
     cleanups.push(() => store.close());
 
     const connection = await Connection.connect(connectionOptions(settings));
@@ -171,9 +185,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const address = api.server.address();
       const port = typeof address === 'object' && address ? address.port : options.apiPort;
       apiUrl = `http://${host}:${port}`;
-      apiToken = await devToken(store, dataDir);
-      const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
-      await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+      if (options.apiDiscovery) {
+        apiToken = await devToken(store, dataDir);
+        const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
+        await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+      }
       if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
     }
 
@@ -197,6 +213,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
 
+    let metricsUrl: string | undefined;
+    if (options.workerMetrics) {
+      const metrics = await startMetricsServer({ ...options.workerMetrics, sdkUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` });
+      cleanups.push(() => metrics.close());
+      metricsUrl = metrics.url;
+    }
+
     if (options.apply && options.apply.length > 0) {
       const files = await collectDefinitionFiles(options.apply);
       const result = await engine.apply(files, { dryRun: false, actor: 'idflow dev' });
@@ -211,6 +234,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       apiUrl,
       apiToken,
       webUiUrl: devServer?.uiUrl,
+      metricsUrl,
       stop,
     };
   } catch (error) {

@@ -20,7 +20,7 @@ import { IdflowEngine } from '../engine/engine.js';
 import { loadDefinitions } from '../definitions/load.js';
 import { openStore } from '../store/index.js';
 import { findFreePort, startDevServer } from '../temporal/dev-server.js';
-import { installTemporalLogging } from '../temporal/logging.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { TriggerIndex, type IndexedAutomation } from '../triggers/trigger-index.js';
 import { createIdflowWorker } from '../app/worker.js';
 import { startReceiver } from '../test/helpers/receiver.js';
@@ -101,7 +101,7 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
   const latencySamples = options.latencySamples ?? 100;
   const runs = options.runs ?? 300;
   const logger = pino({ level: 'silent' });
-  installTemporalLogging();
+  installTemporalRuntime();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-bench-'));
   const server = await startDevServer({ dataDir, port: await findFreePort(), ui: false, quiet: true });
   const receiver = await startReceiver();

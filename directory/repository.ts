@@ -88,11 +88,20 @@ export interface DirectoryOps {
   /** Undelivered events, oldest first. */
   pendingEvents(limit: number): Promise<PendingDirectoryEvent[]>;
   markDelivered(seqs: number[]): Promise<void>;
+  /** How many events wait for delivery and since when (the outbox-lag metrics). */
+  outboxBacklog(): Promise<OutboxBacklog>;
 
   /** A step's recorded result (see Store['effects']), read and written in the same transaction as its change. */
   getEffect(key: string): Promise<JsonValue | undefined>;
   /** false when the key was recorded already (its primary key decides, whatever was read before). */
   putEffect(key: string, result: JsonValue): Promise<boolean>;
+}
+
+/** The undelivered part of the outbox. */
+export interface OutboxBacklog {
+  pending: number;
+  /** created_at (ISO) of the oldest undelivered event; absent when none is pending. */
+  oldestCreatedAt?: string;
 }
 
 export interface DirectoryRepository extends DirectoryOps {

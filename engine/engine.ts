@@ -23,6 +23,7 @@ import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
+import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
 import {
@@ -289,6 +290,12 @@ export class IdflowEngine implements Engine {
    * and deliveries of one id in this process wait for the first before answering.
    */
   async ingest(input: EventInput, actor: string): Promise<IngestResult> {
+    const result = await this.ingestEvent(input, actor);
+    eventsIngested.inc({ type: result.event.type, duplicate: String(result.duplicate) });
+    return result;
+  }
+
+  private async ingestEvent(input: EventInput, actor: string): Promise<IngestResult> {
     const parsed = EventInputSchema.safeParse(input);
     if (!parsed.success) throw new IdflowError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
     const { data } = parsed.data;

@@ -354,6 +354,14 @@ function directoryOps(db: Db): DirectoryOps {
       if (seqs.length === 0) return;
       await db.updateTable('directory_outbox').set({ delivered_at: nowIso() }).where('seq', 'in', seqs).execute();
     },
+    async outboxBacklog() {
+      const row = await db
+        .selectFrom('directory_outbox')
+        .select((eb) => [eb.fn.countAll<number | string | bigint>().as('pending'), eb.fn.min('created_at').as('oldest')])
+        .where('delivered_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return { pending: Number(row.pending), ...(row.oldest !== null && { oldestCreatedAt: row.oldest }) };
+    },
 
     getEffect: (key) => effects.get(key),
     putEffect: (key, result) => effects.put(key, result),

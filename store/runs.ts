@@ -54,7 +54,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
 
   return {
     async start(run) {
-      await db.transaction().execute(async (trx) => {
+      return db.transaction().execute(async (trx) => {
         const inserted = await trx
           .insertInto('runs')
           .values({
@@ -72,7 +72,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
           .onConflict((conflict) => conflict.column('run_id').doNothing())
           .executeTakeFirst();
         // A replayed start leaves the existing record, steps included, as it is.
-        if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n) return;
+        if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
         const rows = run.steps.map((step, index) => ({
           run_id: run.runId,
           step_index: index,
@@ -92,20 +92,23 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
             .values(rows.slice(from, from + STEP_ROWS_PER_INSERT))
             .execute();
         }
+        return true;
       });
     },
 
     async finish(runId, status, error) {
       // Only a running run changes: the first terminal status wins when a retried activity writes again.
-      const result = await db
+      const ended = await db
         .updateTable('runs')
         .set({ status, error: error ?? null, ended_at: nowIso() })
         .where('run_id', '=', runId)
         .where('status', '=', 'running')
+        .returning('automation')
         .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return;
+      if (ended) return ended;
       const existing = await db.selectFrom('runs').select('run_id').where('run_id', '=', runId).executeTakeFirst();
       if (!existing) throw new Error(`store: cannot finish run "${runId}" as ${status}: no such run`);
+      return undefined;
     },
 
     async stepStarted(runId, stepName, input, attempt) {

@@ -126,7 +126,9 @@ export type Scope =
   | 'functions:read'
   | 'functions:write'
   /** Run functions by hand (POST /v1/functions/:name/runs and tests). */
-  | 'functions:run';
+  | 'functions:run'
+  /** Scrape GET /metrics (Prometheus). */
+  | 'metrics:read';
 
 export interface TokenInfo {
   name: string;
@@ -180,9 +182,12 @@ export interface Store {
     list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;
   };
   runs: {
-    /** Creates the run record or, when it exists (a replayed start), leaves it unchanged. */
-    start(run: Omit<RunRecord, 'steps' | 'status' | 'endedAt' | 'error'> & { steps: Pick<StepRecord, 'name' | 'type'>[] }): Promise<void>;
-    finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
+    /** Creates the run record or, when it exists (a replayed start), leaves it unchanged; true when this call created it. */
+    start(
+      run: Omit<RunRecord, 'steps' | 'status' | 'endedAt' | 'error'> & { steps: Pick<StepRecord, 'name' | 'type'>[] },
+    ): Promise<boolean>;
+    /** Ends a running run; the first terminal status wins. Returns the run's automation when this call ended it. */
+    finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<{ automation: string } | undefined>;
     stepStarted(runId: string, stepName: string, input: JsonValue, attempt: number): Promise<void>;
     stepFinished(
       runId: string,

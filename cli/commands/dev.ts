@@ -177,6 +177,7 @@ export function registerRuntimeCommands(program: Command): void {
           apiPort: options.apiPort,
           apiLimits: apiLimits(options),
           devOutbox: true,
+          apiDiscovery: true,
           apply: options.apply,
           onApplied: printApplied,
         };
@@ -199,7 +200,13 @@ export function registerRuntimeCommands(program: Command): void {
   storeFlags(program.command('worker'))
     .description('Run a worker against TEMPORAL_ADDRESS (default 127.0.0.1:7233); start as many as you need')
     .option('--task-queue <name>', 'Temporal task queue', 'idflow')
-    .action(async (options: StoreFlags & { taskQueue: string }) => {
+    .addOption(
+      new Option('--metrics-port <port>', "serve Prometheus metrics (idflow's and the Temporal SDK's) at /metrics on this port")
+        .env('IDFLOW_METRICS_PORT')
+        .argParser(port),
+    )
+    .addOption(new Option('--metrics-host <host>', 'listen address of the metrics port').env('IDFLOW_METRICS_HOST').default('127.0.0.1'))
+    .action(async (options: StoreFlags & { taskQueue: string; metricsPort?: number; metricsHost: string }) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({
@@ -209,8 +216,10 @@ export function registerRuntimeCommands(program: Command): void {
           temporal,
           taskQueue: options.taskQueue,
           worker: true,
+          workerMetrics: options.metricsPort === undefined ? undefined : { host: options.metricsHost, port: options.metricsPort },
         });
         console.log(`worker ready on task queue ${options.taskQueue} at ${runtime.temporalAddress}`);
+        if (runtime.metricsUrl) console.log(`metrics at ${runtime.metricsUrl}`);
         return runtime;
       });
     });

@@ -4,10 +4,10 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveTemporalCli, resolveTestServer } from '../../temporal/binaries.js';
-import { installTemporalLogging } from '../../temporal/logging.js';
+import { installTemporalRuntime } from '../../temporal/runtime.js';
 
 /** Temporal's own warnings (expected activity failures) would interleave with test output. */
-const quietRuntime = (): void => installTemporalLogging();
+const quietRuntime = (): void => installTemporalRuntime();
 
 export interface TestTemporal {
   address: string;
