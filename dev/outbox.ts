@@ -82,8 +82,13 @@ function addresses(field: AddressObject | AddressObject[] | undefined): string[]
   return list.flatMap((group) => group.value.map((entry) => entry.address ?? '')).filter(Boolean);
 }
 
+/** Where the SMTP catcher files what it receives: the dev outbox, or a test's own record. */
+export interface MailFiler {
+  add(item: Omit<OutboxItem, 'id' | 'at'>): unknown;
+}
+
 /** A local SMTP server on loopback that files every message it receives in the outbox. */
-export async function startSmtpCatcher(outbox: DevOutbox): Promise<{ url: string; close(): Promise<void> }> {
+export async function startSmtpCatcher(outbox: MailFiler): Promise<{ url: string; close(): Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -111,6 +116,9 @@ export async function startSmtpCatcher(outbox: DevOutbox): Promise<{ url: string
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Listening, its errors are its clients': one gone in the middle of a message (a killed worker)
+  // is that connection's error only; unheard, the 'error' event would end the catcher's process.
+  server.on('error', () => undefined);
   const { port } = server.server.address() as AddressInfo;
   return { url: `smtp://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -1,0 +1,48 @@
+/**
+ * `npm run chaos -- --events 5000 --duration 10m`: the chaos run at the size asked, printing its
+ * figures; exit code 1 when anything was lost or doubled. test/chaos.test.ts runs the same, bounded.
+ */
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../core/duration.js';
+import { describeChaos } from './report.js';
+import { runChaos } from './run.js';
+
+const MIN_POPULATION = 1000;
+
+function count(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} "${text}" is not a positive whole number`);
+  return value;
+}
+
+function duration(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`--${name} "${text}" is not a duration such as 90s or 10m`);
+  return ms;
+}
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500' },
+    duration: { type: 'string', default: '2m' },
+    settle: { type: 'string', default: '10m' },
+    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    'database-url': { type: 'string' },
+  },
+});
+const events = count('events', values.events);
+const report = await runChaos({
+  events,
+  // Each existing person changes at most once (see feed.ts): a larger feed needs more people.
+  population: Math.max(MIN_POPULATION, Math.ceil(events * 0.6) + 50),
+  feedMs: duration('duration', values.duration),
+  settleMs: duration('settle', values.settle),
+  seed: count('seed', values.seed),
+  databaseUrl: values['database-url'],
+  apis: 2,
+  workers: 3,
+  killEveryMs: [2000, 5000],
+  log: (line) => console.log(line),
+});
+console.log(describeChaos(report));
+process.exitCode = report.problems.length === 0 ? 0 : 1;
