@@ -48,8 +48,7 @@ export function definitionsRepository(db: Kysely<Database>, dialect: StoreDialec
   return {
     async put(input) {
       const hash = sha256Hex(canonicalJson(input.spec));
-      return db.transaction().execute(async (trx) => {
-        await dialect.lockForWrites(trx, 'definitions');
+      return dialect.writeTransaction(db, 'definitions', async (trx) => {
         const current = await selectCurrent(trx).where('h.kind', '=', input.kind).where('h.name', '=', input.name).executeTakeFirst();
         // Unchanged content: nothing is written, not even `enabled` (apply must not re-enable a disabled automation).
         if (current && current.hash === hash) return { version: toVersion(current), created: false };
@@ -138,8 +137,7 @@ export function definitionsRepository(db: Kysely<Database>, dialect: StoreDialec
     },
 
     async setEnabled(kind, name, enabled, actor) {
-      await db.transaction().execute(async (trx) => {
-        await dialect.lockForWrites(trx, 'definitions');
+      await dialect.writeTransaction(db, 'definitions', async (trx) => {
         const now = nowIso();
         const head = await trx
           .updateTable('definition_heads')

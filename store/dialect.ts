@@ -10,8 +10,8 @@ export type WriteLock = 'directory' | 'definitions';
 
 export interface StoreDialect {
   name: 'sqlite' | 'postgres';
-  /** Serialises, until `trx` ends, every transaction that takes the same lock, in every process. */
-  lockForWrites(trx: Transaction<Database>, lock: WriteLock): Promise<void>;
+  /** Runs `work` in a transaction that no other one taking the same lock overlaps, in any process. */
+  writeTransaction<T>(db: Kysely<Database>, lock: WriteLock, work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
 }
 
 /** For migrations, which see a Kysely<unknown>: which spelling the schema needs. */

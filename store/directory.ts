@@ -371,10 +371,6 @@ function directoryOps(db: Db): DirectoryOps {
 export function directoryRepository(db: Kysely<Database>, dialect: StoreDialect): DirectoryRepository {
   return {
     ...directoryOps(db),
-    transaction: (fn) =>
-      db.transaction().execute(async (trx) => {
-        await dialect.lockForWrites(trx, 'directory');
-        return fn(directoryOps(trx));
-      }),
+    transaction: (fn) => dialect.writeTransaction(db, 'directory', (trx) => fn(directoryOps(trx))),
   };
 }

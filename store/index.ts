@@ -53,7 +53,7 @@ export function describeStoreLocation(location: StoreLocation): string {
 
 /** A connection to the store's database with the dialect that goes with it, not yet migrated. */
 export function openDatabase(location: StoreLocation): { db: Kysely<Database>; dialect: StoreDialect } {
-  if ('url' in location) return { db: openPostgres(location.url), dialect: postgresDialect };
+  if ('url' in location) return { db: openPostgres(location.url), dialect: postgresDialect() };
   return { db: openSqlite(location), dialect: sqliteDialect };
 }
 

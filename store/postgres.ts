@@ -20,6 +20,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './db.js';
+import { Mutex } from './mutex.js';
 import type { StoreDialect, WriteLock } from './dialect.js';
 
 /** Connections per process: the API and a worker each hold one pool. */
@@ -104,9 +105,30 @@ const LOCK_KEYS: Record<WriteLock, number> = {
   definitions: 0x1df1_0002,
 };
 
-export const postgresDialect: StoreDialect = {
-  name: 'postgres',
-  async lockForWrites(trx: Transaction<Database>, lock: WriteLock): Promise<void> {
-    await sql`select pg_advisory_xact_lock(${LOCK_KEYS[lock]})`.execute(trx);
-  },
-};
+/**
+ * The dialect for one store (one pool). Its writers queue in the process before they take a
+ * connection: a connection waiting on the advisory lock is one the pool cannot lend, and a worker
+ * running many governance steps at once would otherwise tie up its whole pool waiting (its run
+ * records then time out asking for one).
+ */
+export function postgresDialect(): StoreDialect {
+  const queues: Record<WriteLock, Mutex> = { directory: new Mutex(), definitions: new Mutex() };
+  return { name: 'postgres', writeTransaction: (db, lock, work) => writeTransaction(db, queues[lock], lock, work) };
+}
+
+async function writeTransaction<T>(
+  db: Kysely<Database>,
+  queue: Mutex,
+  lock: WriteLock,
+  work: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  const release = await queue.lock();
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${LOCK_KEYS[lock]})`.execute(trx);
+      return work(trx);
+    });
+  } finally {
+    release();
+  }
+}

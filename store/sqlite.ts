@@ -19,6 +19,7 @@ import {
 } from 'kysely';
 import type { Database } from './db.js';
 import type { StoreDialect } from './dialect.js';
+import { Mutex } from './mutex.js';
 import { PRIVATE_DIR_MODE, createPrivateFile } from './private-files.js';
 
 export type SqliteLocation = { file: string } | { memory: true };
@@ -27,20 +28,6 @@ export type SqliteLocation = { file: string } | { memory: true };
 const BUSY_TIMEOUT_MS = 5000;
 /** Distinct SQL texts kept prepared; the store issues a few dozen shapes. */
 const STATEMENT_CACHE_SIZE = 256;
-
-/** A FIFO lock; `lock()` resolves to the function that releases it. */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-
-  async lock(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((done) => (release = done));
-    const previous = this.#tail;
-    this.#tail = previous.then(() => held);
-    await previous;
-    return release;
-  }
-}
 
 /**
  * One lock per database file per process. better-sqlite3 is synchronous: if two connections of
@@ -200,5 +187,5 @@ export function openSqlite(location: SqliteLocation): Kysely<Database> {
 /** SQLite has one writer at a time: every transaction begins IMMEDIATE, so there is nothing more to lock. */
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
-  lockForWrites: async () => undefined,
+  writeTransaction: (db, _lock, work) => db.transaction().execute(work),
 };

@@ -124,7 +124,7 @@ test(
   async () => {
     const database = await sharedDatabase();
     const owner = await openTestStore(database);
-    const unlocked: StoreDialect = { name: 'postgres', lockForWrites: async () => undefined };
+    const unlocked: StoreDialect = { name: 'postgres', writeTransaction: (db, _lock, work) => db.transaction().execute(work) };
     const stores = Array.from({ length: PROCESSES }, () => createStore(openDatabase(database.location).db, unlocked));
     try {
       await raceOneGrantStep(stores);
@@ -262,6 +262,41 @@ test(
       );
     } finally {
       await database.drop();
+    }
+  },
+);
+
+test(
+  "writers queued behind another process's directory write do not hold the store's connections: its reads still answer",
+  { skip: onlyOn('postgres', 'SQLite writers wait on the file lock, not on pooled connections') },
+  async () => {
+    const [worker, other] = await processes(await sharedDatabase(), 2);
+    let finishHolding!: () => void;
+    const holding = new Promise<void>((resolve) => (finishHolding = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    // Another process holds the directory's write lock until this test lets go.
+    const holder = other.directory.transaction(async (ops) => {
+      await ops.emit({ id: 'held', type: 'user.updated', data: {} });
+      locked();
+      await holding;
+    });
+    try {
+      await lockTaken;
+      // More governance writes at once than the pool has connections (10), all waiting for that lock.
+      const writes = Array.from({ length: 30 }, (_, i) =>
+        worker.directory.transaction((ops) => ops.emit({ id: `queued-${i}`, type: 'user.updated', data: {} })),
+      );
+      // While they wait, the same process records a run, as a worker does between steps.
+      const read = await worker.runs.get('no-such-run');
+      assert.equal(read, undefined);
+      finishHolding();
+      await Promise.all(writes);
+      assert.equal((await worker.directory.pendingEvents(100)).length, 31);
+    } finally {
+      finishHolding();
+      await holder;
+      await closeAll([worker, other]);
     }
   },
 );
