@@ -31,12 +31,9 @@ import { startReceiver } from '../test/helpers/receiver.js';
 import { bareBundle } from './baseline/bundle.js';
 import { processCpuMs } from './proc.js';
 import { bareWorkflow } from './baseline/workflows.js';
+import { applyOneStep, completeRuns, emitToFirstStep, percentile } from './one-step.js';
 
 const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Legal', 'Support', 'Marketing', 'HR', 'IT', 'Security', 'Design'];
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** 1,000 automations on user.updated with realistic mover/joiner conditions. */
 export function benchMatch(): { automations: number; matchMsMedian: number; matchMsP99: number; matched: number } {
@@ -145,26 +142,11 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
   });
   const running = [worker.run(), bareWorker.run()];
   try {
-    await engine.apply(
-      [
-        {
-          path: 'bench.yaml',
-          content: `kind: Webhook\nname: sink\nurl: ${receiver.url}/sink\n---\nkind: Automation\nname: one-step\ntrigger: { type: user.created }\nsteps:\n  - name: notify\n    type: run_webhook\n    with: { webhook: sink, payload: { user: "{{ ctx.trigger.newUser.email }}" } }\n`,
-        },
-      ],
-      { dryRun: false, actor: 'bench' },
-    );
+    await applyOneStep(engine, receiver);
 
     // Emit → first step: the time until the step's HTTP request reaches the receiver.
     const latencies: number[] = [];
-    for (let i = 0; i < latencySamples; i++) {
-      const before = receiver.requests.length;
-      const started = performance.now();
-      await engine.ingest({ id: `lat-${i}`, type: 'user.created', data: { newUser: { email: `u${i}@example.com` } } }, 'bench');
-      while (receiver.requests.length === before) await new Promise((resolve) => setImmediate(resolve));
-      latencies.push(performance.now() - started);
-      await engine.waitForRun(`one-step:lat-${i}`, 30_000);
-    }
+    for (let i = 0; i < latencySamples; i++) latencies.push(await emitToFirstStep(engine, receiver, `lat-${i}`));
     latencies.sort((a, b) => a - b);
 
     // Throughput, idflow and bare, interleaved in rounds so machine noise hits both alike.
@@ -176,14 +158,11 @@ export async function benchEngine(options: { latencySamples?: number; runs?: num
       const processCpu = process.cpuUsage();
       const serverCpu = await processCpuMs(server.pid);
       if (side === 'idflow') {
-        const ids = await Promise.all(
-          Array.from({ length: perRound }, async (_, i) => {
-            const id = `tp-${round}-${i}`;
-            await engine.ingest({ id, type: 'user.created', data: { newUser: { email: `t${i}@example.com` } } }, 'bench');
-            return `one-step:${id}`;
-          }),
+        await completeRuns(
+          engine,
+          client,
+          Array.from({ length: perRound }, (_, i) => `tp-${round}-${i}`),
         );
-        await Promise.all(ids.map((id) => client.workflow.getHandle(id).result()));
       } else {
         const handles = await Promise.all(
           Array.from({ length: perRound }, (_, i) =>

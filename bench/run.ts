@@ -8,6 +8,7 @@ import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
 import { benchFanOut, describeFanOut } from './fan-out.js';
 import { benchFunctions, describeFunctions } from './functions.js';
+import { benchStores, describeStores } from './stores.js';
 import { benchTemporalPragmas, describeTemporalPragmas } from './temporal-pragmas.js';
 import { benchWorkerMemory, describeWorkerMemory } from './worker-memory.js';
 
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   console.log(describeTemporalPragmas(await benchTemporalPragmas()));
   console.log('\n== engine on a real Temporal dev server');
   console.log(describeEngine(await benchEngine()));
+  console.log('\n== the PostgreSQL store beside the SQLite store');
+  console.log(describeStores(await benchStores()));
   console.log('\n== forEachUser fan-out');
   console.log(describeFanOut(await benchFanOut()));
   console.log('\n== worker memory');

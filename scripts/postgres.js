@@ -50,8 +50,9 @@ function clusterUser() {
 /**
  * Starts a cluster and returns `{ url, stop }`: `url` connects as a superuser to the `postgres`
  * database (a role that may CREATE DATABASE). stop() is synchronous so that exit handlers can call it.
+ * `durable: true` keeps PostgreSQL's own durability settings (benchmarks); by default they are off.
  */
-export async function startPostgres() {
+export async function startPostgres({ durable = false } = {}) {
   const bin = findPostgresBin();
   if (!bin)
     throw new Error(
@@ -90,9 +91,7 @@ export async function startPostgres() {
         '-c listen_addresses=127.0.0.1',
         `-k ${dir}`,
         // Throwaway: nothing here must survive a crash, so skip the work that makes it durable.
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
+        ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
         // Each test file opens a few pools at once, two files at a time, on both passes.
         '-c max_connections=300',
       ].join(' ');

@@ -11,12 +11,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeChaos } from './chaos/report.js';
 import { runChaos } from './chaos/run.js';
+import { createTestDatabase, onlyOn } from './helpers/store.js';
 
 test(
-  '500 lifecycle changes through 2 APIs and 3 workers, SIGKILLed every 2–5 s: nothing lost, nothing doubled',
-  { timeout: 15 * 60_000 },
+  '500 lifecycle changes through 2 APIs and 3 workers on PostgreSQL, SIGKILLed every 2–5 s: nothing lost, nothing doubled',
+  { timeout: 15 * 60_000, skip: onlyOn('postgres', 'the production store; `npm run chaos -- --store sqlite` runs it on SQLite') },
   async () => {
+    const database = await createTestDatabase();
     const report = await runChaos({
+      databaseUrl: (database.location as { url: string }).url,
       events: 500,
       population: 1000,
       feedMs: 90_000,
@@ -26,7 +29,7 @@ test(
       workers: 3,
       killEveryMs: [2000, 5000],
       log: (line) => console.log(line),
-    });
+    }).finally(() => database.drop());
     console.log(describeChaos(report));
     assert.deepEqual(report.problems, []);
 
