@@ -25,7 +25,10 @@ const flag = z
 /** "text/csv" of "text/csv; charset=utf-8". */
 const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
-/** The body as UTF-8 text, refused with 413 as soon as it passes `limitBytes` (without reading the rest into memory). */
+/** How far past the import limit a refused feed is still read (and dropped) so its sender gets the 413. */
+const DRAIN_FACTOR = 4;
+
+/** The body as UTF-8 text, refused with 413 when it passes `limitBytes` (never holding more than that in memory). */
 async function readFeedBody(request: FastifyRequest, reply: FastifyReply, limitBytes: number): Promise<string> {
   const body = request.body;
   if (!(body instanceof Readable))
@@ -34,20 +37,25 @@ async function readFeedBody(request: FastifyRequest, reply: FastifyReply, limitB
     'PAYLOAD_TOO_LARGE',
     `the feed is larger than the import limit of ${formatBytes(limitBytes)}; raise it with \`idflow api --import-limit\` (IDFLOW_IMPORT_LIMIT)`,
   );
-  // Refused with the rest of the body unread: the connection must close with the answer, or a
-  // keep-alive client's next request would queue behind bytes nobody reads (as Fastify's own 413).
+  // Refused with the connection closing after the answer, or a keep-alive client's next request
+  // would queue behind bytes nobody reads (as Fastify's own 413). A feed somewhat over the limit
+  // is read to its end and dropped first: a client still sending when the answer and the close
+  // came would see its write fail (EPIPE) instead of the 413 that says what to do. Past
+  // DRAIN_FACTOR times the limit the rest is left unread and the connection cut.
   const refuse = (): never => {
     reply.header('connection', 'close');
     throw tooLarge;
   };
-  if (Number(request.headers['content-length']) > limitBytes) refuse();
+  const drainLimit = limitBytes * DRAIN_FACTOR;
+  if (Number(request.headers['content-length']) > drainLimit) refuse();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limitBytes) refuse();
-    chunks.push(chunk);
+    if (size > drainLimit) break;
+    if (size <= limitBytes) chunks.push(chunk);
   }
+  if (size > limitBytes) refuse();
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
   } catch {
