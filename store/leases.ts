@@ -1,3 +1,7 @@
+/**
+ * Named leases (the directory outbox's deliverer): a row per name with its holder and expiry,
+ * taken, renewed and handed over by one upsert, so it works alike on both dialects.
+ */
 import { nowIso } from './codec.js';
 import type { Db } from './db.js';
 import type { Store } from './types.js';
