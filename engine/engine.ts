@@ -65,6 +65,8 @@ const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> 
 const TEMPORAL_INPUT_LIMIT_BYTES = 2 * 1024 * 1024;
 /** What the payload's encoding and metadata add to its JSON (measured: 32 bytes), with room to spare. */
 const PAYLOAD_OVERHEAD_BYTES = 1024;
+/** How long a failed start waits to learn whether its workflow exists (the client retries an unreachable server for ~20 s). */
+const DESCRIBE_AFTER_FAILED_START_MS = 5_000;
 
 /** An event about to be recorded: its matches come from processing it. */
 type NewEvent = Omit<EventRecord, 'matches' | 'processedAt'>;
@@ -116,7 +118,9 @@ export class IdflowEngine implements Engine {
       options.store.directory,
       options.store.leases,
       async (event) => {
-        await this.ingest({ id: event.id, type: event.type, data: event.data }, 'directory');
+        const { notStarted } = await this.ingest({ id: event.id, type: event.type, data: event.data }, 'directory');
+        // Kept in the outbox (and in order) until Temporal takes the runs: the next pass redelivers it.
+        if (notStarted > 0) throw new Error(`event "${event.id}": ${notStarted} matched run(s) could not start yet`);
       },
       options.logger,
     );
@@ -343,13 +347,17 @@ export class IdflowEngine implements Engine {
 
   /**
    * A delivery of an id received before: what the first delivery did. When that one never
-   * finished (a crash between the insert and the matching, or another process still at it),
-   * this one processes the stored event: starting runs is idempotent by workflow id.
+   * finished (a crash between the insert and the matching, or another process still at it), or
+   * some of its runs could not start, this one processes the stored event: starting runs is
+   * idempotent by workflow id, so the runs that started are not started again.
    */
   private async redelivery(id: string, actor: string): Promise<IngestResult> {
     const existing = await this.store.events.get(id);
     if (!existing) throw new Error(`event "${id}" was inserted but cannot be read back`);
-    if (existing.processedAt) return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true };
+    const unstarted = existing.matches.some((match) => match.error !== undefined);
+    if (existing.processedAt && !unstarted) {
+      return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true, notStarted: 0 };
+    }
     return { ...(await this.process(existing, actor)), duplicate: true };
   }
 
@@ -357,6 +365,7 @@ export class IdflowEngine implements Engine {
   private async process(event: NewEvent, actor: string): Promise<Omit<IngestResult, 'duplicate'>> {
     const outcomes = (await this.triggerIndex()).match(event.type, event.data, new Date());
     const matches: EventMatch[] = [];
+    let notStarted = 0;
     for (const outcome of outcomes) {
       const { name, version } = outcome.automation;
       if (!outcome.matched) {
@@ -368,6 +377,8 @@ export class IdflowEngine implements Engine {
         await this.startRun(outcome.automation, event.data, runId, event.id);
         matches.push({ automation: name, version, matched: true, runId });
       } catch (error) {
+        // idflow's own refusals are for good; anything else (Temporal's trouble) may pass.
+        if (!(error instanceof IdflowError)) notStarted++;
         const message = failureMessage(error);
         this.options.logger.error({ err: error, eventId: event.id, automation: name }, 'a matched automation could not start');
         matches.push({ automation: name, version, matched: true, error: `the run could not be started: ${message}` });
@@ -380,7 +391,7 @@ export class IdflowEngine implements Engine {
       'event ingested',
     );
     const stored = await this.store.events.get(event.id);
-    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches) };
+    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches), notStarted };
   }
 
   private async runsOf(matches: EventMatch[]): Promise<RunRecord[]> {
@@ -389,12 +400,20 @@ export class IdflowEngine implements Engine {
   }
 
   /**
-   * Starts the run's workflow (at most once per run id) and its record. `data` goes as it is:
-   * the workflow builds ctx.trigger's aliases itself (aliasTrigger).
+   * Records the run, then starts its workflow (at most once per run id). Recorded first, the
+   * workflow need not record its own start (runRecorded): one store write less in its first task.
+   * `data` goes as it is: the workflow builds ctx.trigger's aliases itself (aliasTrigger).
    */
   private async startRun(automation: ActiveAutomation, data: JsonObject, runId: string, eventId?: string): Promise<void> {
     const { name, version, spec } = automation;
-    const input: AutomationRunInput = { automation: { name, version, spec }, trigger: data, aliasTrigger: true, eventId, chain: [] };
+    const input: AutomationRunInput = {
+      automation: { name, version, spec },
+      trigger: data,
+      aliasTrigger: true,
+      eventId,
+      runRecorded: true,
+      chain: [],
+    };
     const inputBytes = jsonBytes(input);
     if (inputBytes + PAYLOAD_OVERHEAD_BYTES > TEMPORAL_INPUT_LIMIT_BYTES) {
       throw new IdflowError(
@@ -402,18 +421,6 @@ export class IdflowEngine implements Engine {
         `the run's workflow input (automation "${name}" v${version} and the trigger data) is ${inputBytes} bytes as JSON; Temporal refuses inputs over ${TEMPORAL_INPUT_LIMIT_BYTES} bytes`,
       );
     }
-    try {
-      await this.options.client.workflow.start(automationRun, {
-        taskQueue: this.options.taskQueue,
-        workflowId: runId,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        requestEagerStart: this.options.eagerStart,
-      });
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
-    // The workflow records its start too; whichever comes first creates the record.
     await this.store.runs.start({
       runId,
       automation: name,
@@ -423,6 +430,37 @@ export class IdflowEngine implements Engine {
       startedAt: new Date().toISOString(),
       steps: spec.steps.map((step) => ({ name: step.name, type: step.type })),
     });
+    try {
+      await this.options.client.workflow.start(automationRun, {
+        taskQueue: this.options.taskQueue,
+        workflowId: runId,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        requestEagerStart: this.options.eagerStart,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+      await this.discardUnstarted(runId);
+      throw error;
+    }
+  }
+
+  /**
+   * After a failed start: the record goes when Temporal confirms there is no workflow (a start can
+   * fail on the client's side and still have started it, or another process may have started it),
+   * so a redelivery of the event starts the run afresh. Temporal unreachable: the record stays,
+   * running, until a redelivery of the event starts its workflow.
+   */
+  private async discardUnstarted(runId: string): Promise<void> {
+    try {
+      await this.options.client.withDeadline(Date.now() + DESCRIBE_AFTER_FAILED_START_MS, () =>
+        this.options.client.workflow.getHandle(runId).describe(),
+      );
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) await this.store.runs.discard(runId);
+      else
+        this.options.logger.warn({ err: error, runId }, 'a run whose start failed stays recorded: Temporal did not say whether it exists');
+    }
   }
 
   private async currentAutomation(name: string): Promise<ActiveAutomation> {

@@ -52,6 +52,12 @@ export interface IngestResult {
    * delivery gets true and the runs of the first (which it completed if the first never finished).
    */
   duplicate: boolean;
+  /**
+   * Matched runs that could not start for a reason that may pass (Temporal unreachable): a
+   * delivery of the same id again starts them. 0 when every matched run started or cannot start
+   * at all (its input is too large for Temporal: the match says why).
+   */
+  notStarted: number;
 }
 
 export interface RunList {

@@ -96,6 +96,21 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
       });
     },
 
+    async discard(runId) {
+      return db.transaction().execute(async (trx) => {
+        const begun = await trx
+          .selectFrom('run_steps')
+          .select('name')
+          .where('run_id', '=', runId)
+          .where('attempts', '>', 0)
+          .executeTakeFirst();
+        if (begun) return false;
+        await trx.deleteFrom('run_steps').where('run_id', '=', runId).execute();
+        const deleted = await trx.deleteFrom('runs').where('run_id', '=', runId).where('status', '=', 'running').executeTakeFirst();
+        return deleted.numDeletedRows > 0n;
+      });
+    },
+
     async finish(runId, status, error) {
       // Only a running run changes: the first terminal status wins when a retried activity writes again.
       const ended = await db

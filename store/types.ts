@@ -186,6 +186,11 @@ export interface Store {
     start(
       run: Omit<RunRecord, 'steps' | 'status' | 'endedAt' | 'error'> & { steps: Pick<StepRecord, 'name' | 'type'>[] },
     ): Promise<boolean>;
+    /**
+     * Removes a run record whose workflow never started: only while it is running with no step
+     * begun. True when it was removed.
+     */
+    discard(runId: string): Promise<boolean>;
     /** Ends a running run; the first terminal status wins. Returns the run's automation when this call ended it. */
     finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<{ automation: string } | undefined>;
     stepStarted(runId: string, stepName: string, input: JsonValue, attempt: number): Promise<void>;

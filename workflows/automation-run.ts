@@ -40,6 +40,12 @@ export interface AutomationRunInput {
    */
   aliasTrigger?: boolean;
   eventId?: string;
+  /**
+   * The starter created the run record before starting the workflow (the engine does, for
+   * events and manual runs): the workflow does not record its start again, which saves the first
+   * workflow task a store write. Children and schedule ticks are recorded by the workflow.
+   */
+  runRecorded?: boolean;
   parentRunId?: string;
   /** Names of the automations that started this one, root first (run_automation chains). */
   chain: string[];
@@ -75,15 +81,17 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const runId = workflowInfo().workflowId;
   const scheduledTime = input.scheduled ? workflowInfo().typedSearchAttributes.get(SCHEDULED_START) : undefined;
   const data: JsonObject = scheduledTime ? { ...input.trigger, scheduledTime: scheduledTime.toISOString() } : input.trigger;
-  await recorder.recordRunStarted({
-    runId,
-    automation: automation.name,
-    version: automation.version,
-    trigger: data,
-    eventId: input.eventId,
-    parentRunId: input.parentRunId,
-    steps: automation.spec.steps.map((step) => ({ name: step.name, type: step.type })),
-  });
+  if (!input.runRecorded) {
+    await recorder.recordRunStarted({
+      runId,
+      automation: automation.name,
+      version: automation.version,
+      trigger: data,
+      eventId: input.eventId,
+      parentRunId: input.parentRunId,
+      steps: automation.spec.steps.map((step) => ({ name: step.name, type: step.type })),
+    });
+  }
 
   const ctx: JsonObject = { trigger: input.aliasTrigger ? triggerContext(data) : data };
   const outputs: JsonObject = {};

@@ -4,22 +4,30 @@ import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
 import { EventInputSchema } from '../../triggers/events.js';
 import { actorOf, holdsScope } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { ERROR_STATUS } from '../../core/errors.js';
+import { ApiError, errorBody } from '../errors.js';
 
 export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
 
   app.post('/v1/events', { config: { boundsBodyDepth: true }, schema: { body: EventInputSchema } }, async (request, reply) => {
     const result = await engine.ingest(request.body, actorOf(request));
-    if (!result.duplicate) return reply.status(202).send(result);
     // A repeated id answers with the first delivery's event and runs, which another client may
     // have sent: their data and step outputs only for a token that may read them anyway.
     const { data, ...event } = result.event;
-    return reply.status(200).send({
-      ...result,
-      event: holdsScope(request, 'events:read') ? { ...event, data } : event,
-      runs: holdsScope(request, 'runs:read') ? result.runs : [],
-    });
+    const body = result.duplicate
+      ? {
+          ...result,
+          event: holdsScope(request, 'events:read') ? { ...event, data } : event,
+          runs: holdsScope(request, 'runs:read') ? result.runs : [],
+        }
+      : result;
+    if (result.notStarted > 0) {
+      // Recorded, but runs it matched are not running: the sender's retry (same id) starts them.
+      const message = `the event "${result.event.id}" is recorded, but ${result.notStarted} run(s) it matched could not start (see its matches): send it again with the same id to start them`;
+      return reply.status(ERROR_STATUS.UNAVAILABLE).send({ ...body, ...errorBody('UNAVAILABLE', message) });
+    }
+    return reply.status(result.duplicate ? 200 : 202).send(body);
   });
 
   app.get(

@@ -3,7 +3,7 @@
  * test (test/helpers/store.ts; SQLite in a temp dir), a real worker on its own task queue, and the
  * engine on top.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -45,14 +45,22 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
   return { logger: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }), lines };
 }
 
-export async function startTestEngine(options: { env?: NodeJS.ProcessEnv; worker?: boolean; logger?: Logger } = {}): Promise<TestEngine> {
+export interface TestEngineOptions {
+  env?: NodeJS.ProcessEnv;
+  worker?: boolean;
+  logger?: Logger;
+  /** The engine's client's workflow interceptors: to make its calls fail as a network would. */
+  clientInterceptors?: WorkflowClientInterceptor[];
+}
+
+export async function startTestEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
   const logger = options.logger ?? silentLogger;
   const temporal = await startTestTemporal();
   const dataDir = await mkdtemp(join(tmpdir(), 'idflow-test-'));
   const database = await createTestDatabase({ dir: dataDir });
   const store = await openTestStore(database);
   const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: options.clientInterceptors } });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = `test-${randomUUID()}`;
   const engine = new IdflowEngine({
