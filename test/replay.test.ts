@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { workflowBundle } from '../app/worker.js';
+import { workflowBundle } from '../app/workflow-bundle.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
