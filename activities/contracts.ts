@@ -16,6 +16,8 @@ export interface RunStepRequest {
   input: JsonObject;
   /** The run's ctx.trigger is its recorded trigger with the field aliases (AutomationRunInput.aliasTrigger). */
   aliasTrigger?: boolean;
+  /** The run's last step: its success ends the run, as completed, in the same store write. */
+  completesRun?: boolean;
 }
 
 export interface RunStartedRecord {
@@ -49,6 +51,7 @@ export interface RecordActivities {
     stepName: string,
     result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
   ): Promise<void>;
+  /** Ends the run; a failure or cancellation also replaces a completion its last step recorded (then retried, and failed). */
   recordRunFinished(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;
   /** The current version of an automation, for run_automation. */
   resolveAutomation(name: string): Promise<PinnedAutomation | undefined>;

@@ -91,7 +91,8 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
       const attemptEnded = stepDuration.startTimer({ step_type: request.stepType });
       try {
         const output = await stepType.run(parseStepInput(stepType.with, request.input), services);
-        await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });
+        if (request.completesRun) await store.runs.lastStepCompleted(request.runId, request.stepName, output);
+        else await store.runs.stepFinished(request.runId, request.stepName, { status: 'completed', output });
         attemptEnded({ status: 'completed' });
         log.info({}, 'step completed');
         return output;
@@ -122,7 +123,8 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
       await store.runs.stepFinished(runId, stepName, result);
     },
     async recordRunFinished(runId, status, error) {
-      await store.runs.finish(runId, status, error);
+      // The workflow's own ending: it replaces a completion its last step recorded before failing on a retry.
+      await store.runs.finish(runId, status, error, { overCompleted: true });
       logger.info({ runId, status, error }, 'run finished');
     },
     async resolveAutomation(name) {

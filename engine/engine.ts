@@ -412,6 +412,7 @@ export class IdflowEngine implements Engine {
       aliasTrigger: true,
       eventId,
       runRecorded: true,
+      lastStepCompletesRun: true,
       chain: [],
     };
     const inputBytes = jsonBytes(input);

@@ -18,9 +18,14 @@ export function countingRuns(store: Store): Store {
         if (created) runsStarted.inc({ automation: run.automation });
         return created;
       },
-      async finish(runId, status, error) {
-        const ended = await runs.finish(runId, status, error);
+      async finish(runId, status, error, options) {
+        const ended = await runs.finish(runId, status, error, options);
         if (ended) runsFinished.inc({ automation: ended.automation, status });
+        return ended;
+      },
+      async lastStepCompleted(runId, stepName, output) {
+        const ended = await runs.lastStepCompleted(runId, stepName, output);
+        if (ended) runsFinished.inc({ automation: ended.automation, status: 'completed' });
         return ended;
       },
     },

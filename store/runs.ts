@@ -52,7 +52,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
     return new Error(`store: cannot ${action} step "${stepName}" of run "${runId}": ${reason}`);
   }
 
-  return {
+  const runs: Store['runs'] = {
     async start(run) {
       return db.transaction().execute(async (trx) => {
         const inserted = await trx
@@ -111,13 +111,14 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
       });
     },
 
-    async finish(runId, status, error) {
+    async finish(runId, status, error, options) {
       // Only a running run changes: the first terminal status wins when a retried activity writes again.
+      const endable: RunStatus[] = options?.overCompleted && status !== 'completed' ? ['running', 'completed'] : ['running'];
       const ended = await db
         .updateTable('runs')
         .set({ status, error: error ?? null, ended_at: nowIso() })
         .where('run_id', '=', runId)
-        .where('status', '=', 'running')
+        .where('status', 'in', endable)
         .returning('automation')
         .executeTakeFirst();
       if (ended) return ended;
@@ -155,6 +156,11 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
         .where('name', '=', stepName)
         .executeTakeFirst();
       if (updated.numUpdatedRows === 0n) throw await missingStep('finish', runId, stepName);
+    },
+
+    async lastStepCompleted(runId, stepName, output) {
+      await runs.stepFinished(runId, stepName, { status: 'completed', output });
+      return runs.finish(runId, 'completed');
     },
 
     async get(runId) {
@@ -197,4 +203,5 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
       return rows.map((row) => toRun(row, stepsByRun.get(row.run_id) ?? []));
     },
   };
+  return runs;
 }

@@ -191,14 +191,29 @@ export interface Store {
      * begun. True when it was removed.
      */
     discard(runId: string): Promise<boolean>;
-    /** Ends a running run; the first terminal status wins. Returns the run's automation when this call ended it. */
-    finish(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<{ automation: string } | undefined>;
+    /**
+     * Ends a running run; the first terminal status wins, except that `overCompleted` lets a
+     * failure or cancellation replace a completion (the workflow's own ending over its last step's
+     * early one). Returns the run's automation when this call ended it.
+     */
+    finish(
+      runId: string,
+      status: Exclude<RunStatus, 'running'>,
+      error?: string,
+      options?: { overCompleted?: boolean },
+    ): Promise<{ automation: string } | undefined>;
     stepStarted(runId: string, stepName: string, input: JsonValue, attempt: number): Promise<void>;
     stepFinished(
       runId: string,
       stepName: string,
       result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
     ): Promise<void>;
+    /**
+     * The run's last step completed: the step, then the run (when still running), end as completed
+     * (no transaction needed: a crash in between retries the step, which writes both again).
+     * Returns the run's automation when this call ended the run.
+     */
+    lastStepCompleted(runId: string, stepName: string, output: JsonValue): Promise<{ automation: string } | undefined>;
     get(runId: string): Promise<RunRecord | undefined>;
     list(filter: RunFilter): Promise<RunRecord[]>;
   };

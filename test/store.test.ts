@@ -284,6 +284,29 @@ describe('runs', () => {
     await assert.rejects(store.runs.finish('ghost', 'completed'), /run "ghost"/);
   });
 
+  it("ends a run with its last step's write, and lets only the workflow's own failure replace that completion", async () => {
+    const store = await freshStore();
+    await store.runs.start(startInput('run-5'));
+    assert.deepEqual(await store.runs.lastStepCompleted('run-5', 'wait', { waited: true }), { automation: 'joiner' });
+    const completed = await store.runs.get('run-5');
+    assert.equal(completed?.status, 'completed');
+    assert.ok(completed?.endedAt);
+    assert.equal(completed?.steps[2].status, 'completed');
+    assert.deepEqual(completed?.steps[2].output, { waited: true });
+    // A retried last step completing again ends nothing twice.
+    assert.equal(await store.runs.lastStepCompleted('run-5', 'wait', { waited: true }), undefined);
+
+    // A retry of that step then failed: a plain finish (a reconciler, a retried write) keeps the completion...
+    assert.equal(await store.runs.finish('run-5', 'failed', 'late'), undefined);
+    assert.equal((await store.runs.get('run-5'))?.status, 'completed');
+    // ...the workflow's own ending replaces it, and a completion never replaces a failure.
+    assert.deepEqual(await store.runs.finish('run-5', 'failed', 'step "wait" failed', { overCompleted: true }), { automation: 'joiner' });
+    assert.equal(await store.runs.finish('run-5', 'completed', undefined, { overCompleted: true }), undefined);
+    const failed = await store.runs.get('run-5');
+    assert.equal(failed?.status, 'failed');
+    assert.equal(failed?.error, 'step "wait" failed');
+  });
+
   it('lists newest first with filters and a bounded limit', async () => {
     const store = await freshStore();
     const at = (minute: number) => `2025-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;

@@ -46,6 +46,12 @@ export interface AutomationRunInput {
    * workflow task a store write. Children and schedule ticks are recorded by the workflow.
    */
   runRecorded?: boolean;
+  /**
+   * When the last step is an activity, its success ends the run in the store with the step's own
+   * write, and the workflow records no completion after it. Set by the starters of this version
+   * (engine, run_automation, fan-out); runs started before it replay as they ran.
+   */
+  lastStepCompletesRun?: boolean;
   parentRunId?: string;
   /** Names of the automations that started this one, root first (run_automation chains). */
   chain: string[];
@@ -121,8 +127,13 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
       cause: error instanceof Error ? error : undefined,
     });
   }
-  await recorder.recordRunFinished(runId, 'completed');
+  if (!(input.lastStepCompletesRun && endsInActivity(automation.spec.steps))) await recorder.recordRunFinished(runId, 'completed');
   return { steps: outputs };
+}
+
+function endsInActivity(steps: StepSpec[]): boolean {
+  const last = steps.at(-1);
+  return last !== undefined && stepRegistry.get(last.type)?.runsIn === 'activity';
 }
 
 async function runStep(step: StepSpec, runId: string, input: AutomationRunInput, ctx: JsonObject, chain: string[]): Promise<JsonValue> {
@@ -157,6 +168,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
         stepType: step.type,
         input: rendered,
         aliasTrigger: input.aliasTrigger,
+        completesRun: input.lastStepCompletesRun && step === automation.spec.steps.at(-1),
       });
     } catch (error) {
       if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
@@ -205,7 +217,15 @@ async function runChildAutomation(
   if (!target.enabled) throw new StepError('AUTOMATION_DISABLED', `automation "${request.automation}" is disabled`, { retryable: false });
   const child = await startChild(automationRun, {
     workflowId: `${parentRunId}.${stepName}`,
-    args: [{ automation: { name: target.name, version: target.version, spec: target.spec }, trigger: request.context, parentRunId, chain }],
+    args: [
+      {
+        automation: { name: target.name, version: target.version, spec: target.spec },
+        trigger: request.context,
+        parentRunId,
+        chain,
+        lastStepCompletesRun: true,
+      },
+    ],
     parentClosePolicy: request.wait ? ParentClosePolicy.TERMINATE : ParentClosePolicy.ABANDON,
   });
   if (!request.wait) return { runId: child.workflowId, automation: target.name, version: target.version };

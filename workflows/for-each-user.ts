@@ -113,7 +113,16 @@ export async function forEachUserRun(input: ForEachUserInput): Promise<JsonObjec
       try {
         await executeChild(automationRun, {
           workflowId: childId,
-          args: [{ automation, trigger: perUserData(tally.tick, user), aliasTrigger: true, parentRunId: runId, chain: [] }],
+          args: [
+            {
+              automation,
+              trigger: perUserData(tally.tick, user),
+              aliasTrigger: true,
+              parentRunId: runId,
+              chain: [],
+              lastStepCompletesRun: true,
+            },
+          ],
         });
         tally.completed++;
       } catch (error) {
