@@ -62,6 +62,24 @@ async function bundleFile(): Promise<string> {
   return join(CACHE_DIR, `workflows-${hash.digest('hex').slice(0, 16)}.js`);
 }
 
+const SOURCE_MAP_COMMENT = '//# sourceMappingURL=data:application/json;charset=utf-8;base64,';
+
+/**
+ * The bundle with its inline source map kept (Temporal requires one, and maps workflow stack
+ * traces to files and lines with it) but without the sources' text in it: 1.7 of its 2.3 MB, which
+ * every worker would otherwise hold parsed in two threads for its lifetime.
+ */
+function withoutSourcesContent(code: string): string {
+  const at = code.lastIndexOf(SOURCE_MAP_COMMENT);
+  if (at < 0) return code;
+  const map = JSON.parse(Buffer.from(code.slice(at + SOURCE_MAP_COMMENT.length).trim(), 'base64').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+  delete map.sourcesContent;
+  return `${code.slice(0, at)}${SOURCE_MAP_COMMENT}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+}
+
 /** Bundles in this process and writes the code to `file` (atomically: concurrent builders are harmless). */
 export async function buildWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
@@ -78,7 +96,7 @@ export async function buildWorkflowBundle(file: string): Promise<void> {
   });
   await mkdir(join(file, '..'), { recursive: true });
   const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, code);
+  await writeFile(partial, withoutSourcesContent(code));
   await rename(partial, file);
 }
 
