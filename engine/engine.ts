@@ -384,14 +384,13 @@ export class IdflowEngine implements Engine {
         matches.push({ automation: name, version, matched: true, error: `the run could not be started: ${message}` });
       }
     }
-    await this.store.events.setMatches(event.id, matches);
+    const processedAt = await this.store.events.setMatches(event.id, matches);
     const failed = matches.filter((m) => m.error !== undefined).length;
     this.options.logger.info(
       { eventId: event.id, type: event.type, actor, started: matches.filter((m) => m.runId).length, failed },
       'event ingested',
     );
-    const stored = await this.store.events.get(event.id);
-    return { event: stored ?? { ...event, matches }, runs: await this.runsOf(matches), notStarted };
+    return { event: { ...event, matches, processedAt }, runs: await this.runsOf(matches), notStarted };
   }
 
   private async runsOf(matches: EventMatch[]): Promise<RunRecord[]> {

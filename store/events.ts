@@ -36,12 +36,14 @@ export function eventsRepository(db: Kysely<Database>): Store['events'] {
     },
 
     async setMatches(id, matches) {
+      const processedAt = nowIso();
       const result = await db
         .updateTable('events')
-        .set({ matches: toJsonText(matches.map(matchJson)), processed_at: nowIso() })
+        .set({ matches: toJsonText(matches.map(matchJson)), processed_at: processedAt })
         .where('id', '=', id)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) throw new Error(`store: cannot set matches of event "${id}": no such event`);
+      return processedAt;
     },
 
     async get(id) {

@@ -176,8 +176,8 @@ export interface Store {
   events: {
     /** Inserts the event; returns false (and writes nothing) when the id exists already. */
     insert(event: Omit<EventRecord, 'matches' | 'processedAt'>): Promise<boolean>;
-    /** Stores the match results and sets processedAt. */
-    setMatches(id: string, matches: EventMatch[]): Promise<void>;
+    /** Stores the match results and sets processedAt; returns it. */
+    setMatches(id: string, matches: EventMatch[]): Promise<string>;
     get(id: string): Promise<EventRecord | undefined>;
     list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;
   };
