@@ -11,7 +11,9 @@ RUN node --import tsx app/workflow-bundle.ts
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=build /app /app
-ENV NODE_ENV=production IDFLOW_DATA_DIR=/data
+# MALLOC_ARENA_MAX: glibc's per-thread arenas (Temporal's Rust threads, the workflow thread) hold freed
+# memory; two arenas took a worker with 10,000 waiting runs from 394 to 365 MB (docs/decisions.md).
+ENV NODE_ENV=production IDFLOW_DATA_DIR=/data MALLOC_ARENA_MAX=2
 VOLUME /data
 ENTRYPOINT ["node", "bin/idflow.js"]
 CMD ["worker"]

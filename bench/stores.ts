@@ -10,7 +10,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +24,7 @@ import { findFreePort, startDevServer } from '../temporal/dev-server.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { applyOneStep, completeRuns, emitToFirstStep, percentile } from './one-step.js';
+import { processCpuMs, processTreeCpuMs } from './proc.js';
 
 const STORES = ['sqlite', 'postgres'] as const;
 type StoreName = (typeof STORES)[number];
@@ -34,6 +35,8 @@ export interface StoreFigures {
   latencyMsP99: number;
   runsPerSecond: number;
   rounds: number[];
+  /** CPU ms per completed run in the measured rounds: this process, the Temporal server, the PostgreSQL cluster. */
+  cpuMsPerRun: { process: number; temporal: number; postgres: number };
 }
 
 export type StoresBenchFigures = Record<StoreName, StoreFigures>;
@@ -73,14 +76,33 @@ export async function benchStores(options: { latencySamples?: number; runs?: num
       for (const name of i % 2 === 0 ? STORES : [...STORES].reverse())
         latencies[name].push(await emitToFirstStep(sides[name].engine, receiver, `lat-${name}-${i}`));
 
+    const postmaster = Number((await readFile(join(postgres.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const cpu = async (): Promise<{ process: number; temporal: number; postgres: number }> => {
+      const own = process.cpuUsage();
+      return {
+        process: (own.user + own.system) / 1000,
+        temporal: await processCpuMs(server.pid),
+        postgres: await processTreeCpuMs(postmaster),
+      };
+    };
+    const cpuUsed: Record<StoreName, { process: number; temporal: number; postgres: number }> = {
+      sqlite: { process: 0, temporal: 0, postgres: 0 },
+      postgres: { process: 0, temporal: 0, postgres: 0 },
+    };
     const timedRound = async (name: StoreName, round: string): Promise<number> => {
       const started = performance.now();
+      const before = await cpu();
       // Ids of its own: both engines start workflows in one namespace, where an id runs once.
       const ids = Array.from({ length: perRound }, (_, i) => `tp-${name}-${round}-${i}`);
       await completeRuns(sides[name].engine, client, ids);
-      return perRound / ((performance.now() - started) / 1000);
+      const rate = perRound / ((performance.now() - started) / 1000);
+      const after = await cpu();
+      for (const key of ['process', 'temporal', 'postgres'] as const) cpuUsed[name][key] += after[key] - before[key];
+      return rate;
     };
     for (const name of STORES) await timedRound(name, 'warm-up');
+    cpuUsed.sqlite = { process: 0, temporal: 0, postgres: 0 };
+    cpuUsed.postgres = { process: 0, temporal: 0, postgres: 0 };
     const rounds: Record<StoreName, number[]> = { sqlite: [], postgres: [] };
     for (let round = 0; round < ROUNDS; round++)
       for (const name of round % 2 === 0 ? STORES : [...STORES].reverse()) rounds[name].push(await timedRound(name, String(round)));
@@ -90,7 +112,18 @@ export async function benchStores(options: { latencySamples?: number; runs?: num
       const sorted = [...latencies[name]].sort((a, b) => a - b);
       // Equal rounds: the mean of their rates is the rate over all of them only if their times are equal, so use the harmonic mean.
       const runsPerSecond = rounds[name].length / rounds[name].reduce((sum, rate) => sum + 1 / rate, 0);
-      figures[name] = { latencyMsP50: percentile(sorted, 50), latencyMsP99: percentile(sorted, 99), runsPerSecond, rounds: rounds[name] };
+      const measured = perRound * ROUNDS;
+      figures[name] = {
+        latencyMsP50: percentile(sorted, 50),
+        latencyMsP99: percentile(sorted, 99),
+        runsPerSecond,
+        rounds: rounds[name],
+        cpuMsPerRun: {
+          process: cpuUsed[name].process / measured,
+          temporal: cpuUsed[name].temporal / measured,
+          postgres: cpuUsed[name].postgres / measured,
+        },
+      };
     }
     return figures;
   } finally {
@@ -108,7 +141,7 @@ export async function benchStores(options: { latencySamples?: number; runs?: num
 export function describeStores(figures: StoresBenchFigures): string {
   const { sqlite, postgres } = figures;
   const line = (name: string, f: StoreFigures): string =>
-    `${name}: ${f.runsPerSecond.toFixed(1)} runs/s (rounds ${f.rounds.map((r) => r.toFixed(1)).join(', ')}), emit → first step p50 ${f.latencyMsP50.toFixed(1)} ms, p99 ${f.latencyMsP99.toFixed(1)} ms`;
+    `${name}: ${f.runsPerSecond.toFixed(1)} runs/s (rounds ${f.rounds.map((r) => r.toFixed(1)).join(', ')}), emit → first step p50 ${f.latencyMsP50.toFixed(1)} ms, p99 ${f.latencyMsP99.toFixed(1)} ms; CPU ms per run: this process ${f.cpuMsPerRun.process.toFixed(1)}, Temporal ${f.cpuMsPerRun.temporal.toFixed(1)}, PostgreSQL ${f.cpuMsPerRun.postgres.toFixed(1)}`;
   return [
     line('SQLite    ', sqlite),
     line('PostgreSQL', postgres),
