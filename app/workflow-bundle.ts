@@ -155,11 +155,12 @@ export function workflowBundle(): Promise<WorkflowBundlePath> {
   return bundle;
 }
 
-// `node --import tsx app/workflow-bundle.ts [FILE]`: builds the bundle (into the cache by default).
+// `node --import tsx app/workflow-bundle.ts [FILE]`: builds the bundle into FILE, or into the cache unless it is there.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const build = async (): Promise<void> => {
     const file = process.argv[2] ?? (await bundleFile());
-    await buildWorkflowBundle(file);
+    // Into the cache: only when it lacks this state of the sources.
+    if (process.argv[2] !== undefined || !existsSync(file)) await buildWorkflowBundle(file);
     console.log(file);
   };
   build().catch((error: unknown) => {
