@@ -7,7 +7,7 @@ import type { TestEngine } from './engine.js';
 const BIN = fileURLToPath(new URL('../../bin/idflow.js', import.meta.url));
 
 /** Starts `idflow worker` on the test engine's data dir, store, Temporal server and task queue. */
-export function startWorkerProcess(idflow: TestEngine): ChildProcess {
+export function startWorkerProcess(idflow: TestEngine, env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--data-dir', idflow.dataDir, '--task-queue', idflow.taskQueue], {
     env: {
       ...process.env,
@@ -15,6 +15,7 @@ export function startWorkerProcess(idflow: TestEngine): ChildProcess {
       TEMPORAL_ADDRESS: idflow.address,
       TEMPORAL_NAMESPACE: idflow.namespace,
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
