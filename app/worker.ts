@@ -25,11 +25,12 @@ export interface IdflowWorkerOptions {
  * Workflows kept in the worker's cache between their tasks. The SDK's default grows with the heap
  * limit (~2,300 for a 4 GB heap), so memory would follow whatever heap an operator sets. A run
  * waiting on a timer or a long step gains nothing from staying cached: when it wakes, the worker
- * replays its short history. So the cache holds what is in progress, a few hundred runs at once;
- * bench/worker-memory.ts measured ~45 KB per cached run (2,000 runs waiting: 877 MB all cached,
- * 799 MB with 250), the heap limit being the larger lever (docs/decisions.md).
+ * replays its short history. So the cache holds what is in progress. Measured with 10,000 runs
+ * waiting (bench/worker-memory.ts, docs/decisions.md): worker peak RSS 310 MB with 250 cached,
+ * 254 MB with 100 (~370 KB per cached run, native memory included), and bench/engine.ts's
+ * throughput (75 runs at once per round) the same at 100.
  */
-export const MAX_CACHED_WORKFLOWS = 250;
+export const MAX_CACHED_WORKFLOWS = 100;
 
 export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<Worker> {
   return Worker.create({

@@ -5,8 +5,8 @@
  * production). Once every run has made its call and sits on its timer, it prints the worker's
  * peak RSS (VmHWM, which includes bundling the workflows at start) and its RSS then (target: peak
  * ≤ 300 MB). `node --import tsx bench/worker-memory.ts`; RUNS=2000 makes a quicker run;
- * WORKER_HEAP_MB=128 caps the worker's V8 heap (--max-old-space-size) and MALLOC_ARENA_MAX=2
- * (as the image sets it) reaches the worker through the environment.
+ * WORKER_NODE_OPTIONS (e.g. "--max-old-space-size=128") is the worker's NODE_OPTIONS alone, and
+ * MALLOC_ARENA_MAX=2 (as the image sets it) reaches the worker through the environment.
  */
 import { pathToFileURL } from 'node:url';
 import { startTestEngine } from '../test/helpers/engine.js';
@@ -17,8 +17,8 @@ import { processMemoryMb } from './proc.js';
 const RUNS = Number(process.env.RUNS ?? 10_000);
 /** Events ingested at once. */
 const CONCURRENCY = 50;
-/** The worker's heap cap in MB, when set: only the worker's, not this process's. */
-const WORKER_HEAP_MB = process.env.WORKER_HEAP_MB;
+/** The worker's NODE_OPTIONS (heap limits), when set: only the worker's, not this process's. */
+const WORKER_NODE_OPTIONS = process.env.WORKER_NODE_OPTIONS;
 
 export interface WorkerMemoryFigures {
   runs: number;
@@ -30,7 +30,7 @@ export interface WorkerMemoryFigures {
 export async function benchWorkerMemory(): Promise<WorkerMemoryFigures> {
   const receiver = await startReceiver();
   const idflow = await startTestEngine({ worker: false });
-  const worker = startWorkerProcess(idflow, WORKER_HEAP_MB ? { NODE_OPTIONS: `--max-old-space-size=${WORKER_HEAP_MB}` } : {});
+  const worker = startWorkerProcess(idflow, WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {});
   try {
     await idflow.apply(`kind: Webhook
 name: sink
@@ -75,7 +75,7 @@ steps:
 }
 
 export function describeWorkerMemory(figures: WorkerMemoryFigures): string {
-  const settings = `worker heap cap ${WORKER_HEAP_MB ? `${WORKER_HEAP_MB} MB` : "V8's default"}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? 'unset'}`;
+  const settings = `worker NODE_OPTIONS ${WORKER_NODE_OPTIONS ? `"${WORKER_NODE_OPTIONS}"` : 'unset'}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? 'unset'}`;
   return `${figures.runs} runs waiting on timers (all started in ${figures.startSeconds.toFixed(0)} s; ${settings}): worker peak RSS ${figures.peakRssMb.toFixed(0)} MB, RSS ${figures.rssMb.toFixed(0)} MB (target: peak ≤ 300 MB)`;
 }
 
