@@ -113,7 +113,8 @@ test('a directory change whose run could not start stays in the outbox until it 
     const report = await importFeed(idflow.engine.directory, feed, { source: 'hr' });
     assert.equal(report.created.length, 1);
     // The dispatcher has tried (the event is recorded, with the failed start) and keeps it pending.
-    await until('the outbox tried to deliver the joiner', async () => (await joinerEvent()) !== undefined);
+    // Processed, not only recorded: the insert comes before the matching and its failed start.
+    await until('the outbox tried to deliver the joiner', async () => (await joinerEvent())?.processedAt !== undefined);
     assert.match((await joinerEvent())?.matches[0]?.error ?? '', /could not be started/);
     assert.equal((await idflow.store.directory.pendingEvents(10)).length, 1, 'the event is still pending');
   } finally {
