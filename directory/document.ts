@@ -7,12 +7,40 @@
  * does when any reference is wrong.
  */
 import { z } from 'zod';
+import { DefinitionNameSchema } from '../core/names.js';
+import { SecretRefSchema } from '../core/secret-ref.js';
 import { diffUser, directoryEvent, type DirectoryWriter } from './service.js';
 import { ACCOUNT_STATUSES, DirectoryError, TASK_STATES, TASK_TYPES, type Account, type App, type Entitlement } from './types.js';
 import { UserInputSchema, toUserFields } from './users.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" and "-"');
 const ref = z.string().min(1);
+
+const ProvisioningSchema = z
+  .object({
+    scim: z
+      .object({
+        baseUrl: z.url({ protocol: /^https?$/, error: 'expected the http:// or https:// base URL of the SCIM service (…/scim/v2)' }),
+        token: SecretRefSchema.describe('The bearer token: { env: NAME } of the worker, or { secret: NAME } sealed for this app.'),
+      })
+      .strict()
+      .optional()
+      .describe('Provision the app over SCIM 2.0.'),
+    webhook: DefinitionNameSchema.optional().describe('Send each operation to this webhook (kind: Webhook).'),
+    function: DefinitionNameSchema.optional().describe('Send each operation to this function (kind: Function).'),
+    groups: z
+      .record(slug, z.union([z.string().min(1), z.object({ id: z.string().min(1) }).strict()]))
+      .default({})
+      .describe('Entitlement slug -> its SCIM group: a displayName, or { id }. Default: the slug as displayName.'),
+    actions: z
+      .record(slug, z.union([z.object({ function: DefinitionNameSchema }).strict(), z.object({ webhook: DefinitionNameSchema }).strict()]))
+      .default({})
+      .describe('Connector actions (perform_connector_action): action name -> { function } or { webhook }.'),
+  })
+  .strict()
+  .refine((p) => [p.scim, p.webhook, p.function].filter((v) => v !== undefined).length <= 1, {
+    message: 'give at most one of scim, webhook or function',
+  });
 
 export const DirectoryDocumentSchema = z
   .object({
@@ -25,6 +53,7 @@ export const DirectoryDocumentSchema = z
             id: z.string().min(1).optional().describe('Defaults to the slug.'),
             slug,
             displayName: z.string().optional(),
+            provisioning: ProvisioningSchema.optional(),
             entitlements: z
               .array(
                 z
@@ -152,7 +181,18 @@ export async function applyDirectoryDocument(
   const now = new Date().toISOString();
 
   for (const [i, input] of document.apps.entries()) {
-    const app: App = { id: input.id ?? input.slug, slug: input.slug, displayName: input.displayName ?? input.slug };
+    const app: App = {
+      id: input.id ?? input.slug,
+      slug: input.slug,
+      displayName: input.displayName ?? input.slug,
+      ...(input.provisioning && { provisioning: input.provisioning }),
+    };
+    for (const entitlement of Object.keys(app.provisioning?.groups ?? {}))
+      if (!input.entitlements.some((e) => e.slug === entitlement))
+        issues.push({
+          path: ['apps', i, 'provisioning', 'groups', entitlement],
+          message: `"${entitlement}" is not an entitlement of app "${app.slug}" (list it under entitlements)`,
+        });
     await tx.ops.putApp(app);
     summary.apps++;
     for (const entry of input.entitlements) {

@@ -4,6 +4,7 @@
  */
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import type { SecretRef } from '../core/secret-ref.js';
 
 export const USER_STATUSES = ['ENABLED', 'DISABLED', 'DELETED'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
@@ -65,6 +66,31 @@ export interface App {
   id: string;
   slug: string;
   displayName: string;
+  /** How the app's accounts and group memberships reach it; absent: idflow's records only. */
+  provisioning?: AppProvisioning;
+}
+
+/** A SCIM 2.0 service provider the app is (its base URL and bearer token). */
+export interface ScimConnection {
+  baseUrl: string;
+  token: SecretRef;
+}
+
+/** Where a connector action runs: a function (`kind: Function`) or a webhook (`kind: Webhook`). */
+export type ConnectorActionTarget = { function: string } | { webhook: string };
+
+/**
+ * How an app is provisioned: over SCIM, or each operation sent to a webhook or a function (at most
+ * one of the three), with the SCIM group of each entitlement and the app's connector actions.
+ */
+export interface AppProvisioning {
+  scim?: ScimConnection;
+  webhook?: string;
+  function?: string;
+  /** Entitlement slug → its SCIM group: a displayName, or `{ id }`. Default: the entitlement's slug as displayName. */
+  groups: Record<string, string | { id: string }>;
+  /** Action name → where it runs (perform_connector_action). */
+  actions: Record<string, ConnectorActionTarget>;
 }
 
 export interface Entitlement {
