@@ -18,10 +18,12 @@ import { posix } from 'node:path';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
 import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec } from './schema.js';
 import type { WebhookSpec } from '../integrations/webhooks/document.js';
+import type { ScimServiceSpec } from '../scim/document.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
   | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
+  | { kind: 'ScimService'; name: string; spec: ScimServiceSpec; file: string; line: number }
   /** `source` is the TypeScript module the document's `file` names, found among the files given. */
   | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile }
   | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
@@ -173,7 +175,10 @@ function parseFiles(files: SourceFile[]): {
       }
       if (!isMap(document.contents)) {
         errors.push(
-          locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'),
+          locator.error(
+            [],
+            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory" or "kind: ScimService"',
+          ),
         );
         continue;
       }
@@ -191,13 +196,16 @@ function parseFiles(files: SourceFile[]): {
         continue;
       }
       const kind = (raw as { kind?: unknown }).kind;
-      if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Function' && kind !== 'Directory') {
+      if (typeof kind !== 'string' || !Object.hasOwn(DOCUMENT_SCHEMAS, kind)) {
         errors.push(
-          locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`),
+          locator.error(
+            ['kind'],
+            `expected kind "Automation", "Webhook", "Function", "Directory" or "ScimService", got ${JSON.stringify(kind ?? null)}`,
+          ),
         );
         continue;
       }
-      const schema = DOCUMENT_SCHEMAS[kind];
+      const schema = DOCUMENT_SCHEMAS[kind as keyof typeof DOCUMENT_SCHEMAS];
       const result = schema.safeParse(raw);
       if (!result.success) {
         // Step `with` blocks are validated per step type below, where templates are understood.
@@ -311,6 +319,8 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Webhook') {
       documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else if (entry.spec.kind === 'ScimService') {
+      documents.push({ kind: 'ScimService', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Function') {
       const { locator } = entry;
       const path = posix.normalize(posix.join(posix.dirname(entry.file.replaceAll('\\', '/')), entry.spec.file));

@@ -56,7 +56,12 @@ export interface EngineOptions {
 }
 
 const WAIT_POLL_MS = 100;
-const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> = { Webhook: 0, Function: 1, Automation: 2 };
+const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> = {
+  Webhook: 0,
+  Function: 1,
+  Automation: 2,
+  ScimService: 3,
+};
 /**
  * Temporal refuses a workflow start whose input payloads exceed 2 MiB (dynamic config
  * limit.blobSize.error, the default, also on Temporal Cloud): measured, the dev server starts
