@@ -87,7 +87,12 @@ export const scimRoutes: FastifyPluginAsync<{ engine: Engine }> = async (parent,
   await parent.register(
     async (scim: FastifyInstance) => {
       const app = scim.withTypeProvider<ZodTypeProvider>();
-      app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+      // Fastify's JSON parser (prototype poisoning refused), for both media types; an empty body (a DELETE sent with a content-type) is none.
+      const parseJson = app.getDefaultJsonParser('error', 'error');
+      app.removeContentTypeParser('application/json');
+      app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (request, body, done) =>
+        body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+      );
       app.setErrorHandler((error: FastifyError, request, reply) => sendError(request, reply, error));
       app.setNotFoundHandler((request, reply) => {
         // A known endpoint asked with a method it does not take is a 405 (RFC 7644 §3.12), naming those it takes.
