@@ -27,6 +27,9 @@ for (const attributes of SCHEMA_ATTRIBUTES.values()) collectCaseExact(attributes
 
 const lastName = (attrPath: string): string => (attrPath.split(/[.:]/).pop() ?? attrPath).toLowerCase();
 const fold = (value: unknown): unknown => (typeof value === 'string' ? value.toLowerCase() : value);
+/** A complex value compared as a whole is its `value` (`emails co "@acme"` looks at each email's value). */
+const comparable = (value: unknown): unknown =>
+  typeof value === 'object' && value !== null && 'value' in value ? (value as { value: unknown }).value : value;
 
 /** scim2-parse-filter's Tester, comparing strings case-insensitively unless the attribute is case-exact. */
 class CaseAwareTester extends Tester {
@@ -34,10 +37,16 @@ class CaseAwareTester extends Tester {
     if (filter.op === 'and' || filter.op === 'or' || filter.op === 'not' || filter.op === '[]' || filter.op === 'pr')
       return super.test(resource, filter);
     const comparison = filter as Compare;
-    if (typeof comparison.compValue !== 'string' || CASE_EXACT.has(lastName(comparison.attrPath))) return super.test(resource, filter);
-    const expected = comparison.compValue.toLowerCase();
+    const exact = typeof comparison.compValue !== 'string' || CASE_EXACT.has(lastName(comparison.attrPath));
+    const expected = exact ? comparison.compValue : fold(comparison.compValue);
     const compare = this[comparison.op].bind(this);
-    return this.attrTest(this.attrPath(comparison.attrPath), resource, (actual) => compare(fold(actual), expected));
+    // The Tester hands a multi-valued attribute named as a whole (`emails co …`) over as its list: any value may match.
+    return this.attrTest(this.attrPath(comparison.attrPath), resource, (actual) =>
+      (Array.isArray(actual) ? actual : [actual]).some((one) => {
+        const value = comparable(one);
+        return compare(exact ? value : fold(value), expected as Compare['compValue']);
+      }),
+    );
   }
 }
 
