@@ -298,7 +298,12 @@ mapping:
     source(`'body.employee.map(c, {"type": "user.updated", "id": "hr-fix-" + c.id, "data": {"newUser": {"email": c.email}}})'`),
   );
   const body = changes('f1');
-  const failed = await post('hr-fix', body, { 'x-signature': hmac(HMAC_KEY, body, 'hex') });
+  // The hop's credentials (authorization) are neither mapped nor kept; the sender's own headers are, for the replay.
+  const failed = await post('hr-fix', body, {
+    'x-signature': hmac(HMAC_KEY, body, 'hex'),
+    'x-hr-system': 'workday',
+    authorization: 'Basic aG9wOmNyZWRlbnRpYWw=',
+  });
   assert.equal(failed.status, 422, JSON.stringify(failed.body));
   assert.equal(failed.body.error?.code, 'MAPPING_FAILED');
   assert.match(
@@ -308,13 +313,25 @@ mapping:
   const [delivery] = await deliveries('hr-fix');
   assert.equal(delivery?.status, 'failed');
   assert.match(delivery?.reason ?? '', /No such key: employee/);
-  assert.equal((await idflow.store.sourceDeliveries.get('hr-fix', delivery?.id as string))?.body, body, 'the body is kept');
+  const kept = await idflow.store.sourceDeliveries.get('hr-fix', delivery?.id as string);
+  assert.equal(kept?.body, body, 'the body is kept');
+  assert.equal(kept?.headers?.['x-hr-system'], 'workday');
+  assert.equal(kept?.headers?.authorization, undefined);
   assert.equal(await idflow.store.events.get('hr-fix-f1'), undefined);
 
-  await applied(source(changesToEvents('hr-fix')));
+  await applied(
+    source(
+      `'body.changes.map(c, {"type": "user.updated", "id": "hr-fix-" + c.id, "data": {"newUser": {"id": c.id, "email": c.email}, "via": headers["x-hr-system"] + ", " + headers.?authorization.orValue("no authorization")}})'`,
+    ),
+  );
   const replayed = JSON.parse(await cli('sources', 'replay', 'hr-fix', delivery?.id as string, '--json')) as DeliveryOutcome;
   assert.deepEqual(replayed.events, [{ id: 'hr-fix-f1', type: 'user.updated', duplicate: false }]);
   assert.equal((await idflow.finished('hr-mover:hr-fix-f1')).status, 'completed');
+  assert.deepEqual(
+    collected('/collector').find((item) => item.user === 'f1@mover.example'),
+    { user: 'f1@mover.example', via: 'workday, no authorization' },
+    'the replay mapped the headers the request came with',
+  );
   const [after] = await deliveries('hr-fix');
   assert.deepEqual([after?.status, after?.attempts, after?.version], ['accepted', 2, 2]);
   const [audit] = await idflow.store.audit.list({ target: 'EventSource/hr-fix' });
@@ -407,6 +424,41 @@ mapping: { events: "[]" }
   assert.deepEqual(
     [unknown.body.error?.message, disabled.body.error?.message],
     ['no enabled event source "no-such-source"', 'no enabled event source "hr-off"'],
+  );
+});
+
+test('a source whose secret is not set, or too short, answers every request 503 and records why', async () => {
+  await applied(`kind: EventSource
+name: hr-unset
+signature: { scheme: hmac-sha256, secret: { secret: SIGNING_KEY }, header: X-Signature, encoding: hex }
+mapping: { events: "[]" }
+---
+kind: EventSource
+name: hr-no-env
+signature: { scheme: hmac-sha256, secret: { env: HR_NOT_SET }, header: X-Signature, encoding: hex }
+mapping: { events: "[]" }
+`);
+  const body = '{}';
+  const headers = { 'x-signature': hmac('short', body, 'hex') };
+  const unset = await post('hr-unset', body, headers);
+  assert.equal(unset.status, 503, JSON.stringify(unset.body));
+  assert.equal(unset.body.error?.code, 'UNAVAILABLE');
+  assert.equal((await post('hr-no-env', body, headers)).status, 503);
+  assert.equal(
+    (await send('PUT', '/v1/sources/hr-unset/secrets/SIGNING_KEY', { token: admin, body: JSON.stringify({ value: 'short' }) })).status,
+    204,
+  );
+  assert.equal((await post('hr-unset', body, headers)).status, 503, 'a key shorter than 16 bytes signs nothing');
+  assert.deepEqual(
+    [...(await deliveries('hr-unset')), ...(await deliveries('hr-no-env'))].map((delivery) => [delivery.status, delivery.reason]),
+    [
+      ['rejected', 'the source cannot check signatures: the secret is shorter than 16 bytes: a signature with it proves little'],
+      [
+        'rejected',
+        'the source cannot check signatures: the secret SIGNING_KEY is not set: `idflow sources secrets set hr-unset SIGNING_KEY`',
+      ],
+      ['rejected', 'the source cannot check signatures: the environment variable HR_NOT_SET of the API process is not set'],
+    ],
   );
 });
 
