@@ -78,9 +78,21 @@ interface ActiveSource {
 /** A signed delivery about to be mapped (again). */
 interface SignedDelivery {
   id: string;
-  body: Buffer;
+  body: JsonValue;
   headers: Record<string, string>;
   receivedAt: string;
+}
+
+/** The body as JSON, or why it cannot be mapped. Only a body that parses is kept: the store's text columns take any JSON text. */
+function parseBody(text: string): { json: JsonValue } | { problem: string } {
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    return { problem: `the body is not JSON: ${(error as Error).message}` };
+  }
+  if (nestsDeeperThan(json, MAX_BODY_DEPTH)) return { problem: `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels` };
+  return { json };
 }
 
 /** Headers as a mapping sees them: lowercased names (as Node gives them), one string each, the hop's credentials left out. */
@@ -158,23 +170,26 @@ export class EventSources {
       await this.refuse(source, request, receivedAt, verdict.reason);
       throw new IdflowError('UNAUTHORIZED', `the request's signature was refused: ${verdict.reason}`);
     }
-    const delivery: SignedDelivery = { id: verdict.deliveryId, body: request.body, headers, receivedAt: receivedAt.toISOString() };
+    const id = verdict.deliveryId;
+    const text = request.body.toString('utf8');
+    const parsed = parseBody(text);
     return this.exclusive(name, async () => {
-      const earlier = await this.store.sourceDeliveries.get(name, delivery.id);
+      const earlier = await this.store.sourceDeliveries.get(name, id);
       if (earlier?.status === 'accepted') return { ...this.outcomeOf(earlier), duplicate: true };
       if (!earlier)
         await this.store.sourceDeliveries.insert({
           source: name,
-          id: delivery.id,
+          id,
           status: 'received',
-          receivedAt: delivery.receivedAt,
+          receivedAt: receivedAt.toISOString(),
           remoteAddress: request.remoteAddress,
           bodyBytes: request.body.length,
           bodySha256: sha256(request.body),
-          body: request.body.toString('utf8'),
+          ...('json' in parsed && { body: text }),
           headers,
         });
-      return this.carryOut(source, delivery, `source:${name}`);
+      if ('problem' in parsed) return this.fail(source, id, 'INVALID', parsed.problem);
+      return this.carryOut(source, { id, body: parsed.json, headers, receivedAt: receivedAt.toISOString() }, `source:${name}`);
     });
   }
 
@@ -185,14 +200,13 @@ export class EventSources {
       const kept = await this.store.sourceDeliveries.get(name, id);
       if (!kept)
         throw new IdflowError('NOT_FOUND', `event source "${name}" has no delivery "${id}" (see \`idflow sources deliveries ${name}\`)`);
-      if (kept.body === undefined)
-        throw new IdflowError('CONFLICT', `delivery "${id}" was refused (${kept.reason}): the body of an unsigned request is not kept`);
-      const delivery: SignedDelivery = {
-        id,
-        body: Buffer.from(kept.body, 'utf8'),
-        headers: kept.headers ?? {},
-        receivedAt: kept.receivedAt,
-      };
+      const parsed = kept.body === undefined ? undefined : parseBody(kept.body);
+      if (parsed === undefined || !('json' in parsed))
+        throw new IdflowError(
+          'CONFLICT',
+          `delivery "${id}" kept no body to map again (${kept.status}: ${kept.reason}): only the JSON body of a signed request is kept`,
+        );
+      const delivery: SignedDelivery = { id, body: parsed.json, headers: kept.headers ?? {}, receivedAt: kept.receivedAt };
       try {
         return await this.carryOut(source, delivery, actor);
       } finally {
@@ -301,33 +315,23 @@ export class EventSources {
       events: [],
       users: { created: 0, updated: 0, deactivated: 0, unchanged: 0 },
     };
-    const fail = async (code: 'INVALID' | 'MAPPING_FAILED', reason: string): Promise<never> => {
-      await this.store.sourceDeliveries.settle(name, delivery.id, { status: 'failed', reason, version });
-      throw new IdflowError(code, reason, { delivery: delivery.id });
-    };
-    let body: JsonValue;
-    try {
-      body = JSON.parse(delivery.body.toString('utf8')) as JsonValue;
-    } catch (error) {
-      return fail('INVALID', `the body is not JSON: ${(error as Error).message}`);
-    }
-    if (nestsDeeperThan(body, MAX_BODY_DEPTH)) return fail('INVALID', `the body is nested too deep: at most ${MAX_BODY_DEPTH} levels`);
+    const fail = (reason: string): Promise<never> => this.fail(source, delivery.id, 'MAPPING_FAILED', reason);
     let mapped: MappedDelivery;
     try {
       mapped = mapDelivery(
         source.spec.mapping,
-        { body, headers: delivery.headers, delivery: { id: delivery.id, source: name, receivedAt: delivery.receivedAt } },
+        { body: delivery.body, headers: delivery.headers, delivery: { id: delivery.id, source: name, receivedAt: delivery.receivedAt } },
         new Date(delivery.receivedAt),
       );
     } catch (error) {
       if (!(error instanceof MappingError)) throw error;
-      return fail('MAPPING_FAILED', error.message);
+      return fail(error.message);
     }
     if (mapped.users.length > 0) {
       const feed = feedOf(name, mapped.users);
       const options = { source: `source:${name}` };
       const preview = await importFeed(this.options.directory, feed, { ...options, dryRun: true });
-      if (preview.errors.length > 0) return fail('MAPPING_FAILED', rowErrors(preview));
+      if (preview.errors.length > 0) return fail(rowErrors(preview));
       const report = await importFeed(this.options.directory, feed, options);
       outcome.users = {
         created: report.created.length,
@@ -343,7 +347,7 @@ export class EventSources {
         ingested = await this.options.ingest(event, actor);
       } catch (error) {
         if (!(error instanceof IdflowError)) throw error;
-        return fail('MAPPING_FAILED', `mapping.events[${index}] (${event.id}): ${error.message}`);
+        return fail(`mapping.events[${index}] (${event.id}): ${error.message}`);
       }
       outcome.events.push({ id: event.id, type: event.type, duplicate: ingested.duplicate });
       notStarted += ingested.notStarted;
@@ -360,6 +364,12 @@ export class EventSources {
       'event source delivery accepted',
     );
     return outcome;
+  }
+
+  /** Settles a delivery as failed (its body, when kept, waits for a replay) and refuses the request with the reason. */
+  private async fail(source: ActiveSource, id: string, code: 'INVALID' | 'MAPPING_FAILED', reason: string): Promise<never> {
+    await this.store.sourceDeliveries.settle(source.name, id, { status: 'failed', reason, version: source.version });
+    throw new IdflowError(code, reason, { delivery: id });
   }
 
   /** The outcome an accepted delivery recorded. */

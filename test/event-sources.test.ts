@@ -338,6 +338,37 @@ mapping:
   assert.deepEqual([audit?.action, audit?.actor], ['source.replay', 'admin']);
 });
 
+test('each mapped event must be one POST /v1/events takes, with an id: else a 422 names it and nothing is ingested', async () => {
+  await applied(`kind: EventSource
+name: hr-shapes
+signature: { scheme: hmac-sha256, secret: { env: HR_HMAC_KEY }, header: X-Signature, encoding: hex }
+mapping:
+  events: 'body.events'
+`);
+  const cases: [unknown[], RegExp][] = [
+    [
+      [
+        { type: 'user.updated', id: 'ok-1', data: {} },
+        { type: 'manual', id: 'manual-1', data: {} },
+      ],
+      /^mapping\.events\[1\]\.type: the event type "manual" cannot be sent/,
+    ],
+    [[{ type: 'user.updated', data: {} }], /^mapping\.events\[0\]\.id: a mapped event needs an id/],
+    [[{ type: 'user.updated', id: 'x', data: {}, extra: 1 }], /^mapping\.events\[0\]: Unrecognized key: "extra"/],
+    [
+      Array.from({ length: 101 }, (_, i) => ({ type: 'user.updated', id: `many-${i}`, data: {} })),
+      /^mapping\.events: 101 items; at most 100 per delivery/,
+    ],
+  ];
+  for (const [events, message] of cases) {
+    const body = JSON.stringify({ events });
+    const refused = await post('hr-shapes', body, { 'x-signature': hmac(HMAC_KEY, body, 'hex') });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.match(refused.body.error?.message ?? '', message);
+  }
+  assert.equal(await idflow.store.events.get('ok-1'), undefined, 'nothing of a refused mapping is ingested');
+});
+
 test('a mapping to people writes the directory as an HR import: user.created leaves through the outbox and runs the joiner flow', async () => {
   await applied(`kind: EventSource
 name: hr-people
@@ -410,6 +441,18 @@ test('limits: a body over 1 MiB is a 413, a deep one a 400; an unknown or disabl
   const nested = await post('hr-b64', deep, { 'x-signature': hmac(HMAC_KEY, deep, 'base64') });
   assert.equal(nested.status, 400, JSON.stringify(nested.body));
   assert.match(nested.body.error?.message ?? '', /nested too deep: at most 64 levels/);
+
+  // Not JSON (a NUL byte, which no text column takes): refused, recorded, its body not kept, so there is nothing to replay.
+  const binary = 'not json\u0000';
+  const notJson = await post('hr-b64', binary, { 'x-signature': hmac(HMAC_KEY, binary, 'base64') });
+  assert.equal(notJson.status, 400, JSON.stringify(notJson.body));
+  assert.match(notJson.body.error?.message ?? '', /^the body is not JSON: /);
+  const [failed] = await deliveries('hr-b64');
+  assert.deepEqual([failed?.status, failed?.bodyBytes], ['failed', 9]);
+  assert.equal((await idflow.store.sourceDeliveries.get('hr-b64', failed?.id as string))?.body, undefined);
+  const replay = await send('POST', `/v1/sources/hr-b64/deliveries/${failed?.id}/replay`, { token: admin });
+  assert.equal(replay.status, 409, JSON.stringify(replay.body));
+  assert.match(replay.body.error?.message ?? '', /kept no body to map again \(failed: the body is not JSON/);
 
   const unknown = await post('no-such-source', '{}', {});
   assert.equal(unknown.status, 404);
