@@ -148,7 +148,7 @@ export class EventSources {
     );
   }
 
-  /** The source's current version, for the scopes its effects need; NOT_FOUND when there is none. */
+  /** The source's current version (for the scopes its effects need, and replays): NOT_FOUND when there is none, DISABLED when it is disabled. */
   async current(name: string): Promise<ActiveSource> {
     const current = await this.store.definitions.current('EventSource', name);
     if (!current)
