@@ -18,13 +18,16 @@ import { posix } from 'node:path';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
 import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec } from './schema.js';
 import type { WebhookSpec } from '../integrations/webhooks/document.js';
+import type { EventSourceSpec } from '../sources/document.js';
+import { compileMappingExpression } from '../sources/mapping.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
   | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
   /** `source` is the TypeScript module the document's `file` names, found among the files given. */
   | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile }
-  | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
+  | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError }
+  | { kind: 'EventSource'; name: string; spec: EventSourceSpec; file: string; line: number };
 
 export interface LoadResult {
   errors: DefinitionError[];
@@ -129,6 +132,9 @@ function yamlProblem(message: string): string {
   return `YAML: ${message.split('\n')[0]}`;
 }
 
+const isDocumentKind = (kind: unknown): kind is keyof typeof DOCUMENT_SCHEMAS =>
+  typeof kind === 'string' && Object.hasOwn(DOCUMENT_SCHEMAS, kind);
+
 /** Parses every document of every file; YAML syntax errors, size limits and schema errors are collected. */
 function parseFiles(files: SourceFile[]): {
   errors: DefinitionError[];
@@ -173,7 +179,10 @@ function parseFiles(files: SourceFile[]): {
       }
       if (!isMap(document.contents)) {
         errors.push(
-          locator.error([], 'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function" or "kind: Directory"'),
+          locator.error(
+            [],
+            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory" or "kind: EventSource"',
+          ),
         );
         continue;
       }
@@ -191,9 +200,12 @@ function parseFiles(files: SourceFile[]): {
         continue;
       }
       const kind = (raw as { kind?: unknown }).kind;
-      if (kind !== 'Automation' && kind !== 'Webhook' && kind !== 'Function' && kind !== 'Directory') {
+      if (!isDocumentKind(kind)) {
         errors.push(
-          locator.error(['kind'], `expected kind "Automation", "Webhook", "Function" or "Directory", got ${JSON.stringify(kind ?? null)}`),
+          locator.error(
+            ['kind'],
+            `expected kind "Automation", "Webhook", "Function", "Directory" or "EventSource", got ${JSON.stringify(kind ?? null)}`,
+          ),
         );
         continue;
       }
@@ -261,6 +273,22 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   return errors;
 }
 
+/** A source's mapping expressions compile over body, headers and delivery, and give lists. */
+function checkEventSource(spec: EventSourceSpec, locator: DocumentLocator): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  for (const field of ['events', 'users'] as const) {
+    const expression = spec.mapping[field];
+    if (expression === undefined) continue;
+    try {
+      compileMappingExpression(expression);
+    } catch (error) {
+      if (!(error instanceof CelError)) throw error;
+      errors.push(locator.error(['mapping', field], `CEL ${error.kind} error: ${error.message}`));
+    }
+  }
+  return errors;
+}
+
 function unknownReference(reference: string, earlier: string[], all: string[]): string {
   const available = ['trigger', ...earlier].join(', ');
   const later = all.includes(reference) ? ` (step "${reference}" runs later, so its output is not there yet)` : '';
@@ -311,6 +339,9 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Webhook') {
       documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else if (entry.spec.kind === 'EventSource') {
+      errors.push(...checkEventSource(entry.spec, entry.locator));
+      documents.push({ kind: 'EventSource', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Function') {
       const { locator } = entry;
       const path = posix.normalize(posix.join(posix.dirname(entry.file.replaceAll('\\', '/')), entry.spec.file));
