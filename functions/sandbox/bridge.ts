@@ -30,7 +30,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   const G = globalThis as Record<string, unknown>;
   // Captured before user code runs, which may replace any of them.
   const { parse, stringify } = JSON;
-  const { freeze, entries } = Object;
+  const { freeze, entries, defineProperty, getOwnPropertyDescriptor } = Object;
   const { apply } = Reflect;
   const NativeError = Error;
   const NativeTypeError = TypeError;
@@ -118,6 +118,23 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     };
   G.console = freeze({ log: logTo('log'), info: logTo('log'), debug: logTo('log'), warn: logTo('warn'), error: logTo('error') });
 
+  // ---- URL and URLSearchParams: whatwg-url (url.ts), evaluated into this context at first use ----
+  for (const name of ['URL', 'URLSearchParams']) {
+    defineProperty(G, name, {
+      configurable: true,
+      enumerable: false,
+      get(): unknown {
+        call('installUrl', {});
+        // The script replaced both getters with the classes; a getter still here would only recurse.
+        if (typeof getOwnPropertyDescriptor(G, name)?.get === 'function') throw makeError('RUNTIME_ERROR', `${name} is not available`);
+        return G[name];
+      },
+      set(value: unknown): void {
+        defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
+      },
+    });
+  }
+
   // ---- timers: host timers, capped and all cleared when the call ends ----
   const timers = new Map<number, () => unknown>();
   let nextTimerId = 1;
@@ -193,7 +210,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   async function fetch(resource: unknown, init?: { method?: unknown; headers?: unknown; body?: unknown }): Promise<unknown> {
-    // There is no URL class in the context (naming it was a ReferenceError): a URL-like object's string is its href.
+    // A URL (or any object) is taken as its string, a URL's href; no URL class is loaded for a string.
     const url = typeof resource === 'string' ? resource : String(resource);
     const options = init ?? {};
     const body = options.body;
