@@ -89,6 +89,14 @@ export interface FunctionContext {
   directory: FunctionDirectory;
   /** The automation context when the function runs from a step (null otherwise). */
   trigger: JsonValue;
+  /**
+   * The same on every retry of the same step of the same run, different for another step or run
+   * (a fresh one for a run by hand or a test case): a UUID, for an API's Idempotency-Key header or
+   * a request id, so that a retried call does not act twice. A step retries the function when it
+   * throws an error with `retryable: true`, e.g.
+   * `throw Object.assign(new Error('the API answered 503'), { retryable: true })`.
+   */
+  idempotencyKey: string;
 }
 
 export type FunctionHandler<I = JsonValue, O = JsonValue> = (input: I, ctx: FunctionContext) => O | Promise<O>;

@@ -13,7 +13,7 @@ import type { DirectoryMethod } from '../types.js';
 
 /** The prelude's answer, read by child.ts once, before any user code runs. */
 export interface PreludeHandle {
-  /** Runs the function: `factory` is the wrapped bundle, `bootJson` {"input","trigger","maxOutputChars"}. */
+  /** Runs the function: `factory` is the wrapped bundle, `bootJson` {"input","trigger","idempotencyKey","maxOutputChars"}. */
   start(factory: unknown, bootJson: string): void;
   /** Hands host events (JSON text of BridgeEvent[]) in; their callbacks run as microtasks. */
   deliver(eventsJson: string): void;
@@ -248,12 +248,15 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   function describeThrown(thrown: unknown): { code: string; message: string } {
     try {
       if (typeof thrown === 'object' && thrown !== null) {
-        const code = apply(weakGet, bridgeErrorCodes, [thrown]) as string | undefined;
+        const bridgeCode = apply(weakGet, bridgeErrorCodes, [thrown]) as string | undefined;
+        // The function asks for a retry (an API answered 503): the step retries it with the same ctx.idempotencyKey.
+        const retryable = (thrown as { retryable?: unknown }).retryable === true;
+        const code = retryable ? 'RETRYABLE_ERROR' : (bridgeCode ?? 'RUNTIME_ERROR');
         const message = (thrown as { message?: unknown }).message;
         const name = (thrown as { name?: unknown }).name;
         if (typeof message === 'string') {
-          const prefix = typeof name === 'string' && name !== '' && code === undefined ? `${name}: ` : '';
-          return { code: code ?? 'RUNTIME_ERROR', message: prefix + message };
+          const prefix = typeof name === 'string' && name !== '' && (bridgeCode === undefined || retryable) ? `${name}: ` : '';
+          return { code, message: prefix + message };
         }
         return { code: 'RUNTIME_ERROR', message: `a non-Error value was thrown: ${show(thrown)}` };
       }
@@ -304,7 +307,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   function start(factory: unknown, bootJson: string): void {
-    const boot = parse(bootJson) as { input: unknown; trigger: unknown; maxOutputChars: number };
+    const boot = parse(bootJson) as { input: unknown; trigger: unknown; idempotencyKey: string; maxOutputChars: number };
     const ctx = freeze({
       log: logTo('log'),
       getConfig(key: unknown): string | undefined {
@@ -314,6 +317,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
       fetch,
       directory,
       trigger: boot.trigger,
+      idempotencyKey: boot.idempotencyKey,
     });
     const run = async (): Promise<unknown> => {
       const module = { exports: {} as Record<string, unknown> };

@@ -31,7 +31,14 @@ const DRAIN = new vm.Script('void 0', { filename: 'idflow-drain.js' });
  */
 const PUMP_INTERVAL_MS = 10;
 /** Codes an error raised inside the context may carry; anything else there is a RUNTIME_ERROR. */
-const CODES_FROM_CONTEXT = new Set<string>(['RUNTIME_ERROR', 'NETWORK_DENIED', 'OUTPUT_NOT_JSON', 'OUTPUT_TOO_LARGE', 'SANDBOX_FAILURE']);
+const CODES_FROM_CONTEXT = new Set<string>([
+  'RUNTIME_ERROR',
+  'NETWORK_DENIED',
+  'RETRYABLE_ERROR',
+  'OUTPUT_NOT_JSON',
+  'OUTPUT_TOO_LARGE',
+  'SANDBOX_FAILURE',
+]);
 
 let loaded: { hash: string; script: vm.Script } | undefined;
 let current: Invocation | undefined;
@@ -104,8 +111,9 @@ class Invocation {
 
   /** Runs the function; separate from the constructor so that `current` is this call while it runs. */
   begin(): void {
-    const { inputJson, triggerJson, limits } = this.run;
-    this.handle.start(this.factory, `{"input":${inputJson},"trigger":${triggerJson},"maxOutputChars":${limits.maxOutputBytes}}`);
+    const { inputJson, triggerJson, idempotencyKey, limits } = this.run;
+    const boot = `{"input":${inputJson},"trigger":${triggerJson},"idempotencyKey":${JSON.stringify(idempotencyKey)},"maxOutputChars":${limits.maxOutputBytes}}`;
+    this.handle.start(this.factory, boot);
     this.drain();
   }
 

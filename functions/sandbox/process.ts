@@ -45,6 +45,7 @@ export interface ValidRun {
   compiled: CompiledFunction;
   inputJson: string;
   triggerJson: string;
+  idempotencyKey: string;
   secrets: [string, string][];
   limits: FunctionLimits;
   timeoutMs: number;
@@ -222,6 +223,7 @@ export class SandboxProcess {
       code: this.loaded ? undefined : run.compiled.code,
       inputJson: run.inputJson,
       triggerJson: run.triggerJson,
+      idempotencyKey: run.idempotencyKey,
       secrets: run.secrets,
       limits: run.limits,
       timeoutMs: run.timeoutMs,
