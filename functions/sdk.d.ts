@@ -82,7 +82,10 @@ export interface FunctionContext {
    * (NETWORK_DENIED), redirects are followed and checked hop by hop. A `URL` is taken as its href.
    */
   fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse>;
-  /** A secret or setting of this call; undefined when there is none. Its value is redacted from logs, output and errors. */
+  /**
+   * A secret or setting of this call; undefined when there is none. Its value is redacted from
+   * logs, output and errors. A connector action's function also has its app's token as "app.token".
+   */
   getConfig(key: string): string | undefined;
   /** Same as console.log: one captured line, arguments joined by spaces, objects as JSON. */
   log(...args: unknown[]): void;

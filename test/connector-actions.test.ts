@@ -293,8 +293,8 @@ steps:
 
   const unknownAction = await apply([{ path: 'flows/lock.yaml', content: flow('github', 'wipe-laptop') }]);
   assert.deepEqual(
-    unknownAction.errors.map(({ file, line, path }) => ({ file, line, path })),
-    [{ file: 'flows/lock.yaml', line: 7, path: 'steps[0].with.action' }],
+    unknownAction.errors.map(({ file, line, column, path }) => ({ file, line, column, path })),
+    [{ file: 'flows/lock.yaml', line: 7, column: 34, path: 'steps[0].with.action' }],
   );
   assert.match(unknownAction.errors[0].message, /app "github" declares no action "wipe-laptop" \(its actions: lock-account, notify-soc\)/);
 
