@@ -1,7 +1,7 @@
 /**
  * perform_connector_action end to end on a real dev server: examples/connector-actions applied as
- * it is (its hosts pointed at loopback servers standing in for GitHub's SCIM API and the SOC's
- * webhook), a function action that finds and suspends the account with the app's token and
+ * it is (its hosts pointed at loopback servers standing in for Figma's SCIM API and the SOC's
+ * webhook, then enabled), a function action that finds and suspends the account with the app's token and
  * ctx.idempotencyKey — failing once with a 503 and retried with the same key — whose output a
  * later webhook action reads; the app's token (from the environment or sealed for `app:<slug>`)
  * never in outputs, errors or logs; ctx.idempotencyKey per step and per run; unknown apps and
@@ -20,7 +20,7 @@ import { capturingLogger, startTestEngine, type TestEngine } from './helpers/eng
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
-const GITHUB_TOKEN = 'ghs-scim-token-5e3c9a7d';
+const FIGMA_TOKEN = 'figma-scim-token-5e3c9a7d';
 const VAULT_TOKEN = 'vault-sealed-token-81f2';
 const SOC_SECRET = `whsec_${Buffer.from('idflow-soc-secret-0123456789abcdef').toString('base64')}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,7 +36,7 @@ before(async () => {
   idflow = await startTestEngine({
     logger: logs.logger,
     env: {
-      GITHUB_SCIM_TOKEN: GITHUB_TOKEN,
+      FIGMA_SCIM_TOKEN: FIGMA_TOKEN,
       SOC_SIGNING_SECRET: SOC_SECRET,
       IDFLOW_MASTER_KEY: MASTER_KEY,
       IDFLOW_FUNCTIONS_PRIVATE_NETWORKS: '127.0.0.1/32',
@@ -99,12 +99,15 @@ test('examples/connector-actions: the function action suspends the account (retr
   const applied = await idflow.engine.apply(files, { dryRun: false, actor: 'test' });
   assert.deepEqual(applied.errors, []);
   assert.equal(applied.directory?.apps, 1);
+  // Applied disabled (its hosts and token are placeholders): enabled as its comment says.
+  assert.equal((await idflow.store.definitions.head('Automation', 'lock-leavers'))?.enabled, false);
+  await idflow.engine.setEnabled('lock-leavers', true, 'test');
 
   scim.script(
-    scimUser('gh-42', 'ada@acme.example'),
+    scimUser('fig-42', 'ada@acme.example'),
     { status: 503, body: 'maintenance' },
-    scimUser('gh-42', 'ada@acme.example'),
-    suspended('gh-42'),
+    scimUser('fig-42', 'ada@acme.example'),
+    suspended('fig-42'),
   );
   soc.script({ status: 200, body: JSON.stringify({ ticket: 'SOC-7' }), headers: { 'content-type': 'application/json' } });
   const run = await deactivate('leaver-ada', 'ada@acme.example');
@@ -113,20 +116,20 @@ test('examples/connector-actions: the function action suspends the account (retr
   const [lock, notify] = run.steps;
   assert.equal(lock.attempts, 2, 'the 503 made the function throw a retryable error: the step ran again');
   const lockOutput = lock.output as JsonObject;
-  assert.deepEqual(lockOutput.output, { locked: true, id: 'gh-42' });
-  assert.deepEqual([lockOutput.app, lockOutput.action, lockOutput.function], ['github', 'lock-account', 'github-lock']);
+  assert.deepEqual(lockOutput.output, { locked: true, id: 'fig-42' });
+  assert.deepEqual([lockOutput.app, lockOutput.action, lockOutput.function], ['figma', 'lock-account', 'scim-suspend']);
 
   // The API saw the app's token, the search built with URL, and one key for both attempts to suspend.
   assert.deepEqual(
     scim.requests.map((request) => `${request.method} ${request.path}`),
     [
       'GET /scim/v2/Users?filter=userName+eq+%22ada%40acme.example%22',
-      'PATCH /scim/v2/Users/gh-42',
+      'PATCH /scim/v2/Users/fig-42',
       'GET /scim/v2/Users?filter=userName+eq+%22ada%40acme.example%22',
-      'PATCH /scim/v2/Users/gh-42',
+      'PATCH /scim/v2/Users/fig-42',
     ],
   );
-  for (const request of scim.requests) assert.equal(request.headers.authorization, `Bearer ${GITHUB_TOKEN}`);
+  for (const request of scim.requests) assert.equal(request.headers.authorization, `Bearer ${FIGMA_TOKEN}`);
   const [first, retried] = scim.requests
     .filter((request) => request.method === 'PATCH')
     .map((request) => request.headers['idempotency-key']);
@@ -142,17 +145,17 @@ test('examples/connector-actions: the function action suspends the account (retr
   const delivery = soc.requests[0];
   new Webhook(SOC_SECRET).verify(delivery.body, delivery.headers as Record<string, string>);
   assert.deepEqual(JSON.parse(delivery.body), {
-    app: { slug: 'github', displayName: 'GitHub Enterprise', scimBaseUrl: `${scim.url}/scim/v2` },
+    app: { slug: 'figma', displayName: 'Figma', scimBaseUrl: `${scim.url}/scim/v2` },
     action: 'notify-soc',
-    input: { user: 'ada@acme.example', githubId: 'gh-42', locked: true },
+    input: { user: 'ada@acme.example', accountId: 'fig-42', locked: true },
     run: { id: run.runId, automation: 'lock-leavers', step: 'notify' },
   });
-  assert.deepEqual(notify.output, { app: 'github', action: 'notify-soc', output: { ticket: 'SOC-7' }, webhook: 'soc-hook', status: 200 });
-  assert.ok(!everywhere(run).includes(GITHUB_TOKEN), 'the token is in no run record or log line');
+  assert.deepEqual(notify.output, { app: 'figma', action: 'notify-soc', output: { ticket: 'SOC-7' }, webhook: 'soc-hook', status: 200 });
+  assert.ok(!everywhere(run).includes(FIGMA_TOKEN), 'the token is in no run record or log line');
 
   // Another run: another key.
   scim.requests.length = 0;
-  scim.script(scimUser('gh-43', 'bob@acme.example'), suspended('gh-43'));
+  scim.script(scimUser('fig-43', 'bob@acme.example'), suspended('fig-43'));
   const other = await deactivate('leaver-bob', 'bob@acme.example');
   assert.equal(other.status, 'completed', other.error);
   const otherKey = scim.requests.find((request) => request.method === 'PATCH')?.headers['idempotency-key'];
@@ -284,46 +287,49 @@ steps:
     with: { app: ${app}, action: ${action} }
 `;
   const apply = (files: SourceFile[]) => idflow.engine.apply(files, { dryRun: true, actor: 'test' });
-  const unknownApp = await apply([{ path: 'flows/lock.yaml', content: flow('gitlab', 'lock-account') }]);
+  await idflow.apply(
+    'kind: Directory\napps:\n  - slug: ledger\n    provisioning:\n      actions: { freeze: { webhook: ledger-hook }, report: { webhook: ledger-hook } }\n',
+  );
+  const unknownApp = await apply([{ path: 'flows/lock.yaml', content: flow('gitlab', 'freeze') }]);
   assert.deepEqual(
     unknownApp.errors.map(({ file, line, path }) => ({ file, line, path })),
     [{ file: 'flows/lock.yaml', line: 7, path: 'steps[0].with.app' }],
   );
   assert.match(unknownApp.errors[0].message, /unknown app "gitlab": declare it in a kind: Directory document/);
 
-  const unknownAction = await apply([{ path: 'flows/lock.yaml', content: flow('github', 'wipe-laptop') }]);
+  const unknownAction = await apply([{ path: 'flows/lock.yaml', content: flow('ledger', 'wipe-books') }]);
   assert.deepEqual(
     unknownAction.errors.map(({ file, line, column, path }) => ({ file, line, column, path })),
     [{ file: 'flows/lock.yaml', line: 7, column: 34, path: 'steps[0].with.action' }],
   );
-  assert.match(unknownAction.errors[0].message, /app "github" declares no action "wipe-laptop" \(its actions: lock-account, notify-soc\)/);
+  assert.match(unknownAction.errors[0].message, /app "ledger" declares no action "wipe-books" \(its actions: freeze, report\)/);
 
   // An app and its actions declared in the same apply count; what that document declares replaces what the directory held.
-  const declared = (actions: string) => `kind: Directory\napps:\n  - slug: github\n    provisioning:\n      actions: ${actions}\n`;
+  const declared = (actions: string) => `kind: Directory\napps:\n  - slug: ledger\n    provisioning:\n      actions: ${actions}\n`;
   const together = await apply([
-    { path: 'flows/lock.yaml', content: flow('github', 'wipe-laptop') },
-    { path: 'flows/directory.yaml', content: declared('{ wipe-laptop: { webhook: soc-hook } }') },
+    { path: 'flows/lock.yaml', content: flow('ledger', 'wipe-books') },
+    { path: 'flows/directory.yaml', content: declared('{ wipe-books: { webhook: ledger-hook } }') },
   ]);
   assert.deepEqual(together.errors, []);
   const removed = await apply([
-    { path: 'flows/lock.yaml', content: flow('github', 'lock-account') },
-    { path: 'flows/directory.yaml', content: declared('{ wipe-laptop: { webhook: soc-hook } }') },
+    { path: 'flows/lock.yaml', content: flow('ledger', 'freeze') },
+    { path: 'flows/directory.yaml', content: declared('{ wipe-books: { webhook: ledger-hook } }') },
   ]);
   assert.deepEqual(
     removed.errors.map(({ path, message }) => ({ path, message })),
     [
       {
         path: 'steps[0].with.action',
-        message: 'app "github" declares no action "lock-account" (its actions: wipe-laptop): add it under provisioning.actions',
+        message: 'app "ledger" declares no action "freeze" (its actions: wipe-books): add it under provisioning.actions',
       },
     ],
   );
   // A templated app is checked when the step runs, not at apply time.
-  assert.deepEqual((await apply([{ path: 'flows/lock.yaml', content: flow('"{{ subject.department }}"', 'lock-account') }])).errors, []);
+  assert.deepEqual((await apply([{ path: 'flows/lock.yaml', content: flow('"{{ subject.department }}"', 'freeze') }])).errors, []);
 });
 
 test('applying an automation with perform_connector_action needs functions:run, and its function output reaches what it starts', () => {
-  const steps = [{ name: 'lock', type: 'perform_connector_action', with: { app: 'github', action: 'lock-account' } }];
+  const steps = [{ name: 'lock', type: 'perform_connector_action', with: { app: 'figma', action: 'lock-account' } }];
   assert.deepEqual(automationScopes({ trigger: { type: 'user.deactivated' }, steps }), ['definitions:write', 'functions:run']);
   const reach = functionOutputReach([
     { name: 'locks', steps },
