@@ -151,8 +151,10 @@ export interface FunctionOutputReach {
 }
 
 export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputReach {
+  // A step whose type needs functions:run puts a function's output in the run (call_function, perform_connector_action).
+  const callsFunction = (type: string) => stepRegistry.get(type)?.scopes.includes('functions:run') === true;
   const automations = new Set(
-    stored.filter((automation) => automation.steps.some((step) => step.type === 'call_function')).map((automation) => automation.name),
+    stored.filter((automation) => automation.steps.some((step) => callsFunction(step.type))).map((automation) => automation.name),
   );
   for (let grew = true; grew;) {
     grew = false;

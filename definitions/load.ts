@@ -49,6 +49,8 @@ export interface DirectoryNames {
   entitlements: string[];
   /** App ids and slugs. */
   apps: string[];
+  /** App id and slug → the connector actions it declares. */
+  appActions: Map<string, string[]>;
   accessProfiles: string[];
   campaignTemplates: string[];
 }
@@ -371,9 +373,17 @@ function directoryResolver(
   existing: DirectoryNames | undefined,
   parsed: { spec: DefinitionSpec }[],
 ): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation' | 'hasFunction'> {
-  if (!existing) return { hasEntitlement: () => true, hasApp: () => true, hasAccessProfile: () => true, hasCampaignTemplate: () => true };
+  if (!existing)
+    return {
+      hasEntitlement: () => true,
+      hasApp: () => true,
+      appActions: () => undefined,
+      hasAccessProfile: () => true,
+      hasCampaignTemplate: () => true,
+    };
   const declared = declaredNames(parsed.flatMap((entry) => (entry.spec.kind === 'Directory' ? [entry.spec] : [])));
-  const set = (key: keyof DirectoryNames) => new Set([...existing[key], ...declared[key]]);
+  const set = (key: Exclude<keyof DirectoryNames, 'appActions'>) => new Set([...existing[key], ...declared[key]]);
+  const appActions = new Map([...existing.appActions, ...declared.appActions]);
   const entitlements = set('entitlements');
   const apps = set('apps');
   const profiles = set('accessProfiles');
@@ -381,6 +391,7 @@ function directoryResolver(
   return {
     hasEntitlement: (r) => entitlements.has(r),
     hasApp: (r) => apps.has(r),
+    appActions: (r) => appActions.get(r) ?? [],
     hasAccessProfile: (r) => profiles.has(r),
     hasCampaignTemplate: (r) => templates.has(r),
   };

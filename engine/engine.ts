@@ -217,6 +217,7 @@ export class IdflowEngine implements Engine {
     return {
       entitlements: entitlements.flatMap((e) => [e.id, `${e.app}:${e.slug}`]),
       apps: apps.flatMap((a) => [a.id, a.slug]),
+      appActions: new Map(apps.flatMap((a) => [a.id, a.slug].map((ref) => [ref, Object.keys(a.provisioning?.actions ?? {})]))),
       accessProfiles: profiles.map((p) => p.id),
       campaignTemplates: templates.map((t) => t.id),
     };

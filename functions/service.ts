@@ -7,6 +7,7 @@
 import type { FunctionSpec } from './document.js';
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import type { OwnedSecretRef } from '../core/secret-ref.js';
 import { parseDuration } from '../core/duration.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
@@ -207,28 +208,63 @@ export class FunctionService {
     await this.store.audit.record({ actor, action: 'function.secret.delete', target: `Function/${name}`, details: { key } });
   }
 
-  /** Calls a stored function; `overrides` are for tests of a version (stubbed fetch, a directory of their own). */
+  /**
+   * Calls a stored function. `lent`: credentials the caller adds to the function's own secrets for
+   * this call (redacted like them), by the name `ctx.getConfig` takes; one that is not set fails the
+   * call (INVALID_REQUEST, naming it). `overrides` are for tests of a version (stubbed fetch, a
+   * directory of their own).
+   */
   async call(
     ref: string,
     input: JsonValue,
-    context: { trigger?: JsonValue; overrides?: Partial<FunctionRunRequest> } = {},
+    context: {
+      trigger?: JsonValue;
+      idempotencyKey?: string;
+      lent?: Record<string, OwnedSecretRef>;
+      overrides?: Partial<FunctionRunRequest>;
+    } = {},
   ): Promise<FunctionCallResult> {
     const version = await this.resolve(ref);
     const spec = storedSpec(version);
+    const lent = await this.openLent(context.lent ?? {});
+    if ('unset' in lent)
+      return {
+        ok: false,
+        error: { code: 'INVALID_REQUEST', message: lent.unset },
+        logs: [],
+        durationMs: 0,
+        function: version.name,
+        version: version.version,
+      };
     const result = await this.sandbox.run({
       compiled: { code: spec.code, hash: spec.codeHash, packages: spec.packages },
       filename: spec.sourcePath,
       input,
-      trigger: context.trigger,
       allowHosts: spec.allowedHosts,
       allowPrivateNetworks: this.privateNetworks,
       timeoutMs: parseDuration(spec.timeout),
       memoryMb: spec.memoryMb,
-      secrets: await this.secrets.openAll(version.name),
+      secrets: { ...(await this.secrets.openAll(version.name)), ...lent.secrets },
       directory: this.directory,
+      trigger: context.trigger,
+      idempotencyKey: context.idempotencyKey,
       ...context.overrides,
     });
     return { ...result, function: version.name, version: version.version };
+  }
+
+  /** The values of lent credentials: from this process's environment, or sealed under their owner. */
+  private async openLent(lent: Record<string, OwnedSecretRef>): Promise<{ secrets: Record<string, string> } | { unset: string }> {
+    const secrets: Record<string, string> = {};
+    for (const [name, { ref, owner }] of Object.entries(lent)) {
+      const value = await this.secrets.resolve(ref, owner);
+      if (value === undefined)
+        return {
+          unset: `${name} comes from ${'env' in ref ? `$${ref.env}, which is not set in the worker's environment` : `the secret ${ref.secret} of ${owner}, which is not set`}`,
+        };
+      secrets[name] = value;
+    }
+    return { secrets };
   }
 
   private async requireHead(name: string): Promise<DefinitionVersion & { spec: JsonObject }> {
