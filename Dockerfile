@@ -14,6 +14,9 @@ COPY --from=build /app /app
 # MALLOC_ARENA_MAX: glibc's per-thread arenas (Temporal's Rust threads, the workflow thread) hold freed
 # memory; two arenas took a worker with 10,000 waiting runs from 394 to 365 MB (docs/decisions.md).
 ENV NODE_ENV=production IDFLOW_DATA_DIR=/data MALLOC_ARENA_MAX=2
+# Not root: the image's `node` user (uid 1000) owns only the data directory; the code stays read-only to it.
+RUN mkdir -p /data && chown node:node /data
+USER node
 VOLUME /data
 ENTRYPOINT ["node", "bin/idflow.js"]
 CMD ["worker"]

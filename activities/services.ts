@@ -3,6 +3,7 @@
  * type lists among them.
  */
 import type { JsonValue } from '../core/json.js';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { StepError } from '../core/step-error.js';
 import type { IntegrationServices } from '../integrations/adapters.js';
@@ -34,6 +35,22 @@ async function runTrigger(store: Store, request: RunStepRequest): Promise<JsonVa
   const trigger = (await store.runs.get(request.runId))?.trigger;
   const isObject = trigger !== null && typeof trigger === 'object' && !Array.isArray(trigger);
   return request.aliasTrigger && isObject ? triggerContext(trigger) : trigger;
+}
+
+/** The namespace of these UUIDs: fixed (the key must not change between workers or releases), random (idflow's own). */
+const IDEMPOTENCY_NAMESPACE = Buffer.from('4f1c3a9e6b2d4e8a9c0f7d5b3a1e2c4d', 'hex');
+
+/**
+ * ctx.idempotencyKey of the functions a step calls: a name-based UUID (version 5, RFC 9562) of the
+ * step's idempotency key, so the same on every retry of this step of this run, another for any
+ * other step or run, and short and plain enough for any API's Idempotency-Key.
+ */
+function functionIdempotencyKey(stepKey: string): string {
+  const hash = createHash('sha1').update(IDEMPOTENCY_NAMESPACE).update(stepKey, 'utf8').digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export function createStepServices(options: StepServiceOptions): StepServices {
@@ -72,7 +89,12 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
     functions: {
       // ctx.trigger of the function is the run's: read from its record rather than carried in every step input.
-      call: async (ref, input) => options.functions.call(ref, input, { trigger: await runTrigger(store, request) }),
+      call: async (ref, input, callOptions) =>
+        options.functions.call(ref, input, {
+          trigger: await runTrigger(store, request),
+          idempotencyKey: functionIdempotencyKey(idempotencyKey),
+          lent: callOptions?.lent,
+        }),
     },
     async once(effect) {
       const recorded = await store.effects.get(idempotencyKey);

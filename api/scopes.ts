@@ -7,16 +7,17 @@
  */
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
+import type { EventSourceSpec } from '../sources/document.js';
 import { stepRegistry } from '../steps/registry.js';
 import type { Scope } from '../store/types.js';
 
 /** Every scope, with what a token holding it can cause (docs/api.md has the longer table). */
 export const SCOPE_EFFECTS: Record<Scope, string> = {
   admin: 'everything, and the audit log',
-  'definitions:read': 'read automations, webhooks and schedules',
-  'definitions:write': 'apply, roll back, enable and disable automations and webhooks',
+  'definitions:read': 'read automations, webhooks, event sources and schedules',
+  'definitions:write': 'apply, roll back, enable and disable automations, webhooks and event sources',
   'events:write': 'send events: every enabled automation on the event type runs with the data sent',
-  'events:read': 'read events and what they matched',
+  'events:read': "read events and what they matched, and event sources' deliveries",
   'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
   'runs:write': 'run any enabled automation with any context; cancel runs; trigger, pause and backfill schedules',
   'directory:read': 'read users, grants, accounts, tasks, delegates, enrollments and campaigns',
@@ -33,10 +34,11 @@ export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
 
 /**
  * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
- * idflow token, loopback clients only (dev/routes.ts checks the peer). Else any one of
- * the scopes (admin implies all).
+ * idflow token, loopback clients only (dev/routes.ts checks the peer). signature: no token, but
+ * the route itself refuses (401) a request its event source's secret did not sign (engine/sources.ts).
+ * Else any one of the scopes (admin implies all).
  */
-export type RouteAccess = 'public' | 'loopback' | readonly Scope[];
+export type RouteAccess = 'public' | 'loopback' | 'signature' | readonly Scope[];
 
 /**
  * How each dev route is reached (ROUTE_ACCESS below takes these): `loopback` takes no
@@ -116,6 +118,15 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/functions/:name/secrets': ['functions:read'],
   'PUT /v1/functions/:name/secrets/:key': ['functions:write'],
   'DELETE /v1/functions/:name/secrets/:key': ['functions:write'],
+  'POST /v1/sources/:name': 'signature',
+  'GET /v1/sources': ['definitions:read'],
+  'GET /v1/sources/:name/deliveries': ['events:read'],
+  // And the scopes of what the source's current version causes (sourceEffectScopes).
+  'POST /v1/sources/:name/deliveries/:id/replay': ['events:write', 'directory:write'],
+  'GET /v1/sources/:name/secrets': ['definitions:read'],
+  // And the scopes of what the source causes: whoever holds its secret signs for it.
+  'PUT /v1/sources/:name/secrets/:key': ['definitions:write'],
+  'DELETE /v1/sources/:name/secrets/:key': ['definitions:write'],
   'GET /v1/audit': ['admin'],
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),
@@ -135,6 +146,18 @@ export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>
   return [...scopes];
 }
 
+/**
+ * What whoever can sign a source's requests causes: events of any type it maps (every automation
+ * on them runs, as with events:write) and directory writes (as an HR import). Applying the
+ * source, setting its secret and replaying its deliveries need these.
+ */
+export function sourceEffectScopes(spec: Pick<EventSourceSpec, 'mapping'>): Scope[] {
+  return [
+    ...(spec.mapping.events === undefined ? [] : ['events:write' as const]),
+    ...(spec.mapping.users === undefined ? [] : ['directory:write' as const]),
+  ];
+}
+
 export type StoredAutomation = Pick<AutomationSpec, 'name' | 'steps'>;
 
 /** The names a step of `type` names in `field` (run_webhook's webhook, run_automation's automation). */
@@ -150,8 +173,10 @@ export interface FunctionOutputReach {
 }
 
 export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputReach {
+  // A step whose type needs functions:run puts a function's output in the run (call_function, perform_connector_action).
+  const callsFunction = (type: string) => stepRegistry.get(type)?.scopes.includes('functions:run') === true;
   const automations = new Set(
-    stored.filter((automation) => automation.steps.some((step) => step.type === 'call_function')).map((automation) => automation.name),
+    stored.filter((automation) => automation.steps.some((step) => callsFunction(step.type))).map((automation) => automation.name),
   );
   for (let grew = true; grew;) {
     grew = false;
@@ -186,5 +211,7 @@ export function documentScopes(document: LoadedDocument, reach: FunctionOutputRe
     case 'Directory':
     case 'ScimService':
       return ['directory:write'];
+    case 'EventSource':
+      return ['definitions:write', ...sourceEffectScopes(document.spec)];
   }
 }

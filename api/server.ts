@@ -22,6 +22,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { scimRoutes } from './routes/scim.js';
+import { sourceRoutes } from './routes/sources.js';
 
 export interface ApiServerOptions {
   engine: Engine;
@@ -88,6 +89,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });
   await app.register(scimRoutes, { engine: options.engine });
+  await app.register(sourceRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

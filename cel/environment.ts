@@ -21,11 +21,17 @@ import { MATCHES_FUNCTION, regexMatches } from './regex.js';
 import { CidrRange, IpAddress, NET_IP_FIELDS, parseCidr, parseIp } from './network.js';
 import { TIME_FORMATS, formatTime, parseTime, startOf } from './time.js';
 
-/** The variables every expression may use. Anything else is a type error at compile time. */
-export const CEL_VARIABLES = {
-  ctx: 'Run context: ctx.trigger (the trigger payload) and ctx.<step name> (each finished step output).',
-  subject: 'The user the run is about (ctx.trigger.user: newUser, else oldUser), or null.',
-} as const;
+/** The variables an expression may use, by name: their CEL type and what they hold. Anything else is a type error at compile time. */
+export type CelVariableSet = Readonly<Record<string, { type: string; description: string }>>;
+
+/** The variables of run expressions: conditions, templates, forEachUser. */
+export const RUN_VARIABLES: CelVariableSet = {
+  ctx: {
+    type: 'map<string, dyn>',
+    description: 'Run context: ctx.trigger (the trigger payload) and ctx.<step name> (each finished step output).',
+  },
+  subject: { type: 'dyn', description: 'The user the run is about (ctx.trigger.user: newUser, else oldUser), or null.' },
+};
 
 let clock: Date | undefined;
 
@@ -161,8 +167,8 @@ function registerNetworkFunctions(env: Environment): void {
     .registerFunction('string(net.CIDR): string', (range: CidrRange) => range.text);
 }
 
-/** A fresh environment; use celEnvironment() for the shared one. */
-export function createCelEnvironment(): Environment {
+/** A fresh environment declaring `variables`; use celEnvironment() for the shared one. */
+export function createCelEnvironment(variables: CelVariableSet = RUN_VARIABLES): Environment {
   const env = new Environment({
     // Unknown identifiers (ctxx.trigger) must be type errors at apply time, not dyn variables.
     unlistedVariablesAreDyn: false,
@@ -172,9 +178,9 @@ export function createCelEnvironment(): Environment {
     enableOptionalTypes: true,
     // The parser's own nesting count (parentheses, calls, selections) gets idflow's bound.
     limits: { maxDepth: MAX_EXPRESSION_DEPTH },
-  })
-    .registerVariable('ctx', 'map<string, dyn>', { description: CEL_VARIABLES.ctx })
-    .registerVariable('subject', 'dyn', { description: CEL_VARIABLES.subject })
+  });
+  for (const [name, { type, description }] of Object.entries(variables)) env.registerVariable(name, type, { description });
+  env
     .registerFunction(`now(): ${TIMESTAMP}`, readClock, {
       description: 'The evaluation time: one value per evaluation, from the caller (workflow time in runs).',
     })
@@ -193,10 +199,14 @@ export function createCelEnvironment(): Environment {
   return env;
 }
 
-let shared: Environment | undefined;
+const shared = new Map<CelVariableSet, Environment>();
 
-/** The shared environment, built on first use (construction costs a few milliseconds). */
-export function celEnvironment(): Environment {
-  shared ??= createCelEnvironment();
-  return shared;
+/** The shared environment of a variable set, built on first use (construction costs a few milliseconds). */
+export function celEnvironment(variables: CelVariableSet = RUN_VARIABLES): Environment {
+  let env = shared.get(variables);
+  if (env === undefined) {
+    env = createCelEnvironment(variables);
+    shared.set(variables, env);
+  }
+  return env;
 }

@@ -76,24 +76,35 @@ interface LibraryErrorShape {
   range?: { start: number; end: number };
 }
 
+/** "ctx and subject", "body, headers and delivery". */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 /** Hints for the library's terse messages where our JSON inputs make a mistake likely. */
-function withHint(code: string | undefined, kind: CelErrorKind, summary: string): string {
+function withHint(code: string | undefined, kind: CelErrorKind, summary: string, variables: readonly string[]): string {
   if (code === 'no_such_key') {
     // At check time only declared types have a fixed set of fields (UserStatus, TimeFormat, ip()): a typo.
     if (kind === 'type') return `${summary} (not a field of that type; docs/cel.md lists the members of UserStatus, TimeFormat and ip())`;
     return `${summary} (test optional fields with has(x.field) or x.?field.orValue(default))`;
   }
   if (code === 'unknown_variable') {
-    return kind === 'type' ? `${summary} (the variables are ctx and subject)` : `${summary} (no value was passed for it)`;
+    return kind === 'type' ? `${summary} (the variables are ${listed(variables)})` : `${summary} (no value was passed for it)`;
   }
   return summary;
 }
 
 /**
  * Converts anything thrown while parsing, checking or evaluating into a CelError.
- * `fallbackKind` applies to errors that are not cel-js errors (a JS error inside a function).
+ * `fallbackKind` applies to errors that are not cel-js errors (a JS error inside a function);
+ * `variables` are the ones the expression's environment declares (named in hints).
  */
-export function toCelError(error: unknown, expression: string, fallbackKind: CelErrorKind): CelError {
+export function toCelError(
+  error: unknown,
+  expression: string,
+  fallbackKind: CelErrorKind,
+  variables: readonly string[] = ['ctx', 'subject'],
+): CelError {
   if (error instanceof CelError) {
     // Already ours (e.g. from toJson): attach the expression when it was not known yet.
     if (error.expression === expression) return error;
@@ -115,5 +126,5 @@ export function toCelError(error: unknown, expression: string, fallbackKind: Cel
     return expressionError('type', expression, detail, undefined, error);
   }
   const offset = shape.range && typeof shape.range.start === 'number' ? shape.range.start : undefined;
-  return expressionError(kind, expression, withHint(shape.code, kind, summary), offset, error);
+  return expressionError(kind, expression, withHint(shape.code, kind, summary, variables), offset, error);
 }

@@ -8,7 +8,7 @@
  */
 import type { JsonValue } from '../core/json.js';
 import type { ParseResult } from '@marcbachmann/cel-js';
-import { celEnvironment, setEvaluationClock } from './environment.js';
+import { RUN_VARIABLES, celEnvironment, setEvaluationClock, type CelVariableSet } from './environment.js';
 import { CelError, expressionError, toCelError } from './errors.js';
 import { celTypeName, toJson } from './json.js';
 import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, expressionDepth } from './limits.js';
@@ -16,6 +16,7 @@ import { expressionFacts, type ExpressionFacts } from './references.js';
 import { compileRegex, useRe2Matches } from './regex.js';
 
 export { CelError, type CelErrorKind } from './errors.js';
+export { RUN_VARIABLES, type CelVariableSet } from './environment.js';
 export { celTypeName, toJson } from './json.js';
 export { camelCaseOf, snakeCaseOf, withFieldAliases } from './aliases.js';
 
@@ -102,7 +103,7 @@ class Program implements CheckedExpression {
   }
 }
 
-function build(expression: string): Program {
+function build(expression: string, variables: CelVariableSet): Program {
   if (typeof expression !== 'string') {
     throw new CelError('syntax', String(expression), `CEL expression must be a string, got ${typeof expression}`);
   }
@@ -111,7 +112,7 @@ function build(expression: string): Program {
   }
   let parsed: ParseResult;
   try {
-    parsed = celEnvironment().parse(expression);
+    parsed = celEnvironment(variables).parse(expression);
   } catch (error) {
     throw toCelError(error, expression, 'syntax');
   }
@@ -133,23 +134,29 @@ function build(expression: string): Program {
     }
   }
   const checked = parsed.check();
-  if (!checked.valid) throw toCelError(checked.error, expression, 'type');
+  if (!checked.valid) throw toCelError(checked.error, expression, 'type', Object.keys(variables));
   return new Program(expression, parsed, checked.type ?? 'dyn', facts);
 }
 
 // compile() is pure, so a plain Map is a sound memo. Expressions come from applied definitions,
 // a bounded set; the limit only guards against a caller compiling generated strings in a loop.
 const CACHE_LIMIT = 10_000;
-const cache = new Map<string, Program>();
+const caches = new Map<CelVariableSet, Map<string, Program>>();
 
 /**
- * Parses and type-checks `expression` against idflow's environment (variables ctx and subject).
- * Throws CelError kind 'syntax' or 'type'. Memoised by expression string; errors are not cached.
+ * Parses and type-checks `expression` against idflow's environment with `variables` (by default
+ * ctx and subject, as runs have them). Throws CelError kind 'syntax' or 'type'. Memoised by
+ * variable set and expression string; errors are not cached.
  */
-export function compile(expression: string): CheckedExpression {
+export function compile(expression: string, variables: CelVariableSet = RUN_VARIABLES): CheckedExpression {
+  let cache = caches.get(variables);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(variables, cache);
+  }
   const hit = cache.get(expression);
   if (hit !== undefined) return hit;
-  const program = build(expression);
+  const program = build(expression, variables);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(expression, program);
   return program;

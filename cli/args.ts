@@ -27,3 +27,15 @@ export function positiveInt(value: string): number {
   if (!Number.isInteger(parsed) || parsed < 1) throw new CliError(`"${value}" is not a positive whole number`);
   return parsed;
 }
+
+/** A secret's value from stdin, without its trailing newline; never from an argument (shell history). `command` is the command that reads it. */
+export async function readSecretValue(command: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('value (then Enter and Ctrl-D): ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const value = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (!value) throw new CliError(`no value on stdin: pipe it in, e.g. \`printf %s "$TOKEN" | ${command}\``, 2);
+  return value;
+}

@@ -9,6 +9,7 @@ import { registerEventCommands } from './commands/events.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScheduleCommands } from './commands/schedules.js';
+import { registerSourceCommands } from './commands/sources.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { CliError, processOutput, type Output } from './output.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(output: Output): Command {
   registerScheduleCommands(program, output);
   registerDirectoryCommands(program, output);
   registerFunctionCommands(program, output);
+  registerSourceCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
   registerDbCommands(program, output);

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   DISABLED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** An event source's mapping could not use a signed request (a CEL or data error): the body is kept for a replay. */
+  MAPPING_FAILED: 422,
   INTERNAL: 500,
   /** Something idflow depends on (Temporal) failed for now: sending the same request again may succeed. */
   UNAVAILABLE: 503,

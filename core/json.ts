@@ -22,3 +22,22 @@ export function walkJson(root: unknown, visit: (value: unknown, path: JsonPath) 
     else for (const [key, item] of Object.entries(value)) pending.push({ value: item, path: [...path, key] });
   }
 }
+
+/** Nesting levels of arrays and objects an API body may have (an event source's too); no route needs a tenth of it. */
+export const MAX_BODY_DEPTH = 64;
+
+/** Arrays and plain objects: what a parsed body nests. A stream (a body parsed as one) or a Buffer is not walked. */
+const isContainer = (node: unknown): node is object =>
+  Array.isArray(node) || (node !== null && typeof node === 'object' && Object.getPrototypeOf(node) === Object.prototype);
+
+/** True when `value` nests arrays/plain objects deeper than `limit` levels. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  let deeper = false;
+  walkJson(value, (node, path) => {
+    if (!isContainer(node)) return 'skip';
+    if (path.length < limit) return undefined;
+    deeper = true;
+    return 'stop';
+  });
+  return deeper;
+}

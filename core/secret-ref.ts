@@ -21,3 +21,9 @@ export type SecretRef = z.output<typeof SecretRefSchema>;
 export const appSecretOwner = (slug: string): string => `app:${slug}`;
 /** The owner under which an event source's sealed secrets are kept. */
 export const sourceSecretOwner = (name: string): string => `source:${name}`;
+
+/** A credential lent to a call (a connector action's function gets its app's token): where it comes from, and whose sealed secret it is. */
+export interface OwnedSecretRef {
+  ref: SecretRef;
+  owner: string;
+}

@@ -18,6 +18,8 @@ import { posix } from 'node:path';
 import { MAX_DOCUMENTS, MAX_FILE_BYTES, MAX_NESTING, shapeIssues } from './limits.js';
 import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec } from './schema.js';
 import type { WebhookSpec } from '../integrations/webhooks/document.js';
+import type { EventSourceSpec } from '../sources/document.js';
+import { compileMappingExpression } from '../sources/mapping.js';
 import type { ScimServiceSpec } from '../scim/document.js';
 
 export type LoadedDocument =
@@ -26,7 +28,8 @@ export type LoadedDocument =
   | { kind: 'ScimService'; name: string; spec: ScimServiceSpec; file: string; line: number }
   /** `source` is the TypeScript module the document's `file` names, found among the files given. */
   | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile }
-  | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError };
+  | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError }
+  | { kind: 'EventSource'; name: string; spec: EventSourceSpec; file: string; line: number };
 
 export interface LoadResult {
   errors: DefinitionError[];
@@ -48,6 +51,8 @@ export interface DirectoryNames {
   entitlements: string[];
   /** App ids and slugs. */
   apps: string[];
+  /** App id and slug → the connector actions it declares. */
+  appActions: Map<string, string[]>;
   accessProfiles: string[];
   campaignTemplates: string[];
 }
@@ -131,6 +136,9 @@ function yamlProblem(message: string): string {
   return `YAML: ${message.split('\n')[0]}`;
 }
 
+const isDocumentKind = (kind: unknown): kind is keyof typeof DOCUMENT_SCHEMAS =>
+  typeof kind === 'string' && Object.hasOwn(DOCUMENT_SCHEMAS, kind);
+
 /** Parses every document of every file; YAML syntax errors, size limits and schema errors are collected. */
 function parseFiles(files: SourceFile[]): {
   errors: DefinitionError[];
@@ -177,7 +185,7 @@ function parseFiles(files: SourceFile[]): {
         errors.push(
           locator.error(
             [],
-            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory" or "kind: ScimService"',
+            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory", "kind: EventSource" or "kind: ScimService"',
           ),
         );
         continue;
@@ -196,11 +204,11 @@ function parseFiles(files: SourceFile[]): {
         continue;
       }
       const kind = (raw as { kind?: unknown }).kind;
-      if (typeof kind !== 'string' || !Object.hasOwn(DOCUMENT_SCHEMAS, kind)) {
+      if (!isDocumentKind(kind)) {
         errors.push(
           locator.error(
             ['kind'],
-            `expected kind "Automation", "Webhook", "Function", "Directory" or "ScimService", got ${JSON.stringify(kind ?? null)}`,
+            `expected kind "Automation", "Webhook", "Function", "Directory", "EventSource" or "ScimService", got ${JSON.stringify(kind ?? null)}`,
           ),
         );
         continue;
@@ -269,6 +277,22 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   return errors;
 }
 
+/** A source's mapping expressions compile over body, headers and delivery, and give lists. */
+function checkEventSource(spec: EventSourceSpec, locator: DocumentLocator): DefinitionError[] {
+  const errors: DefinitionError[] = [];
+  for (const field of ['events', 'users'] as const) {
+    const expression = spec.mapping[field];
+    if (expression === undefined) continue;
+    try {
+      compileMappingExpression(expression);
+    } catch (error) {
+      if (!(error instanceof CelError)) throw error;
+      errors.push(locator.error(['mapping', field], `CEL ${error.kind} error: ${error.message}`));
+    }
+  }
+  return errors;
+}
+
 function unknownReference(reference: string, earlier: string[], all: string[]): string {
   const available = ['trigger', ...earlier].join(', ');
   const later = all.includes(reference) ? ` (step "${reference}" runs later, so its output is not there yet)` : '';
@@ -319,6 +343,9 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Automation', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Webhook') {
       documents.push({ kind: 'Webhook', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else if (entry.spec.kind === 'EventSource') {
+      errors.push(...checkEventSource(entry.spec, entry.locator));
+      documents.push({ kind: 'EventSource', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'ScimService') {
       documents.push({ kind: 'ScimService', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Function') {
@@ -350,9 +377,17 @@ function directoryResolver(
   existing: DirectoryNames | undefined,
   parsed: { spec: DefinitionSpec }[],
 ): Omit<ReferenceResolver, 'hasWebhook' | 'hasAutomation' | 'hasFunction'> {
-  if (!existing) return { hasEntitlement: () => true, hasApp: () => true, hasAccessProfile: () => true, hasCampaignTemplate: () => true };
+  if (!existing)
+    return {
+      hasEntitlement: () => true,
+      hasApp: () => true,
+      appActions: () => undefined,
+      hasAccessProfile: () => true,
+      hasCampaignTemplate: () => true,
+    };
   const declared = declaredNames(parsed.flatMap((entry) => (entry.spec.kind === 'Directory' ? [entry.spec] : [])));
-  const set = (key: keyof DirectoryNames) => new Set([...existing[key], ...declared[key]]);
+  const set = (key: Exclude<keyof DirectoryNames, 'appActions'>) => new Set([...existing[key], ...declared[key]]);
+  const appActions = new Map([...existing.appActions, ...declared.appActions]);
   const entitlements = set('entitlements');
   const apps = set('apps');
   const profiles = set('accessProfiles');
@@ -360,6 +395,7 @@ function directoryResolver(
   return {
     hasEntitlement: (r) => entitlements.has(r),
     hasApp: (r) => apps.has(r),
+    appActions: (r) => appActions.get(r) ?? [],
     hasAccessProfile: (r) => profiles.has(r),
     hasCampaignTemplate: (r) => templates.has(r),
   };

@@ -1,5 +1,5 @@
 /**
- * The shape of definition documents (`kind: Automation`, `kind: Webhook`), validated with zod and
+ * The shape of definition documents (`kind: Automation`, `kind: Webhook`, ...), validated with zod and
  * exported as JSON Schema (`idflow schema`) so editors complete and check the files.
  */
 import type { JsonObject } from '../core/json.js';
@@ -11,6 +11,7 @@ import { DefinitionNameSchema } from '../core/names.js';
 import { TriggerSchema } from '../triggers/schema.js';
 import { FunctionSchema, type FunctionSpec } from '../functions/document.js';
 import { WebhookSchema, type WebhookSpec } from '../integrations/webhooks/document.js';
+import { EventSourceSchema, type EventSourceSpec } from '../sources/document.js';
 import { ScimServiceSchema, type ScimServiceSpec } from '../scim/document.js';
 import { MAX_STEPS } from './limits.js';
 
@@ -68,7 +69,7 @@ export const AutomationSchema = z
 
 export type AutomationSpec = z.output<typeof AutomationSchema>;
 export type StepSpec = z.output<typeof StepSpecSchema>;
-export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument | ScimServiceSpec;
+export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument | EventSourceSpec | ScimServiceSpec;
 
 /** A spec read back from the store: it was validated by AutomationSchema when it was applied. */
 export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
@@ -80,6 +81,7 @@ export const DOCUMENT_SCHEMAS = {
   Webhook: WebhookSchema,
   Function: FunctionSchema,
   Directory: DirectoryDocumentSchema,
+  EventSource: EventSourceSchema,
   ScimService: ScimServiceSchema,
 } as const;
 
@@ -97,7 +99,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     .min(1)
     .max(MAX_STEPS);
   const automation = AutomationSchema.extend({ steps });
-  const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema, ScimServiceSchema]);
+  const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema, EventSourceSchema, ScimServiceSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     title,
@@ -107,6 +109,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     'webhook.schema.json': toSchema(WebhookSchema, 'idflow Webhook'),
     'directory.schema.json': toSchema(DirectoryDocumentSchema, 'idflow Directory'),
     'function.schema.json': toSchema(FunctionSchema, 'idflow Function'),
+    'event-source.schema.json': toSchema(EventSourceSchema, 'idflow EventSource'),
     'scim-service.schema.json': toSchema(ScimServiceSchema, 'idflow ScimService'),
     'idflow.schema.json': toSchema(document, 'idflow definition document'),
   };

@@ -130,13 +130,23 @@ export interface DocumentIssue {
 export function declaredNames(documents: DirectoryDocument[]): {
   entitlements: string[];
   apps: string[];
+  /** App id and slug → its connector actions (the document's replace what the directory held). */
+  appActions: Map<string, string[]>;
   accessProfiles: string[];
   campaignTemplates: string[];
 } {
-  const names = { entitlements: [] as string[], apps: [] as string[], accessProfiles: [] as string[], campaignTemplates: [] as string[] };
+  const names = {
+    entitlements: [] as string[],
+    apps: [] as string[],
+    appActions: new Map<string, string[]>(),
+    accessProfiles: [] as string[],
+    campaignTemplates: [] as string[],
+  };
   for (const document of documents) {
     for (const app of document.apps) {
       names.apps.push(app.slug, app.id ?? app.slug);
+      const actions = Object.keys(app.provisioning?.actions ?? {});
+      for (const ref of [app.slug, app.id ?? app.slug]) names.appActions.set(ref, actions);
       for (const entitlement of app.entitlements)
         names.entitlements.push(`${app.slug}:${entitlement.slug}`, entitlement.id ?? `${app.slug}:${entitlement.slug}`);
     }

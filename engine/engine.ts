@@ -23,6 +23,8 @@ import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
+import { SealedSecrets } from '../functions/sealed-secrets.js';
+import { EventSources } from './sources.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
@@ -60,7 +62,8 @@ const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> 
   Webhook: 0,
   Function: 1,
   Automation: 2,
-  ScimService: 3,
+  EventSource: 3,
+  ScimService: 4,
 };
 /**
  * Temporal refuses a workflow start whose input payloads exceed 2 MiB (dynamic config
@@ -109,6 +112,8 @@ export class IdflowEngine implements Engine {
   readonly directory: DirectoryService;
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
+  /** Signed webhooks of HR systems (kind: EventSource), mapped to events and directory changes. */
+  readonly sources: EventSources;
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
@@ -130,7 +135,15 @@ export class IdflowEngine implements Engine {
       options.logger,
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
-    this.functions = new FunctionService({ store: options.store, env: options.env ?? process.env, dataDir: options.dataDir });
+    const secretSource = { store: options.store, env: options.env ?? process.env, dataDir: options.dataDir };
+    this.functions = new FunctionService(secretSource);
+    this.sources = new EventSources({
+      store: options.store,
+      directory: this.directory,
+      secrets: new SealedSecrets(secretSource),
+      ingest: (event, actor) => this.ingest(event, actor),
+      logger: options.logger,
+    });
   }
 
   /** Starts delivering directory events to the trigger pipeline (where the API runs). */
@@ -205,6 +218,7 @@ export class IdflowEngine implements Engine {
     return {
       entitlements: entitlements.flatMap((e) => [e.id, `${e.app}:${e.slug}`]),
       apps: apps.flatMap((a) => [a.id, a.slug]),
+      appActions: new Map(apps.flatMap((a) => [a.id, a.slug].map((ref) => [ref, Object.keys(a.provisioning?.actions ?? {})]))),
       accessProfiles: profiles.map((p) => p.id),
       campaignTemplates: templates.map((t) => t.id),
     };
@@ -270,7 +284,7 @@ export class IdflowEngine implements Engine {
   }
 
   private async put(document: Exclude<LoadedDocument, { kind: 'Directory' }>, spec: JsonObject, actor: string): Promise<AppliedDefinition> {
-    const enabled = document.kind === 'Automation' ? document.spec.enabled : true;
+    const enabled = document.kind === 'Automation' || document.kind === 'EventSource' ? document.spec.enabled : true;
     const result = await this.store.definitions.put({
       kind: document.kind,
       name: document.name,

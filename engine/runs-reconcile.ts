@@ -26,8 +26,8 @@ const ENDED_OUTSIDE_QUERY = `ExecutionStatus IN (${Object.values(ENDED_OUTSIDE)
 
 /** Workflow ids per visibility query: a 500-row page (the list maximum) takes 5 queries of about 7 KB. */
 const IDS_PER_QUERY = 100;
-/** How long one list waits for Temporal before answering from the store alone (its client retries an unreachable server for ~20 s). */
-const LIST_DEADLINE_MS = 5_000;
+/** How long a read waits for Temporal before answering from the store alone (its client retries an unreachable server for ~20 s). */
+const TEMPORAL_DEADLINE_MS = 5_000;
 
 function endedStatusOf(temporalStatus: string): EndedStatus | undefined {
   return temporalStatus in ENDED_OUTSIDE ? ENDED_OUTSIDE[temporalStatus as keyof typeof ENDED_OUTSIDE].status : undefined;
@@ -56,11 +56,20 @@ export class RunReconciler {
     private readonly logger: Logger,
   ) {}
 
-  /** One run: asks Temporal directly (describe reads the workflow itself, never a lagging index). */
+  /**
+   * One run: asks Temporal directly (describe reads the workflow itself, never a lagging index).
+   * Temporal unreachable (or slower than TEMPORAL_DEADLINE_MS): the record as the store has it.
+   */
   async get(runId: string): Promise<RunRecord | undefined> {
     const run = await this.runs.get(runId);
     if (run?.status !== 'running') return run;
-    const ended = await this.endedStatus(runId);
+    let ended: EndedStatus | undefined;
+    try {
+      ended = await this.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => this.endedStatus(runId));
+    } catch (error) {
+      this.logger.warn({ err: error, runId }, 'a run read from the store alone: Temporal did not answer');
+      return run;
+    }
     if (!ended) return run;
     await this.settle(runId, ended);
     return this.runs.get(runId);
@@ -69,13 +78,13 @@ export class RunReconciler {
   /**
    * Runs as the store lists them, each running one checked with Temporal first: the statuses a
    * filter selects on are the reconciled ones. Temporal unreachable (or slower than
-   * LIST_DEADLINE_MS): the store's statuses, with `reconciled: false` and why.
+   * TEMPORAL_DEADLINE_MS): the store's statuses, with `reconciled: false` and why.
    */
   async list(filter: RunFilter): Promise<RunList> {
     if (filter.status === 'completed') return { runs: await this.runs.list(filter), reconciled: true };
-    if (filter.status === undefined || filter.status === 'running') return this.listSettled(filter, Date.now() + LIST_DEADLINE_MS);
+    if (filter.status === undefined || filter.status === 'running') return this.listSettled(filter, Date.now() + TEMPORAL_DEADLINE_MS);
     // terminated, timed_out, cancelled, failed: the rows about to become one say running yet.
-    const settled = await this.listSettled({ ...filter, status: 'running' }, Date.now() + LIST_DEADLINE_MS);
+    const settled = await this.listSettled({ ...filter, status: 'running' }, Date.now() + TEMPORAL_DEADLINE_MS);
     return { ...settled, runs: await this.runs.list(filter) };
   }
 

@@ -11,6 +11,7 @@ import type { DefinitionError, SourceFile } from '../definitions/types.js';
 import type { FunctionService } from '../functions/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
+import type { EventSources } from './sources.js';
 
 export interface AppliedDefinition {
   kind: DefinitionKind;
@@ -80,6 +81,8 @@ export interface Engine {
   readonly directory: DirectoryService;
   /** Function versions, secrets and calls into the sandbox. */
   readonly functions: FunctionService;
+  /** Event sources: signed HR webhooks, their deliveries, replays and secrets. */
+  readonly sources: EventSources;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

@@ -10,8 +10,8 @@
  *
  * Imports: only `npm:date-fns` (and subpaths such as `npm:date-fns/format`); nothing from Node.
  * Globals: the JavaScript built-ins, `console`, `setTimeout`/`clearTimeout`, `queueMicrotask`,
- * `btoa`/`atob`, `TextEncoder`/`TextDecoder` (UTF-8) and `URLSearchParams` (no `URL`), declared in
- * sandbox-globals.d.ts.
+ * `btoa`/`atob`, `TextEncoder`/`TextDecoder` (UTF-8), `URL` and `URLSearchParams` (the WHATWG URL
+ * Standard), declared in sandbox-globals.d.ts.
  * No `process`, `require`, `Buffer`, `eval`/`new Function`, `WebAssembly`, dynamic `import()`.
  *
  * The return value must be JSON: `undefined` (at the top), functions, symbols, BigInt, NaN,
@@ -79,17 +79,27 @@ export interface FunctionCallError extends Error {
 export interface FunctionContext {
   /**
    * HTTP(S) to the function's allowed hosts only; internal addresses are refused
-   * (NETWORK_DENIED), redirects are followed and checked hop by hop. The URL is text: the
-   * sandbox has no `URL` class (another value is taken as its String()).
+   * (NETWORK_DENIED), redirects are followed and checked hop by hop. A `URL` is taken as its href.
    */
-  fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
-  /** A secret or setting of this call; undefined when there is none. Its value is redacted from logs, output and errors. */
+  fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse>;
+  /**
+   * A secret or setting of this call; undefined when there is none. Its value is redacted from
+   * logs, output and errors. A connector action's function also has its app's token as "app.token".
+   */
   getConfig(key: string): string | undefined;
   /** Same as console.log: one captured line, arguments joined by spaces, objects as JSON. */
   log(...args: unknown[]): void;
   directory: FunctionDirectory;
   /** The automation context when the function runs from a step (null otherwise). */
   trigger: JsonValue;
+  /**
+   * The same on every retry of the same step of the same run, different for another step or run
+   * (a fresh one for a run by hand or a test case): a UUID, for an API's Idempotency-Key header or
+   * a request id, so that a retried call does not act twice. A step retries the function when it
+   * throws an error with `retryable: true`, e.g.
+   * `throw Object.assign(new Error('the API answered 503'), { retryable: true })`.
+   */
+  idempotencyKey: string;
 }
 
 export type FunctionHandler<I = JsonValue, O = JsonValue> = (input: I, ctx: FunctionContext) => O | Promise<O>;

@@ -7,13 +7,15 @@
 import type { FunctionSpec } from './document.js';
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import type { OwnedSecretRef } from '../core/secret-ref.js';
 import { parseDuration } from '../core/duration.js';
 import type { DefinitionVersion, Store } from '../store/types.js';
 import { compileFunction } from './compile.js';
 import { FUNCTION_REF_HINT, parseFunctionRef } from './ref.js';
 import { functionDirectory } from './directory.js';
 import { FunctionSandbox } from './sandbox/pool.js';
-import { loadMasterKey, openSecret, sealSecret, type MasterKeySource } from './secrets.js';
+import { SealedSecrets } from './sealed-secrets.js';
+import type { MasterKeySource } from './secrets.js';
 import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from './types.js';
 
 /** What a stored version holds besides the document's fields. */
@@ -51,8 +53,6 @@ export interface FunctionCallResult extends FunctionRunResult {
   function: string;
   version: number;
 }
-
-export const SECRET_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 const storedSpec = (version: DefinitionVersion): StoredFunctionSpec => version.spec as unknown as StoredFunctionSpec;
 
@@ -92,14 +92,16 @@ export class FunctionService {
   private readonly ownsSandbox: boolean;
   private readonly directory: FunctionDirectory;
   private readonly privateNetworks: string[];
-  private cachedMasterKey: Buffer | undefined;
+  /** Each function's secrets, under its name as the owner. */
+  private readonly secrets: SealedSecrets;
 
-  constructor(private readonly options: FunctionServiceOptions) {
+  constructor(options: FunctionServiceOptions) {
     this.store = options.store;
     this.ownsSandbox = options.sandbox === undefined;
     this.sandbox = options.sandbox ?? new FunctionSandbox();
     this.directory = functionDirectory(options.store.directory);
     this.privateNetworks = privateNetworksFrom(options.env);
+    this.secrets = new SealedSecrets(options);
   }
 
   close(): void {
@@ -192,59 +194,77 @@ export class FunctionService {
 
   async setSecret(name: string, key: string, value: string, actor: string): Promise<void> {
     await this.requireHead(name);
-    if (!SECRET_KEY.test(key))
-      throw new IdflowError('INVALID', `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_"`);
-    if (value.length === 0) throw new IdflowError('INVALID', `the value of ${key} is empty`);
-    const masterKey = this.masterKey({ create: true });
-    await this.store.secrets.put({ functionName: name, key, sealed: sealSecret(masterKey, name, key, value), actor });
+    await this.secrets.set(name, key, value, actor);
     await this.store.audit.record({ actor, action: 'function.secret.set', target: `Function/${name}`, details: { key } });
   }
 
   async listSecrets(name: string): Promise<{ key: string; updatedAt: string; updatedBy: string }[]> {
     await this.requireHead(name);
-    return this.store.secrets.list(name);
+    return this.secrets.list(name);
   }
 
   async deleteSecret(name: string, key: string, actor: string): Promise<void> {
-    if (!(await this.store.secrets.delete(name, key))) throw new IdflowError('NOT_FOUND', `function "${name}" has no secret ${key}`);
+    if (!(await this.secrets.delete(name, key))) throw new IdflowError('NOT_FOUND', `function "${name}" has no secret ${key}`);
     await this.store.audit.record({ actor, action: 'function.secret.delete', target: `Function/${name}`, details: { key } });
   }
 
-  /** Calls a stored function; `overrides` are for tests of a version (stubbed fetch, a directory of their own). */
+  /**
+   * Calls a stored function. `lent`: credentials the caller adds to the function's own secrets for
+   * this call (redacted like them), by the name `ctx.getConfig` takes; one that is not set fails the
+   * call (INVALID_REQUEST, naming it). `overrides` are for tests of a version (stubbed fetch, a
+   * directory of their own).
+   */
   async call(
     ref: string,
     input: JsonValue,
-    context: { trigger?: JsonValue; overrides?: Partial<FunctionRunRequest> } = {},
+    context: {
+      trigger?: JsonValue;
+      idempotencyKey?: string;
+      lent?: Record<string, OwnedSecretRef>;
+      overrides?: Partial<FunctionRunRequest>;
+    } = {},
   ): Promise<FunctionCallResult> {
     const version = await this.resolve(ref);
     const spec = storedSpec(version);
+    const lent = await this.openLent(context.lent ?? {});
+    if ('unset' in lent)
+      return {
+        ok: false,
+        error: { code: 'INVALID_REQUEST', message: lent.unset },
+        logs: [],
+        durationMs: 0,
+        function: version.name,
+        version: version.version,
+      };
     const result = await this.sandbox.run({
       compiled: { code: spec.code, hash: spec.codeHash, packages: spec.packages },
       filename: spec.sourcePath,
       input,
-      trigger: context.trigger,
       allowHosts: spec.allowedHosts,
       allowPrivateNetworks: this.privateNetworks,
       timeoutMs: parseDuration(spec.timeout),
       memoryMb: spec.memoryMb,
-      secrets: await this.secretsOf(version.name),
+      secrets: { ...(await this.secrets.openAll(version.name)), ...lent.secrets },
       directory: this.directory,
+      trigger: context.trigger,
+      idempotencyKey: context.idempotencyKey,
       ...context.overrides,
     });
     return { ...result, function: version.name, version: version.version };
   }
 
-  private async secretsOf(name: string): Promise<Record<string, string>> {
-    const sealed = Object.entries(await this.store.secrets.all(name));
-    if (sealed.length === 0) return {};
-    const masterKey = this.masterKey({ create: false });
-    return Object.fromEntries(sealed.map(([key, value]) => [key, openSecret(masterKey, name, key, value)]));
-  }
-
-  /** Read once: every call with secrets needs it, and it does not change while the process runs. */
-  private masterKey(options: { create: boolean }): Buffer {
-    this.cachedMasterKey ??= loadMasterKey(this.options, options);
-    return this.cachedMasterKey;
+  /** The values of lent credentials: from this process's environment, or sealed under their owner. */
+  private async openLent(lent: Record<string, OwnedSecretRef>): Promise<{ secrets: Record<string, string> } | { unset: string }> {
+    const secrets: Record<string, string> = {};
+    for (const [name, { ref, owner }] of Object.entries(lent)) {
+      const value = await this.secrets.resolve(ref, owner);
+      if (value === undefined)
+        return {
+          unset: `${name} comes from ${'env' in ref ? `$${ref.env}, which is not set in the worker's environment` : `the secret ${ref.secret} of ${owner}, which is not set`}`,
+        };
+      secrets[name] = value;
+    }
+    return { secrets };
   }
 
   private async requireHead(name: string): Promise<DefinitionVersion & { spec: JsonObject }> {

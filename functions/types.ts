@@ -8,7 +8,7 @@
 import type { JsonValue } from '../core/json.js';
 import type { FunctionDirectory as AuthorDirectory } from './sdk.js';
 
-/** Every way a run can fail. The first seven are the documented contract of `idflow function run`. */
+/** Every way a run can fail. The first eight are the documented contract of `idflow function run`. */
 export const FUNCTION_ERROR_CODES = [
   'TIMEOUT',
   'MEMORY_LIMIT',
@@ -17,6 +17,8 @@ export const FUNCTION_ERROR_CODES = [
   'RUNTIME_ERROR',
   'OUTPUT_NOT_JSON',
   'OUTPUT_TOO_LARGE',
+  /** The function threw an error with `retryable: true` (an API answered 503, say): worth a retry. */
+  'RETRYABLE_ERROR',
   /** The request itself was unusable (input not JSON, a limit out of range): the caller's bug. */
   'INVALID_REQUEST',
   /** The sandbox process failed for a reason that is not the function's: worth a retry. */
@@ -150,6 +152,11 @@ export interface FunctionRunRequest {
   secrets?: Record<string, string>;
   /** `ctx.trigger`: the automation context when called from a step. */
   trigger?: JsonValue;
+  /**
+   * `ctx.idempotencyKey`: a step gives the same key on every retry of the same step of the same
+   * run; without one (a run by hand, a test case) each call gets a fresh UUID.
+   */
+  idempotencyKey?: string;
   directory?: FunctionDirectory;
   limits?: Partial<FunctionLimits>;
   /** Test mode: ctx.fetch answers from these instead of the network (the allowlist still applies). */

@@ -2,14 +2,15 @@
  * `call_function`: runs a function (kind: Function) in the sandbox. `function` is NAME (the
  * current version) or NAME@VERSION; the output is `ctx.<step>.output`, with the version, the
  * logs and the duration beside it. A function's own failure (its code threw, timed out, went
- * over memory, was denied the network) fails the step at once; only a sandbox failure retries.
+ * over memory, was denied the network) fails the step at once; a sandbox failure, or an error the
+ * function marked `retryable`, retries.
  * A successful call is recorded, so a retried step does not call the function a second time.
  */
-import type { JsonObject } from '../core/json.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
 import { StepError } from '../core/step-error.js';
-import { defineActivityStep } from './types.js';
+import { defineActivityStep, type FunctionCallOutcome, type StepServices } from './types.js';
 
 const schema = z
   .object({
@@ -20,8 +21,48 @@ const schema = z
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
-/** Failures of the sandbox itself (a process that could not start or died): worth a retry. */
-const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE']);
+/**
+ * Failures worth a retry: the sandbox's own (a process that could not start or died), and the
+ * function's request for one (an error with `retryable: true`; the retry sees the same
+ * ctx.idempotencyKey).
+ */
+const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE', 'RETRYABLE_ERROR']);
+
+/** Runs `work` while telling Temporal every 2 s that the step is alive (for a heartbeatTimeout). */
+export async function heartbeating<T>(services: StepServices, work: () => Promise<T>): Promise<T> {
+  const beating = setInterval(() => services.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beating);
+  }
+}
+
+/**
+ * One call of a function from a step (call_function, perform_connector_action): heartbeats while it
+ * runs, one log line, and the function's failure as a StepError with its code and message.
+ */
+export async function callFunction(
+  services: StepServices,
+  ref: string,
+  input: JsonValue,
+  options?: Parameters<StepServices['functions']['call']>[2],
+): Promise<FunctionCallOutcome> {
+  const result = await heartbeating(services, () => services.functions.call(ref, input, options));
+  services.log.info(
+    { function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length },
+    'function called',
+  );
+  if (!result.ok) {
+    const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
+    const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
+    throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
+      retryable: RETRYABLE_CODES.has(error.code),
+      details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
+    });
+  }
+  return result;
+}
 
 export const callFunctionStep = defineActivityStep({
   type: 'call_function',
@@ -46,25 +87,7 @@ export const callFunctionStep = defineActivityStep({
     // Recorded once it succeeded: a retry after a crash returns this result rather than calling
     // again (a second Temporary Access Pass, a second ticket).
     return services.once(async () => {
-      const beating = setInterval(() => services.heartbeat(), HEARTBEAT_EVERY_MS);
-      let result: Awaited<ReturnType<typeof services.functions.call>>;
-      try {
-        result = await services.functions.call(input.function, input.input);
-      } finally {
-        clearInterval(beating);
-      }
-      services.log.info(
-        { function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length },
-        'function called',
-      );
-      if (!result.ok) {
-        const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
-        const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
-        throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
-          retryable: RETRYABLE_CODES.has(error.code),
-          details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
-        });
-      }
+      const result = await callFunction(services, input.function, input.input);
       const output: JsonObject = {
         output: result.output ?? null,
         function: result.function,

@@ -8,6 +8,7 @@ import { createCampaignStep } from './create_campaign.js';
 import { grantEntitlementsStep } from './grant_entitlements.js';
 import { modifyDelegateStep } from './modify_delegate.js';
 import { modifyUserStatusStep } from './modify_user_status.js';
+import { performConnectorActionStep } from './perform_connector_action.js';
 import { performTaskActionStep } from './perform_task_action.js';
 import { removeAccessProfilesStep } from './remove_access_profiles.js';
 import { revokeEntitlementsStep } from './revoke_entitlements.js';
@@ -33,6 +34,7 @@ const steps: StepType[] = [
   createAccountStep,
   performTaskActionStep,
   createCampaignStep,
+  performConnectorActionStep,
 ];
 
 export const stepRegistry: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

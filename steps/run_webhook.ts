@@ -108,6 +108,50 @@ async function post(webhook: ResolvedWebhook, body: string, headers: Record<stri
   }
 }
 
+/**
+ * POSTs `payload` to the declared webhook `name`, signed, and reads its answer: the one way a step
+ * posts to a webhook (run_webhook, perform_connector_action's webhook actions). 2xx is
+ * `{ status, body }`; anything else throws a StepError that says whether a retry helps.
+ */
+export async function postToWebhook(
+  name: string,
+  payload: JsonValue,
+  services: StepServices,
+): Promise<{ status: number; body: JsonValue }> {
+  const webhook = await services.integration(webhooks).resolve(name);
+  const body = JSON.stringify(payload);
+  const response = await post(webhook, body, headersFor(webhook, messageId(services), body), services);
+  const text = await readBody(response, webhook.name);
+  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+
+  if (response.status >= 200 && response.status < 300) {
+    return { status: response.status, body: parseBody(text, response.headers.get('content-type')) };
+  }
+  if (response.status === 429 || response.status >= 500) {
+    throw new StepError(
+      response.status === 429 ? 'WEBHOOK_RATE_LIMITED' : 'WEBHOOK_UNAVAILABLE',
+      `webhook "${webhook.name}" answered ${status}`,
+      {
+        retryable: true,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+      },
+    );
+  }
+  if (response.status >= 300 && response.status < 400) {
+    throw new StepError(
+      'WEBHOOK_REDIRECTED',
+      `webhook "${webhook.name}" redirects (${status}) to ${response.headers.get('location') ?? 'an unnamed location'}: point its url there`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  throw new StepError('WEBHOOK_REJECTED', `webhook "${webhook.name}" answered ${status}: ${text.slice(0, ERROR_BODY_CHARS)}`, {
+    retryable: false,
+    details: { status: response.status, body: text.slice(0, ERROR_BODY_CHARS) },
+  });
+}
+
 export const runWebhookStep = defineActivityStep({
   type: 'run_webhook',
   description: 'POST a JSON payload to a declared webhook, signed per Standard Webhooks, retried on network errors, 5xx and 429.',
@@ -123,38 +167,5 @@ export const runWebhookStep = defineActivityStep({
     }
     return [];
   },
-  async run(input, services) {
-    const webhook = await services.integration(webhooks).resolve(input.webhook);
-    const body = JSON.stringify(input.payload);
-    const response = await post(webhook, body, headersFor(webhook, messageId(services), body), services);
-    const text = await readBody(response, webhook.name);
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-
-    if (response.status >= 200 && response.status < 300) {
-      return { status: response.status, body: parseBody(text, response.headers.get('content-type')) };
-    }
-    if (response.status === 429 || response.status >= 500) {
-      throw new StepError(
-        response.status === 429 ? 'WEBHOOK_RATE_LIMITED' : 'WEBHOOK_UNAVAILABLE',
-        `webhook "${webhook.name}" answered ${status}`,
-        {
-          retryable: true,
-          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-        },
-      );
-    }
-    if (response.status >= 300 && response.status < 400) {
-      throw new StepError(
-        'WEBHOOK_REDIRECTED',
-        `webhook "${webhook.name}" redirects (${status}) to ${response.headers.get('location') ?? 'an unnamed location'}: point its url there`,
-        {
-          retryable: false,
-        },
-      );
-    }
-    throw new StepError('WEBHOOK_REJECTED', `webhook "${webhook.name}" answered ${status}: ${text.slice(0, ERROR_BODY_CHARS)}`, {
-      retryable: false,
-      details: { status: response.status, body: text.slice(0, ERROR_BODY_CHARS) },
-    });
-  },
+  run: (input, services) => postToWebhook(input.webhook, input.payload, services),
 });

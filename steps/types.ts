@@ -10,6 +10,7 @@
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import type { OwnedSecretRef } from '../core/secret-ref.js';
 import type { EscapeSelector } from '../cel/template.js';
 import type { DirectoryActions } from '../directory/types.js';
 import { StepError } from '../core/step-error.js';
@@ -66,8 +67,12 @@ export interface StepServices {
   once<T extends JsonValue>(effect: () => Promise<T>): Promise<T>;
   /** The identity directory, for governance steps: each call idempotent for this step of this run. */
   directory: DirectoryActions;
-  /** Functions (kind: Function) run in the sandbox, with this run's ctx.trigger. */
-  functions: { call(ref: string, input: JsonValue): Promise<FunctionCallOutcome> };
+  /**
+   * Functions (kind: Function) run in the sandbox, with this run's ctx.trigger and, as
+   * ctx.idempotencyKey, a key of this step of this run; `lent` adds credentials to the function's
+   * own secrets for the call (by the name ctx.getConfig takes), resolved and redacted where secrets are.
+   */
+  functions: { call(ref: string, input: JsonValue, options?: { lent?: Record<string, OwnedSecretRef> }): Promise<FunctionCallOutcome> };
 }
 
 /** One function call's outcome, as functions/service.ts reports it. */
@@ -109,6 +114,8 @@ export interface ReferenceResolver {
   hasEntitlement(ref: string): boolean;
   /** An app id or slug in the directory. */
   hasApp(ref: string): boolean;
+  /** The connector actions an app (id or slug) declares; undefined when they are not checked (offline). */
+  appActions(ref: string): readonly string[] | undefined;
   hasAccessProfile(id: string): boolean;
   hasCampaignTemplate(id: string): boolean;
 }

@@ -123,6 +123,30 @@ export interface Database {
   directory_outbox: DirectoryOutboxTable;
   function_secrets: FunctionSecretsTable;
   leases: LeasesTable;
+  source_deliveries: SourceDeliveriesTable;
+}
+
+/** Requests to event sources (store/source-deliveries.ts). */
+export interface SourceDeliveriesTable {
+  /** Arrival order, for the retention. */
+  seq: Generated<number>;
+  source: string;
+  id: string;
+  status: string;
+  reason: string | null;
+  received_at: string;
+  updated_at: string;
+  attempts: number;
+  remote_address: string;
+  version: number | null;
+  body_bytes: number;
+  body_sha256: string;
+  /** The body as UTF-8 text; NULL for a refused request. */
+  body: string | null;
+  /** JSON text: Record<string, string>; NULL for a refused request. */
+  headers: string | null;
+  /** JSON text. */
+  result: string | null;
 }
 
 /** Who holds a named lease (one process delivering the directory outbox) and until when. */

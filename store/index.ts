@@ -12,6 +12,7 @@ import { definitionsRepository } from './definitions.js';
 import { directoryRepository } from './directory.js';
 import { effectsRepository } from './effects.js';
 import { secretsRepository } from './secrets.js';
+import { sourceDeliveriesRepository } from './source-deliveries.js';
 import { eventsRepository } from './events.js';
 import { migrateToLatest } from './migrations.js';
 import { describePostgresUrl, openPostgres, postgresDialect } from './postgres.js';
@@ -85,6 +86,7 @@ export function createStore(db: Kysely<Database>, dialect: StoreDialect): Store 
     directory: directoryRepository(db, dialect),
     secrets: secretsRepository(db),
     leases: leasesRepository(db),
+    sourceDeliveries: sourceDeliveriesRepository(db),
     close: () => db.destroy(),
   };
 }

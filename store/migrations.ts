@@ -282,6 +282,31 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_source_deliveries': {
+    // Requests to event sources, with the body of the signed ones kept for replay (store/source-deliveries.ts).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('source_deliveries')
+        .addColumn('seq', identityType(db), (col) => identity(db, col))
+        .addColumn('source', 'text', (col) => col.notNull())
+        .addColumn('id', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('received_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .addColumn('attempts', 'integer', (col) => col.notNull())
+        .addColumn('remote_address', 'text', (col) => col.notNull())
+        .addColumn('version', 'integer')
+        .addColumn('body_bytes', 'integer', (col) => col.notNull())
+        .addColumn('body_sha256', 'text', (col) => col.notNull())
+        .addColumn('body', 'text')
+        .addColumn('headers', 'text')
+        .addColumn('result', 'text')
+        .addUniqueConstraint('source_deliveries_id', ['source', 'id'])
+        .execute();
+      await db.schema.createIndex('source_deliveries_by_source').on('source_deliveries').columns(['source', 'seq']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

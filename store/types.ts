@@ -6,7 +6,7 @@ import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
-export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'ScimService';
+export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource' | 'ScimService';
 
 export interface DefinitionVersion {
   kind: DefinitionKind;
@@ -102,6 +102,39 @@ export interface EventRecord {
    * the matching) has none, and a re-delivery of its id processes it again.
    */
   processedAt?: string;
+}
+
+/**
+ * What became of a request to an event source: `received` while it is being mapped (or when that
+ * never finished), `accepted`, `failed` (a mapping or data error; the body is kept for a replay),
+ * `unavailable` (runs it matched could not start yet), `rejected` (no valid signature).
+ */
+export type SourceDeliveryStatus = 'received' | 'accepted' | 'failed' | 'unavailable' | 'rejected';
+
+/** A request to an event source, as `idflow sources deliveries` lists it: never its body. */
+export interface SourceDeliverySummary {
+  source: string;
+  /** The webhook-id, the SHA-256 of the signed content (hmac-sha256), or `rejected-<uuid>`. */
+  id: string;
+  status: SourceDeliveryStatus;
+  reason?: string;
+  receivedAt: string;
+  updatedAt: string;
+  /** How many times the mapping ran over it (deliveries of its id again, replays). */
+  attempts: number;
+  remoteAddress: string;
+  /** The source's version that mapped it last. */
+  version?: number;
+  bodyBytes: number;
+  bodySha256: string;
+  /** What it was mapped to: the events' ids and the people changed. */
+  result?: JsonObject;
+}
+
+export interface SourceDelivery extends SourceDeliverySummary {
+  /** Kept only when the signature was valid: what a replay maps again. */
+  body?: string;
+  headers?: Record<string, string>;
 }
 
 export interface AuditEntry {
@@ -255,6 +288,23 @@ export interface Store {
     list(functionName: string): Promise<{ key: string; updatedAt: string; updatedBy: string }[]>;
     /** false when there was no such secret. */
     delete(functionName: string, key: string): Promise<boolean>;
+  };
+  /**
+   * Requests to event sources: the last 1,000 signed and the last 1,000 refused per source, none
+   * older than 30 days (SOURCE_DELIVERY_RETENTION in store/source-deliveries.ts).
+   */
+  sourceDeliveries: {
+    /** Records a delivery unless its (source, id) is recorded already: true when this call did. Removes what falls out of the retention. */
+    insert(delivery: Omit<SourceDelivery, 'updatedAt' | 'attempts' | 'version' | 'result'>): Promise<boolean>;
+    /** The outcome of one more mapping of a delivery. */
+    settle(
+      source: string,
+      id: string,
+      outcome: { status: Exclude<SourceDeliveryStatus, 'received' | 'rejected'>; reason?: string; version: number; result?: JsonObject },
+    ): Promise<void>;
+    get(source: string, id: string): Promise<SourceDelivery | undefined>;
+    /** Newest first. */
+    list(source: string, options: { limit?: number }): Promise<SourceDeliverySummary[]>;
   };
   /**
    * Named leases: at most one holder at a time, for `ttlMs` after its last acquire. A holder that

@@ -123,6 +123,12 @@ describe('the declared scope of every route', () => {
         }
         continue;
       }
+      if (access === 'signature') {
+        // No idflow token is asked for, whatever is sent: the route checks its event source's signature (here: no such source).
+        for (const headers of [...unauthenticated.map(([, headers]) => headers), ...SCOPES.map((scope) => bearer(token(scope)))])
+          assert.equal((await request(headers)).statusCode, 404, `${route} takes no token`);
+        continue;
+      }
       // SCIM clients read SCIM's error shape (RFC 7644 §3.12) with the same status and message.
       const scim = pattern.startsWith('/scim/v2/');
       const refusal = (response: Awaited<ReturnType<typeof request>>) => {

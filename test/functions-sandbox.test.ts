@@ -191,6 +191,32 @@ describe('runFunction: a legitimate function', () => {
     );
     assert.deepEqual(result.output, ['a', 'b']);
   });
+
+  test("ctx.idempotencyKey is the caller's key, or a fresh UUID for each call without one", async () => {
+    const source = 'export default (input: null, ctx: any) => ctx.idempotencyKey';
+    assert.equal((await run(source, { idempotencyKey: 'run-7.step-2' })).output, 'run-7.step-2');
+    const [first, second] = await Promise.all([run(source), run(source)]);
+    assert.match(String(first.output), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notEqual(first.output, second.output);
+    assertFails(await run(source, { idempotencyKey: 'has space' }), 'INVALID_REQUEST', /idempotencyKey must be 1 to 255 printable ASCII/);
+  });
+
+  test('an error the function marks retryable fails with RETRYABLE_ERROR; any other error, a bridge error too, keeps its code', async () => {
+    assertFails(
+      await run(`export default () => { throw Object.assign(new Error('the API answered 503'), { retryable: true }); }`),
+      'RETRYABLE_ERROR',
+      /^Error: the API answered 503$/,
+    );
+    assertFails(
+      await run(`export default () => { throw Object.assign(new Error('nope'), { retryable: 'yes' }); }`),
+      'RUNTIME_ERROR',
+      /^Error: nope$/,
+    );
+    assertFails(
+      await run(`export default async (input: null, ctx: any) => { await ctx.fetch('https://blocked.example/'); }`, { allowHosts: [] }),
+      'NETWORK_DENIED',
+    );
+  });
 });
 
 describe('limits', () => {

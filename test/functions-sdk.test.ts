@@ -53,8 +53,8 @@ function edit(text: string, from: string, to: string): string {
   return text.replace(from, to);
 }
 
-test('sdk.d.ts compiles with only the sandbox globals, its own declarations checked too (no URL, no Node, no DOM)', () => {
-  // skipLibCheck off: the examples' tsconfig skips .d.ts files, which hid `fetch(url: string | URL)` naming a class the sandbox lacks.
+test('sdk.d.ts compiles with only the sandbox globals, its own declarations checked too (no Node, no DOM)', () => {
+  // skipLibCheck off: the examples' tsconfig skips .d.ts files, which once hid `fetch(url: string | URL)` naming a class the sandbox lacked.
   assert.deepEqual(diagnostics([SDK, SANDBOX_GLOBALS], compilerOptions('examples/functions', { skipLibCheck: false })), []);
 });
 

@@ -116,6 +116,7 @@ test('the input schema refuses unknown fields and apply-time checks name unknown
       hasFunction: () => false,
       hasEntitlement: () => false,
       hasApp: () => false,
+      appActions: () => undefined,
       hasAccessProfile: () => false,
       hasCampaignTemplate: () => false,
     },

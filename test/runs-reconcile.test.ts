@@ -173,7 +173,7 @@ test('runs whose workflow timed out are listed as timed_out, whatever their ids 
   for (const runId of runIds) assert.match(list.runs.find((run) => run.runId === runId)?.error ?? '', /timed out outside idflow/);
 });
 
-test('without Temporal the list answers from the store, says so, and the CLI warns', async () => {
+test('without Temporal the list and a run answer from the store, the list says so, and the CLI warns', async () => {
   const runId = await waitingRun();
   // The same store (whatever its dialect), behind an API whose Temporal client points at a closed port.
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: idflow.namespace });
@@ -190,6 +190,14 @@ test('without Temporal the list answers from the store, says so, and the CLI war
     assert.equal(list.reconciled, false);
     assert.match(list.warning ?? '', /Temporal did not answer/);
     assert.equal(statusOf(list, runId), 'running');
+    // One run too: the stored record, not a 500 once the client gives up.
+    const one = await offline.inject({
+      method: 'GET',
+      url: `/v1/runs/${encodeURIComponent(runId)}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(one.statusCode, 200, one.body);
+    assert.equal((one.json() as { status: string }).status, 'running');
 
     process.env.IDFLOW_URL = await listen(offline);
     const listed = await cli('runs', 'list', '--automation', 'slow');

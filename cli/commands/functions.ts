@@ -16,6 +16,7 @@ import { privateNetworksFrom, type FunctionSummary, type FunctionVersionInfo } f
 import { parseTestFile, runTestCases, type FunctionTestCase, type TestCaseResult } from '../../functions/testing.js';
 import type { FunctionDirectory, FunctionRunRequest, FunctionRunResult } from '../../functions/types.js';
 import { openStore } from '../../store/index.js';
+import { readSecretValue } from '../args.js';
 import { connect } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
 import { existingStoreLocation, storeFlags, type StoreFlags } from '../store.js';
@@ -202,18 +203,6 @@ function printVersion(output: Output, version: FunctionVersionInfo, current?: nu
   );
 }
 
-/** A secret's value from stdin, without its trailing newline; never from an argument (shell history). */
-async function readSecretValue(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('value (then Enter and Ctrl-D): ');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const value = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-  if (!value) throw new CliError('no value on stdin: pipe it in, e.g. `printf %s "$TOKEN" | idflow secret set NAME KEY`', 2);
-  return value;
-}
-
 export function registerFunctionCommands(program: Command, output: Output): void {
   const fn = program.command('function').description('Functions: sandboxed TypeScript with versions, secrets and tests');
   storeFlags(fn.command('run'))
@@ -297,7 +286,7 @@ export function registerFunctionCommands(program: Command, output: Output): void
     .argument('<function>')
     .argument('<key>')
     .action(async (name: string, key: string) => {
-      const value = await readSecretValue();
+      const value = await readSecretValue('idflow secret set NAME KEY');
       await (await connect()).request('PUT', `/v1/functions/${encodeURIComponent(name)}/secrets/${encodeURIComponent(key)}`, { value });
       output.out(`✓ ${name}: ${key} set`);
     });

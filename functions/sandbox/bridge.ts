@@ -13,7 +13,7 @@ import type { DirectoryMethod } from '../types.js';
 
 /** The prelude's answer, read by child.ts once, before any user code runs. */
 export interface PreludeHandle {
-  /** Runs the function: `factory` is the wrapped bundle, `bootJson` {"input","trigger","maxOutputChars"}. */
+  /** Runs the function: `factory` is the wrapped bundle, `bootJson` {"input","trigger","idempotencyKey","maxOutputChars"}. */
   start(factory: unknown, bootJson: string): void;
   /** Hands host events (JSON text of BridgeEvent[]) in; their callbacks run as microtasks. */
   deliver(eventsJson: string): void;
@@ -30,7 +30,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   const G = globalThis as Record<string, unknown>;
   // Captured before user code runs, which may replace any of them.
   const { parse, stringify } = JSON;
-  const { freeze, entries } = Object;
+  const { freeze, entries, defineProperty, getOwnPropertyDescriptor } = Object;
   const { apply } = Reflect;
   const NativeError = Error;
   const NativeTypeError = TypeError;
@@ -118,6 +118,23 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
     };
   G.console = freeze({ log: logTo('log'), info: logTo('log'), debug: logTo('log'), warn: logTo('warn'), error: logTo('error') });
 
+  // ---- URL and URLSearchParams: whatwg-url (url.ts), evaluated into this context at first use ----
+  for (const name of ['URL', 'URLSearchParams']) {
+    defineProperty(G, name, {
+      configurable: true,
+      enumerable: false,
+      get(): unknown {
+        call('installUrl', {});
+        // The script replaced both getters with the classes; a getter still here would only recurse.
+        if (typeof getOwnPropertyDescriptor(G, name)?.get === 'function') throw makeError('RUNTIME_ERROR', `${name} is not available`);
+        return G[name];
+      },
+      set(value: unknown): void {
+        defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
+      },
+    });
+  }
+
   // ---- timers: host timers, capped and all cleared when the call ends ----
   const timers = new Map<number, () => unknown>();
   let nextTimerId = 1;
@@ -193,7 +210,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   async function fetch(resource: unknown, init?: { method?: unknown; headers?: unknown; body?: unknown }): Promise<unknown> {
-    // There is no URL class in the context (naming it was a ReferenceError): a URL-like object's string is its href.
+    // A URL (or any object) is taken as its string, a URL's href; no URL class is loaded for a string.
     const url = typeof resource === 'string' ? resource : String(resource);
     const options = init ?? {};
     const body = options.body;
@@ -231,12 +248,15 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   function describeThrown(thrown: unknown): { code: string; message: string } {
     try {
       if (typeof thrown === 'object' && thrown !== null) {
-        const code = apply(weakGet, bridgeErrorCodes, [thrown]) as string | undefined;
+        const bridgeCode = apply(weakGet, bridgeErrorCodes, [thrown]) as string | undefined;
+        // The function asks for a retry (an API answered 503): the step retries it with the same ctx.idempotencyKey.
+        const retryable = (thrown as { retryable?: unknown }).retryable === true;
+        const code = retryable ? 'RETRYABLE_ERROR' : (bridgeCode ?? 'RUNTIME_ERROR');
         const message = (thrown as { message?: unknown }).message;
         const name = (thrown as { name?: unknown }).name;
         if (typeof message === 'string') {
-          const prefix = typeof name === 'string' && name !== '' && code === undefined ? `${name}: ` : '';
-          return { code: code ?? 'RUNTIME_ERROR', message: prefix + message };
+          const prefix = typeof name === 'string' && name !== '' && (bridgeCode === undefined || retryable) ? `${name}: ` : '';
+          return { code, message: prefix + message };
         }
         return { code: 'RUNTIME_ERROR', message: `a non-Error value was thrown: ${show(thrown)}` };
       }
@@ -287,7 +307,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
   }
 
   function start(factory: unknown, bootJson: string): void {
-    const boot = parse(bootJson) as { input: unknown; trigger: unknown; maxOutputChars: number };
+    const boot = parse(bootJson) as { input: unknown; trigger: unknown; idempotencyKey: string; maxOutputChars: number };
     const ctx = freeze({
       log: logTo('log'),
       getConfig(key: unknown): string | undefined {
@@ -297,6 +317,7 @@ export function sandboxPrelude(hostCall: (request: string) => string): PreludeHa
       fetch,
       directory,
       trigger: boot.trigger,
+      idempotencyKey: boot.idempotencyKey,
     });
     const run = async (): Promise<unknown> => {
       const module = { exports: {} as Record<string, unknown> };

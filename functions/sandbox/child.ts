@@ -18,6 +18,10 @@ import { DIRECTORY_METHODS, type DirectoryMethod, type FunctionError, type Funct
 
 const PRELUDE = new vm.Script(`'use strict';(${sandboxPrelude.toString()})`, { filename: 'idflow-prelude.js' });
 const WEB_GLOBALS = new vm.Script(`'use strict';(${installWebGlobals.toString()})()`, { filename: 'idflow-web-globals.js' });
+/** functions/sandbox/url.ts bundled (whatwg-url), put here as text by process.ts when it bundles this file. */
+declare const IDFLOW_URL_SCRIPT: string;
+/** Compiled at the first call that uses URL: a process whose function never does skips parsing ~300 KB. */
+let urlScript: vm.Script | undefined;
 /** Running any script drains the context's microtask queue afterwards, within the script's timeout. */
 const DRAIN = new vm.Script('void 0', { filename: 'idflow-drain.js' });
 /**
@@ -27,7 +31,14 @@ const DRAIN = new vm.Script('void 0', { filename: 'idflow-drain.js' });
  */
 const PUMP_INTERVAL_MS = 10;
 /** Codes an error raised inside the context may carry; anything else there is a RUNTIME_ERROR. */
-const CODES_FROM_CONTEXT = new Set<string>(['RUNTIME_ERROR', 'NETWORK_DENIED', 'OUTPUT_NOT_JSON', 'OUTPUT_TOO_LARGE', 'SANDBOX_FAILURE']);
+const CODES_FROM_CONTEXT = new Set<string>([
+  'RUNTIME_ERROR',
+  'NETWORK_DENIED',
+  'RETRYABLE_ERROR',
+  'OUTPUT_NOT_JSON',
+  'OUTPUT_TOO_LARGE',
+  'SANDBOX_FAILURE',
+]);
 
 let loaded: { hash: string; script: vm.Script } | undefined;
 let current: Invocation | undefined;
@@ -100,8 +111,9 @@ class Invocation {
 
   /** Runs the function; separate from the constructor so that `current` is this call while it runs. */
   begin(): void {
-    const { inputJson, triggerJson, limits } = this.run;
-    this.handle.start(this.factory, `{"input":${inputJson},"trigger":${triggerJson},"maxOutputChars":${limits.maxOutputBytes}}`);
+    const { inputJson, triggerJson, idempotencyKey, limits } = this.run;
+    const boot = `{"input":${inputJson},"trigger":${triggerJson},"idempotencyKey":${JSON.stringify(idempotencyKey)},"maxOutputChars":${limits.maxOutputBytes}}`;
+    this.handle.start(this.factory, boot);
     this.drain();
   }
 
@@ -135,6 +147,8 @@ class Invocation {
           return this.fetch(call.request);
         case 'directory':
           return this.directory(call.method, call.args);
+        case 'installUrl':
+          return this.installUrl();
         case 'done':
           this.done(call);
           return reply.value(null);
@@ -144,6 +158,22 @@ class Invocation {
     } catch {
       return reply.error('SANDBOX_FAILURE', 'the bridge call failed');
     }
+  }
+
+  /**
+   * Evaluates the URL script in the context, from inside it (the function touched URL or
+   * URLSearchParams): the nested evaluation runs under the drain's watchdog, and the context's
+   * microtasks are not run by it, since they are already running.
+   */
+  private installUrl(): string {
+    urlScript ??= new vm.Script(IDFLOW_URL_SCRIPT, { filename: 'idflow-url.js' });
+    try {
+      urlScript.runInContext(this.context);
+    } catch {
+      // What it threw is the context's and is not looked at: the function replaced a built-in the script needs.
+      return reply.error('RUNTIME_ERROR', 'URL and URLSearchParams could not be set up: was a built-in they use replaced?');
+    }
+    return reply.value(null);
   }
 
   private log(text: string): void {

@@ -7,6 +7,7 @@
  * its own timeout only: the pool grows up to MAX_PROCESSES and queues beyond that.
  */
 import type { JsonValue } from '../../core/json.js';
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { compileFunction, FunctionCompileError, hashOf } from '../compile.js';
 import { createGuardedFetch } from '../network/fetch.js';
@@ -27,6 +28,8 @@ import {
 
 export const MAX_PROCESSES = Math.max(4, 2 * availableParallelism());
 const COMPILE_CACHE_SIZE = 256;
+/** What an API takes as an Idempotency-Key header value. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** An idle process not used for this long is stopped (each holds ~45 MB); the blank spare stays. */
 export const IDLE_PROCESS_MS = 60_000;
 /** In a full pool, a process idle this long gives its place to the blank spare. */
@@ -131,6 +134,8 @@ export class FunctionSandbox {
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 0) throw new RequestError('INVALID_REQUEST', `limits.${name} must be a non-negative integer`);
     }
+    if (request.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(request.idempotencyKey))
+      throw new RequestError('INVALID_REQUEST', 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces');
     const secrets = Object.entries(request.secrets ?? {});
     if (!secrets.every(([, value]) => typeof value === 'string'))
       throw new RequestError('INVALID_REQUEST', 'every secret must be a string');
@@ -149,6 +154,7 @@ export class FunctionSandbox {
       compiled: await this.compiledOf(request),
       inputJson: jsonOf(request.input, 'input'),
       triggerJson: request.trigger === undefined ? 'null' : jsonOf(request.trigger, 'trigger'),
+      idempotencyKey: request.idempotencyKey ?? randomUUID(),
       secrets,
       limits,
       timeoutMs,

@@ -45,6 +45,7 @@ export interface ValidRun {
   compiled: CompiledFunction;
   inputJson: string;
   triggerJson: string;
+  idempotencyKey: string;
   secrets: [string, string][];
   limits: FunctionLimits;
   timeoutMs: number;
@@ -59,13 +60,41 @@ export interface ValidRun {
 
 let childBundle: Promise<string> | undefined;
 
-/** child.ts bundled into one ESM file (built at first use, cached by content), so a sandbox runs without tsx. */
+/** A file of this folder, as TypeScript (run with tsx) or as compiled JavaScript. */
+function sourceFile(name: string): string {
+  const found = [join(HERE, `${name}.ts`), join(HERE, `${name}.js`)].find((file) => existsSync(file));
+  if (!found) throw new Error(`functions/sandbox/${name}.ts not found in ${HERE}`);
+  return found;
+}
+
+/**
+ * url.ts with whatwg-url and its dependencies as one classic script for a vm context: no module
+ * system, no Node built-ins (platform neutral; tr46 asks for the npm package "punycode/").
+ */
+async function urlScript(): Promise<string> {
+  const result = await build({
+    entryPoints: [sourceFile('url')],
+    bundle: true,
+    platform: 'neutral',
+    mainFields: ['main'],
+    format: 'iife',
+    target: 'node20',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+  return result.outputFiles[0]?.text ?? '';
+}
+
+/**
+ * child.ts bundled into one ESM file (built at first use, cached by content), so a sandbox runs
+ * without tsx; the URL script is in it as the text constant IDFLOW_URL_SCRIPT.
+ */
 export function childBundlePath(): Promise<string> {
   childBundle ??= (async () => {
-    const entry = [join(HERE, 'child.ts'), join(HERE, 'child.js')].find((file) => existsSync(file));
-    if (!entry) throw new Error(`functions/sandbox/child.ts not found in ${HERE}`);
     const result = await build({
-      entryPoints: [entry],
+      entryPoints: [sourceFile('child')],
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -73,6 +102,7 @@ export function childBundlePath(): Promise<string> {
       write: false,
       logLevel: 'silent',
       legalComments: 'none',
+      define: { IDFLOW_URL_SCRIPT: JSON.stringify(await urlScript()) },
     });
     const text = result.outputFiles[0]?.text ?? '';
     const directory = join(tmpdir(), 'idflow-functions-sandbox');
@@ -193,6 +223,7 @@ export class SandboxProcess {
       code: this.loaded ? undefined : run.compiled.code,
       inputJson: run.inputJson,
       triggerJson: run.triggerJson,
+      idempotencyKey: run.idempotencyKey,
       secrets: run.secrets,
       limits: run.limits,
       timeoutMs: run.timeoutMs,

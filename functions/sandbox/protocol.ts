@@ -16,6 +16,7 @@ export interface RunMessage {
   inputJson: string;
   /** "null" when there is no trigger. */
   triggerJson: string;
+  idempotencyKey: string;
   secrets: [string, string][];
   limits: FunctionLimits;
   timeoutMs: number;

@@ -1,7 +1,8 @@
 /**
- * Web globals a function author reaches for — `btoa`/`atob`, `TextEncoder`/`TextDecoder` (UTF-8)
- * and `URLSearchParams` — written in plain JavaScript and evaluated INSIDE each fresh context
- * (like bridge.ts's prelude), so they belong to the sandbox's realm and lend it no host object.
+ * Web globals a function author reaches for — `btoa`/`atob` and `TextEncoder`/`TextDecoder`
+ * (UTF-8) — written in plain JavaScript and evaluated INSIDE each fresh context (like bridge.ts's
+ * prelude), so they belong to the sandbox's realm and lend it no host object. (`URL` and
+ * `URLSearchParams` are whatwg-url's: see url.ts.)
  *
  * Like the prelude, `installWebGlobals` is never called in the host: child.ts evaluates its
  * source text in the context, so it must use nothing from its module.
@@ -77,13 +78,42 @@ export function installWebGlobals(): void {
     }
   }
 
+  /** The labels of UTF-8 in the Encoding Standard; any other encoding is a RangeError, as in browsers. */
+  const UTF8_LABELS = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
+
   class TextDecoder {
+    readonly #fatal: boolean;
+    readonly #ignoreBOM: boolean;
+
+    constructor(label: unknown = 'utf-8', options?: { fatal?: unknown; ignoreBOM?: unknown }) {
+      if (!UTF8_LABELS.includes(String(label).trim().toLowerCase()))
+        throw new RangeError(`TextDecoder: the encoding "${String(label)}" is not supported (UTF-8 only)`);
+      this.#fatal = Boolean(options?.fatal);
+      this.#ignoreBOM = Boolean(options?.ignoreBOM);
+    }
+
     get encoding(): string {
       return 'utf-8';
     }
 
-    /** The WHATWG UTF-8 decoder: each maximal invalid subsequence becomes one U+FFFD; a leading BOM is dropped. */
+    get fatal(): boolean {
+      return this.#fatal;
+    }
+
+    get ignoreBOM(): boolean {
+      return this.#ignoreBOM;
+    }
+
+    /**
+     * The WHATWG UTF-8 decoder: each maximal invalid subsequence becomes one U+FFFD (a TypeError
+     * when `fatal`); a leading BOM is dropped unless `ignoreBOM`.
+     */
     decode(input?: ArrayBuffer | ArrayBufferView): string {
+      const fatal = this.#fatal;
+      const replacement = (): string => {
+        if (fatal) throw new TypeError('TextDecoder: the data is not valid UTF-8');
+        return '\ufffd';
+      };
       const bytes =
         input === undefined
           ? new Uint8Array(0)
@@ -96,7 +126,7 @@ export function installWebGlobals(): void {
       let code = 0;
       let lower = 0x80;
       let upper = 0xbf;
-      let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+      let i = !this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
       while (i < bytes.length) {
         const byte = bytes[i];
         if (needed === 0) {
@@ -111,13 +141,13 @@ export function installWebGlobals(): void {
             [needed, code] = [3, byte & 0x07];
             if (byte === 0xf0) lower = 0x90;
             if (byte === 0xf4) upper = 0x8f;
-          } else out += '\ufffd';
+          } else out += replacement();
           continue;
         }
         if (byte < lower || byte > upper) {
           // Not a continuation here: the sequence so far is one U+FFFD, and this byte starts afresh.
           [needed, seen, code, lower, upper] = [0, 0, 0, 0x80, 0xbf];
-          out += '\ufffd';
+          out += replacement();
           continue;
         }
         [lower, upper] = [0x80, 0xbf];
@@ -128,102 +158,7 @@ export function installWebGlobals(): void {
           [needed, seen, code] = [0, 0, 0];
         }
       }
-      return needed > 0 ? `${out}\ufffd` : out;
-    }
-  }
-
-  /** application/x-www-form-urlencoded, as URLSearchParams serializes it. */
-  const formEncode = (text: string): string =>
-    encodeURIComponent(text)
-      .replace(/[!'()~]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`)
-      .replace(/%20/g, '+');
-  const formDecode = (text: string): string => {
-    try {
-      return decodeURIComponent(text.replace(/\+/g, ' '));
-    } catch {
-      return text.replace(/\+/g, ' ');
-    }
-  };
-
-  class URLSearchParams {
-    #pairs: [string, string][] = [];
-
-    constructor(init?: string | Record<string, unknown> | Iterable<readonly [unknown, unknown]>) {
-      if (typeof init === 'string') {
-        for (const part of (init.startsWith('?') ? init.slice(1) : init).split('&')) {
-          if (!part) continue;
-          const at = part.indexOf('=');
-          this.#pairs.push(at < 0 ? [formDecode(part), ''] : [formDecode(part.slice(0, at)), formDecode(part.slice(at + 1))]);
-        }
-      } else if (init !== null && typeof init === 'object') {
-        const iterable = (init as { [Symbol.iterator]?: unknown })[Symbol.iterator];
-        const pairs = typeof iterable === 'function' ? [...(init as Iterable<readonly [unknown, unknown]>)] : Object.entries(init);
-        for (const pair of pairs) {
-          if (pair.length !== 2) throw new TypeError('URLSearchParams: each pair needs a name and a value');
-          this.#pairs.push([String(pair[0]), String(pair[1])]);
-        }
-      }
-    }
-
-    get size(): number {
-      return this.#pairs.length;
-    }
-
-    append(name: unknown, value: unknown): void {
-      this.#pairs.push([String(name), String(value)]);
-    }
-
-    delete(name: unknown): void {
-      this.#pairs = this.#pairs.filter(([key]) => key !== String(name));
-    }
-
-    get(name: unknown): string | null {
-      return this.#pairs.find(([key]) => key === String(name))?.[1] ?? null;
-    }
-
-    getAll(name: unknown): string[] {
-      return this.#pairs.filter(([key]) => key === String(name)).map(([, value]) => value);
-    }
-
-    has(name: unknown): boolean {
-      return this.#pairs.some(([key]) => key === String(name));
-    }
-
-    /** Replaces the first pair of this name and drops the others; appends when there is none. */
-    set(name: unknown, value: unknown): void {
-      const key = String(name);
-      const at = this.#pairs.findIndex(([candidate]) => candidate === key);
-      if (at < 0) return this.append(key, value);
-      this.#pairs[at] = [key, String(value)];
-      this.#pairs = this.#pairs.filter(([candidate], index) => candidate !== key || index === at);
-    }
-
-    sort(): void {
-      this.#pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    }
-
-    forEach(callback: (value: string, name: string, params: URLSearchParams) => void): void {
-      for (const [name, value] of this.#pairs) callback(value, name, this);
-    }
-
-    *entries(): IterableIterator<[string, string]> {
-      for (const [name, value] of this.#pairs) yield [name, value];
-    }
-
-    *keys(): IterableIterator<string> {
-      for (const [name] of this.#pairs) yield name;
-    }
-
-    *values(): IterableIterator<string> {
-      for (const [, value] of this.#pairs) yield value;
-    }
-
-    [Symbol.iterator](): IterableIterator<[string, string]> {
-      return this.entries();
-    }
-
-    toString(): string {
-      return this.#pairs.map(([name, value]) => `${formEncode(name)}=${formEncode(value)}`).join('&');
+      return needed > 0 ? out + replacement() : out;
     }
   }
 
@@ -234,5 +169,4 @@ export function installWebGlobals(): void {
   define('atob', atob);
   define('TextEncoder', TextEncoder);
   define('TextDecoder', TextDecoder);
-  define('URLSearchParams', URLSearchParams);
 }
