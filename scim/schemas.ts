@@ -98,19 +98,13 @@ export function resourceTypes(base: string): JsonObject[] {
   ];
 }
 
-export interface ServiceLimits {
-  maxResults: number;
-  maxOperations: number;
-  maxPayloadSize: number;
-}
-
-export function serviceProviderConfig(base: string, limits: ServiceLimits): JsonObject {
+/** What the service supports; `maxResults` is the largest page a list answers. */
+export function serviceProviderConfig(base: string, maxResults: number): JsonObject {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/idflow/idflow/blob/main/docs/connectors.md',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-    filter: { supported: true, maxResults: limits.maxResults },
+    filter: { supported: true, maxResults },
     changePassword: { supported: false },
     sort: { supported: false },
     etag: { supported: true },

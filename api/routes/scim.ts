@@ -18,9 +18,8 @@ import {
 } from '../../scim/document.js';
 import { asScimError, ScimError, scimErrorBody } from '../../scim/errors.js';
 import { ScimGroups } from '../../scim/groups.js';
-import { MAX_PATCH_OPERATIONS } from '../../scim/patch.js';
 import { listResponse, MAX_PAGE_SIZE, parseListQuery, parseProjection, type ListQuery } from '../../scim/resources.js';
-import { resourceTypes, schemaResources, SEARCH_REQUEST_SCHEMA, serviceProviderConfig } from '../../scim/schemas.js';
+import { LIST_RESPONSE_SCHEMA, resourceTypes, schemaResources, SEARCH_REQUEST_SCHEMA, serviceProviderConfig } from '../../scim/schemas.js';
 import { ScimUsers, type ScimContext } from '../../scim/users.js';
 import { formatBytes } from '../byte-size.js';
 import { SCIM_ROUTES } from '../scopes.js';
@@ -124,15 +123,13 @@ export const scimRoutes: FastifyPluginAsync<{ engine: Engine }> = async (parent,
       const groups = async (request: FastifyRequest) => new ScimGroups(await contextOf(request));
       const json = (reply: FastifyReply, body: JsonObject) => reply.type(MEDIA_TYPE).send(body);
       const listOf = (resources: JsonObject[]): JsonObject => ({
-        schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+        schemas: [LIST_RESPONSE_SCHEMA],
         totalResults: resources.length,
         startIndex: 1,
         itemsPerPage: resources.length,
         Resources: resources,
       });
-      const limits = { maxResults: MAX_PAGE_SIZE, maxOperations: MAX_PATCH_OPERATIONS, maxPayloadSize: SCIM_BODY_LIMIT_BYTES };
-
-      app.get('/ServiceProviderConfig', async (request, reply) => json(reply, serviceProviderConfig(baseOf(request), limits)));
+      app.get('/ServiceProviderConfig', async (request, reply) => json(reply, serviceProviderConfig(baseOf(request), MAX_PAGE_SIZE)));
       app.get('/ResourceTypes', async (request, reply) => json(reply, listOf(resourceTypes(baseOf(request)))));
       app.get('/ResourceTypes/:id', { schema: { params: byId } }, async (request, reply) => {
         const found = resourceTypes(baseOf(request)).find((type) => type.id === request.params.id);
