@@ -27,6 +27,7 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'functions:run': "run functions by hand and their test cases: the output can carry the function's secrets",
   'metrics:read':
     'read the Prometheus metrics: counts and latencies by event type, automation, step type and route; never data, ids or tokens',
+  scim: 'push people and groups over SCIM 2.0 (/scim/v2): writes users and group grants, whose events run automations',
 };
 
 export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
@@ -49,6 +50,25 @@ export const DEV_ROUTES = {
   slack: { method: 'POST', url: '/v1/dev/slack/api/:method', access: 'loopback' },
   outbox: { method: 'GET', url: '/v1/outbox', access: 'runs:read' },
 } as const;
+
+/** The SCIM service's routes (api/routes/scim.ts), all under /scim/v2 and all for the `scim` scope. */
+export const SCIM_ROUTES = [
+  'GET /scim/v2/ServiceProviderConfig',
+  'GET /scim/v2/ResourceTypes',
+  'GET /scim/v2/ResourceTypes/:id',
+  'GET /scim/v2/Schemas',
+  'GET /scim/v2/Schemas/:id',
+  'POST /scim/v2/.search',
+  ...['Users', 'Groups'].flatMap((type) => [
+    `GET /scim/v2/${type}`,
+    `POST /scim/v2/${type}`,
+    `POST /scim/v2/${type}/.search`,
+    `GET /scim/v2/${type}/:id`,
+    `PUT /scim/v2/${type}/:id`,
+    `PATCH /scim/v2/${type}/:id`,
+    `DELETE /scim/v2/${type}/:id`,
+  ]),
+] as const;
 
 /** Writing any kind of document: the route admits these, then each document needs its own (documentScopes). */
 const ANY_DOCUMENT_WRITE: readonly Scope[] = ['definitions:write', 'functions:write', 'directory:write'];
@@ -108,6 +128,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'PUT /v1/sources/:name/secrets/:key': ['definitions:write'],
   'DELETE /v1/sources/:name/secrets/:key': ['definitions:write'],
   'GET /v1/audit': ['admin'],
+  // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
+  ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),
   // Mounted by idflow dev only (DEV_ROUTES above).
   ...Object.fromEntries(
     Object.values(DEV_ROUTES).map(({ method, url, access }) => [`${method} ${url}`, access === 'loopback' ? access : [access]]),
@@ -187,6 +209,7 @@ export function documentScopes(document: LoadedDocument, reach: FunctionOutputRe
     case 'Function':
       return ['functions:write'];
     case 'Directory':
+    case 'ScimService':
       return ['directory:write'];
     case 'EventSource':
       return ['definitions:write', ...sourceEffectScopes(document.spec)];

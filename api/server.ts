@@ -21,6 +21,7 @@ import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { scimRoutes } from './routes/scim.js';
 import { sourceRoutes } from './routes/sources.js';
 
 export interface ApiServerOptions {
@@ -87,6 +88,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });
+  await app.register(scimRoutes, { engine: options.engine });
   await app.register(sourceRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());

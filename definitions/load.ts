@@ -20,10 +20,12 @@ import { DOCUMENT_SCHEMAS, type AutomationSpec, type DefinitionSpec } from './sc
 import type { WebhookSpec } from '../integrations/webhooks/document.js';
 import type { EventSourceSpec } from '../sources/document.js';
 import { compileMappingExpression } from '../sources/mapping.js';
+import type { ScimServiceSpec } from '../scim/document.js';
 
 export type LoadedDocument =
   | { kind: 'Automation'; name: string; spec: AutomationSpec; file: string; line: number }
   | { kind: 'Webhook'; name: string; spec: WebhookSpec; file: string; line: number }
+  | { kind: 'ScimService'; name: string; spec: ScimServiceSpec; file: string; line: number }
   /** `source` is the TypeScript module the document's `file` names, found among the files given. */
   | { kind: 'Function'; name: string; spec: FunctionSpec; file: string; line: number; source: SourceFile }
   | { kind: 'Directory'; spec: DirectoryDocument; file: string; line: number; locate(path: Path, message: string): DefinitionError }
@@ -183,7 +185,7 @@ function parseFiles(files: SourceFile[]): {
         errors.push(
           locator.error(
             [],
-            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory" or "kind: EventSource"',
+            'expected a mapping with "kind: Automation", "kind: Webhook", "kind: Function", "kind: Directory", "kind: EventSource" or "kind: ScimService"',
           ),
         );
         continue;
@@ -206,12 +208,12 @@ function parseFiles(files: SourceFile[]): {
         errors.push(
           locator.error(
             ['kind'],
-            `expected kind "Automation", "Webhook", "Function", "Directory" or "EventSource", got ${JSON.stringify(kind ?? null)}`,
+            `expected kind "Automation", "Webhook", "Function", "Directory", "EventSource" or "ScimService", got ${JSON.stringify(kind ?? null)}`,
           ),
         );
         continue;
       }
-      const schema = DOCUMENT_SCHEMAS[kind];
+      const schema = DOCUMENT_SCHEMAS[kind as keyof typeof DOCUMENT_SCHEMAS];
       const result = schema.safeParse(raw);
       if (!result.success) {
         // Step `with` blocks are validated per step type below, where templates are understood.
@@ -344,6 +346,8 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
     } else if (entry.spec.kind === 'EventSource') {
       errors.push(...checkEventSource(entry.spec, entry.locator));
       documents.push({ kind: 'EventSource', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
+    } else if (entry.spec.kind === 'ScimService') {
+      documents.push({ kind: 'ScimService', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line });
     } else if (entry.spec.kind === 'Function') {
       const { locator } = entry;
       const path = posix.normalize(posix.join(posix.dirname(entry.file.replaceAll('\\', '/')), entry.spec.file));

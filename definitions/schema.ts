@@ -12,6 +12,7 @@ import { TriggerSchema } from '../triggers/schema.js';
 import { FunctionSchema, type FunctionSpec } from '../functions/document.js';
 import { WebhookSchema, type WebhookSpec } from '../integrations/webhooks/document.js';
 import { EventSourceSchema, type EventSourceSpec } from '../sources/document.js';
+import { ScimServiceSchema, type ScimServiceSpec } from '../scim/document.js';
 import { MAX_STEPS } from './limits.js';
 
 export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
@@ -68,7 +69,7 @@ export const AutomationSchema = z
 
 export type AutomationSpec = z.output<typeof AutomationSchema>;
 export type StepSpec = z.output<typeof StepSpecSchema>;
-export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument | EventSourceSpec;
+export type DefinitionSpec = AutomationSpec | WebhookSpec | FunctionSpec | DirectoryDocument | EventSourceSpec | ScimServiceSpec;
 
 /** A spec read back from the store: it was validated by AutomationSchema when it was applied. */
 export function storedAutomationSpec(spec: JsonObject): AutomationSpec {
@@ -81,6 +82,7 @@ export const DOCUMENT_SCHEMAS = {
   Function: FunctionSchema,
   Directory: DirectoryDocumentSchema,
   EventSource: EventSourceSchema,
+  ScimService: ScimServiceSchema,
 } as const;
 
 /**
@@ -97,7 +99,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     .min(1)
     .max(MAX_STEPS);
   const automation = AutomationSchema.extend({ steps });
-  const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema, EventSourceSchema]);
+  const document = z.union([automation, WebhookSchema, FunctionSchema, DirectoryDocumentSchema, EventSourceSchema, ScimServiceSchema]);
   const toSchema = (schema: z.ZodType, title: string): object => ({
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     title,
@@ -108,6 +110,7 @@ export function definitionJsonSchemas(): Record<string, object> {
     'directory.schema.json': toSchema(DirectoryDocumentSchema, 'idflow Directory'),
     'function.schema.json': toSchema(FunctionSchema, 'idflow Function'),
     'event-source.schema.json': toSchema(EventSourceSchema, 'idflow EventSource'),
+    'scim-service.schema.json': toSchema(ScimServiceSchema, 'idflow ScimService'),
     'idflow.schema.json': toSchema(document, 'idflow definition document'),
   };
 }

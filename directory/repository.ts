@@ -39,6 +39,8 @@ export interface DirectoryOps {
   getUserByEmail(email: string): Promise<User | undefined>;
   listUsers(query?: UserQuery): Promise<User[]>;
   putUser(user: User): Promise<void>;
+  /** Removes the person's record only: what refers to them (grants, accounts, tasks) is the caller's to handle. */
+  deleteUser(id: string): Promise<void>;
 
   getApp(id: string): Promise<App | undefined>;
   getAppBySlug(slug: string): Promise<App | undefined>;
@@ -49,6 +51,8 @@ export interface DirectoryOps {
   getEntitlementBySlug(appId: string, slug: string): Promise<Entitlement | undefined>;
   listEntitlements(appId?: string): Promise<Entitlement[]>;
   putEntitlement(entitlement: Entitlement): Promise<void>;
+  /** Removes the entitlement's record only: revoke its grants first. */
+  deleteEntitlement(id: string): Promise<void>;
 
   getGrant(userId: string, entitlementId: string): Promise<Grant | undefined>;
   listGrants(filter: { userId?: string; entitlementId?: string }): Promise<Grant[]>;

@@ -100,6 +100,8 @@ export interface Entitlement {
   app: string;
   slug: string;
   displayName: string;
+  /** The id a SCIM client knows the group by, for entitlements it pushed (scim/groups.ts). */
+  externalId?: string;
 }
 
 export interface Grant {

@@ -63,6 +63,7 @@ const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> 
   Function: 1,
   Automation: 2,
   EventSource: 3,
+  ScimService: 4,
 };
 /**
  * Temporal refuses a workflow start whose input payloads exceed 2 MiB (dynamic config

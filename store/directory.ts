@@ -83,6 +83,10 @@ function directoryOps(db: Db): DirectoryOps {
         .execute();
     },
 
+    async deleteUser(id) {
+      await db.deleteFrom('dir_users').where('id', '=', id).execute();
+    },
+
     async getApp(id) {
       return parse<App>(await db.selectFrom('dir_apps').select('data').where('id', '=', id).executeTakeFirst(), `dir_apps ${id}`);
     },
@@ -131,6 +135,10 @@ function directoryOps(db: Db): DirectoryOps {
         .values({ id: entitlement.id, app_id: entitlement.appId, slug: entitlement.slug, data: data(entitlement) })
         .onConflict((c) => c.column('id').doUpdateSet({ app_id: entitlement.appId, slug: entitlement.slug, data: data(entitlement) }))
         .execute();
+    },
+
+    async deleteEntitlement(id) {
+      await db.deleteFrom('dir_entitlements').where('id', '=', id).execute();
     },
 
     async getGrant(userId, entitlementId) {

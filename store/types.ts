@@ -6,7 +6,7 @@ import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
-export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource';
+export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource' | 'ScimService';
 
 export interface DefinitionVersion {
   kind: DefinitionKind;
@@ -161,7 +161,9 @@ export type Scope =
   /** Run functions by hand (POST /v1/functions/:name/runs and tests). */
   | 'functions:run'
   /** Scrape GET /metrics (Prometheus). */
-  | 'metrics:read';
+  | 'metrics:read'
+  /** A SCIM client (Okta, Entra ID) pushing people and groups to /scim/v2, and nothing else. */
+  | 'scim';
 
 export interface TokenInfo {
   name: string;

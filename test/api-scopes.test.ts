@@ -48,7 +48,7 @@ async function openApiRoutes(): Promise<string[]> {
 /** docs/api.md's route table: `| \`METHOD /path\` ... | access | ...`. */
 async function documentedAccess(): Promise<Map<string, string>> {
   const docs = await readFile(new URL('../docs/api.md', import.meta.url), 'utf8');
-  const rows = [...docs.matchAll(/^\| `((?:GET|POST|PUT|DELETE) \/\S*)`[^|]*\| ([^|]+) \|/gm)];
+  const rows = [...docs.matchAll(/^\| `((?:GET|POST|PUT|PATCH|DELETE) \/\S*)`[^|]*\| ([^|]+) \|/gm)];
   return new Map(rows.map(([, route, access]) => [route, access.trim()]));
 }
 
@@ -129,11 +129,21 @@ describe('the declared scope of every route', () => {
           assert.equal((await request(headers)).statusCode, 404, `${route} takes no token`);
         continue;
       }
+      // SCIM clients read SCIM's error shape (RFC 7644 §3.12) with the same status and message.
+      const scim = pattern.startsWith('/scim/v2/');
+      const refusal = (response: Awaited<ReturnType<typeof request>>) => {
+        const body = response.json();
+        return scim
+          ? { code: body.status === '401' ? 'UNAUTHORIZED' : 'FORBIDDEN', message: body.detail, schemas: body.schemas }
+          : { ...body.error, schemas: undefined };
+      };
+      const scimSchemas = scim ? ['urn:ietf:params:scim:api:messages:2.0:Error'] : undefined;
       for (const [what, headers, message] of unauthenticated) {
         const response = await request(headers);
         assert.equal(response.statusCode, 401, `${route} with ${what}: ${response.body}`);
-        assert.equal(response.json().error.code, 'UNAUTHORIZED');
-        assert.match(response.json().error.message, message);
+        assert.equal(refusal(response).code, 'UNAUTHORIZED');
+        assert.deepEqual(refusal(response).schemas, scimSchemas);
+        assert.match(refusal(response).message, message);
       }
       for (const scope of SCOPES) {
         const response = await request(bearer(token(scope)));
@@ -145,11 +155,10 @@ describe('the declared scope of every route', () => {
           );
         else {
           assert.equal(response.statusCode, 403, `${route} with ${scope} is refused: ${response.body}`);
-          assert.deepEqual(response.json(), {
-            error: {
-              code: 'FORBIDDEN',
-              message: `token "only-${scope}" lacks the scope ${access.length === 1 ? `"${access[0]}"` : `(any one of) ${access.map((s) => `"${s}"`).join(', ')}`}`,
-            },
+          assert.deepEqual(refusal(response), {
+            code: 'FORBIDDEN',
+            message: `token "only-${scope}" lacks the scope ${access.length === 1 ? `"${access[0]}"` : `(any one of) ${access.map((s) => `"${s}"`).join(', ')}`}`,
+            schemas: scimSchemas,
           });
         }
         checked++;
