@@ -64,6 +64,17 @@ export async function callFunction(
   return result;
 }
 
+/** A successful call as step output: `output` is what the function returned, beside which version ran and its logs. */
+export function functionCallOutput(result: FunctionCallOutcome): JsonObject {
+  return {
+    output: result.output ?? null,
+    function: result.function,
+    version: result.version,
+    logs: result.logs,
+    durationMs: result.durationMs,
+  };
+}
+
 export const callFunctionStep = defineActivityStep({
   type: 'call_function',
   description: 'Run a function (sandboxed TypeScript) with an input; its output becomes ctx.<step>.output.',
@@ -87,15 +98,7 @@ export const callFunctionStep = defineActivityStep({
     // Recorded once it succeeded: a retry after a crash returns this result rather than calling
     // again (a second Temporary Access Pass, a second ticket).
     return services.once(async () => {
-      const result = await callFunction(services, input.function, input.input);
-      const output: JsonObject = {
-        output: result.output ?? null,
-        function: result.function,
-        version: result.version,
-        logs: result.logs,
-        durationMs: result.durationMs,
-      };
-      return output;
+      return functionCallOutput(await callFunction(services, input.function, input.input));
     });
   },
 });

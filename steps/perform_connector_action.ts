@@ -13,7 +13,7 @@ import type { OwnedSecretRef } from '../core/secret-ref.js';
 import { z } from 'zod';
 import { connectors, type ResolvedConnectorAction } from '../integrations/connectors/types.js';
 import { webhooks } from '../integrations/webhooks/types.js';
-import { callFunction, heartbeating } from './call_function.js';
+import { callFunction, functionCallOutput, heartbeating } from './call_function.js';
 import { postToWebhook } from './run_webhook.js';
 import { defineActivityStep, type StepServices } from './types.js';
 
@@ -70,16 +70,7 @@ export const performConnectorActionStep = defineActivityStep({
       const { target, token } = resolved;
       if ('function' in target) {
         const lent: Record<string, OwnedSecretRef> = token ? { [APP_TOKEN_CONFIG]: token } : {};
-        const result = await callFunction(services, target.function, request, { lent });
-        const output: JsonObject = {
-          ...done,
-          output: result.output ?? null,
-          function: result.function,
-          version: result.version,
-          logs: result.logs,
-          durationMs: result.durationMs,
-        };
-        return output;
+        return { ...done, ...functionCallOutput(await callFunction(services, target.function, request, { lent })) };
       }
       const answer = await heartbeating(services, () => postToWebhook(target.webhook, request, services));
       return { ...done, output: answer.body, webhook: target.webhook, status: answer.status };
