@@ -19,6 +19,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { provisioningRoutes } from './routes/provisioning.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 
@@ -86,6 +87,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });
+  await app.register(provisioningRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

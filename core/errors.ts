@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
+  /** An app idflow acts on refused the request or answered with something idflow cannot use. */
+  BAD_GATEWAY: 502,
   /** Something idflow depends on (Temporal) failed for now: sending the same request again may succeed. */
   UNAVAILABLE: 503,
 } as const;

@@ -22,7 +22,9 @@ import { TriggerIndex } from '../triggers/trigger-index.js';
 import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
+import { OwnerSecrets } from '../functions/owner-secrets.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
+import { ProvisioningService } from '../provisioning/service.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
@@ -102,6 +104,10 @@ export class IdflowEngine implements Engine {
   readonly functions: FunctionService;
   /** Directory writes; their events reach ingest through the outbox. */
   readonly directory: DirectoryService;
+  /** Reconciles apps with the directory (the steps' provisioning runs in the workers). */
+  readonly provisioning: ProvisioningService;
+  /** Sealed secrets of apps (`app:<slug>`) and other owners that are not functions. */
+  readonly ownerSecrets: OwnerSecrets;
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
   /** Run records reconciled with Temporal when they say running. */
@@ -126,6 +132,16 @@ export class IdflowEngine implements Engine {
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
     this.functions = new FunctionService({ store: options.store, env: options.env ?? process.env, dataDir: options.dataDir });
+    const env = options.env ?? process.env;
+    this.ownerSecrets = new OwnerSecrets(options.store, { env, dataDir: options.dataDir });
+    // idflow directory reconcile reaches the app from this process: { env } tokens are read from its environment.
+    this.provisioning = ProvisioningService.create({
+      env,
+      store: options.store,
+      dataDir: options.dataDir,
+      directory: this.directory,
+      functions: this.functions,
+    });
   }
 
   /** Starts delivering directory events to the trigger pipeline (where the API runs). */

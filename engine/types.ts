@@ -9,6 +9,8 @@ import type { LoadedDocument } from '../definitions/load.js';
 import type { DefinitionError, SourceFile } from '../definitions/types.js';
 
 import type { FunctionService } from '../functions/service.js';
+import type { OwnerSecrets } from '../functions/owner-secrets.js';
+import type { ProvisioningService } from '../provisioning/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
 
@@ -80,6 +82,10 @@ export interface Engine {
   readonly directory: DirectoryService;
   /** Function versions, secrets and calls into the sandbox. */
   readonly functions: FunctionService;
+  /** Reconciles apps provisioned over SCIM with the directory. */
+  readonly provisioning: ProvisioningService;
+  /** Sealed secrets of apps (`app:<slug>`). */
+  readonly ownerSecrets: OwnerSecrets;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

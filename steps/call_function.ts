@@ -8,7 +8,7 @@
 import type { JsonObject } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
-import { StepError } from '../core/step-error.js';
+import { functionCallError } from '../functions/call-error.js';
 import { defineActivityStep } from './types.js';
 
 const schema = z
@@ -19,9 +19,6 @@ const schema = z
   .strict();
 
 const HEARTBEAT_EVERY_MS = 2_000;
-
-/** Failures of the sandbox itself (a process that could not start or died): worth a retry. */
-const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE']);
 
 export const callFunctionStep = defineActivityStep({
   type: 'call_function',
@@ -57,14 +54,7 @@ export const callFunctionStep = defineActivityStep({
         { function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length },
         'function called',
       );
-      if (!result.ok) {
-        const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
-        const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
-        throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
-          retryable: RETRYABLE_CODES.has(error.code),
-          details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
-        });
-      }
+      if (!result.ok) throw functionCallError(result);
       const output: JsonObject = {
         output: result.output ?? null,
         function: result.function,

@@ -9,6 +9,7 @@ import { grantEntitlementsStep } from './grant_entitlements.js';
 import { modifyDelegateStep } from './modify_delegate.js';
 import { modifyUserStatusStep } from './modify_user_status.js';
 import { performTaskActionStep } from './perform_task_action.js';
+import { reconcileAppStep } from './reconcile_app.js';
 import { removeAccessProfilesStep } from './remove_access_profiles.js';
 import { revokeEntitlementsStep } from './revoke_entitlements.js';
 import { runAutomationStep } from './run_automation.js';
@@ -33,6 +34,7 @@ const steps: StepType[] = [
   createAccountStep,
   performTaskActionStep,
   createCampaignStep,
+  reconcileAppStep,
 ];
 
 export const stepRegistry: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

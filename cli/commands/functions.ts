@@ -203,14 +203,14 @@ function printVersion(output: Output, version: FunctionVersionInfo, current?: nu
 }
 
 /** A secret's value from stdin, without its trailing newline; never from an argument (shell history). */
-async function readSecretValue(): Promise<string> {
+export async function readSecretValue(example = 'idflow secret set NAME KEY'): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('value (then Enter and Ctrl-D): ');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const value = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');
-  if (!value) throw new CliError('no value on stdin: pipe it in, e.g. `printf %s "$TOKEN" | idflow secret set NAME KEY`', 2);
+  if (!value) throw new CliError(`no value on stdin: pipe it in, e.g. \`printf %s "$TOKEN" | ${example}\``, 2);
   return value;
 }
 
