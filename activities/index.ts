@@ -38,7 +38,8 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
       message: error.message,
       type: error.code,
       nonRetryable: !error.retryable,
-      nextRetryDelay: error.retryAfterMs,
+      // Retry-After: 0 means now: Temporal refuses a zero delay (the step would fail), so the policy's backoff applies.
+      nextRetryDelay: error.retryAfterMs || undefined,
       details: error.details === undefined ? undefined : [error.details],
     });
   }
