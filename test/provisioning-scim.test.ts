@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +18,11 @@ import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
 import type { Account } from '../directory/types.js';
 import type { ReconcileReport } from '../provisioning/types.js';
-import type { RunRecord } from '../store/types.js';
+import type { RunRecord, Scope } from '../store/types.js';
 import { capturingLogger, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startScimProxy, type ScimProxy } from './helpers/scim-proxy.js';
 import { startScimServer, type ScimServer } from './helpers/scim-tools.js';
-import './helpers/store.js';
+import { readRows } from './helpers/store.js';
 import { until } from './helpers/worker-process.js';
 
 let app: ScimServer;
@@ -120,7 +121,10 @@ const accountOf = async (userId: string): Promise<Account | undefined> =>
 before(async () => {
   app = await startScimServer();
   proxy = await startScimProxy(app.url);
-  idflow = await startTestEngine({ env: { GITHUB_SCIM_TOKEN: app.token, OTHER_SCIM_TOKEN: WRONG_TOKEN }, logger: logs.logger });
+  idflow = await startTestEngine({
+    env: { GITHUB_SCIM_TOKEN: app.token, OTHER_SCIM_TOKEN: WRONG_TOKEN, IDFLOW_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
+    logger: logs.logger,
+  });
   await idflow.apply(await examples());
   await idflow.apply(
     [
@@ -128,11 +132,14 @@ before(async () => {
       manual('set-status', 'modify_user_status', '{ user: "{{ ctx.trigger.user }}", status: "{{ ctx.trigger.status }}" }'),
       manual('reconcile-github', 'reconcile_app', '{ app: github }'),
       manual('create-gitlab-account', 'create_account', '{ app: gitlab, user: "{{ ctx.trigger.user }}" }'),
+      manual('create-sealed-account', 'create_account', '{ app: github-sealed, user: "{{ ctx.trigger.user }}" }'),
       `
 kind: Directory
 apps:
   - slug: gitlab
     provisioning: { scim: { baseUrl: "${proxy.url}", token: { env: OTHER_SCIM_TOKEN } } }
+  - slug: github-sealed
+    provisioning: { scim: { baseUrl: "${proxy.url}", token: { secret: SCIM_TOKEN } } }
 `,
     ].join('\n---\n'),
   );
@@ -369,4 +376,46 @@ users:
   ]);
   assert.ok(everything.includes('u-4'), 'the check reads what the runs, the API and the logs hold');
   for (const token of [app.token, WRONG_TOKEN]) assert.ok(!everything.includes(token), 'a token leaked');
+});
+
+/** A request to the running API with a token of these scopes. */
+async function asToken(scopes: Scope[], method: string, path: string, body: object): Promise<Response> {
+  const token = await idflow.store.tokens.create(`t-${randomUUID()}`, scopes);
+  return fetch(`${process.env.IDFLOW_URL}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+test('reconciling needs directory:read, fixing the app directory:write', async () => {
+  const read = await asToken(['directory:read'], 'POST', '/v1/directory/apps/github/reconcile', {});
+  assert.equal(read.status, 200, await read.clone().text());
+  const refused = await asToken(['directory:read'], 'POST', '/v1/directory/apps/github/reconcile', { apply: true });
+  assert.equal(refused.status, 403);
+  assert.match(
+    ((await refused.json()) as { error: { message: string } }).error.message,
+    /reconcile with apply needs the scope "directory:write"/,
+  );
+  const notScim = await asToken(['directory:read'], 'POST', '/v1/directory/apps/slack/reconcile', {});
+  assert.equal(notScim.status, 400);
+});
+
+test('a sealed token: unset, the step says how to set it; set through the API, it is used, and stored only sealed', async () => {
+  const unset = await runManually('create-sealed-account', { user: 'u-4' });
+  assert.equal(unset.status, 'failed');
+  assert.equal(unset.steps[0]?.attempts, 1);
+  assert.match(
+    unset.steps[0]?.error ?? '',
+    /its SCIM token is the sealed secret SCIM_TOKEN, which is not set: printf %s "\$TOKEN" \| idflow directory secrets set github-sealed SCIM_TOKEN/,
+  );
+  const path = '/v1/directory/apps/github-sealed/secrets/SCIM_TOKEN';
+  assert.equal((await asToken(['directory:read'], 'PUT', path, { value: app.token })).status, 403);
+  assert.equal((await asToken(['directory:write'], 'PUT', path, { value: app.token })).status, 204);
+
+  const created = await runManually('create-sealed-account', { user: 'u-4' });
+  assert.equal(created.status, 'completed', created.error);
+  assert.equal((await usersOf('u-4')).length, 1);
+  const stored = JSON.stringify(await readRows(idflow.database, 'select * from function_secrets'));
+  assert.ok(stored.includes('app:github-sealed') && !stored.includes(app.token), 'the secret is stored sealed');
 });
