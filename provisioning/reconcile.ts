@@ -7,7 +7,7 @@
  */
 import { StepError } from '../core/step-error.js';
 import type { DirectoryOps } from '../directory/repository.js';
-import type { Account, App } from '../directory/types.js';
+import type { Account, App, Entitlement } from '../directory/types.js';
 import type { ScimUser } from '../integrations/scim/types.js';
 import { groupLabel, groupOf } from './connector.js';
 import type { ScimConnector } from './scim-connector.js';
@@ -57,6 +57,134 @@ function matchAccounts(users: ScimUser[], accounts: Account[]): Map<string, Scim
   return matches;
 }
 
+/** Both sides as read: the app's users, the directory's accounts in the app, and which user each account is. */
+interface Sides {
+  users: ScimUser[];
+  accounts: Account[];
+  /** User id → their account in the app. */
+  accountOf: Map<string, Account>;
+  /** Account id → its user in the app. */
+  matches: Map<string, ScimUser>;
+}
+
+/** Users only on one side, and accounts whose status the app's user does not follow. */
+function userDrift({ users, accounts, matches }: Sides): Drift[] {
+  const drift: Drift[] = [];
+  for (const account of accounts) {
+    const match = matches.get(account.id);
+    if (!match) {
+      if (isActiveAccount(account))
+        drift.push({ kind: 'onlyInDirectory', user: account.userId, account: account.id, username: account.username, fix: 'create' });
+    } else if (match.active !== isActiveAccount(account)) {
+      drift.push({
+        kind: 'statusDiffers',
+        user: account.userId,
+        account: account.id,
+        appUserId: match.id,
+        app: match.active ? 'active' : 'inactive',
+        directory: account.status,
+        fix: match.active ? 'deactivate' : 'activate',
+      });
+    }
+  }
+  const matched = new Set([...matches.values()].map((user) => user.id));
+  for (const user of users)
+    if (!matched.has(user.id) && user.active)
+      drift.push({ kind: 'onlyInApp', appUserId: user.id, userName: user.userName, fix: 'deactivate' });
+  return drift;
+}
+
+/** For each of the app's entitlements, its group's members against the grants of it. */
+async function memberDrift(
+  app: App,
+  connector: ScimConnector,
+  directory: DirectoryOps,
+  entitlements: Entitlement[],
+  { users, accounts, accountOf, matches }: Sides,
+): Promise<Drift[]> {
+  const userNameOf = new Map(users.map((user) => [user.id, user.userName]));
+  const holderOf = new Map(
+    accounts.flatMap((account) => {
+      const match = matches.get(account.id);
+      return match ? [[match.id, account.userId] as const] : [];
+    }),
+  );
+  const drift: Drift[] = [];
+  for (const entitlement of entitlements) {
+    const group = groupOf(app, entitlement);
+    const groupId = await connector.existingGroupId(group);
+    const members = new Set(groupId === undefined ? [] : ((await connector.client.getGroup(groupId))?.members ?? []));
+    const expected = new Set<string>();
+    for (const grant of await directory.listGrants({ entitlementId: entitlement.id })) {
+      const account = accountOf.get(grant.userId);
+      if (!account) {
+        drift.push({ kind: 'grantWithoutAccount', user: grant.userId, entitlement: group.entitlement, fix: 'none' });
+        continue;
+      }
+      const appUser = matches.get(account.id);
+      if (appUser) expected.add(appUser.id);
+      // An account the app lacks is a member once its user is created; a disabled one is not created.
+      if (appUser ? !members.has(appUser.id) : isActiveAccount(account))
+        drift.push({ kind: 'missingMember', user: grant.userId, entitlement: group.entitlement, group: groupLabel(group), fix: 'add' });
+    }
+    for (const member of [...members].filter((id) => !expected.has(id))) {
+      const userName = userNameOf.get(member);
+      const user = holderOf.get(member);
+      drift.push({
+        kind: 'extraMember',
+        appUserId: member,
+        ...(userName !== undefined && { userName }),
+        ...(user !== undefined && { user }),
+        entitlement: group.entitlement,
+        group: groupLabel(group),
+        fix: 'remove',
+      });
+    }
+  }
+  return drift;
+}
+
+/** Makes one fix in the app; a user it creates joins `sides.matches`, so that its memberships follow. */
+async function fix(drift: Drift, app: App, connector: ScimConnector, directory: DirectoryOps, sides: Sides): Promise<void> {
+  const subject = async (userId: string) => {
+    const user = await directory.getUser(userId);
+    const account = sides.accountOf.get(userId);
+    if (!user || !account)
+      throw new StepError('RECONCILE_GONE', `${userId} or their account left the directory during the reconcile`, { retryable: true });
+    const match = sides.matches.get(account.id);
+    return { user, account: match ? { ...account, appUserId: match.id } : account };
+  };
+  const group = (entitlement: string) => ({ entitlement, ref: groupOf(app, { slug: entitlement.slice(app.slug.length + 1) }).ref });
+  switch (drift.kind) {
+    case 'onlyInDirectory': {
+      const target = await subject(drift.user);
+      const { appUserId } = await connector.ensureAccount(target);
+      sides.matches.set(target.account.id, { id: appUserId, userName: target.account.username, externalId: drift.user, active: true });
+      return;
+    }
+    case 'statusDiffers':
+    case 'onlyInApp':
+      await connector.client.setActive(drift.appUserId, drift.fix === 'activate');
+      return;
+    case 'missingMember': {
+      const target = await subject(drift.user);
+      if (target.account.appUserId === undefined)
+        throw new StepError('RECONCILE_NO_APP_USER', `${drift.user} has no user in the app to add: creating it failed (listed above)`, {
+          retryable: true,
+        });
+      await connector.addToGroup(target, group(drift.entitlement));
+      return;
+    }
+    case 'extraMember': {
+      const groupId = await connector.existingGroupId(group(drift.entitlement));
+      if (groupId !== undefined) await connector.client.removeMember(groupId, drift.appUserId);
+      return;
+    }
+    case 'grantWithoutAccount':
+      return;
+  }
+}
+
 export async function reconcileApp(
   app: App,
   connector: ScimConnector,
@@ -68,121 +196,27 @@ export async function reconcileApp(
     directory.listAccounts({ appId: app.id }),
     directory.listEntitlements(app.id),
   ]);
-  const matches = matchAccounts(users, accounts);
-  const matched = new Set([...matches.values()].map((user) => user.id));
-  const accountOf = new Map(accounts.map((account) => [account.userId, account]));
-  const appUserById = new Map(users.map((user) => [user.id, user]));
-  const userOfAppUser = new Map(
-    accounts.flatMap((account) => {
-      const match = matches.get(account.id);
-      return match ? [[match.id, account.userId] as const] : [];
-    }),
-  );
-
-  const userDrift: Drift[] = [];
-  for (const account of accounts) {
-    const match = matches.get(account.id);
-    if (!match) {
-      if (isActiveAccount(account))
-        userDrift.push({ kind: 'onlyInDirectory', user: account.userId, account: account.id, username: account.username, fix: 'create' });
-    } else if (match.active !== isActiveAccount(account)) {
-      userDrift.push({
-        kind: 'statusDiffers',
-        user: account.userId,
-        account: account.id,
-        appUserId: match.id,
-        app: match.active ? 'active' : 'inactive',
-        directory: account.status,
-        fix: match.active ? 'deactivate' : 'activate',
-      });
-    }
-  }
-  for (const user of users)
-    if (!matched.has(user.id) && user.active)
-      userDrift.push({ kind: 'onlyInApp', appUserId: user.id, userName: user.userName, fix: 'deactivate' });
-
-  const memberDrift: Drift[] = [];
-  for (const entitlement of entitlements) {
-    const group = groupOf(app, entitlement);
-    const groupId = await connector.existingGroupId(group);
-    const members = new Set(groupId === undefined ? [] : ((await connector.client.getGroup(groupId))?.members ?? []));
-    const expected = new Set<string>();
-    for (const grant of await directory.listGrants({ entitlementId: entitlement.id })) {
-      const account = accountOf.get(grant.userId);
-      if (!account) {
-        memberDrift.push({ kind: 'grantWithoutAccount', user: grant.userId, entitlement: group.entitlement, fix: 'none' });
-        continue;
-      }
-      const appUser = matches.get(account.id);
-      if (appUser) expected.add(appUser.id);
-      // An account the app lacks is a member once the user is created; a disabled one is not created.
-      if (appUser ? !members.has(appUser.id) : isActiveAccount(account))
-        memberDrift.push({
-          kind: 'missingMember',
-          user: grant.userId,
-          entitlement: group.entitlement,
-          group: groupLabel(group),
-          fix: 'add',
-        });
-    }
-    for (const member of members) {
-      if (expected.has(member)) continue;
-      const userName = appUserById.get(member)?.userName;
-      const user = userOfAppUser.get(member);
-      memberDrift.push({
-        kind: 'extraMember',
-        appUserId: member,
-        ...(userName !== undefined && { userName }),
-        ...(user !== undefined && { user }),
-        entitlement: group.entitlement,
-        group: groupLabel(group),
-        fix: 'remove',
-      });
-    }
-  }
-
+  const sides: Sides = {
+    users,
+    accounts,
+    accountOf: new Map(accounts.map((account) => [account.userId, account])),
+    matches: matchAccounts(users, accounts),
+  };
+  const usersDrift = userDrift(sides);
+  const membersDrift = await memberDrift(app, connector, directory, entitlements, sides);
   const report: ReconcileReport = {
     app: app.slug,
     applied: options.apply,
     compared: { appUsers: users.length, accounts: accounts.length, groups: entitlements.length },
-    drift: [...userDrift, ...memberDrift],
+    drift: [...usersDrift, ...membersDrift],
     fixed: 0,
     failed: 0,
   };
   if (!options.apply) return report;
-
-  const subject = async (userId: string) => {
-    const user = await directory.getUser(userId);
-    const account = accountOf.get(userId);
-    if (!user || !account) throw new Error(`user "${userId}" or their account left the directory during the reconcile`);
-    const match = matches.get(account.id);
-    return { user, account: match ? { ...account, appUserId: match.id } : account };
-  };
-  const fix = async (drift: Drift): Promise<void> => {
-    if (options.signal.aborted) return;
+  const fixing = async (drift: Drift): Promise<void> => {
+    if (options.signal.aborted || drift.kind === 'grantWithoutAccount') return;
     try {
-      switch (drift.kind) {
-        case 'onlyInDirectory': {
-          const target = await subject(drift.user);
-          const { appUserId } = await connector.ensureAccount(target);
-          matches.set(target.account.id, { id: appUserId, userName: target.account.username, externalId: drift.user, active: true });
-          break;
-        }
-        case 'statusDiffers':
-        case 'onlyInApp':
-          await connector.client.setActive(drift.appUserId, drift.fix === 'activate');
-          break;
-        case 'missingMember':
-          await connector.addToGroup(await subject(drift.user), { entitlement: drift.entitlement, ref: groupRef(app, drift.entitlement) });
-          break;
-        case 'extraMember': {
-          const groupId = await connector.existingGroupId({ entitlement: drift.entitlement, ref: groupRef(app, drift.entitlement) });
-          if (groupId !== undefined) await connector.client.removeMember(groupId, drift.appUserId);
-          break;
-        }
-        case 'grantWithoutAccount':
-          return;
-      }
+      await fix(drift, app, connector, directory, sides);
       drift.fixed = true;
       report.fixed++;
     } catch (error) {
@@ -193,12 +227,8 @@ export async function reconcileApp(
       report.failed++;
     }
   };
-  await eachLimited(userDrift, FIXES_AT_ONCE, fix);
-  await eachLimited(memberDrift, FIXES_AT_ONCE, fix);
+  // Users first: a user created is then added to its groups.
+  await eachLimited(usersDrift, FIXES_AT_ONCE, fixing);
+  await eachLimited(membersDrift, FIXES_AT_ONCE, fixing);
   return report;
-}
-
-/** The group of an `app:slug` entitlement of this app. */
-function groupRef(app: App, entitlement: string): string | { id: string } {
-  return groupOf(app, { slug: entitlement.slice(app.slug.length + 1) }).ref;
 }
