@@ -19,7 +19,8 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'events:read': 'read events and what they matched',
   'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
   'runs:write': 'run any enabled automation with any context; cancel runs; trigger, pause and backfill schedules',
-  'directory:read': 'read users, grants, accounts, tasks, delegates, enrollments and campaigns',
+  'directory:read':
+    "read users, grants, accounts, tasks, delegates, enrollments and campaigns; compare an app's users and groups with them (reconcile)",
   'directory:write': "import HR feeds and apply Directory documents; reconcile apps with apply; set apps' sealed secrets",
   'functions:read': 'read functions, their versions and secret names',
   'functions:write': "publish and roll back functions, set and delete their secrets (a function's code sees its secrets)",

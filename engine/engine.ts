@@ -131,8 +131,8 @@ export class IdflowEngine implements Engine {
       options.logger,
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
-    this.functions = new FunctionService({ store: options.store, env: options.env ?? process.env, dataDir: options.dataDir });
     const env = options.env ?? process.env;
+    this.functions = new FunctionService({ store: options.store, env, dataDir: options.dataDir });
     this.ownerSecrets = new OwnerSecrets(options.store, { env, dataDir: options.dataDir });
     // idflow directory reconcile reaches the app from this process: { env } tokens are read from its environment.
     this.provisioning = ProvisioningService.create({

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { automationScopes } from '../api/scopes.js';
 import { buildApiServer } from '../api/server.js';
 import { main } from '../cli/main.js';
 import type { Account } from '../directory/types.js';
@@ -399,6 +400,13 @@ test('reconciling needs directory:read, fixing the app directory:write', async (
   );
   const notScim = await asToken(['directory:read'], 'POST', '/v1/directory/apps/slack/reconcile', {});
   assert.equal(notScim.status, 400);
+
+  // The same for an automation with the step: applying it needs what its runs will do.
+  const scopesOf = (withBlock: Record<string, unknown>) =>
+    automationScopes({ trigger: { type: 'manual' }, steps: [{ name: 'r', type: 'reconcile_app', with: withBlock }] } as never);
+  assert.deepEqual(scopesOf({ app: 'github' }), ['definitions:write', 'directory:read']);
+  assert.deepEqual(scopesOf({ app: 'github', apply: true }), ['definitions:write', 'directory:write']);
+  assert.deepEqual(scopesOf({ app: 'github', apply: '{{ ctx.trigger.apply }}' }), ['definitions:write', 'directory:write']);
 });
 
 test('a sealed token: unset, the step says how to set it; set through the API, it is used, and stored only sealed', async () => {

@@ -35,7 +35,9 @@ export const provisioningRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = asy
       const target = await appOf(request.params.app);
       // A client that hangs up stops the fixes still to come.
       const gone = new AbortController();
-      reply.raw.on('close', () => reply.raw.writableFinished || gone.abort());
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
       try {
         const report = await engine.provisioning.reconcile(target.id, { apply, signal: gone.signal });
         if (apply) {

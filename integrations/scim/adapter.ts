@@ -36,7 +36,7 @@ const UserSchema = z.looseObject({
 const GroupSchema = z.looseObject({
   id: z.string().min(1),
   displayName: z.string(),
-  members: z.array(z.looseObject({ value: z.string() })).optional(),
+  members: z.array(z.looseObject({ value: z.string(), type: z.string().optional() })).optional(),
   meta: z.looseObject({ created: z.string().optional() }).optional(),
 });
 const listOf = <T extends z.ZodType>(resource: T) =>
@@ -52,7 +52,8 @@ const toUser = (user: z.output<typeof UserSchema>): ScimUser => ({
 const toGroup = (group: z.output<typeof GroupSchema>): ScimGroup => ({
   id: group.id,
   displayName: group.displayName,
-  members: (group.members ?? []).map((member) => member.value),
+  // Members may be groups too (RFC 7643 4.2): provisioning adds users only.
+  members: (group.members ?? []).filter((member) => member.type !== 'Group').map((member) => member.value),
   ...(group.meta?.created !== undefined && { created: group.meta.created }),
 });
 
