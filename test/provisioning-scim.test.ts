@@ -254,6 +254,20 @@ users:
   assert.equal((await accountOf('u-2'))?.status, 'APP_USER_STATUS_ENABLED');
 });
 
+test('a person DELETED loses their SCIM user; enabled again, they get a new one, recorded on the account', async () => {
+  const deleted = await runManually('set-status', { user: 'u-2', status: 'DELETED' });
+  assert.equal(deleted.status, 'completed', deleted.error);
+  assert.deepEqual(await usersOf('u-2'), []);
+  const account = await accountOf('u-2');
+  assert.deepEqual([account?.status, account?.appUserId], ['APP_USER_STATUS_DELETED', undefined]);
+
+  const enabled = await runManually('set-status', { user: 'u-2', status: 'ENABLED' });
+  assert.equal(enabled.status, 'completed', enabled.error);
+  const [again] = await usersOf('u-2');
+  assert.equal(again?.active, true);
+  assert.deepEqual([(await accountOf('u-2'))?.status, (await accountOf('u-2'))?.appUserId], ['APP_USER_STATUS_ENABLED', again?.id]);
+});
+
 test("the app's 4xx fails the step at once with its SCIM detail, and nothing is recorded", async () => {
   await idflow.apply(`
 kind: Directory
@@ -343,6 +357,10 @@ grants: [{ user: u-3, entitlement: github:org-member }]
   );
   assert.equal((await usersOf('u-3')).length, 1);
 
+  assert.match(
+    (await cli<string>('directory', 'reconcile', 'github')).output,
+    /^github: 4 users in the app, 3 accounts in the directory, 3 groups: no drift$/m,
+  );
   // The reconcile_app step sees the same: nothing left.
   const run = await runManually('reconcile-github', {});
   assert.equal(run.status, 'completed', run.error);
