@@ -31,7 +31,8 @@ export interface AppConnector {
   readonly via: ProvisioningVia;
   /**
    * Makes sure the account is in the app, active as its record says. `stored`: the directory
-   * holds the account already (a message connector then sends nothing; SCIM still looks).
+   * holds the account already (a message connector then sends nothing when the app's id of it
+   * is recorded; SCIM still looks).
    */
   ensureAccount(subject: Subject, stored: boolean): Promise<{ appUserId?: string; outcome?: OperationOutcome }>;
   /** Enables the account (updateAccount; one deleted is created again) or disables it (disableAccount). */

@@ -54,7 +54,8 @@ export class MessageConnector implements AppConnector {
   ) {}
 
   async ensureAccount(subject: Subject, stored: boolean): Promise<{ appUserId?: string; outcome?: OperationOutcome }> {
-    if (stored) return { appUserId: subject.account.appUserId };
+    // An account the app gave its id for is there; one recorded without (before provisioning was declared) is asked for.
+    if (stored && subject.account.appUserId !== undefined) return { appUserId: subject.account.appUserId };
     return this.create(subject);
   }
 

@@ -194,9 +194,7 @@ class HttpScimClient implements ScimClient {
       throw new StepError(
         'SCIM_UNAVAILABLE',
         `app "${this.app}" (SCIM): ${method} ${this.baseUrl}${path} failed: ${networkReason(error)}`,
-        {
-          retryable: true,
-        },
+        { retryable: true },
       );
     }
     const text = await readLimitedBody(response, MAX_RESPONSE_BYTES);
@@ -204,9 +202,7 @@ class HttpScimClient implements ScimClient {
       throw new StepError(
         'SCIM_RESPONSE_TOO_LARGE',
         `app "${this.app}" (SCIM): ${method} ${path} answered with more than ${MAX_RESPONSE_BYTES} bytes`,
-        {
-          retryable: false,
-        },
+        { retryable: false },
       );
     const answer: Answer = { status: response.status, body: undefined };
     if (text.length > 0) {

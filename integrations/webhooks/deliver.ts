@@ -105,9 +105,7 @@ export async function deliverWebhook(
     throw new StepError(
       'WEBHOOK_REDIRECTED',
       `webhook "${webhook.name}" redirects (${status}) to ${response.headers.get('location') ?? 'an unnamed location'}: point its url there`,
-      {
-        retryable: false,
-      },
+      { retryable: false },
     );
   }
   throw new StepError('WEBHOOK_REJECTED', `webhook "${webhook.name}" answered ${status}: ${text.slice(0, ERROR_BODY_CHARS)}`, {
