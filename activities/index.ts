@@ -18,6 +18,7 @@ import { FunctionService } from '../functions/service.js';
 import { loadIntegrations } from '../integrations/adapters.js';
 import { stepDuration } from '../metrics/registry.js';
 import type { IntegrationKey } from '../integrations/types.js';
+import { ProvisioningService } from '../provisioning/service.js';
 import { createStepServices } from './services.js';
 
 export interface ActivityDependencies {
@@ -37,7 +38,8 @@ export function toApplicationFailure(error: unknown): ApplicationFailure {
       message: error.message,
       type: error.code,
       nonRetryable: !error.retryable,
-      nextRetryDelay: error.retryAfterMs,
+      // Retry-After: 0 means now: Temporal refuses a zero delay (the step would fail), so the policy's backoff applies.
+      nextRetryDelay: error.retryAfterMs || undefined,
       details: error.details === undefined ? undefined : [error.details],
     });
   }
@@ -59,10 +61,12 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
   // Built once per worker, from the worker's environment: a missing or failing adapter stops the start.
-  const integrations = await loadIntegrations(listedIntegrations(), { env, store });
+  const integrations = await loadIntegrations(listedIntegrations(), { env, store, dataDir: deps.dataDir });
   // Events of the changes steps make are delivered by the engine's outbox dispatcher (a poll).
   const directory = new DirectoryService(store.directory);
   const functions = new FunctionService({ store, env, dataDir: deps.dataDir });
+  // Steps' app calls read { env } tokens from this worker's environment.
+  const provisioning = ProvisioningService.create({ env, store, dataDir: deps.dataDir, directory, functions });
 
   return {
     ...createFanOutActivities(store.directory),
@@ -85,7 +89,7 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
         heartbeat: () => context.heartbeat(),
         integrations,
         listedIntegrations: stepType.integrations ?? [],
-        directory,
+        provisioning,
         functions,
       });
       const attemptEnded = stepDuration.startTimer({ step_type: request.stepType });

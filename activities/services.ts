@@ -9,7 +9,7 @@ import { StepError } from '../core/step-error.js';
 import type { IntegrationServices } from '../integrations/adapters.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import type { StepServices } from '../steps/types.js';
-import type { DirectoryService } from '../directory/service.js';
+import type { ProvisioningService } from '../provisioning/service.js';
 import type { FunctionService } from '../functions/service.js';
 import type { Store } from '../store/types.js';
 import { triggerContext } from '../triggers/events.js';
@@ -25,7 +25,8 @@ export interface StepServiceOptions {
   integrations: IntegrationServices;
   /** The integrations the step type lists: the only ones the step may reach. */
   listedIntegrations: readonly IntegrationKey<unknown>[];
-  directory: DirectoryService;
+  /** The governance actions: the directory, and the apps provisioned with it. */
+  provisioning: ProvisioningService;
   functions: FunctionService;
   heartbeat(): void;
 }
@@ -86,7 +87,11 @@ export function createStepServices(options: StepServiceOptions): StepServices {
       }
       return options.integrations.get(key.name) as Service;
     },
-    directory: options.directory.forStep(idempotencyKey, { source: `automation ${request.automation} run ${request.runId}` }),
+    directory: options.provisioning.forStep(
+      idempotencyKey,
+      { source: `automation ${request.automation} run ${request.runId}` },
+      { signal, heartbeat: options.heartbeat },
+    ),
     functions: {
       // ctx.trigger of the function is the run's: read from its record rather than carried in every step input.
       call: async (ref, input, callOptions) =>

@@ -20,8 +20,9 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'events:read': "read events and what they matched, and event sources' deliveries",
   'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
   'runs:write': 'run any enabled automation with any context; cancel runs; trigger, pause and backfill schedules',
-  'directory:read': 'read users, grants, accounts, tasks, delegates, enrollments and campaigns',
-  'directory:write': 'import HR feeds and apply Directory documents',
+  'directory:read':
+    "read users, grants, accounts, tasks, delegates, enrollments and campaigns; compare an app's users and groups with them (reconcile)",
+  'directory:write': "import HR feeds and apply Directory documents; reconcile apps with apply; set apps' sealed secrets",
   'functions:read': 'read functions, their versions and secret names',
   'functions:write': "publish and roll back functions, set and delete their secrets (a function's code sees its secrets)",
   'functions:run': "run functions by hand and their test cases: the output can carry the function's secrets",
@@ -109,6 +110,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/directory/delegates': ['directory:read'],
   'GET /v1/directory/enrollments': ['directory:read'],
   'GET /v1/directory/campaigns': ['directory:read'],
+  // Reading the drift needs directory:read; with apply the route also requires directory:write.
+  'POST /v1/directory/apps/:app/reconcile': ['directory:read', 'directory:write'],
+  'PUT /v1/directory/apps/:app/secrets/:key': ['directory:write'],
   'GET /v1/functions': ['functions:read'],
   'GET /v1/functions/:name/versions': ['functions:read'],
   'POST /v1/functions/:name/versions': ['functions:write'],
@@ -142,7 +146,10 @@ export function automationScopes(spec: Pick<AutomationSpec, 'trigger' | 'steps'>
   // forEachUser reads every directory user into runs whose steps can send them anywhere.
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) scopes.add('directory:read');
   // What each step's effect needs beyond definitions:write, as its step type declares (`scopes`).
-  for (const step of spec.steps) for (const scope of stepRegistry.get(step.type)?.scopes ?? []) scopes.add(scope);
+  for (const step of spec.steps) {
+    const type = stepRegistry.get(step.type);
+    for (const scope of type?.scopesFor?.(step.with) ?? type?.scopes ?? []) scopes.add(scope);
+  }
   return [...scopes];
 }
 

@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   /** An event source's mapping could not use a signed request (a CEL or data error): the body is kept for a replay. */
   MAPPING_FAILED: 422,
   INTERNAL: 500,
+  /** An app idflow acts on refused the request or answered with something idflow cannot use. */
+  BAD_GATEWAY: 502,
   /** Something idflow depends on (Temporal) failed for now: sending the same request again may succeed. */
   UNAVAILABLE: 503,
 } as const;

@@ -293,6 +293,19 @@ function checkEventSource(spec: EventSourceSpec, locator: DocumentLocator): Defi
   return errors;
 }
 
+/** Each app's provisioning names a webhook or function that exists (or comes with this file set). */
+function checkProvisioning(spec: DirectoryDocument, locator: DocumentLocator, refs: ReferenceResolver): DefinitionError[] {
+  return spec.apps.flatMap((app, index) => {
+    const at: Path = ['apps', index, 'provisioning'];
+    const { webhook, function: fn } = app.provisioning ?? {};
+    if (webhook !== undefined && !refs.hasWebhook(webhook))
+      return [locator.error([...at, 'webhook'], `unknown webhook "${webhook}": declare it with kind: Webhook`)];
+    if (fn !== undefined && !refs.hasFunction(fn))
+      return [locator.error([...at, 'function'], `function "${fn}" is not defined: apply a kind: Function document named "${fn}"`)];
+    return [];
+  });
+}
+
 function unknownReference(reference: string, earlier: string[], all: string[]): string {
   const available = ['trigger', ...earlier].join(', ');
   const later = all.includes(reference) ? ` (step "${reference}" runs later, so its output is not there yet)` : '';
@@ -359,6 +372,7 @@ export function loadDefinitions(files: SourceFile[], existing: ExistingNames): L
       documents.push({ kind: 'Function', name: entry.spec.name, spec: entry.spec, file: entry.file, line: entry.line, source });
     } else {
       const { locator } = entry;
+      errors.push(...checkProvisioning(entry.spec, locator, refs));
       documents.push({
         kind: 'Directory',
         spec: entry.spec,

@@ -7,6 +7,7 @@
  * does when any reference is wrong.
  */
 import { z } from 'zod';
+import { DurationSchema } from '../core/duration.js';
 import { DefinitionNameSchema } from '../core/names.js';
 import { SecretRefSchema } from '../core/secret-ref.js';
 import { diffUser, directoryEvent, type DirectoryWriter } from './service.js';
@@ -22,6 +23,7 @@ const ProvisioningSchema = z
       .object({
         baseUrl: z.url({ protocol: /^https?$/, error: 'expected the http:// or https:// base URL of the SCIM service (…/scim/v2)' }),
         token: SecretRefSchema.describe('The bearer token: { env: NAME } of the worker, or { secret: NAME } sealed for this app.'),
+        timeout: DurationSchema.optional().describe('Timeout of one request to the app (default 30s); a timed-out step is retried.'),
       })
       .strict()
       .optional()
@@ -261,6 +263,7 @@ export async function applyDirectoryDocument(
         username: input.username ?? before?.username ?? user.username ?? user.email.split('@')[0] ?? user.id,
         ...((input.email ?? before?.email ?? user.email) !== undefined && { email: input.email ?? before?.email ?? user.email }),
         status: input.status,
+        ...(before?.appUserId !== undefined && { appUserId: before.appUserId }),
         createdAt: before?.createdAt ?? now,
         updatedAt: now,
       };

@@ -18,10 +18,12 @@ import {
   type Account,
   type App,
   type Campaign,
+  type CreateAccountInput,
   type DirectoryActions,
   type DirectoryEvent,
   type Entitlement,
   type Grant,
+  type RevokeEntitlementsInput,
   type User,
   type UserFields,
 } from './types.js';
@@ -102,24 +104,42 @@ export class DirectoryService {
     });
   }
 
+  /**
+   * Runs `action` once for a step execution: its changes, their events and its result commit
+   * together under `effectKey`, and a retry gets the recorded result instead of acting again.
+   */
+  async recordStep<T extends object>(effectKey: string, action: (tx: DirectoryWriter) => Promise<T>): Promise<T> {
+    try {
+      return await this.write(async (tx) => {
+        const recorded = await tx.ops.getEffect(effectKey);
+        if (recorded !== undefined) return recorded as unknown as T;
+        const result = await action(tx);
+        // The key's primary key has the last word, not the read above: an attempt that raced another
+        // one this far is rolled back, its changes and events with it, and returns the winner's result.
+        if (!(await tx.ops.putEffect(effectKey, asJson(result) as JsonValue))) throw new RecordedMeanwhile();
+        return result;
+      });
+    } catch (error) {
+      if (!(error instanceof RecordedMeanwhile)) throw error;
+      return (await this.repo.getEffect(effectKey)) as unknown as T;
+    }
+  }
+
+  /** The result a step execution recorded under `effectKey`, if it did. */
+  async recordedStep<T extends object>(effectKey: string): Promise<T | undefined> {
+    return (await this.repo.getEffect(effectKey)) as T | undefined;
+  }
+
+  /** Reads outside a transaction with the writer's reference helpers (the user by id or email, ...). */
+  reader(): DirectoryWriter {
+    return new DirectoryWriter(this.repo, () => {
+      throw new Error('the directory reader does not write');
+    });
+  }
+
   /** The governance actions for one step execution, idempotent under `effectKey`. */
   forStep(effectKey: string, origin: ChangeOrigin): DirectoryActions {
-    const once = async <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> => {
-      try {
-        return await this.write(async (tx) => {
-          const recorded = await tx.ops.getEffect(effectKey);
-          if (recorded !== undefined) return recorded as unknown as T;
-          const result = await action(tx);
-          // The key's primary key has the last word, not the read above: an attempt that raced another
-          // one this far is rolled back, its changes and events with it, and returns the winner's result.
-          if (!(await tx.ops.putEffect(effectKey, asJson(result) as JsonValue))) throw new RecordedMeanwhile();
-          return result;
-        });
-      } catch (error) {
-        if (!(error instanceof RecordedMeanwhile)) throw error;
-        return (await this.repo.getEffect(effectKey)) as unknown as T;
-      }
-    };
+    const once = <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> => this.recordStep(effectKey, action);
     return {
       grantEntitlements: (input) => once((tx) => tx.grantEntitlements(input, origin)),
       revokeEntitlements: (input) => once((tx) => tx.revokeEntitlements(input)),
@@ -214,7 +234,8 @@ export class DirectoryWriter {
     return { user: user.id, granted, alreadyHad, expiresAt: input.expiresAt ?? null };
   }
 
-  async revokeEntitlements(input: { user: string; entitlements?: string[]; apps?: string[]; all?: boolean; exclude?: string[] }) {
+  /** Whose grants a revoke takes and which it keeps or finds not held; changes nothing. */
+  async revocationPlan(input: RevokeEntitlementsInput): Promise<{ user: User; targets: Grant[]; kept: Grant[]; notHeld: string[] }> {
     const user = await this.user(input.user);
     const chosen = [input.entitlements !== undefined, input.apps !== undefined, input.all === true].filter(Boolean).length;
     if (chosen !== 1) throw new DirectoryError('INVALID', 'revoke_entitlements needs exactly one of entitlements, apps or all: true');
@@ -237,19 +258,24 @@ export class DirectoryWriter {
     } else {
       targets = held;
     }
+    return {
+      user,
+      targets: targets.filter((grant) => !excluded.has(grant.entitlementId)),
+      kept: targets.filter((grant) => excluded.has(grant.entitlementId)),
+      notHeld,
+    };
+  }
+
+  async revokeEntitlements(input: RevokeEntitlementsInput) {
+    const { user, targets, kept, notHeld } = await this.revocationPlan(input);
     const revoked: string[] = [];
-    const kept: string[] = [];
     for (const grant of targets) {
-      if (excluded.has(grant.entitlementId)) {
-        kept.push(grant.entitlement);
-        continue;
-      }
       await this.ops.deleteGrant(user.id, grant.entitlementId);
       const entitlement = await this.ops.getEntitlement(grant.entitlementId);
       await this.emit(directoryEvent('grant.revoked', { user, entitlement: entitlement ?? { id: grant.entitlementId }, grant }));
       revoked.push(grant.entitlement);
     }
-    return { user: user.id, revoked, notHeld, kept };
+    return { user: user.id, revoked, notHeld, kept: kept.map((grant) => grant.entitlement) };
   }
 
   async modifyUserStatus(input: { user: string; status: User['status'] }) {
@@ -304,21 +330,13 @@ export class DirectoryWriter {
     return { user: user.id, removed, notEnrolled };
   }
 
-  async createAccount(input: {
-    app: string;
-    user: string;
-    method: 'from_user' | 'custom';
-    fields?: { username?: string; email?: string };
-  }) {
-    const app = await this.app(input.app);
-    const user = await this.user(input.user);
-    const existing = await this.ops.findAccount(app.id, user.id);
-    if (existing) return { created: false, account: existing };
+  /** The account `create_account` would create for the user in the app; stored by nothing. */
+  newAccount(app: App, user: User, input: Pick<CreateAccountInput, 'method' | 'fields'>): Account {
     const username = input.method === 'custom' ? input.fields?.username : (user.username ?? user.email.split('@')[0]);
     if (!username) throw new DirectoryError('INVALID', 'create_account with method custom needs fields.username');
     const email = input.method === 'custom' ? input.fields?.email : user.email;
     const now = NOW();
-    const account: Account = {
+    return {
       id: `${app.slug}:${user.id}`,
       appId: app.id,
       app: app.slug,
@@ -329,9 +347,29 @@ export class DirectoryWriter {
       createdAt: now,
       updatedAt: now,
     };
+  }
+
+  /** Creates the account (at most one per app and user); `appUserId` is the app's id of it, once provisioned. */
+  async createAccount(input: CreateAccountInput, provisioned?: { appUserId: string }) {
+    const app = await this.app(input.app);
+    const user = await this.user(input.user);
+    const existing = await this.ops.findAccount(app.id, user.id);
+    if (existing) return { created: false, account: provisioned ? await this.updateAccount(existing, provisioned) : existing };
+    const account: Account = { ...this.newAccount(app, user, input), ...provisioned };
     await this.ops.putAccount(account);
     await this.emit(directoryEvent('account.created', { newAccount: account, user }));
     return { created: true, account };
+  }
+
+  /** Changes an account's status or app id, emitting account.updated; unchanged fields write nothing. */
+  async updateAccount(before: Account, changes: Partial<Pick<Account, 'status' | 'appUserId'>>): Promise<Account> {
+    const after: Account = { ...before, ...changes };
+    if (after.status === before.status && after.appUserId === before.appUserId) return before;
+    after.updatedAt = NOW();
+    await this.ops.putAccount(after);
+    const user = await this.ops.getUser(before.userId);
+    await this.emit(directoryEvent('account.updated', { oldAccount: before, newAccount: after, user }));
+    return after;
   }
 
   async performTaskAction(input: { user: string; taskType?: string; action: 'reassign' | 'complete' | 'cancel'; to?: string }) {

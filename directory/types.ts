@@ -74,6 +74,8 @@ export interface App {
 export interface ScimConnection {
   baseUrl: string;
   token: SecretRef;
+  /** Timeout of one request, a duration ("30s" when absent). */
+  timeout?: string;
 }
 
 /** Where a connector action runs: a function (`kind: Function`) or a webhook (`kind: Webhook`). */
@@ -124,6 +126,8 @@ export interface Account {
   username: string;
   email?: string;
   status: AccountStatus;
+  /** The app's id of the account (its SCIM id, or what the provisioning webhook or function answered), once idflow provisioned it. */
+  appUserId?: string;
   createdAt: string;
   updatedAt: string;
 }

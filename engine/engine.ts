@@ -25,6 +25,7 @@ import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { SealedSecrets } from '../functions/sealed-secrets.js';
 import { EventSources } from './sources.js';
+import { ProvisioningService } from '../provisioning/service.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
 import { failureMessage } from '../workflows/shared.js';
@@ -110,6 +111,10 @@ export class IdflowEngine implements Engine {
   readonly functions: FunctionService;
   /** Directory writes; their events reach ingest through the outbox. */
   readonly directory: DirectoryService;
+  /** Reconciles apps with the directory (the steps' provisioning runs in the workers). */
+  readonly provisioning: ProvisioningService;
+  /** Sealed secrets of apps (`app:<slug>`) and event sources (`source:<name>`). */
+  readonly sealedSecrets: SealedSecrets;
   /** Delivers directory events to ingest; started by startDelivery(). */
   readonly outbox: OutboxDispatcher;
   /** Signed webhooks of HR systems (kind: EventSource), mapped to events and directory changes. */
@@ -135,14 +140,24 @@ export class IdflowEngine implements Engine {
       options.logger,
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
-    const secretSource = { store: options.store, env: options.env ?? process.env, dataDir: options.dataDir };
+    const env = options.env ?? process.env;
+    const secretSource = { store: options.store, env, dataDir: options.dataDir };
     this.functions = new FunctionService(secretSource);
+    this.sealedSecrets = new SealedSecrets(secretSource);
     this.sources = new EventSources({
       store: options.store,
       directory: this.directory,
-      secrets: new SealedSecrets(secretSource),
+      secrets: this.sealedSecrets,
       ingest: (event, actor) => this.ingest(event, actor),
       logger: options.logger,
+    });
+    // idflow directory reconcile reaches the app from this process: { env } tokens are read from its environment.
+    this.provisioning = ProvisioningService.create({
+      env,
+      store: options.store,
+      dataDir: options.dataDir,
+      directory: this.directory,
+      functions: this.functions,
     });
   }
 

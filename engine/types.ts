@@ -9,6 +9,8 @@ import type { LoadedDocument } from '../definitions/load.js';
 import type { DefinitionError, SourceFile } from '../definitions/types.js';
 
 import type { FunctionService } from '../functions/service.js';
+import type { SealedSecrets } from '../functions/sealed-secrets.js';
+import type { ProvisioningService } from '../provisioning/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
 import type { EventSources } from './sources.js';
@@ -83,6 +85,10 @@ export interface Engine {
   readonly functions: FunctionService;
   /** Event sources: signed HR webhooks, their deliveries, replays and secrets. */
   readonly sources: EventSources;
+  /** Reconciles apps provisioned over SCIM with the directory. */
+  readonly provisioning: ProvisioningService;
+  /** Sealed secrets of apps (`app:<slug>`) and event sources (`source:<name>`). */
+  readonly sealedSecrets: SealedSecrets;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

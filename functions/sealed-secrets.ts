@@ -10,6 +10,8 @@ import { loadMasterKey, openSecret, sealSecret, type MasterKeySource } from './s
 
 /** A secret's name: at most 64 characters (core/secret-ref.ts says which). */
 const MAX_KEY_LENGTH = 64;
+/** A credential is a token or a key, not a document. */
+export const MAX_SECRET_VALUE_BYTES = 16 * 1024;
 
 export interface SealedSecretsOptions extends MasterKeySource {
   store: Store;
@@ -31,6 +33,8 @@ export class SealedSecrets {
         `"${key}" is not a secret name: use letters, digits and "_", starting with a letter or "_", at most ${MAX_KEY_LENGTH} characters`,
       );
     if (value.length === 0) throw new IdflowError('INVALID', `the value of ${key} is empty`);
+    if (Buffer.byteLength(value) > MAX_SECRET_VALUE_BYTES)
+      throw new IdflowError('INVALID', `the value of ${key} is longer than ${MAX_SECRET_VALUE_BYTES} bytes`);
     const masterKey = this.masterKey({ create: true });
     await this.store.secrets.put({ functionName: owner, key, sealed: sealSecret(masterKey, owner, key, value), actor });
   }

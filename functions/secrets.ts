@@ -52,6 +52,9 @@ export function loadMasterKey(source: MasterKeySource, { create = false } = {}):
   return decodeKey(text, file);
 }
 
+/** Whose secret, for messages: a function's name, or an owner such as `app:github` (core/secret-ref.ts). */
+const ownerLabel = (owner: string): string => (owner.includes(':') ? owner : `function ${owner}`);
+
 const additionalData = (functionName: string, key: string): Buffer => Buffer.from(`${functionName}\0${key}`, 'utf8');
 
 export function sealSecret(masterKey: Buffer, functionName: string, key: string, value: string): string {
@@ -65,7 +68,7 @@ export function sealSecret(masterKey: Buffer, functionName: string, key: string,
 export function openSecret(masterKey: Buffer, functionName: string, key: string, sealed: string): string {
   const [version, payload] = sealed.split(':', 2);
   if (version !== VERSION || !payload)
-    throw new SecretsError(`secret ${key} of function ${functionName} is not in a format this idflow reads`);
+    throw new SecretsError(`secret ${key} of ${ownerLabel(functionName)} is not in a format this idflow reads`);
   const bytes = Buffer.from(payload, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', masterKey, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(additionalData(functionName, key));
@@ -73,6 +76,8 @@ export function openSecret(masterKey: Buffer, functionName: string, key: string,
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch {
-    throw new SecretsError(`secret ${key} of function ${functionName} does not open with this master key (was it set under another key?)`);
+    throw new SecretsError(
+      `secret ${key} of ${ownerLabel(functionName)} does not open with this master key (was it set under another key?)`,
+    );
   }
 }

@@ -29,6 +29,8 @@ export interface AdapterContext {
   /** The worker's environment (settings and secrets referenced as { env: NAME }). */
   env: Readonly<Record<string, string | undefined>>;
   store: Store;
+  /** The data dir, where the master key of sealed secrets is when IDFLOW_MASTER_KEY(_FILE) is not set. */
+  dataDir?: string;
 }
 
 /** The default export of integrations/<name>/adapter.ts. */

@@ -9,7 +9,7 @@
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
-import { StepError } from '../core/step-error.js';
+import { functionCallError } from '../functions/call-error.js';
 import { defineActivityStep, type FunctionCallOutcome, type StepServices } from './types.js';
 
 const schema = z
@@ -20,13 +20,6 @@ const schema = z
   .strict();
 
 const HEARTBEAT_EVERY_MS = 2_000;
-
-/**
- * Failures worth a retry: the sandbox's own (a process that could not start or died), and the
- * function's request for one (an error with `retryable: true`; the retry sees the same
- * ctx.idempotencyKey).
- */
-const RETRYABLE_CODES = new Set(['SANDBOX_FAILURE', 'RETRYABLE_ERROR']);
 
 /** Runs `work` while telling Temporal every 2 s that the step is alive (for a heartbeatTimeout). */
 export async function heartbeating<T>(services: StepServices, work: () => Promise<T>): Promise<T> {
@@ -53,14 +46,7 @@ export async function callFunction(
     { function: result.function, version: result.version, ok: result.ok, durationMs: result.durationMs, logs: result.logs.length },
     'function called',
   );
-  if (!result.ok) {
-    const error = result.error ?? { code: 'RUNTIME_ERROR', message: 'the function failed' };
-    const logs = result.logs.length > 0 ? ` (last log: ${result.logs[result.logs.length - 1]})` : '';
-    throw new StepError(error.code, `function ${result.function}@${result.version}: ${error.code}: ${error.message}${logs}`, {
-      retryable: RETRYABLE_CODES.has(error.code),
-      details: { function: result.function, version: result.version, logs: result.logs, durationMs: result.durationMs },
-    });
-  }
+  if (!result.ok) throw functionCallError(result);
   return result;
 }
 

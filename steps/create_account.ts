@@ -1,6 +1,6 @@
 /** `create_account`: create a user's account in an app (at most one per app and user). */
 import { z } from 'zod';
-import { DIRECTORY_STEP_DEFAULTS, stepOutput, unknownReferences, userRef } from './directory-common.js';
+import { PROVISIONING_STEP_DEFAULTS, stepOutput, unknownReferences, userRef } from './directory-common.js';
 import { defineActivityStep } from './types.js';
 
 const schema = z
@@ -28,7 +28,7 @@ export const createAccountStep = defineActivityStep({
   runsIn: 'activity',
   scopes: ['directory:write'],
   with: schema,
-  defaults: DIRECTORY_STEP_DEFAULTS,
+  defaults: PROVISIONING_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.app, 'app', refs.hasApp, 'app'),
   async run(input, services) {
     return stepOutput(await services.directory.createAccount(input));

@@ -12,6 +12,19 @@ export const DIRECTORY_STEP_DEFAULTS: { timeout: string; retry: RetrySettings } 
   retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
+/**
+ * Governance steps that provision apps (create_account, grant_entitlements, revoke_entitlements,
+ * modify_user_status): a step makes several requests to an app, each up to the app's timeout
+ * (30 s by default), so its own timeout is long; it heartbeats while it works, so a lost worker is
+ * noticed after the heartbeat timeout all the same. Retries as the directory's: an app's 5xx,
+ * 429 and timeouts are retried, its other 4xx fail the step at once.
+ */
+export const PROVISIONING_STEP_DEFAULTS: { timeout: string; heartbeatTimeout: string; retry: RetrySettings } = {
+  timeout: '5m',
+  heartbeatTimeout: '10s',
+  retry: DIRECTORY_STEP_DEFAULTS.retry,
+};
+
 export const userRef = z.string().min(1).describe('A user id or email; usually a template such as "{{ subject.id }}".');
 export const entitlementRefs = z
   .array(z.string().min(1))

@@ -1,6 +1,6 @@
 /** `grant_entitlements`: give a user entitlements (idempotent: what they had is reported, not granted twice). */
 import { z } from 'zod';
-import { DIRECTORY_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
+import { PROVISIONING_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
 import { StepError } from '../core/step-error.js';
 import { defineActivityStep } from './types.js';
 import { parseDuration } from '../core/duration.js';
@@ -21,7 +21,7 @@ export const grantEntitlementsStep = defineActivityStep({
   runsIn: 'activity',
   scopes: ['directory:write'],
   with: schema,
-  defaults: DIRECTORY_STEP_DEFAULTS,
+  defaults: PROVISIONING_STEP_DEFAULTS,
   checkReferences: (input, refs) => unknownReferences(input.entitlements, 'entitlements', refs.hasEntitlement, 'entitlement'),
   async run(input, services) {
     let expiresAt = input.expiresAt;

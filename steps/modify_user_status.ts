@@ -1,7 +1,7 @@
 /** `modify_user_status`: enable, disable or delete a user; emits user.deactivated or user.updated. */
 import { z } from 'zod';
 import { USER_STATUSES } from '../directory/types.js';
-import { DIRECTORY_STEP_DEFAULTS, stepOutput, userRef } from './directory-common.js';
+import { PROVISIONING_STEP_DEFAULTS, stepOutput, userRef } from './directory-common.js';
 import { defineActivityStep } from './types.js';
 
 const schema = z.object({ user: userRef, status: z.enum(USER_STATUSES) }).strict();
@@ -12,7 +12,7 @@ export const modifyUserStatusStep = defineActivityStep({
   runsIn: 'activity',
   scopes: ['directory:write'],
   with: schema,
-  defaults: DIRECTORY_STEP_DEFAULTS,
+  defaults: PROVISIONING_STEP_DEFAULTS,
   async run(input, services) {
     return stepOutput(await services.directory.modifyUserStatus(input));
   },

@@ -10,6 +10,7 @@ import { modifyDelegateStep } from './modify_delegate.js';
 import { modifyUserStatusStep } from './modify_user_status.js';
 import { performConnectorActionStep } from './perform_connector_action.js';
 import { performTaskActionStep } from './perform_task_action.js';
+import { reconcileAppStep } from './reconcile_app.js';
 import { removeAccessProfilesStep } from './remove_access_profiles.js';
 import { revokeEntitlementsStep } from './revoke_entitlements.js';
 import { runAutomationStep } from './run_automation.js';
@@ -35,6 +36,7 @@ const steps: StepType[] = [
   performTaskActionStep,
   createCampaignStep,
   performConnectorActionStep,
+  reconcileAppStep,
 ];
 
 export const stepRegistry: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

@@ -1,6 +1,6 @@
 /** `revoke_entitlements`: take entitlements away from a user: listed ones, all of some apps, or all, minus exclusions. */
 import { z } from 'zod';
-import { DIRECTORY_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
+import { PROVISIONING_STEP_DEFAULTS, entitlementRefs, stepOutput, unknownReferences, userRef } from './directory-common.js';
 import { defineActivityStep } from './types.js';
 
 const schema = z
@@ -22,7 +22,7 @@ export const revokeEntitlementsStep = defineActivityStep({
   runsIn: 'activity',
   scopes: ['directory:write'],
   with: schema,
-  defaults: DIRECTORY_STEP_DEFAULTS,
+  defaults: PROVISIONING_STEP_DEFAULTS,
   checkReferences: (input, refs) => [
     ...unknownReferences(input.entitlements, 'entitlements', refs.hasEntitlement, 'entitlement'),
     ...unknownReferences(input.exclude, 'exclude', refs.hasEntitlement, 'entitlement'),

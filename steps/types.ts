@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { OwnedSecretRef } from '../core/secret-ref.js';
 import type { EscapeSelector } from '../cel/template.js';
-import type { DirectoryActions } from '../directory/types.js';
+import type { GovernanceActions } from '../provisioning/types.js';
 import { StepError } from '../core/step-error.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import type { Scope } from '../store/types.js';
@@ -65,8 +65,11 @@ export interface StepServices {
    * the step gets the recorded result instead of doing it again.
    */
   once<T extends JsonValue>(effect: () => Promise<T>): Promise<T>;
-  /** The identity directory, for governance steps: each call idempotent for this step of this run. */
-  directory: DirectoryActions;
+  /**
+   * The identity directory, for governance steps: each call idempotent for this step of this run,
+   * acting first on the apps that declare provisioning (provisioning/service.ts).
+   */
+  directory: GovernanceActions;
   /**
    * Functions (kind: Function) run in the sandbox, with this run's ctx.trigger and, as
    * ctx.idempotencyKey, a key of this step of this run; `lent` adds credentials to the function's
@@ -137,6 +140,11 @@ interface StepBase<Schema extends z.ZodType> {
    * steps write the directory, for one. Required, so every step type decides it.
    */
   scopes: readonly Scope[];
+  /**
+   * When what the step can cause depends on its `with` as written (reconcile_app only reads
+   * without `apply: true`): the scopes for this input, a template counting as the widest case.
+   */
+  scopesFor?(input: Record<string, unknown>): readonly Scope[];
   /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
   checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
 }

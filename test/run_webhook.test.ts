@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { parseRetryAfter, runWebhookStep } from '../steps/run_webhook.js';
+import { parseRetryAfter } from '../integrations/http.js';
+import { runWebhookStep } from '../steps/run_webhook.js';
 import { StepError } from '../core/step-error.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import { webhooks, type ResolvedWebhook, type WebhookResolver } from '../integrations/webhooks/types.js';

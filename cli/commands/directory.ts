@@ -8,6 +8,7 @@ import type { Account, Campaign, Delegate, Enrollment, Grant, Task, User } from 
 import { RawBody, connect } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
 import { apply } from './definitions.js';
+import { registerProvisioningCommands } from './provisioning.js';
 
 /** Exit code of an import that imported the good rows but reported bad ones. */
 export const IMPORT_ROW_ERRORS_EXIT = 2;
@@ -199,4 +200,5 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     'campaigns',
     (c) => `${c.id}  ${c.templateId}  user ${c.userId}  reviewer ${c.reviewerId ?? '-'}  ${c.state}  ${c.items.length} items`,
   );
+  registerProvisioningCommands(directory, output);
 }

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { createStepServices } from '../../activities/services.js';
 import { DirectoryService } from '../../directory/service.js';
+import { ProvisioningService } from '../../provisioning/service.js';
 import { FunctionService } from '../../functions/service.js';
 import { loadIntegrations } from '../../integrations/adapters.js';
 import { stepRegistry } from '../../steps/registry.js';
@@ -16,6 +17,8 @@ export async function stepServicesFor(options: {
   env?: NodeJS.ProcessEnv;
 }): Promise<StepServices> {
   const { store, stepType } = options;
+  const env = options.env ?? {};
+  const functions = options.functions ?? new FunctionService({ store, env: {} });
   const step = stepRegistry.get(stepType);
   const listedIntegrations = step?.runsIn === 'activity' ? (step.integrations ?? []) : [];
   return createStepServices({
@@ -25,9 +28,9 @@ export async function stepServicesFor(options: {
     store,
     signal: new AbortController().signal,
     heartbeat: () => undefined,
-    integrations: await loadIntegrations(listedIntegrations, { env: options.env ?? {}, store }),
+    integrations: await loadIntegrations(listedIntegrations, { env, store }),
     listedIntegrations,
-    directory: new DirectoryService(store.directory),
-    functions: options.functions ?? new FunctionService({ store, env: {} }),
+    provisioning: ProvisioningService.create({ env, store, directory: new DirectoryService(store.directory), functions }),
+    functions,
   });
 }
