@@ -255,6 +255,8 @@ users:
 });
 
 test('a person DELETED loses their SCIM user; enabled again, they get a new one, recorded on the account', async () => {
+  // Deleting someone enabled deactivates them (user.deactivated): the example leaver would run too, and race this test.
+  await idflow.engine.setEnabled('provisioning-leaver', false, 'test');
   const deleted = await runManually('set-status', { user: 'u-2', status: 'DELETED' });
   assert.equal(deleted.status, 'completed', deleted.error);
   assert.deepEqual(await usersOf('u-2'), []);
@@ -266,6 +268,7 @@ test('a person DELETED loses their SCIM user; enabled again, they get a new one,
   const [again] = await usersOf('u-2');
   assert.equal(again?.active, true);
   assert.deepEqual([(await accountOf('u-2'))?.status, (await accountOf('u-2'))?.appUserId], ['APP_USER_STATUS_ENABLED', again?.id]);
+  await idflow.engine.setEnabled('provisioning-leaver', true, 'test');
 });
 
 test("the app's 4xx fails the step at once with its SCIM detail, and nothing is recorded", async () => {
