@@ -72,7 +72,7 @@ const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.m
 stage('type-checking', process.execPath, [tsc, '--noEmit', '-p', '.']);
 // The example functions against the sandbox's own globals (functions/sdk.d.ts), as authors' editors see them.
 stage('type-checking the example functions', process.execPath, [tsc, '-p', 'examples/functions']);
-stage('type-checking the example provisioning function', process.execPath, [tsc, '-p', 'examples/provisioning']);
+stage('type-checking the example provisioning function', process.execPath, [tsc, '-p', 'examples/connectors/provisioning']);
 // Once, before test files start workers side by side (each would otherwise build it at the same time).
 stage('building the workflow bundle', process.execPath, ['--import', 'tsx', 'app/workflow-bundle.ts']);
 

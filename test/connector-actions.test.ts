@@ -1,5 +1,5 @@
 /**
- * perform_connector_action end to end on a real dev server: examples/connector-actions applied as
+ * perform_connector_action end to end on a real dev server: examples/connectors/connector-actions applied as
  * it is (its hosts pointed at loopback servers standing in for Figma's SCIM API and the SOC's
  * webhook, then enabled), a function action that finds and suspends the account with the app's token and
  * ctx.idempotencyKey — failing once with a 503 and retried with the same key — whose output a
@@ -24,7 +24,7 @@ const FIGMA_TOKEN = 'figma-scim-token-5e3c9a7d';
 const VAULT_TOKEN = 'vault-sealed-token-81f2';
 const SOC_SECRET = `whsec_${Buffer.from('idflow-soc-secret-0123456789abcdef').toString('base64')}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const EXAMPLE = new URL('../examples/connector-actions/', import.meta.url);
+const EXAMPLE = new URL('../examples/connectors/connector-actions/', import.meta.url);
 
 let idflow: TestEngine;
 let scim: Receiver;
@@ -53,7 +53,7 @@ after(async () => {
 async function exampleFiles(replacements: [string, string][]): Promise<SourceFile[]> {
   const files = await Promise.all(
     (await readdir(EXAMPLE)).sort().map(async (name) => ({
-      path: `examples/connector-actions/${name}`,
+      path: `examples/connectors/connector-actions/${name}`,
       content: await readFile(new URL(name, EXAMPLE), 'utf8'),
     })),
   );
@@ -89,7 +89,7 @@ const suspended = (id: string) => ({
 /** Everything a run shows: its record and every log line the engine and the worker wrote. */
 const everywhere = (run: RunRecord): string => `${JSON.stringify(run)}\n${logs.lines.join('\n')}`;
 
-test('examples/connector-actions: the function action suspends the account (retried after a 503 with the same key), the webhook action reads its output', async () => {
+test('examples/connectors/connector-actions: the function action suspends the account (retried after a 503 with the same key), the webhook action reads its output', async () => {
   const port = new URL(scim.url).port;
   const files = await exampleFiles([
     ['https://api.example.com', scim.url],

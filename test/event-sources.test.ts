@@ -583,7 +583,7 @@ mapping: { events: "[]" }
 test('the example: a BambooHR-style signed request makes a new hire, whose onboarding ticket reaches IT', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'idflow-sources-example-'));
   try {
-    const example = await readFile(new URL('../examples/sources/bamboohr.yaml', import.meta.url), 'utf8');
+    const example = await readFile(new URL('../examples/connectors/sources/bamboohr.yaml', import.meta.url), 'utf8');
     const file = join(folder, 'bamboohr.yaml');
     await writeFile(file, example.replace('http://127.0.0.1:8484/v1/dev/sink/it-onboarding', `${receiver.url}/it-onboarding`));
     await cli('apply', file);

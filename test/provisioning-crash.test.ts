@@ -23,7 +23,7 @@ let idflow: TestEngine;
 const workers: ChildProcess[] = [];
 
 const example = (name: string): Promise<string> =>
-  readFile(fileURLToPath(new URL(`../examples/provisioning/${name}`, import.meta.url)), 'utf8');
+  readFile(fileURLToPath(new URL(`../examples/connectors/provisioning/${name}`, import.meta.url)), 'utf8');
 
 async function scim<T>(path: string): Promise<T> {
   const response = await fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${app.token}` } });

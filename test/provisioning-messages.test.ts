@@ -1,5 +1,5 @@
 /**
- * Apps without SCIM, end to end: examples/provisioning/crm.yaml (provisioned through a signed
+ * Apps without SCIM, end to end: examples/connectors/provisioning/crm.yaml (provisioned through a signed
  * webhook) and wiki.yaml (through a function calling the wiki's REST API), applied to a real
  * engine, each app a loopback server. Each operation reaches the app with the user and the
  * account, the answer is the outcome and `{ id }` the account's appUserId; a 503 is retried with
@@ -24,7 +24,7 @@ let crm: Receiver;
 let wiki: Receiver;
 
 const example = (name: string): Promise<string> =>
-  readFile(fileURLToPath(new URL(`../examples/provisioning/${name}`, import.meta.url)), 'utf8');
+  readFile(fileURLToPath(new URL(`../examples/connectors/provisioning/${name}`, import.meta.url)), 'utf8');
 
 const json = (body: object) => ({ status: 200, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
@@ -65,9 +65,12 @@ before(async () => {
   });
   const wikiHost = new URL(wiki.url).host;
   const files = [
-    { path: 'examples/provisioning/crm.yaml', content: (await example('crm.yaml')).replace('http://127.0.0.1:8091', crm.url) },
-    { path: 'examples/provisioning/wiki.yaml', content: (await example('wiki.yaml')).replace('[wiki.acme.example]', `["${wikiHost}"]`) },
-    { path: 'examples/provisioning/wiki.ts', content: await example('wiki.ts') },
+    { path: 'examples/connectors/provisioning/crm.yaml', content: (await example('crm.yaml')).replace('http://127.0.0.1:8091', crm.url) },
+    {
+      path: 'examples/connectors/provisioning/wiki.yaml',
+      content: (await example('wiki.yaml')).replace('[wiki.acme.example]', `["${wikiHost}"]`),
+    },
+    { path: 'examples/connectors/provisioning/wiki.ts', content: await example('wiki.ts') },
     {
       path: 'flows.yaml',
       content: `

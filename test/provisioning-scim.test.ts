@@ -1,5 +1,5 @@
 /**
- * Outbound provisioning over SCIM, end to end: the examples of examples/provisioning/ applied to
+ * Outbound provisioning over SCIM, end to end: the examples of examples/connectors/provisioning/ applied to
  * a real engine (Temporal, a worker, the store under test), provisioning into python-scim's
  * scim2-server on loopback — an app nobody here wrote — read back directly from it. A loopback
  * proxy in front of the app answers for it where a test needs an app's failure (a 503, a 400).
@@ -34,7 +34,7 @@ const logs = capturingLogger();
 /** Another app's token, wrong for scim2-server: what a 401 does. */
 const WRONG_TOKEN = 'wrong-token-4a8f0d3c9e';
 
-const example = (name: string): string => fileURLToPath(new URL(`../examples/provisioning/${name}`, import.meta.url));
+const example = (name: string): string => fileURLToPath(new URL(`../examples/connectors/provisioning/${name}`, import.meta.url));
 
 /** The examples as written, the app's base URL pointed at the proxy. */
 async function examples(): Promise<string> {

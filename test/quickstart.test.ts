@@ -37,6 +37,9 @@ test('idflow dev --demo applies the examples, runs the example event to completi
     while (!output.includes('Try:') && child.exitCode === null && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 200));
     assert.match(output, /✓ applied {3}Automation\/engineering-joiner v1/);
+    // examples/connectors/ need their counterparts (a SCIM server, an HR system): the demo leaves them out,
+    // or its joiners would try to reach an app that is not there.
+    assert.doesNotMatch(output, /ScimService\/|EventSource\/|provisioning-joiner/, output);
     assert.match(output, /ready/);
     assert.match(output, /run engineering-joiner:demo-new-engineer {2}completed/, output);
     assert.match(output, /✓ secondary +run_automation/);

@@ -1,6 +1,6 @@
 /**
  * idflow as a SCIM 2.0 service provider, driven the way Okta and Entra ID drive it: the examples
- * (examples/scim/) applied to a real engine, real HTTP on loopback, and the request sequences those
+ * (examples/connectors/scim/) applied to a real engine, real HTTP on loopback, and the request sequences those
  * clients send. Each asserts the directory's state and that the lifecycle events went through the
  * outbox and ran the example automations (wiki for joiners, an account per pushed-group member,
  * revocation for leavers).
@@ -22,7 +22,7 @@ let api: FastifyInstance;
 let base: string;
 const tokens: Record<string, string> = {};
 
-const example = (name: string) => readFile(new URL(`../examples/scim/${name}`, import.meta.url), 'utf8');
+const example = (name: string) => readFile(new URL(`../examples/connectors/scim/${name}`, import.meta.url), 'utf8');
 
 before(async () => {
   idflow = await startTestEngine();

@@ -7,7 +7,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatBytes, parseByteSize } from '../../api/byte-size.js';
 import { DEFAULT_IMPORT_LIMIT_BYTES } from '../../api/routes/directory.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../../api/server.js';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createLogger } from '../../app/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../app/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
@@ -33,6 +35,22 @@ function printApplied(result: ApplyResult): void {
   }
   for (const applied of result.applied) {
     console.log(`  ${applied.created ? '✓ applied  ' : '= unchanged'} ${applied.kind}/${applied.name} v${applied.version}`);
+  }
+}
+
+/**
+ * What `idflow dev` applies unless told otherwise: every example that needs nothing outside idflow.
+ * examples/connectors/ talk to apps and identity sources (a SCIM server, a CRM, an HR system): each
+ * is applied by hand once its counterpart runs (docs/connectors.md).
+ */
+function selfContainedExamples(): string[] {
+  try {
+    return readdirSync('examples', { withFileTypes: true })
+      .filter((entry) => entry.name !== 'connectors' && (entry.isDirectory() || /\.ya?ml$/.test(entry.name)))
+      .map((entry) => join('examples', entry.name))
+      .sort();
+  } catch {
+    return ['examples']; // not in a checkout: the apply names the missing folder
   }
 }
 
@@ -150,7 +168,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
     .option('--no-ui', 'do not start the Temporal Web UI')
-    .option('--apply <path...>', 'definition files or folders to apply at start', ['examples'])
+    .option('--apply <path...>', 'definition files or folders to apply at start (default: examples/ but examples/connectors/)')
     .option('--demo', 'once ready, send the example event and print its run')
     .action(
       async (
@@ -159,7 +177,7 @@ export function registerRuntimeCommands(program: Command): void {
           temporalPort: number;
           uiPort: number;
           ui: boolean;
-          apply: string[];
+          apply?: string[];
           demo?: boolean;
         } & ApiLimitOptions,
       ) => {
@@ -178,7 +196,7 @@ export function registerRuntimeCommands(program: Command): void {
           apiLimits: apiLimits(options),
           devOutbox: true,
           apiDiscovery: true,
-          apply: options.apply,
+          apply: options.apply ?? selfContainedExamples(),
           onApplied: printApplied,
         };
         await runUntilSignal(

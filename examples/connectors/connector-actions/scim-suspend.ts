@@ -1,11 +1,11 @@
 /**
- * The lock-account connector action of examples/connector-actions/directory.yaml: suspends a
+ * The lock-account connector action of examples/connectors/connector-actions/directory.yaml: suspends a
  * person's account in a SCIM app — find the user by userName, then PATCH active=false. idflow
  * hands it the app (its SCIM base URL), the step's input and the app's token as `app.token`, so
  * one function serves every SCIM app; the step's ctx.idempotencyKey goes out as the
  * Idempotency-Key, so a retried call does not act twice.
  */
-import type { FunctionContext } from '../../functions/sdk.js';
+import type { FunctionContext } from '../../../functions/sdk.js';
 
 interface ActionRequest {
   app: { slug: string; displayName: string; scimBaseUrl?: string };

@@ -7,7 +7,7 @@
  * removed when not one, changes nothing. Secrets: WIKI_TOKEN (a bearer token) and WIKI_URL
  * (https://wiki.acme.example by default).
  */
-import type { FunctionContext } from '../../functions/sdk.js';
+import type { FunctionContext } from '../../../functions/sdk.js';
 
 interface Operation {
   operation: 'createAccount' | 'updateAccount' | 'disableAccount' | 'deleteAccount' | 'addToGroup' | 'removeFromGroup';
