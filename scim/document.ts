@@ -6,27 +6,19 @@
  */
 import { z } from 'zod';
 import { DefinitionNameSchema } from '../core/names.js';
+import { USER_FIELDS } from '../directory/types.js';
 import { MAX_ID_LENGTH } from '../directory/users.js';
 import { ScimError } from './errors.js';
 import { parseAttributePath } from './paths.js';
 import { ENTERPRISE_SCHEMA } from './schemas.js';
 
-/** The directory fields a SCIM attribute can feed (besides `attributes.<key>`); status comes from `active`, the id is SCIM's id. */
-export const MAPPABLE_FIELDS = [
-  'username',
-  'email',
-  'displayName',
-  'firstName',
-  'lastName',
-  'department',
-  'title',
-  'employmentType',
-  'manager',
-  'location',
-  'startDate',
-  'endDate',
-] as const;
-export type MappableField = (typeof MAPPABLE_FIELDS)[number];
+/** Directory fields no SCIM attribute feeds directly: status comes from `active`, managerId from `manager`, attributes from the rest. */
+const NOT_MAPPABLE = ['status', 'managerId', 'attributes'] as const;
+export type MappableField = Exclude<(typeof USER_FIELDS)[number], (typeof NOT_MAPPABLE)[number]>;
+/** The directory fields a SCIM attribute can feed (besides `attributes.<key>`); the id is SCIM's id. */
+export const MAPPABLE_FIELDS: readonly MappableField[] = USER_FIELDS.filter(
+  (field): field is MappableField => !(NOT_MAPPABLE as readonly string[]).includes(field),
+);
 
 /** Where the SCIM attributes no mapping names are kept, so a client reads back what it wrote. */
 export const KEPT_ATTRIBUTES = 'scim';
