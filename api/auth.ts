@@ -75,9 +75,13 @@ export function requireScopes(request: FastifyRequest, scopes: readonly Scope[],
  * Refuses (403) a whole apply when the token lacks a scope any one document needs, naming each
  * such document (file:line, kind/name) and the scopes it lacks.
  */
-export function authorizeDocuments(request: FastifyRequest, stored: StoredAutomation[]): (documents: LoadedDocument[]) => void {
+export function authorizeDocuments(
+  request: FastifyRequest,
+  stored: StoredAutomation[],
+  connectorWebhooks: readonly string[] = [],
+): (documents: LoadedDocument[]) => void {
   const token = request.token as TokenInfo;
-  const reach = functionOutputReach(stored);
+  const reach = functionOutputReach(stored, connectorWebhooks);
   return (documents) => {
     const refused = documents.flatMap((document) => {
       const missing = documentScopes(document, reach).filter((scope) => !hasScope(token, scope));

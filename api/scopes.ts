@@ -7,6 +7,8 @@
  */
 import type { AutomationSpec } from '../definitions/schema.js';
 import type { LoadedDocument } from '../definitions/load.js';
+import type { DirectoryDocument } from '../directory/document.js';
+import type { App } from '../directory/types.js';
 import type { EventSourceSpec } from '../sources/document.js';
 import { stepRegistry } from '../steps/registry.js';
 import type { Scope } from '../store/types.js';
@@ -179,7 +181,7 @@ export interface FunctionOutputReach {
   webhooks: Set<string>;
 }
 
-export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputReach {
+export function functionOutputReach(stored: StoredAutomation[], connectorWebhooks: readonly string[] = []): FunctionOutputReach {
   // A step whose type needs functions:run puts a function's output in the run (call_function, perform_connector_action).
   const callsFunction = (type: string) => stepRegistry.get(type)?.scopes.includes('functions:run') === true;
   const automations = new Set(
@@ -201,7 +203,20 @@ export function functionOutputReach(stored: StoredAutomation[]): FunctionOutputR
   const webhooks = new Set(
     stored.filter((automation) => automations.has(automation.name)).flatMap((automation) => named(automation, 'run_webhook', 'webhook')),
   );
+  // A connector action's webhook gets whatever its step's templated input carries, function output included.
+  for (const webhook of connectorWebhooks) webhooks.add(webhook);
   return { automations, webhooks };
+}
+
+function declaresConnectorActions(spec: DirectoryDocument): boolean {
+  return spec.apps.some((app) => Object.keys(app.provisioning?.actions ?? {}).length > 0);
+}
+
+/** The webhooks apps name as connector actions (their payload is a run's templated input). */
+export function connectorActionWebhooks(apps: readonly App[]): string[] {
+  return apps.flatMap((app) =>
+    Object.values(app.provisioning?.actions ?? {}).flatMap((target) => ('webhook' in target ? [target.webhook] : [])),
+  );
 }
 
 /** The scopes applying one document needs, given where stored automations' function output goes. */
@@ -216,6 +231,9 @@ export function documentScopes(document: LoadedDocument, reach: FunctionOutputRe
     case 'Function':
       return ['functions:write'];
     case 'Directory':
+      // A connector action lends the app's token to a function, or sends a run's data to a webhook,
+      // and its output lands in runs: declaring one is what publishing such an automation needs.
+      return declaresConnectorActions(document.spec) ? ['directory:write', 'functions:run'] : ['directory:write'];
     case 'ScimService':
       return ['directory:write'];
     case 'EventSource':

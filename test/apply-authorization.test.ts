@@ -99,3 +99,29 @@ test('a token with the scopes of every effect applies the same file set: the cha
   assert.equal(run.status, 'completed', run.error);
   assert.equal(leaked(), true, 'the base64-encoded secret reached the webhook');
 });
+
+test("declaring a connector action needs functions:run, and the webhook it names is then guarded as function output's destination", async () => {
+  const relay = (url: string) => ({ path: 'defs/relay.yaml', content: `kind: Webhook\nname: relay\nurl: ${url}\n` });
+  const vault = {
+    path: 'defs/vault.yaml',
+    content: 'kind: Directory\napps:\n  - slug: vault\n    provisioning:\n      actions:\n        notify: { webhook: relay }\n',
+  };
+  const applyFiles = async (name: string, scopes: Scope[], files: { path: string; content: string }[]) => {
+    const token = await idflow.store.tokens.create(name, scopes);
+    return api.inject({ method: 'POST', url: '/v1/apply', headers: { authorization: `Bearer ${token}` }, payload: { files } });
+  };
+  // Before any app names it, the webhook is an ordinary one: definitions:write changes it.
+  const plain = await applyFiles('hooks', ['definitions:write'], [relay(`${receiver.url}/relay`)]);
+  assert.equal(plain.statusCode, 200, plain.body);
+
+  const refused = await applyFiles('directory-writer', ['definitions:write', 'directory:write'], [relay(`${receiver.url}/relay`), vault]);
+  assert.equal(refused.statusCode, 403, refused.body);
+  assert.match(refused.json<{ error: { message: string } }>().error.message, /Directory needs "functions:run"/);
+  const declared = await applyFiles('directory-runner', ['definitions:write', 'directory:write', 'functions:run'], [vault]);
+  assert.equal(declared.statusCode, 200, declared.body);
+
+  // Now a connector action posts a run's data there: pointing it elsewhere needs functions:run too.
+  const moved = await applyFiles('hooks-again', ['definitions:write'], [relay(`${receiver.url}/elsewhere`)]);
+  assert.equal(moved.statusCode, 403, moved.body);
+  assert.match(moved.json<{ error: { message: string } }>().error.message, /Webhook\/relay needs "functions:run"/);
+});

@@ -5,6 +5,7 @@ import type { Engine } from '../../engine/types.js';
 import type { DefinitionVersion } from '../../store/types.js';
 import { storedAutomationSpec } from '../../definitions/schema.js';
 import { actorOf, authorizeDocuments, requireScopes } from '../auth.js';
+import { connectorActionWebhooks } from '../scopes.js';
 import { ApiError } from '../errors.js';
 import { automationScopes } from '../scopes.js';
 
@@ -33,10 +34,11 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
     },
     async (request, reply) => {
       const stored = (await store.definitions.list('Automation')).map((automation) => storedAutomationSpec(automation.spec));
+      const connectorWebhooks = connectorActionWebhooks(await engine.directory.repo.listApps());
       const result = await engine.apply(request.body.files, {
         dryRun: request.body.dryRun,
         actor: actorOf(request),
-        authorize: authorizeDocuments(request, stored),
+        authorize: authorizeDocuments(request, stored, connectorWebhooks),
       });
       return reply.status(result.ok ? 200 : 422).send(result);
     },
