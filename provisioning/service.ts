@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { heartbeating } from '../core/heartbeat.js';
 import type { JsonValue } from '../core/json.js';
 import type { ChangeOrigin, DirectoryService, DirectoryWriter } from '../directory/service.js';
 import {
@@ -52,9 +53,6 @@ export interface ActivityContext {
   heartbeat(): void;
 }
 
-/** Steps that reach apps heartbeat this often, so a dead worker is noticed within their heartbeat timeout. */
-const HEARTBEAT_EVERY_MS = 2_000;
-
 const RECORD_ONLY: AppOutcome = { recordOnly: true };
 
 const ACCOUNT_STATUS: Record<User['status'], AccountStatus> = {
@@ -82,15 +80,6 @@ async function underLease<T>(leases: Store['leases'], name: string, work: () => 
     return await work();
   } finally {
     await leases.release(name, holder);
-  }
-}
-
-async function beating<T>(activity: ActivityContext, work: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
   }
 }
 
@@ -135,7 +124,7 @@ export class ProvisioningService {
       grantEntitlements: (input) => step.once(() => step.grantEntitlements(input)),
       revokeEntitlements: (input) => step.once(() => step.revokeEntitlements(input)),
       modifyUserStatus: (input) => step.once(() => step.modifyUserStatus(input)),
-      reconcileApp: (input) => beating(activity, () => this.reconcile(input.app, { apply: input.apply, signal: activity.signal })),
+      reconcileApp: (input) => heartbeating(activity, () => this.reconcile(input.app, { apply: input.apply, signal: activity.signal })),
     };
   }
 
@@ -172,7 +161,7 @@ class ProvisionedStep {
   /** A recorded result is the answer, without reaching any app again. */
   async once<T extends object>(work: () => Promise<T>): Promise<T> {
     const recorded = await this.directory.recordedStep<T>(this.effectKey);
-    return recorded ?? beating(this.activity, work);
+    return recorded ?? heartbeating(this.activity, work);
   }
 
   private record<T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> {

@@ -10,6 +10,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import { z } from 'zod';
 import { FUNCTION_REF, FUNCTION_REF_HINT, parseFunctionRef } from '../functions/ref.js';
 import { functionCallError } from '../functions/call-error.js';
+import { heartbeating } from '../core/heartbeat.js';
 import { defineActivityStep, type FunctionCallOutcome, type StepServices } from './types.js';
 
 const schema = z
@@ -18,18 +19,6 @@ const schema = z
     input: z.json().default({}).describe("The function's input (JSON); strings may be templates."),
   })
   .strict();
-
-const HEARTBEAT_EVERY_MS = 2_000;
-
-/** Runs `work` while telling Temporal every 2 s that the step is alive (for a heartbeatTimeout). */
-export async function heartbeating<T>(services: StepServices, work: () => Promise<T>): Promise<T> {
-  const beating = setInterval(() => services.heartbeat(), HEARTBEAT_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(beating);
-  }
-}
 
 /**
  * One call of a function from a step (call_function, perform_connector_action): heartbeats while it

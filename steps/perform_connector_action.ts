@@ -13,7 +13,8 @@ import type { OwnedSecretRef } from '../core/secret-ref.js';
 import { z } from 'zod';
 import { connectors, type ResolvedConnectorAction } from '../integrations/connectors/types.js';
 import { webhooks } from '../integrations/webhooks/types.js';
-import { callFunction, functionCallOutput, heartbeating } from './call_function.js';
+import { heartbeating } from '../core/heartbeat.js';
+import { callFunction, functionCallOutput } from './call_function.js';
 import { postToWebhook } from './run_webhook.js';
 import { defineActivityStep, type StepServices } from './types.js';
 
