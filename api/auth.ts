@@ -38,6 +38,16 @@ async function verifiedToken(store: Store, header: string | undefined): Promise<
   );
 }
 
+/** What a token lacks for a route's scopes ("the scope …"), or undefined when it has them. */
+export function accessRefusal(token: TokenInfo, access: readonly Scope[] | { readonly allOf: readonly Scope[] }): string | undefined {
+  if ('allOf' in access) {
+    const missing = access.allOf.filter((scope) => !hasScope(token, scope));
+    return missing.length === 0 ? undefined : `the scope ${quoted(missing)} (this route needs ${quoted(access.allOf)}, all of them)`;
+  }
+  if (access.some((scope) => hasScope(token, scope))) return undefined;
+  return `the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`;
+}
+
 /** Authenticates every request to a route whose access names scopes; a request that matched no route falls through to the 404 handler. */
 export function authenticate(store: Store): onRequestAsyncHookHandler {
   return async (request) => {
@@ -49,12 +59,8 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
     // 'signature': the route checks the request's signature itself, once its body is read.
     if (access === 'public' || access === 'loopback' || access === 'signature') return;
     const token = await verifiedToken(store, request.headers.authorization);
-    if (!access.some((scope) => hasScope(token, scope))) {
-      throw new ApiError(
-        'FORBIDDEN',
-        `token "${token.name}" lacks the scope ${access.length === 1 ? quoted(access) : `(any one of) ${quoted(access)}`}`,
-      );
-    }
+    const refusal = accessRefusal(token, access);
+    if (refusal !== undefined) throw new ApiError('FORBIDDEN', `token "${token.name}" lacks ${refusal}`);
     request.token = token;
   };
 }

@@ -31,6 +31,7 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'metrics:read':
     'read the Prometheus metrics: counts and latencies by event type, automation, step type and route; never data, ids or tokens',
   scim: 'push people and groups over SCIM 2.0 (/scim/v2): writes users and group grants, whose events run automations',
+  plan: 'with the read scope of what is planned: say what an event, a run or an HR import would do, and replay past events against a version, changing nothing',
 };
 
 export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
@@ -39,9 +40,10 @@ export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
  * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
  * idflow token, loopback clients only (dev/routes.ts checks the peer). signature: no token, but
  * the route itself refuses (401) a request its event source's secret did not sign (engine/sources.ts).
- * Else any one of the scopes (admin implies all).
+ * A list: any one of its scopes. `allOf`: every one of them (a plan needs `plan` and the read side
+ * of the operation it plans). Admin implies all.
  */
-export type RouteAccess = 'public' | 'loopback' | 'signature' | readonly Scope[];
+export type RouteAccess = 'public' | 'loopback' | 'signature' | readonly Scope[] | { readonly allOf: readonly Scope[] };
 
 /**
  * How each dev route is reached (ROUTE_ACCESS below takes these): `loopback` takes no

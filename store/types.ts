@@ -163,7 +163,9 @@ export type Scope =
   /** Scrape GET /metrics (Prometheus). */
   | 'metrics:read'
   /** A SCIM client (Okta, Entra ID) pushing people and groups to /scim/v2, and nothing else. */
-  | 'scim';
+  | 'scim'
+  /** Plan and replay (with the read scope of what is planned): computes, changes nothing. */
+  | 'plan';
 
 export interface TokenInfo {
   name: string;

@@ -54,7 +54,8 @@ async function documentedAccess(): Promise<Map<string, string>> {
 
 function describeAccess(route: string): string {
   const access = ROUTE_ACCESS[route];
-  return typeof access === 'string' ? access : access.join(' or ');
+  if (typeof access === 'string') return access;
+  return 'allOf' in access ? access.allOf.join(' and ') : access.join(' or ');
 }
 
 describe('the declared scope of every route', () => {
@@ -144,6 +145,24 @@ describe('the declared scope of every route', () => {
         assert.equal(refusal(response).code, 'UNAUTHORIZED');
         assert.deepEqual(refusal(response).schemas, scimSchemas);
         assert.match(refusal(response).message, message);
+      }
+      if ('allOf' in access) {
+        // Every one of the scopes: each alone is refused, naming what is missing; all together (or admin) pass.
+        for (const scope of SCOPES) {
+          const response = await request(bearer(token(scope)));
+          if (scope === 'admin') {
+            assert.ok(![401, 403].includes(response.statusCode), `${route} with admin: ${response.body}`);
+            continue;
+          }
+          assert.equal(response.statusCode, 403, `${route} with ${scope} alone is refused: ${response.body}`);
+          const missing = access.allOf.filter((needed) => needed !== scope);
+          assert.match(refusal(response).message, new RegExp(`lacks the scope ${missing.map((s) => `"${s}"`).join(', ')} \\(`));
+          checked++;
+        }
+        const all = await store.tokens.create(`all-of-${route}`, [...access.allOf]);
+        const response = await request(bearer(all));
+        assert.ok(![401, 403].includes(response.statusCode), `${route} with ${access.allOf.join(' and ')}: ${response.body}`);
+        continue;
       }
       for (const scope of SCOPES) {
         const response = await request(bearer(token(scope)));
