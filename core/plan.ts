@@ -1,8 +1,9 @@
 /**
- * What a plan says: the JSON document `idflow plan … --json` prints and POST /v1/plan/* answers.
+ * What a plan says: the JSON document `idflow plan … --json` prints and POST /v1/plan/* answers
+ * (the planner is plan/; step types describe their own effects with these types, so they live here).
  * A plan is computed against a copy-on-write view of the directory and changes nothing.
  */
-import type { JsonObject, JsonValue } from '../core/json.js';
+import type { JsonObject, JsonValue } from './json.js';
 
 /** One thing a step would do, concretely; `kind` names it (docs/automations.md lists the kinds). */
 export type PlanEffect =
@@ -10,6 +11,7 @@ export type PlanEffect =
   | { kind: 'revoke'; user: string; entitlement: string }
   | { kind: 'status'; user: string; from: string; to: string }
   | { kind: 'account'; user: string; app: string; username: string; email?: string }
+  | { kind: 'account_status'; user: string; app: string; from: string; to: string }
   | { kind: 'delegate'; user: string; from: string | null; to: string | null; removedAsDelegateOf: string[] }
   | { kind: 'access_profiles'; user: string; removed: string[] }
   | { kind: 'tasks'; user: string; action: string; tasks: string[]; to: string | null }
