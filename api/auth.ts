@@ -65,6 +65,11 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
   };
 }
 
+/** Who asks for a plan: planSafe functions run in it only for a token that may run functions. */
+export function planAsker(request: FastifyRequest): { actor: string; runFunctions: boolean } {
+  return { actor: actorOf(request), runFunctions: holdsScope(request, 'functions:run') };
+}
+
 /** Whether the request's token holds `scope`. */
 export function holdsScope(request: FastifyRequest, scope: Scope): boolean {
   return request.token !== undefined && hasScope(request.token, scope);

@@ -135,6 +135,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   // And the scopes of what the source causes: whoever holds its secret signs for it.
   'PUT /v1/sources/:name/secrets/:key': ['definitions:write'],
   'DELETE /v1/sources/:name/secrets/:key': ['definitions:write'],
+  'POST /v1/plan/events': { allOf: ['plan', 'events:read'] },
+  'POST /v1/plan/runs': { allOf: ['plan', 'runs:read'] },
+  'POST /v1/plan/imports': { allOf: ['plan', 'directory:read'] },
   'GET /v1/audit': ['admin'],
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),

@@ -17,6 +17,7 @@ import { httpRequestDuration } from '../metrics/registry.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
+import { planRoutes } from './routes/plan.js';
 import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { provisioningRoutes } from './routes/provisioning.js';
@@ -85,6 +86,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(metricsRoutes, { engine: options.engine });
   await app.register(definitionRoutes, { engine: options.engine });
   await app.register(eventRoutes, { engine: options.engine });
+  await app.register(planRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });

@@ -17,8 +17,9 @@ import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec, type AutomationSpec } from '../definitions/schema.js';
 import type { EventMatch, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
-import { EventInputSchema, MAX_EVENT_DATA_BYTES } from '../triggers/events.js';
+import { jsonBytes, parseEventInput, TEMPORAL_INPUT_LIMIT_BYTES } from './event-input.js';
 import { TriggerIndex } from '../triggers/trigger-index.js';
+import { PlanService } from './plans.js';
 import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
@@ -66,12 +67,6 @@ const APPLY_ORDER: Record<Exclude<LoadedDocument['kind'], 'Directory'>, number> 
   EventSource: 3,
   ScimService: 4,
 };
-/**
- * Temporal refuses a workflow start whose input payloads exceed 2 MiB (dynamic config
- * limit.blobSize.error, the default, also on Temporal Cloud): measured, the dev server starts
- * 2,097,052 bytes of JSON and refuses 2,097,132 ("Blob data size exceeds limit").
- */
-const TEMPORAL_INPUT_LIMIT_BYTES = 2 * 1024 * 1024;
 /** What the payload's encoding and metadata add to its JSON (measured: 32 bytes), with room to spare. */
 const PAYLOAD_OVERHEAD_BYTES = 1024;
 /** How long a failed start waits to learn whether its workflow exists (the client retries an unreachable server for ~20 s). */
@@ -80,17 +75,9 @@ const DESCRIBE_AFTER_FAILED_START_MS = 5_000;
 /** An event about to be recorded: its matches come from processing it. */
 type NewEvent = Omit<EventRecord, 'matches' | 'processedAt'>;
 
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value));
-}
-
 /** JSON round trip: what the store will give back (no undefined fields). */
 function asJson(value: object): JsonObject {
   return JSON.parse(JSON.stringify(value)) as JsonObject;
-}
-
-function describeIssues(issues: { path: PropertyKey[]; message: string }[]): string {
-  return issues.map((issue) => `${issue.path.map(String).join('.') || 'event'}: ${issue.message}`).join('; ');
 }
 
 export function runIdFor(automation: string, eventId: string): string {
@@ -119,6 +106,8 @@ export class IdflowEngine implements Engine {
   readonly outbox: OutboxDispatcher;
   /** Signed webhooks of HR systems (kind: EventSource), mapped to events and directory changes. */
   readonly sources: EventSources;
+  /** What an event, a manual run or an import would do, changing nothing. */
+  readonly plans: PlanService;
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
@@ -158,6 +147,13 @@ export class IdflowEngine implements Engine {
       dataDir: options.dataDir,
       directory: this.directory,
       functions: this.functions,
+    });
+    this.plans = new PlanService({
+      store: options.store,
+      triggerIndex: () => this.triggerIndex(),
+      currentAutomation: (name) => this.currentAutomation(name),
+      functions: this.functions,
+      adapters: secretSource,
     });
   }
 
@@ -340,21 +336,13 @@ export class IdflowEngine implements Engine {
   }
 
   private async ingestEvent(input: EventInput, actor: string): Promise<IngestResult> {
-    const parsed = EventInputSchema.safeParse(input);
-    if (!parsed.success) throw new IdflowError('INVALID', `invalid event: ${describeIssues(parsed.error.issues)}`);
-    const { data } = parsed.data;
-    const dataBytes = jsonBytes(data);
-    if (dataBytes > MAX_EVENT_DATA_BYTES) {
-      throw new IdflowError(
-        'PAYLOAD_TOO_LARGE',
-        `event data is ${dataBytes} bytes as JSON; events are limited to ${MAX_EVENT_DATA_BYTES} bytes, so that every run's workflow input fits Temporal's ${TEMPORAL_INPUT_LIMIT_BYTES}-byte limit`,
-      );
-    }
+    const parsed = parseEventInput(input);
+    const { data } = parsed;
     const receivedAt = new Date().toISOString();
     const event: NewEvent = {
-      id: parsed.data.id ?? `evt-${randomUUID()}`,
-      type: parsed.data.type,
-      occurredAt: parsed.data.occurredAt ?? receivedAt,
+      id: parsed.id ?? `evt-${randomUUID()}`,
+      type: parsed.type,
+      occurredAt: parsed.occurredAt ?? receivedAt,
       receivedAt,
       data,
     };

@@ -12,6 +12,7 @@ import type { FunctionService } from '../functions/service.js';
 import type { SealedSecrets } from '../functions/sealed-secrets.js';
 import type { ProvisioningService } from '../provisioning/service.js';
 import type { DirectoryService } from '../directory/service.js';
+import type { PlanService } from './plans.js';
 import type { ScheduleManager } from './schedules.js';
 import type { EventSources } from './sources.js';
 
@@ -89,6 +90,8 @@ export interface Engine {
   readonly provisioning: ProvisioningService;
   /** Sealed secrets of apps (`app:<slug>`) and event sources (`source:<name>`). */
   readonly sealedSecrets: SealedSecrets;
+  /** Plans: what an event, a manual run or an HR import would do, changing nothing. */
+  readonly plans: PlanService;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

@@ -45,6 +45,10 @@ export const FunctionSchema = z
       .max(MAX_MEMORY_MB)
       .default(DEFAULT_MEMORY_MB)
       .describe('Memory limit of one call, heap and off-heap; MEMORY_LIMIT beyond it.'),
+    planSafe: z
+      .boolean()
+      .default(false)
+      .describe('The function has no side effects (a username generator): plans run it, with ctx.fetch refused, to show its output.'),
   })
   .strict();
 

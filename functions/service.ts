@@ -253,6 +253,25 @@ export class FunctionService {
     return { ...result, function: version.name, version: version.version };
   }
 
+  /**
+   * A call for a plan: runs only a function whose document says `planSafe: true`, reaching no
+   * host (ctx.fetch is refused) and reading `directory` (the plan's view) for ctx.directory.
+   */
+  async planCall(
+    ref: string,
+    input: JsonValue,
+    context: { trigger?: JsonValue; directory: FunctionDirectory },
+  ): Promise<{ ran: true; outcome: FunctionCallResult } | { ran: false; reason: string }> {
+    const version = await this.resolve(ref);
+    if (!storedSpec(version).planSafe)
+      return { ran: false, reason: `function "${version.name}" is not marked planSafe: true, so plans do not run it` };
+    const outcome = await this.call(ref, input, {
+      trigger: context.trigger,
+      overrides: { allowHosts: [], allowPrivateNetworks: [], directory: context.directory },
+    });
+    return { ran: true, outcome };
+  }
+
   /** The values of lent credentials: from this process's environment, or sealed under their owner. */
   private async openLent(lent: Record<string, OwnedSecretRef>): Promise<{ secrets: Record<string, string> } | { unset: string }> {
     const secrets: Record<string, string> = {};

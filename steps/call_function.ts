@@ -69,6 +69,14 @@ export const callFunctionStep = defineActivityStep({
     if (!name || refs.hasFunction(name)) return [];
     return [{ path: ['function'], message: `function "${name}" is not defined: apply a kind: Function document named "${name}"` }];
   },
+  async plan(input, services) {
+    const call = await services.callFunction(input.function, input.input);
+    if (!call.ran)
+      return { effects: [{ kind: 'function', function: input.function, ran: false, reason: call.reason }], unknownReason: call.reason };
+    if (!call.outcome.ok) throw functionCallError(call.outcome);
+    const output = functionCallOutput(call.outcome);
+    return { effects: [{ kind: 'function', function: input.function, ran: true, output: output.output ?? null }], output };
+  },
   async run(input, services) {
     // Recorded once it succeeded: a retry after a crash returns this result rather than calling
     // again (a second Temporary Access Pass, a second ticket).

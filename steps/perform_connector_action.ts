@@ -63,6 +63,13 @@ export const performConnectorActionStep = defineActivityStep({
     const known = actions.length > 0 ? `its actions: ${actions.join(', ')}` : 'it declares none';
     return [{ path: ['action'], message: `app "${app}" declares no action "${action}" (${known}): add it under provisioning.actions` }];
   },
+  async plan(input, services) {
+    const { app, action, target } = await services.connectorAction(input.app, input.action);
+    return {
+      effects: [{ kind: 'connector_action', app, action, input: input.input }],
+      unknownReason: `the answer of app "${app}"'s action "${action}" (${'function' in target ? `function ${target.function}` : `webhook ${target.webhook}`}) is known only once it runs`,
+    };
+  },
   async run(input, services) {
     return services.once(async () => {
       const resolved = await services.integration(connectors).resolve(input.app, input.action);

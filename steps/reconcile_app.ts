@@ -32,6 +32,12 @@ export const reconcileAppStep = defineActivityStep({
     retry: { maximumAttempts: 5, initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5m' },
   },
   checkReferences: (input, refs) => unknownReferences(input.app, 'app', refs.hasApp, 'app'),
+  async plan(input) {
+    return {
+      effects: [{ kind: 'reconcile', app: input.app, apply: input.apply }],
+      unknownReason: `a reconcile's report is known only once it has read app "${input.app}"`,
+    };
+  },
   async run(input, services) {
     const report = await services.directory.reconcileApp(input);
     const failed = report.drift.flatMap((drift) => (drift.error ? [drift.error] : []));

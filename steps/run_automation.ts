@@ -1,6 +1,26 @@
 /** `run_automation`: start another automation as a child run (chaining). */
 import { z } from 'zod';
+import { StepError } from '../core/step-error.js';
 import { defineWorkflowStep } from './types.js';
+
+/** Deeper run_automation chains are refused: they are almost always a mistake. */
+export const MAX_CHAIN_DEPTH = 10;
+
+/** Throws when starting `automation` from a run whose chain (root first) is `chain` would loop or go too deep. */
+export function checkChain(chain: readonly string[], automation: string): void {
+  if (chain.includes(automation)) {
+    throw new StepError('AUTOMATION_CYCLE', `run_automation would start a cycle: ${[...chain, automation].join(' → ')}`, {
+      retryable: false,
+    });
+  }
+  if (chain.length >= MAX_CHAIN_DEPTH) {
+    throw new StepError(
+      'CHAIN_TOO_DEEP',
+      `run_automation chains are limited to ${MAX_CHAIN_DEPTH} automations: ${[...chain, automation].join(' → ')}`,
+      { retryable: false },
+    );
+  }
+}
 
 const schema = z
   .object({

@@ -50,5 +50,12 @@ export const runWebhookStep = defineActivityStep({
     }
     return [];
   },
+  async plan(input, services) {
+    const url = await services.webhookUrl(input.webhook);
+    return {
+      effects: [{ kind: 'webhook', webhook: input.webhook, url, payload: input.payload }],
+      unknownReason: "the webhook's answer is known only once it is posted",
+    };
+  },
   run: (input, services) => postToWebhook(input.webhook, input.payload, services),
 });

@@ -95,6 +95,13 @@ export const sendEmailStep = defineActivityStep({
   escapeFor: (path) => (path.length === 1 && path[0] === 'message' ? markdownText : undefined),
   integrations: [mail],
   defaults: { timeout: '1m', retry: { maximumAttempts: 8, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' } },
+  async plan(input) {
+    const { text } = renderEmail(input);
+    return {
+      effects: [{ kind: 'email', to: input.to, cc: input.cc ?? [], bcc: input.bcc ?? [], subject: input.subject, text }],
+      unknownReason: "the mail server's answer is known only once it is sent",
+    };
+  },
   async run(input, services) {
     const { html, text } = renderEmail(input);
     return services.once(async () => {

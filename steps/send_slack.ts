@@ -40,6 +40,12 @@ export const sendSlackStep = defineActivityStep({
   escapeFor,
   integrations: [slack],
   defaults: { timeout: '30s', retry: { maximumAttempts: 8, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' } },
+  async plan(input) {
+    return {
+      effects: [{ kind: 'slack', channel: input.channel, text: input.message }],
+      unknownReason: "the message's Slack id (ts) is known only once it is posted",
+    };
+  },
   async run(input, services) {
     return services.once(async () => {
       const posted = await services

@@ -10,6 +10,7 @@
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import type { PlanEffect } from '../core/plan.js';
 import type { OwnedSecretRef } from '../core/secret-ref.js';
 import type { EscapeSelector } from '../cel/template.js';
 import type { GovernanceActions } from '../provisioning/types.js';
@@ -100,6 +101,37 @@ export interface WorkflowStepServices {
   runAutomation(request: { automation: string; context: JsonObject; wait: boolean }): Promise<JsonObject>;
 }
 
+/**
+ * What a step's `plan` may ask of the planner (plan/planner.ts): nothing here reaches outside
+ * idflow, and nothing is written.
+ */
+export interface StepPlanServices {
+  run: Omit<StepRunInfo, 'attempt'>;
+  /** The plan's clock: the moment the step would run (planned waits move it on). */
+  now(): Date;
+  /** A declared webhook's URL (never its signing secret); throws as the real step would for an unknown one. */
+  webhookUrl(name: string): Promise<string>;
+  /** Where an app's declared connector action goes; throws as the real step would for an unknown app or action. */
+  connectorAction(
+    app: string,
+    action: string,
+  ): Promise<{ app: string; action: string; target: { function: string } | { webhook: string } }>;
+  /**
+   * Runs a function whose document says `planSafe: true` (no side effects), with ctx.fetch refused
+   * and the plan's view of the directory; any other function is not run, and `reason` says why.
+   */
+  callFunction(ref: string, input: JsonValue): Promise<{ ran: true; outcome: FunctionCallOutcome } | { ran: false; reason: string }>;
+}
+
+/** What a step would do: its effects, and its output when a plan can know it. */
+export interface StepPlanResult {
+  effects: PlanEffect[];
+  /** Absent: known only once the step runs (a webhook's answer); later templates reading it are unknown. */
+  output?: JsonValue;
+  /** Why the output cannot be known. */
+  unknownReason?: string;
+}
+
 /** A reference problem found at apply time (unknown webhook, unknown automation, ...). */
 export interface ReferenceIssue {
   /** Path inside `with`, e.g. ["webhook"]. */
@@ -147,6 +179,13 @@ interface StepBase<Schema extends z.ZodType> {
   scopesFor?(input: Record<string, unknown>): readonly Scope[];
   /** Apply-time reference checks beyond the schema. Template values are skipped by the caller. */
   checkReferences?(input: Record<string, unknown>, refs: ReferenceResolver): ReferenceIssue[];
+  /**
+   * What the step would do, for plans, when it reaches outside idflow (mail, Slack, a webhook, a
+   * function, an app's action). Without it, the planner runs the step's own `run` against a
+   * copy-on-write view of the directory, with every outside service refused: right for the
+   * governance steps, `wait` and `run_automation`, whose effects the view records.
+   */
+  plan?(input: z.output<Schema>, services: StepPlanServices): Promise<StepPlanResult>;
 }
 
 export interface ActivityStep<Schema extends z.ZodType = z.ZodType> extends StepBase<Schema> {

@@ -23,6 +23,7 @@ import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../core/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
+import { checkChain } from '../steps/run_automation.js';
 import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { subjectOf, triggerContext } from '../triggers/events.js';
@@ -63,9 +64,6 @@ export interface AutomationRunOutput {
   /** Step outputs by step name. */
   steps: JsonObject;
 }
-
-/** Deeper run_automation chains are refused: they are almost always a mistake. */
-export const MAX_CHAIN_DEPTH = 10;
 
 function activityOptions(step: StepSpec, stepType: ActivityStep): ActivityOptions {
   const retry = { ...stepType.defaults.retry, ...step.retry };
@@ -200,18 +198,7 @@ async function runChildAutomation(
   stepName: string,
   chain: string[],
 ): Promise<JsonObject> {
-  if (chain.includes(request.automation)) {
-    throw new StepError('AUTOMATION_CYCLE', `run_automation would start a cycle: ${[...chain, request.automation].join(' → ')}`, {
-      retryable: false,
-    });
-  }
-  if (chain.length >= MAX_CHAIN_DEPTH) {
-    throw new StepError(
-      'CHAIN_TOO_DEEP',
-      `run_automation chains are limited to ${MAX_CHAIN_DEPTH} automations: ${[...chain, request.automation].join(' → ')}`,
-      { retryable: false },
-    );
-  }
+  checkChain(chain, request.automation);
   const target = await recorder.resolveAutomation(request.automation);
   if (!target) throw new StepError('UNKNOWN_AUTOMATION', `automation "${request.automation}" does not exist`, { retryable: false });
   if (!target.enabled) throw new StepError('AUTOMATION_DISABLED', `automation "${request.automation}" is disabled`, { retryable: false });

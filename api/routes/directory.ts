@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { importFeed, parseFeed, parseMapping, type Feed } from '../../directory/import.js';
 import { USER_STATUSES } from '../../directory/types.js';
 import type { Engine } from '../../engine/types.js';
-import { actorOf } from '../auth.js';
+import { actorOf, planAsker } from '../auth.js';
 import { formatBytes } from '../byte-size.js';
 import { ApiError } from '../errors.js';
 
@@ -82,34 +82,53 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
   await app.register(async (feedApp) => {
     feedApp.removeAllContentTypeParsers();
     feedApp.addContentTypeParser(Object.keys(FEED_FORMATS), (_request, payload, done) => done(null, payload));
+    const feedQuery = {
+      source: z.string().min(1).max(100).default('hr').describe('Names the feed in reports and audit.'),
+      file: z.string().min(1).max(256).default('feed').describe('The file name, for messages.'),
+      mapping: z.string().max(MAX_MAPPING_LENGTH).optional().describe('Feed column → idflow column, as a JSON (or YAML) object.'),
+      full: flag.describe('The feed lists everyone: deactivate enabled people missing from it.'),
+    };
+    const feedDescription = `the body: text/csv or application/json, at most the import limit (default ${formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)}, \`idflow api --import-limit\`)`;
+    /** The feed of the body, parsed with the query's mapping; 400 naming the line when it does not parse. */
+    const feedOf = async (request: FastifyRequest, reply: FastifyReply, query: { file: string; mapping?: string }): Promise<Feed> => {
+      const format = FEED_FORMATS[mediaType(request.headers['content-type'])];
+      const content = await readFeedBody(request, reply, importLimitBytes);
+      try {
+        return await parseFeed(query.file, content, {
+          format,
+          mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping'),
+        });
+      } catch (error) {
+        throw new ApiError('INVALID', (error as Error).message);
+      }
+    };
     feedApp.withTypeProvider<ZodTypeProvider>().post(
-      '/v1/directory/import',
+      '/v1/plan/imports',
       {
         schema: {
-          description: `Imports an HR feed sent as the body: text/csv or application/json, at most the import limit (default ${formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)}, \`idflow api --import-limit\`).`,
+          description: `Plans an HR feed sent as ${feedDescription}: the directory changes it would make and what their events would start. Changes nothing.`,
           consumes: Object.keys(FEED_FORMATS),
-          querystring: z.object({
-            source: z.string().min(1).max(100).default('hr').describe('Names the feed in reports and audit.'),
-            file: z.string().min(1).max(256).default('feed').describe('The file name, for messages.'),
-            mapping: z.string().max(MAX_MAPPING_LENGTH).optional().describe('Feed column → idflow column, as a JSON (or YAML) object.'),
-            full: flag.describe('The feed lists everyone: deactivate enabled people missing from it.'),
-            dryRun: flag.describe('Report the changes, make none.'),
-          }),
+          querystring: z.object(feedQuery),
         },
       },
       async (request, reply) => {
         const { query } = request;
-        const format = FEED_FORMATS[mediaType(request.headers['content-type'])];
-        const content = await readFeedBody(request, reply, importLimitBytes);
-        let feed: Feed;
-        try {
-          feed = await parseFeed(query.file, content, {
-            format,
-            mapping: query.mapping === undefined ? undefined : parseMapping(query.mapping, 'mapping'),
-          });
-        } catch (error) {
-          throw new ApiError('INVALID', (error as Error).message);
-        }
+        const feed = await feedOf(request, reply, query);
+        return engine.plans.import(feed, { source: query.source, full: query.full }, planAsker(request));
+      },
+    );
+    feedApp.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/directory/import',
+      {
+        schema: {
+          description: `Imports an HR feed sent as ${feedDescription}.`,
+          consumes: Object.keys(FEED_FORMATS),
+          querystring: z.object({ ...feedQuery, dryRun: flag.describe('Report the changes, make none.') }),
+        },
+      },
+      async (request, reply) => {
+        const { query } = request;
+        const feed = await feedOf(request, reply, query);
         const report = await importFeed(engine.directory, feed, { source: query.source, full: query.full, dryRun: query.dryRun });
         if (!report.dryRun) {
           const details: JsonObject = {

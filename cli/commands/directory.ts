@@ -21,7 +21,7 @@ const unreadable =
   };
 
 /** Sends the feed streamed from disk (it may be far larger than the API's JSON bodies), typed by its extension; closes the file after. */
-async function sendFeed<T>(path: string, send: (body: RawBody) => Promise<T>): Promise<T> {
+export async function sendFeed<T>(path: string, send: (body: RawBody) => Promise<T>): Promise<T> {
   const handle = await open(path).catch(unreadable(path));
   try {
     return await send(
@@ -36,7 +36,7 @@ async function sendFeed<T>(path: string, send: (body: RawBody) => Promise<T>): P
 }
 
 /** The mapping file, checked here (so its errors name the local path) and sent as JSON. */
-async function mappingParameter(path: string): Promise<string> {
+export async function mappingParameter(path: string): Promise<string> {
   const text = await readFile(path, 'utf8').catch(unreadable(path));
   return JSON.stringify(Object.fromEntries(parseMapping(text, path)));
 }
