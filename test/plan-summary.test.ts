@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MAX_LISTED, renderPlan } from '../cli/plan-tree.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import type { JsonObject } from '../core/json.js';
 import type { AutomationPlan, Plan, PlanEffect, PlannedEvent, StepPlan } from '../core/plan.js';
 import { summarize } from '../plan/summary.js';
@@ -314,4 +316,186 @@ test('a plan that stopped early says what it left out', () => {
   assert.equal(summary.truncated, '300 of 800 events not planned (limit 500)');
   assert.equal(summary.text, '0 automations, 0 steps: no changes; stopped early: 300 of 800 events not planned (limit 500)');
   assert.equal('truncated' in summarize({ events: [] }), false);
+});
+
+/** Asserts that each of `expected` is a whole line of `text`, in this order. */
+function assertLinesInOrder(text: string, expected: string[]): void {
+  const lines = text.split('\n');
+  let from = 0;
+  for (const line of expected) {
+    const at = lines.indexOf(line, from);
+    assert.ok(at >= 0, `line ${JSON.stringify(line)} not found after line ${from} of:\n${text}`);
+    from = at + 1;
+  }
+}
+
+test('the tree shows each event, its automations, their steps and every effect, in the order they would happen', () => {
+  const tree = renderPlan(everyKind);
+  assertLinesInOrder(tree, [
+    'user.created u-ada (Ada Lovelace)',
+    '  ● onboarding v3',
+    '    grant-base (grant_entitlements)',
+    '      + grant github:engineering to u-ada',
+    `      + grant slack:general to u-ada until ${grantUntil}`,
+    '    enable (modify_user_status)',
+    '      status u-ada STAGED → ENABLED',
+    '      + account ada.l in github for u-ada <ada@acme.example>',
+    '      email to ada@acme.example, bob@acme.example; cc hr@acme.example: "Welcome, Ada"',
+    '        Hi Ada,',
+    '',
+    '        welcome to Acme.',
+    '        Your manager is Bob.',
+    '        Your desk is 4.12.',
+    '        …',
+    '      slack #new-employees: Ada joins engineering',
+    '        say hi!',
+    '      webhook hr-sync → http://127.0.0.1:9/hooks/hr',
+    '      function username-generator ran',
+    '        → {"username":"ada.l"}',
+    '      function badge-lookup not run: not planSafe',
+    '    badge (send_slack)',
+    '      ? unknown: reads ctx.lookup, the output of a function not run',
+    `      wait until ${settleUntil} (7d)`,
+    '    laptop (run_automation)',
+    '      run_automation provision-laptop v4',
+    '        order (perform_connector_action)',
+    '          connector action order-laptop in jamf',
+    '            {"model":"mbp-14"}',
+    '          app request: create u-ada in jamf via webhook',
+    '          run_automation onboarding (not waited for)',
+    '            stopped: cycle onboarding → provision-laptop → onboarding',
+    '      + campaign new-hire-review reviewing u-ada, reviewer u-bob, 3 items',
+    '  ○ offboarding v2 not matched: false',
+    'user.updated u-bob (Bob Byte)',
+    '  ● leaver v1',
+    '      status u-bob ENABLED → DISABLED',
+    '      − revoke github:engineering from u-bob',
+    '      − revoke slack:general from u-bob',
+    '      delegate of u-bob: u-carol → none; u-bob no longer delegate of u-dan',
+    '      − access profiles of u-bob: p-eng, p-ops',
+    '      tasks of u-bob: reassign 2 tasks to u-carol (t-1, t-2)',
+    '      account of u-bob in github: ACTIVE → SUSPENDED',
+    '      reconcile github, fixing its drift',
+    '      status u-bob DISABLED → DELETED',
+    '    farewell (send_email)',
+    '      ✗ would fail: SMTP_FAILED: 554 relay refused',
+    'grant.revoked u-bob (Bob Byte) github:engineering ← step revoke-all of leaver',
+    '  ● audit v1',
+    '    note (send_slack)',
+    '      no change',
+    everyKind.summary.text,
+  ]);
+  // A body shows its first five lines, then "…".
+  assert.equal(tree.includes('See you Monday'), false);
+  // The summary ends the tree, whole however long.
+  assert.equal(tree.split('\n').at(-1), everyKind.summary.text);
+  // A payload is one compact line, cut.
+  const payloadLine = tree.split('\n').find((line) => line.startsWith('        {"user":"u-ada"')) ?? '';
+  assert.ok(payloadLine.endsWith('…'), payloadLine);
+  assert.equal(Array.from(payloadLine.trim()).length, 200);
+});
+
+test("an import's tree shows the directory's changes first, then the events they emit", () => {
+  assert.equal(
+    renderPlan(importPlan),
+    [
+      'directory',
+      '  + u-nia nia@acme.example (Nia New)',
+      '  + u-otto otto@acme.example',
+      '  ~ u-bob',
+      '    department: "Sales" → "Engineering"',
+      '    manager: null → "carol@acme.example"',
+      '  ~ u-carol',
+      '    title: "Engineer" → "Lead"',
+      '  ~ u-dan',
+      '    location: "Berlin" → "Paris"',
+      '  − u-eve deactivated: missing from the full feed',
+      '    status: "ENABLED" → "DISABLED"',
+      '  ✗ line 7 (u-x): email: email is not an email address',
+      '  4 people unchanged',
+      '',
+      'user.created u-nia (Nia New)',
+      '  ● onboarding v1',
+      '    grant (grant_entitlements)',
+      '      + grant github:engineering to u-nia',
+      '',
+      'user.created u-otto',
+      '  no automation for this event',
+      '',
+      'user.deactivated u-eve (Eve)',
+      '  ○ leaver v2 not matched: false',
+      '',
+      '+2 people, 3 updated, 1 deactivated, 1 row refused; 1 automation, 1 step: +1 grant',
+    ].join('\n'),
+  );
+});
+
+test('colors only when asked; without them no escape sequence at all, whatever the data holds', () => {
+  const plain = renderPlan(everyKind);
+  assert.equal(plain.includes('\u001b'), false);
+  assert.equal(renderPlan(everyKind, { color: false }), plain);
+  const colored = renderPlan(everyKind, { color: true });
+  assert.ok(colored.includes('      \u001b[32m+ grant github:engineering to u-ada\u001b[0m'));
+  assert.ok(colored.includes('\u001b[1;31m✗ would fail: SMTP_FAILED: 554 relay refused\u001b[0m'));
+  assert.equal(colored.replace(/\u001b\[[0-9;]*m/g, ''), plain);
+
+  const hostile = planOf({
+    events: [
+      event('user.created', { newUser: { id: 'u-eve', email: 'eve@acme.example', displayName: 'Eve\u001b[2J\u001b]0;pwned\u0007' } }, [
+        matched('greet', [
+          step('mail', 'send_email', [
+            { kind: 'email', to: ['eve@acme.example'], cc: [], bcc: [], subject: 'Hi \u202egnp.exe', text: 'line\rover\u0000written' },
+          ]),
+        ]),
+      ]),
+    ],
+  });
+  for (const tree of [renderPlan(hostile), renderPlan(hostile, { color: true })]) {
+    assert.equal(/[\u0000-\u0009\u000b-\u001a\u001c-\u001f\u202e]/.test(tree), false, JSON.stringify(tree));
+    assert.equal(tree.includes('\u001b[2J') || tree.includes('\u001b]'), false);
+    assert.ok(tree.includes('user.created u-eve (Eve\\u001b[2J\\u001b]0;pwned\\u0007)'), tree);
+    assert.ok(tree.includes('line\\u000dover\\u0000written'), tree);
+  }
+  assert.ok(renderPlan(hostile).includes('email to eve@acme.example: "Hi \\u202egnp.exe"'));
+});
+
+test('a long plan stays readable: 50 events, then how many more; long lists cut', () => {
+  const recipients = Array.from({ length: 25 }, (_, i) => `p${i}@acme.example`);
+  const events = Array.from({ length: 800 }, (_, i) =>
+    event('user.created', { newUser: { id: `u-${i}`, email: `p${i}@acme.example` } }, [
+      matched('onboarding', [
+        step('welcome', 'send_email', [{ kind: 'email', to: recipients, cc: [], bcc: [], subject: 'Welcome', text: 'Hello' }]),
+      ]),
+    ]),
+  );
+  const plan = planOf({ events });
+  assert.equal(plan.summary.text, '800 automations, 800 steps: 800 emails');
+  const lines = renderPlan(plan).split('\n');
+  assert.equal(MAX_LISTED, 50);
+  assert.equal(lines.filter((line) => line.startsWith('user.created ')).length, 50);
+  assert.equal(lines.filter((line) => line.startsWith('user.created ')).at(-1), 'user.created u-49');
+  assertLinesInOrder(lines.join('\n'), ['… and 750 more events (use --json for all)', '800 automations, 800 steps: 800 emails']);
+  assert.ok(
+    lines.includes(`      email to ${recipients.slice(0, 10).join(', ')}, … +15 more: "Welcome"`),
+    'recipients past the tenth are counted, not listed',
+  );
+  // Six lines an event, then "… and 750 more", a blank line and the summary.
+  assert.equal(lines.length, 50 * 6 + 3);
+
+  const people = Array.from({ length: 60 }, (_, i) => ({ id: `u-${i}`, email: `p${i}@acme.example`, fields: {} }));
+  const tree = renderPlan(planOf({ directory: { created: people, updated: [], deactivated: [], unchanged: 0, errors: [] }, events: [] }));
+  assertLinesInOrder(tree, [
+    '  + u-49 p49@acme.example',
+    '  … and 10 more people created (use --json for all)',
+    '+60 people; 0 automations, 0 steps',
+  ]);
+  assert.equal(tree.includes('u-50'), false);
+});
+
+test('formatDuration writes what parseDuration reads, largest units first', () => {
+  assert.equal(formatDuration(7 * DAY_MS), '7d');
+  assert.equal(formatDuration(90 * 60_000), '1h30m');
+  assert.equal(formatDuration(500), '500ms');
+  assert.equal(formatDuration(0), '0s');
+  for (const ms of [1, 999, 1000, 61_000, 3_600_000, 7 * DAY_MS + 5, 400 * DAY_MS]) assert.equal(parseDuration(formatDuration(ms)), ms);
 });
