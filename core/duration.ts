@@ -19,6 +19,21 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
+/** Units of formatDuration, largest first: "7d" rather than "1w", as automations usually write a week. */
+const FORMAT_UNITS = ['d', 'h', 'm', 's', 'ms'] as const;
+
+/** `ms` as parseDuration reads it, largest units first: 604800000 → "7d", 5400000 → "1h30m", 0 → "0s". */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.round(ms));
+  let text = '';
+  for (const unit of FORMAT_UNITS) {
+    const amount = Math.floor(rest / UNIT_MS[unit]);
+    if (amount > 0) text += `${amount}${unit}`;
+    rest -= amount * UNIT_MS[unit];
+  }
+  return text === '' ? '0s' : text;
+}
+
 export const DURATION_HINT = 'a duration such as "500ms", "30s", "30m", "2h", "7d" or "1h30m"';
 
 /** A duration field of a document. */
