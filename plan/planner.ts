@@ -174,37 +174,37 @@ class PlanSession {
       idempotencyKey: `${runId}.${step.name}`,
     };
     this.provisioning.recordInto((effect) => appRequests.push(effect));
+    // A workflow step's own effects (a wait, a child's plan); the child's steps record their writes and events themselves.
+    const timed: PlanEffect[] = [];
     try {
       const parsed = parseStepInput(stepType.with, input);
-      let effects: PlanEffect[] = [];
+      let described: PlanEffect[] = [];
       let output: JsonValue | undefined;
       let unknownReason: string | undefined;
       if (stepType.plan) {
-        ({ effects, output, unknownReason } = await stepType.plan(parsed, this.planServices(run, clock, ctx)));
+        ({ effects: described, output, unknownReason } = await stepType.plan(parsed, this.planServices(run, clock, ctx)));
       } else if (stepType.runsIn === 'activity') {
         output = await stepType.run(parsed, this.simulatedServices(run, step.type));
       } else {
-        const timed: PlanEffect[] = [];
         output = await stepType.run(parsed, this.workflowServices(run, clock, chain, timed));
-        effects = timed;
+        return { ...base, input, effects: timed, unknown: false, output };
       }
-      const planned: StepPlan = {
-        ...base,
-        input,
-        effects: [...appRequests, ...effectsOfWrites(this.view.writes.slice(writes)), ...effects],
-        unknown: output === undefined,
-        ...(output === undefined ? { reason: unknownReason ?? 'known only once the step runs' } : { output }),
-      };
       for (const event of this.view.events.slice(events))
         this.enqueue(
           { id: event.id, type: event.type, data: event.data },
           { source: 'step', automation: automation.name, step: step.name },
         );
-      return planned;
+      return {
+        ...base,
+        input,
+        effects: [...appRequests, ...effectsOfWrites(this.view.writes.slice(writes)), ...described],
+        unknown: output === undefined,
+        ...(output === undefined ? { reason: unknownReason ?? 'known only once the step runs' } : { output }),
+      };
     } catch (error) {
       if (error instanceof StepError && error.code === NOT_PLANNABLE)
         return { ...base, input, effects: appRequests, unknown: true, reason: error.message };
-      return { ...base, input, effects: [], unknown: false, error: messageOf(error) };
+      return { ...base, input, effects: timed, unknown: false, error: messageOf(error) };
     }
   }
 
@@ -284,7 +284,7 @@ class PlanSession {
 
   result(directory?: DirectoryPlan): Plan {
     const plan = { ...(directory && { directory }), events: this.planned };
-    return { summary: { ...summarize(plan), ...(this.truncated !== undefined && { truncated: this.truncated }) }, ...plan };
+    return { summary: summarize(plan, this.truncated), ...plan };
   }
 }
 

@@ -26,7 +26,7 @@ apps:
     entitlements: [{ slug: workspace }]
 users:
   - { id: u-ada, email: ada@example.com, firstName: Ada, lastName: Lovelace, department: Engineering }
-  - { id: u-bob, email: bob@example.com, firstName: Bob, lastName: Byte, department: Sales, managerId: u-ada }
+  - { id: u-bob, email: bob@example.com, firstName: Bob, lastName: Byte, department: Sales, manager: ada@example.com }
 grants:
   - { user: u-bob, entitlement: github:admins }
   - { user: u-bob, entitlement: google:workspace }
@@ -214,8 +214,11 @@ before(async () => {
   api = await startOfflineApi({
     env: { IDFLOW_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'), IDFLOW_FUNCTIONS_PRIVATE_NETWORKS: '127.0.0.0/8' },
   });
+  assert.deepEqual(
+    (await api.engine.apply([{ path: 'defs/directory.yaml', content: DIRECTORY }], { dryRun: false, actor: 'test' })).errors,
+    [],
+  );
   const files = [
-    { path: 'defs/directory.yaml', content: DIRECTORY },
     { path: 'defs/automations.yaml', content: automations(loopbackUrl) },
     {
       path: 'defs/fetcher.ts',
@@ -269,7 +272,13 @@ describe('plan an event', () => {
     assert.equal(wait?.kind, 'wait');
     const until = Date.parse((wait as { until: string }).until);
     assert.ok(Math.abs(until - (Date.now() + 2 * 86_400_000)) < 60_000, 'the wait ends two days from now');
-    assert.match(body.summary.text, /1 automation, 5 steps/);
+    // Disabling Bob emits user.deactivated, as the directory would: the leaver's second run is in the plan, as it would happen.
+    const cascade = body.events[1];
+    assert.deepEqual(
+      [cascade?.event.type, cascade?.cause],
+      ['user.deactivated', { source: 'step', automation: 'leaver', step: 'disable' }],
+    );
+    assert.match(body.summary.text, /^2 automations, 10 steps: \+2 grants, −3 grants, 1 user disabled, 2 webhooks, 2 waits/);
   });
 
   test('changes nothing: the store is as it was, with one audit entry "plan" naming who planned', async () => {
@@ -356,11 +365,11 @@ describe('plan a run', () => {
 
 describe('plan an import', () => {
   const feed = [
-    'id,email,firstName,lastName,department,status',
-    'u-ada,ada@example.com,Ada,Lovelace,Engineering,ENABLED',
-    'u-bob,bob@example.com,Bob,Byte,Sales,DISABLED',
-    'u-cy,cy@example.com,Cy,Press,Sales,ENABLED',
-    'u-bad,not-an-email,Bad,Row,Sales,ENABLED',
+    'id,email,firstName,lastName,department,status,managerEmail',
+    'u-ada,ada@example.com,Ada,Lovelace,Engineering,ENABLED,',
+    'u-bob,bob@example.com,Bob,Byte,Sales,DISABLED,ada@example.com',
+    'u-cy,cy@example.com,Cy,Press,Sales,ENABLED,',
+    'u-bad,not-an-email,Bad,Row,Sales,ENABLED,',
   ].join('\n');
 
   const planImport = async (scopes: Scope[]) => {
