@@ -11,6 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Plan, StepPlan } from '../core/plan.js';
 import type { Scope } from '../store/types.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
 let api: OfflineApi;
@@ -400,5 +404,55 @@ describe('plan an import', () => {
     assert.deepEqual(leaver?.steps.find((s) => s.name === 'disable')?.effects, []);
     assert.match(body.summary.text, /\+1 (person|people)/);
     assert.equal(await storeSnapshot(), snapshot, 'nothing imported');
+  });
+});
+
+describe('idflow plan', () => {
+  let dir: string;
+  before(async () => {
+    await api.app.listen({ host: '127.0.0.1', port: 0 });
+    process.env.IDFLOW_URL = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    process.env.IDFLOW_TOKEN = await token('plan', 'events:read', 'runs:read', 'directory:read');
+    dir = await mkdtemp(join(tmpdir(), 'idflow-plan-'));
+    await writeFile(join(dir, 'bob.json'), JSON.stringify(bobLeaves.data));
+    await writeFile(
+      join(dir, 'feed.csv'),
+      'id,email,firstName,lastName,department,status\nu-new,new@example.com,New,Person,Sales,ENABLED\n',
+    );
+  });
+  after(async () => {
+    delete process.env.IDFLOW_URL;
+    delete process.env.IDFLOW_TOKEN;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('plan event prints the tree in the order things would happen, and the summary line last', async () => {
+    const result = await runCli(['plan', 'event', 'user.deactivated', '--data', `@${join(dir, 'bob.json')}`]);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    assert.ok(at(/grant .*github:engineering/) < at(/revoke .*github:admins/), 'the grant before the revoke');
+    assert.ok(at(/revoke .*github:admins/) < at(/ENABLED → DISABLED/));
+    assert.match(lines.at(-1) ?? '', /^2 automations, 10 steps: \+2 grants, −3 grants/);
+    assert.match(result.stdout, /engineering-only.*condition is false/);
+  });
+
+  test('plan event --json prints the plan document', async () => {
+    const result = await runCli(['plan', 'event', 'user.deactivated', '--data', `@${join(dir, 'bob.json')}`, '--json']);
+    const plan = JSON.parse(result.stdout) as Plan;
+    assert.deepEqual(Object.keys(plan).sort(), ['events', 'summary']);
+    assert.equal(plan.events[0]?.event.type, 'user.deactivated');
+  });
+
+  test('plan import shows the directory changes first, then the runs; plan run a manual automation', async () => {
+    const imported = await runCli(['plan', 'import', join(dir, 'feed.csv')]);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /u-new/);
+    const run = await runCli(['plan', 'run', 'child', '--context', '{"who":"u-ada"}']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /github:org-member/);
+    const missing = await runCli(['plan', 'run', 'nope']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /automation "nope" does not exist/);
   });
 });
