@@ -2,7 +2,7 @@
  * The idflow worker: runs automation workflows and their step activities on one task queue.
  * `idflow dev` starts one in-process; production runs `idflow worker` (scalable: start many).
  */
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import type { Store } from '../store/types.js';
@@ -32,13 +32,21 @@ export interface IdflowWorkerOptions {
  */
 export const MAX_CACHED_WORKFLOWS = 100;
 
+/**
+ * How the worker runs workflow code, shared with the replayer (app/history-replay.ts): a history
+ * is checked against exactly the code and options that would run it.
+ */
+export async function workflowCodeOptions(): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
+  return { workflowBundle: await workflowBundle() };
+}
+
 export async function createIdflowWorker(options: IdflowWorkerOptions): Promise<Worker> {
   return Worker.create({
+    ...(await workflowCodeOptions()),
     maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
     activities: await createActivities({ store: options.store, logger: options.logger, env: options.env, dataDir: options.dataDir }),
   });
 }

@@ -9,6 +9,11 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 export interface TemporalRuntimeOptions {
   /** host:port where the SDK's Prometheus exporter listens (its metrics are prefixed `temporal_`). */
   prometheusBindAddress?: string;
+  /**
+   * The least level of the SDK core's own lines on stderr (default WARN). The replayer sets ERROR:
+   * core warns of each history that fails to replay, which its report already says.
+   */
+  coreLogLevel?: 'WARN' | 'ERROR';
 }
 
 let installed = false;
@@ -18,7 +23,7 @@ let installed = false;
  * after the runtime exists cannot be had: that throws rather than serve a worker without them.
  */
 export function installTemporalRuntime(options: TemporalRuntimeOptions = {}): void {
-  const { prometheusBindAddress } = options;
+  const { prometheusBindAddress, coreLogLevel } = options;
   if (installed) {
     if (prometheusBindAddress !== undefined) throw new Error('the Temporal SDK runtime was installed before its metrics were asked for');
     return;
@@ -27,10 +32,13 @@ export function installTemporalRuntime(options: TemporalRuntimeOptions = {}): vo
   try {
     Runtime.install({
       logger: new DefaultLogger('ERROR'),
-      ...(prometheusBindAddress !== undefined && {
-        // Durations in seconds, as Prometheus and idflow's own metrics have them; names as Temporal's SDK metrics reference has them.
-        telemetryOptions: { metrics: { prometheus: { bindAddress: prometheusBindAddress, useSecondsForDurations: true } } },
-      }),
+      telemetryOptions: {
+        ...(coreLogLevel !== undefined && { logging: { filter: { core: coreLogLevel, other: 'ERROR' } } }),
+        ...(prometheusBindAddress !== undefined && {
+          // Durations in seconds, as Prometheus and idflow's own metrics have them; names as Temporal's SDK metrics reference has them.
+          metrics: { prometheus: { bindAddress: prometheusBindAddress, useSecondsForDurations: true } },
+        }),
+      },
     });
   } catch (error) {
     // The runtime was already created (a worker or connection exists): keep its logger, but not silently lose metrics.

@@ -124,7 +124,7 @@ const apiLimits = (options: ApiLimitOptions): RuntimeOptions['apiLimits'] => ({
 });
 
 /** The cluster of `idflow worker` and `idflow api`: TEMPORAL_ADDRESS, else the local default. */
-function clusterSettings(): TemporalSettings {
+export function clusterSettings(): TemporalSettings {
   return temporalSettingsFromEnv() ?? { address: '127.0.0.1:7233', namespace: 'default' };
 }
 

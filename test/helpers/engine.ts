@@ -51,6 +51,8 @@ export interface TestEngineOptions {
   logger?: Logger;
   /** The engine's client's workflow interceptors: to make its calls fail as a network would. */
   clientInterceptors?: WorkflowClientInterceptor[];
+  /** The task queue of the engine and its worker; default one of the test's own. */
+  taskQueue?: string;
 }
 
 export async function startTestEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
@@ -62,7 +64,7 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: options.clientInterceptors } });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const engine = new IdflowEngine({
     store,
     client,
