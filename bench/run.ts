@@ -8,6 +8,7 @@ import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
 import { benchFanOut, describeFanOut } from './fan-out.js';
 import { benchFunctions, describeFunctions } from './functions.js';
+import { benchPlans, describePlans } from './plan.js';
 import { benchProvisioning, describeProvisioning } from './provisioning.js';
 import { benchStores, describeStores } from './stores.js';
 import { benchTemporalPragmas, describeTemporalPragmas } from './temporal-pragmas.js';
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
   console.log(
     `import a ${imported.people}-person feed with ${imported.changes} changes: ${(imported.importMs / 1000).toFixed(2)} s, ${imported.events} events emitted (must equal the changes), peak RSS ${imported.peakRssMb.toFixed(0)} MB (targets < 10 s, < 300 MB)`,
   );
+  console.log('\n== plans');
+  console.log(describePlans(await benchPlans()));
   console.log('\n== outbound provisioning over SCIM');
   console.log(describeProvisioning(await benchProvisioning()));
   console.log('\n== functions sandbox');
