@@ -18,8 +18,10 @@ import type { User } from '../directory/types.js';
 import { functionDirectory } from '../functions/directory.js';
 import type { FunctionService } from '../functions/service.js';
 import connectorsAdapter from '../integrations/connectors/adapter.js';
+import type { ConnectorActions } from '../integrations/connectors/types.js';
 import type { AdapterContext } from '../integrations/types.js';
 import webhooksAdapter from '../integrations/webhooks/adapter.js';
+import type { WebhookResolver } from '../integrations/webhooks/types.js';
 import { stepRegistry } from '../steps/registry.js';
 import { checkChain } from '../steps/run_automation.js';
 import { parseStepInput, type StepPlanServices, type StepServices, type WorkflowStepServices } from '../steps/types.js';
@@ -76,8 +78,8 @@ class PlanSession {
   private steps = 0;
   private truncated?: string;
   private runs = 0;
-  private readonly webhooks;
-  private readonly connectors;
+  private readonly webhooks: WebhookResolver;
+  private readonly connectors: ConnectorActions;
 
   constructor(private readonly deps: PlannerDependencies) {
     this.view = new DirectoryView(deps.directory);
