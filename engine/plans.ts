@@ -58,6 +58,11 @@ export class PlanService {
   /** What the event would do if it were sent now. */
   async event(input: unknown, asker: PlanAsker): Promise<Plan> {
     const event = parseEventInput(input);
+    if (event.id !== undefined && (await this.deps.store.events.get(event.id)))
+      throw new IdflowError(
+        'CONFLICT',
+        `event "${event.id}" was received already: sending it again starts nothing (its runs: idflow events show ${event.id}); plan it without --id`,
+      );
     const plan = await this.planner(asker).planEvents([
       { ...(event.id !== undefined && { id: event.id }), type: event.type, data: event.data },
     ]);

@@ -302,6 +302,20 @@ describe('plan an event', () => {
     assert.equal((await api.store.directory.getUser('u-bob'))?.status, 'ENABLED');
   });
 
+  test('an event id received already is a 409: sending it again would start nothing', async () => {
+    await api.store.events.insert({
+      id: 'evt-seen',
+      type: 'user.deactivated',
+      occurredAt: new Date().toISOString(),
+      receivedAt: new Date().toISOString(),
+      data: bobLeaves.data,
+    });
+    const { status, body } = await post('/v1/plan/events', { ...bobLeaves, id: 'evt-seen' }, PLAN_EVENTS);
+    assert.equal(status, 409);
+    assert.match(body.error?.message ?? '', /event "evt-seen" was received already/);
+    assert.equal((await post('/v1/plan/events', { ...bobLeaves, id: 'evt-new' }, PLAN_EVENTS)).status, 200);
+  });
+
   test('an invalid event is a 400 naming the field, as POST /v1/events would answer', async () => {
     const { status, body } = await post('/v1/plan/events', { type: 'user.nope', data: {} }, PLAN_EVENTS);
     assert.equal(status, 400);
