@@ -1,18 +1,13 @@
 /** validate, apply, automations ..., schema. */
-import type { DefinitionError } from '../../definitions/types.js';
 import type { Command } from 'commander';
 import { collectDefinitionFiles } from '../../definitions/files.js';
-import { loadDefinitions } from '../../definitions/load.js';
+import { formatDefinitionError, loadDefinitions } from '../../definitions/load.js';
 import { writeDefinitionSchemas } from '../../definitions/write-schemas.js';
 import type { ApplyResult } from '../../engine/types.js';
 import type { DefinitionVersion } from '../../store/types.js';
 import { positiveInt } from '../args.js';
 import { ApiClient, connect, findApi } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
-
-export function formatDefinitionError(error: DefinitionError): string {
-  return `${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path ? `${error.path}: ` : ''}${error.message}`;
-}
 
 function report(output: Output, result: ApplyResult, dryRun: boolean): void {
   if (!result.ok) {
