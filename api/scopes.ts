@@ -135,6 +135,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   // And the scopes of what the source causes: whoever holds its secret signs for it.
   'PUT /v1/sources/:name/secrets/:key': ['definitions:write'],
   'DELETE /v1/sources/:name/secrets/:key': ['definitions:write'],
+  // A replay reads the candidate's versions, the recorded events and their runs' inputs and outputs.
+  'POST /v1/replay': { allOf: ['plan', 'definitions:read', 'events:read', 'runs:read'] },
   'GET /v1/audit': ['admin'],
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),

@@ -14,6 +14,7 @@ import type { ProvisioningService } from '../provisioning/service.js';
 import type { DirectoryService } from '../directory/service.js';
 import type { ScheduleManager } from './schedules.js';
 import type { EventSources } from './sources.js';
+import type { ReplayRequest, ReplayResult } from './replay.js';
 
 export interface AppliedDefinition {
   kind: DefinitionKind;
@@ -92,6 +93,8 @@ export interface Engine {
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
+  /** Recorded events (or ticks) against a candidate version: what would match, and run, differently. Writes only an audit entry. */
+  replay(request: ReplayRequest, actor: string): Promise<ReplayResult>;
   /** The run record, reconciled with Temporal when it still says running. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs newest first, those that still say running reconciled with Temporal before the filter applies. */
