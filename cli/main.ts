@@ -7,6 +7,7 @@ import { registerDirectoryCommands } from './commands/directory.js';
 import { registerRuntimeCommands } from './commands/dev.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerFunctionCommands } from './commands/functions.js';
+import { registerReplayCommands } from './commands/replay.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerSourceCommands } from './commands/sources.js';
@@ -22,6 +23,7 @@ export function buildProgram(output: Output): Command {
   registerDefinitionCommands(program, output);
   registerEventCommands(program, output);
   registerRunCommands(program, output);
+  registerReplayCommands(program, output);
   registerScheduleCommands(program, output);
   registerDirectoryCommands(program, output);
   registerFunctionCommands(program, output);
