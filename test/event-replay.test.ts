@@ -45,7 +45,7 @@ function joiner(options: { condition?: string; subject?: string; after?: string 
     options.after ??
     `  - name: notify
     type: run_webhook
-    with: { webhook: hook, payload: { user: "{{ subject.email }}", sent: "{{ ctx.welcome.messageId }}" } }
+    with: { webhook: hook, payload: { user: "{{ ctx.trigger.user.email }}", sent: "{{ ctx.welcome.messageId }}" } }
 `;
   return `kind: Automation
 name: joiner
@@ -56,7 +56,7 @@ steps:
   - name: welcome
     type: send_email
     with:
-      to: "{{ ctx.trigger.newUser.email }}"
+      to: "{{ subject.email }}"
       subject: ${JSON.stringify(subject)}
       message: "Hello **{{ ctx.trigger.newUser.firstName }}**, from {{ ctx.trigger.newUser.country }}"
 ${rest}`;
