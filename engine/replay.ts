@@ -208,7 +208,7 @@ export class EventReplay {
     const since = request.since ?? DEFAULT_REPLAY_WINDOW;
     const to = new Date().toISOString();
     const from = new Date(Date.parse(to) - (parseDuration(since) as number)).toISOString();
-    const window: ReplayWindow = request.events ? { events: request.events.length } : { since, from, to };
+    const window: ReplayWindow = request.events ? { events: new Set(request.events).size } : { since, from, to };
     const report = emptyReport(name, candidate.version, spec.trigger.type, window);
     if (spec.trigger.type === 'schedule') {
       if (request.events)
