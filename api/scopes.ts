@@ -138,6 +138,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/plan/events': { allOf: ['plan', 'events:read'] },
   'POST /v1/plan/runs': { allOf: ['plan', 'runs:read'] },
   'POST /v1/plan/imports': { allOf: ['plan', 'directory:read'] },
+  // A replay reads the candidate's versions, the recorded events and their runs' inputs and outputs.
+  'POST /v1/replay': { allOf: ['plan', 'definitions:read', 'events:read', 'runs:read'] },
   'GET /v1/audit': ['admin'],
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),

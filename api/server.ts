@@ -21,6 +21,7 @@ import { planRoutes } from './routes/plan.js';
 import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { provisioningRoutes } from './routes/provisioning.js';
+import { replayRoutes } from './routes/replay.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { scimRoutes } from './routes/scim.js';
@@ -94,6 +95,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(scimRoutes, { engine: options.engine });
   await app.register(sourceRoutes, { engine: options.engine });
   await app.register(provisioningRoutes, { engine: options.engine });
+  await app.register(replayRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

@@ -10,6 +10,7 @@ import { benchFanOut, describeFanOut } from './fan-out.js';
 import { benchFunctions, describeFunctions } from './functions.js';
 import { benchPlans, describePlans } from './plan.js';
 import { benchProvisioning, describeProvisioning } from './provisioning.js';
+import { benchReplay, describeReplay } from './replay.js';
 import { benchStores, describeStores } from './stores.js';
 import { benchTemporalPragmas, describeTemporalPragmas } from './temporal-pragmas.js';
 import { benchWorkerMemory, describeWorkerMemory } from './worker-memory.js';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   console.log(describeMatch(benchMatch()));
   console.log('\n== apply');
   console.log(describeApply(await benchApply()));
+  console.log('\n== replay');
+  console.log(describeReplay(await benchReplay()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(

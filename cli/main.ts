@@ -8,6 +8,7 @@ import { registerRuntimeCommands } from './commands/dev.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerPlanCommands } from './commands/plan.js';
+import { registerReplayCommands } from './commands/replay.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerSourceCommands } from './commands/sources.js';
@@ -24,6 +25,7 @@ export function buildProgram(output: Output): Command {
   registerEventCommands(program, output);
   registerRunCommands(program, output);
   registerPlanCommands(program, output);
+  registerReplayCommands(program, output);
   registerScheduleCommands(program, output);
   registerDirectoryCommands(program, output);
   registerFunctionCommands(program, output);

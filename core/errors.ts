@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   DISABLED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Definition files with errors, each at its file:line:column (in `details`): nothing was done with them. */
+  INVALID_DEFINITIONS: 422,
   /** An event source's mapping could not use a signed request (a CEL or data error): the body is kept for a replay. */
   MAPPING_FAILED: 422,
   INTERNAL: 500,

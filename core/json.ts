@@ -23,6 +23,37 @@ export function walkJson(root: unknown, visit: (value: unknown, path: JsonPath) 
   }
 }
 
+/** JSON round trip: what the store gives back (no undefined members, no prototypes). */
+export function asJson(value: object): JsonObject {
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
+}
+
+const isJsonObject = (value: JsonValue | undefined): value is JsonObject =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Where two JSON values differ: the path of each leaf that is not equal, descending into objects
+ * on both sides and into arrays of the same length; a member on one side only differs, and so
+ * does an array whose length changed (as a whole). In document order (`a`'s members first);
+ * empty when they are equal. Walked on its own stack, like walkJson.
+ */
+export function differingPaths(a: JsonValue | undefined, b: JsonValue | undefined): JsonPath[] {
+  const differing: JsonPath[] = [];
+  const pending: { a: JsonValue | undefined; b: JsonValue | undefined; path: JsonPath }[] = [{ a, b, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { path } = next;
+    // Children are pushed last first, so that they pop in order.
+    if (isJsonObject(next.a) && isJsonObject(next.b)) {
+      const [left, right] = [next.a, next.b];
+      const keys = [...new Set([...Object.keys(left), ...Object.keys(right)])];
+      for (const key of keys.reverse()) pending.push({ a: left[key], b: right[key], path: [...path, key] });
+    } else if (Array.isArray(next.a) && Array.isArray(next.b) && next.a.length === next.b.length) {
+      for (let index = next.a.length - 1; index >= 0; index--) pending.push({ a: next.a[index], b: next.b[index], path: [...path, index] });
+    } else if (next.a !== next.b) differing.push(path);
+  }
+  return differing;
+}
+
 /** Nesting levels of arrays and objects an API body may have (an event source's too); no route needs a tenth of it. */
 export const MAX_BODY_DEPTH = 64;
 

@@ -99,6 +99,11 @@ export function formatPath(path: Path): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${key}` : key), '');
 }
 
+/** `file:line:column: path: message`, as editors and terminals link it. */
+export function formatDefinitionError(error: DefinitionError): string {
+  return `${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path ? `${error.path}: ` : ''}${error.message}`;
+}
+
 function zodErrors(
   locator: DocumentLocator,
   issues: z.core.$ZodIssue[],

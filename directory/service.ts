@@ -8,7 +8,7 @@
  * result and changes nothing twice.
  */
 import type { DirectoryOps, DirectoryRepository } from './repository.js';
-import type { JsonObject, JsonValue } from '../core/json.js';
+import { asJson, type JsonValue } from '../core/json.js';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { eventLoopTurns } from './turns.js';
@@ -39,8 +39,6 @@ export interface ChangeOrigin {
 }
 
 export type UserChange = { kind: 'created'; user: User } | { kind: 'updated' | 'deactivated'; before: User; user: User; changes: string[] };
-
-const asJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject;
 
 /** A new event with a fresh id; undefined members are left out. */
 export function directoryEvent(type: DirectoryEvent['type'], data: Record<string, object | string | string[] | undefined>): DirectoryEvent {

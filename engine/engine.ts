@@ -5,13 +5,13 @@
  */
 import type { DefinitionError, SourceFile } from '../definitions/types.js';
 import { IdflowError } from '../core/errors.js';
-import type { JsonObject } from '../core/json.js';
+import { asJson, type JsonObject } from '../core/json.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { loadDefinitions, type DirectoryNames, type LoadedDocument } from '../definitions/load.js';
+import { loadDefinitions, type DirectoryNames, type LoadedDocument, type LoadResult } from '../definitions/load.js';
 import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from '../directory/document.js';
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
@@ -26,6 +26,7 @@ import { FunctionCompileError } from '../functions/compile.js';
 import { FunctionService, storedFunctionSpec } from '../functions/service.js';
 import { SealedSecrets } from '../functions/sealed-secrets.js';
 import { EventSources } from './sources.js';
+import { EventReplay, type ReplayRequest, type ReplayResult } from './replay.js';
 import { ProvisioningService } from '../provisioning/service.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
@@ -75,11 +76,6 @@ const DESCRIBE_AFTER_FAILED_START_MS = 5_000;
 /** An event about to be recorded: its matches come from processing it. */
 type NewEvent = Omit<EventRecord, 'matches' | 'processedAt'>;
 
-/** JSON round trip: what the store will give back (no undefined fields). */
-function asJson(value: object): JsonObject {
-  return JSON.parse(JSON.stringify(value)) as JsonObject;
-}
-
 export function runIdFor(automation: string, eventId: string): string {
   return `${automation}:${eventId}`;
 }
@@ -110,6 +106,7 @@ export class IdflowEngine implements Engine {
   readonly plans: PlanService;
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
+  private readonly replays: EventReplay;
   private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
   /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
   private readonly ingesting = new Map<string, Promise<IngestResult>>();
@@ -129,6 +126,12 @@ export class IdflowEngine implements Engine {
       options.logger,
     );
     this.directory = new DirectoryService(options.store.directory, { onEvents: () => this.outbox.wake() });
+    this.replays = new EventReplay({
+      store: options.store,
+      load: (files) => this.load(files),
+      // What the candidate would do with an event it newly matches; no function runs for a replay's plans.
+      planEvent: (event, automation) => this.plans.candidate(event, automation, { actor: 'replay', runFunctions: false }),
+    });
     const env = options.env ?? process.env;
     const secretSource = { store: options.store, env, dataDir: options.dataDir };
     this.functions = new FunctionService(secretSource);
@@ -166,7 +169,8 @@ export class IdflowEngine implements Engine {
     await this.outbox.stop();
   }
 
-  async apply(files: SourceFile[], { dryRun, actor, authorize }: ApplyOptions): Promise<ApplyResult> {
+  /** Loads a file set, its references checked against what the store and the directory hold (apply and replay). */
+  private async load(files: SourceFile[]): Promise<LoadResult> {
     const [webhooks, automations, functions, directory] = await Promise.all([
       this.store.definitions.list('Webhook'),
       this.store.definitions.list('Automation'),
@@ -174,12 +178,16 @@ export class IdflowEngine implements Engine {
       this.directoryNames(),
     ]);
     const names = (list: { name: string }[]) => list.map((d) => d.name);
-    const loaded = loadDefinitions(files, {
+    return loadDefinitions(files, {
       webhooks: names(webhooks),
       automations: names(automations),
       functions: names(functions),
       directory,
     });
+  }
+
+  async apply(files: SourceFile[], { dryRun, actor, authorize }: ApplyOptions): Promise<ApplyResult> {
+    const loaded = await this.load(files);
     if (loaded.errors.length > 0) return { ok: false, errors: loaded.errors, applied: [] };
     authorize?.(loaded.documents);
     // Functions compile before anything is written: a compile error applies nothing.
@@ -489,6 +497,10 @@ export class IdflowEngine implements Engine {
     const current = await this.store.definitions.current('Automation', name);
     if (!current) throw new IdflowError('NOT_FOUND', `automation "${name}" does not exist`);
     return { name, version: current.version, enabled: current.enabled, spec: storedAutomationSpec(current.spec) };
+  }
+
+  async replay(request: ReplayRequest, actor: string): Promise<ReplayResult> {
+    return this.replays.replay(request, actor);
   }
 
   async runManually(automationName: string, context: JsonObject, actor: string): Promise<RunRecord> {

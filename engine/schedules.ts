@@ -23,6 +23,8 @@ import { forEachUserRun } from '../workflows/for-each-user.js';
 const DISABLED_NOTE = 'the automation is disabled';
 const PREFIX = 'idflow-';
 export const scheduleIdFor = (automation: string): string => `${PREFIX}${automation}`;
+/** The workflow id of a schedule's runs, to which Temporal appends `-<scheduled time>`: one run id per tick. */
+export const tickWorkflowId = (automation: string): string => `${automation}:scheduled`;
 
 const OVERLAP: Record<ScheduleTrigger['overlap'], ScheduleOverlapPolicy> = {
   skip: ScheduleOverlapPolicy.SKIP,
@@ -100,12 +102,11 @@ export class ScheduleManager {
         startAt: trigger.startAt ? new Date(trigger.startAt) : undefined,
         endAt: trigger.endAt ? new Date(trigger.endAt) : undefined,
       },
-      // Temporal appends the scheduled time to this id: one run id per tick.
       action: {
         type: 'startWorkflow',
         // A fan-out tick is its own workflow type: it starts one automationRun per user.
         workflowType: trigger.forEachUser === undefined ? automationRun : forEachUserRun,
-        workflowId: `${automation.name}:scheduled`,
+        workflowId: tickWorkflowId(automation.name),
         taskQueue: this.taskQueue,
         args: [automation.input],
       },

@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { IdflowError } from '../core/errors.js';
-import { MAX_BODY_DEPTH, nestsDeeperThan, type JsonObject, type JsonValue } from '../core/json.js';
+import { asJson, MAX_BODY_DEPTH, nestsDeeperThan, type JsonObject, type JsonValue } from '../core/json.js';
 import { sourceSecretOwner } from '../core/secret-ref.js';
 import { importFeed, type Feed, type ImportReport } from '../directory/import.js';
 import type { DirectoryService } from '../directory/service.js';
@@ -106,8 +106,6 @@ function mappableHeaders(headers: SourceRequest['headers']): Record<string, stri
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-const asJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject;
 
 /** The people of a mapping as the rows of an HR feed: `users[i]` is line i + 1. */
 function feedOf(name: string, users: JsonObject[]): Feed {

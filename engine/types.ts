@@ -15,6 +15,7 @@ import type { DirectoryService } from '../directory/service.js';
 import type { PlanService } from './plans.js';
 import type { ScheduleManager } from './schedules.js';
 import type { EventSources } from './sources.js';
+import type { ReplayRequest, ReplayResult } from './replay.js';
 
 export interface AppliedDefinition {
   kind: DefinitionKind;
@@ -95,6 +96,8 @@ export interface Engine {
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
+  /** Recorded events (or ticks) against a candidate version: what would match, and run, differently. Writes only an audit entry. */
+  replay(request: ReplayRequest, actor: string): Promise<ReplayResult>;
   /** The run record, reconciled with Temporal when it still says running. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs newest first, those that still say running reconciled with Temporal before the filter applies. */

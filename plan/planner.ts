@@ -9,7 +9,7 @@
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { AutomationPlan, DirectoryPlan, FieldChange, Plan, PlanEffect, PlannedEvent, StepPlan } from '../core/plan.js';
 import { StepError } from '../core/step-error.js';
-import { renderDeep, templateCtxReferences } from '../cel/template.js';
+import { templateCtxReferences } from '../cel/template.js';
 import type { AutomationSpec, StepSpec } from '../definitions/schema.js';
 import type { DirectoryOps } from '../directory/repository.js';
 import { importFeed, type Feed, type ImportOptions } from '../directory/import.js';
@@ -23,9 +23,10 @@ import type { AdapterContext } from '../integrations/types.js';
 import webhooksAdapter from '../integrations/webhooks/adapter.js';
 import type { WebhookResolver } from '../integrations/webhooks/types.js';
 import { stepRegistry } from '../steps/registry.js';
+import { renderStepInput } from '../steps/render.js';
 import { checkChain } from '../steps/run_automation.js';
 import { parseStepInput, type StepPlanServices, type StepServices, type WorkflowStepServices } from '../steps/types.js';
-import { subjectOf, triggerContext } from '../triggers/events.js';
+import { triggerContext } from '../triggers/events.js';
 import type { MatchOutcome } from '../triggers/trigger-index.js';
 import { DirectoryView } from './directory-view.js';
 import { effectsOfWrites } from './effects.js';
@@ -161,7 +162,7 @@ class PlanSession {
       return { ...base, input: raw, effects: [], unknown: true, reason: `its input reads ctx.${reads}: ${unknown.get(reads)}` };
     let input: JsonValue;
     try {
-      input = renderDeep(raw, { ctx, subject: subjectOf(ctx.trigger as JsonObject) }, { now: clock.now, escapeFor: stepType.escapeFor });
+      input = renderStepInput(raw, ctx, stepType, clock.now);
     } catch (error) {
       return { ...base, input: raw, effects: [], unknown: false, error: `rendering its input: ${messageOf(error)}` };
     }

@@ -49,6 +49,19 @@ export function clampLimit(limit: number | undefined): number {
   return Math.min(MAX_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
+/**
+ * Ids looked up per `in (...)` statement: SQLite binds at most 32,766 variables per statement,
+ * and a bounded list keeps each statement's plan and size ordinary on PostgreSQL too.
+ */
+const IDS_PER_QUERY = 500;
+
+/** `ids` in slices of IDS_PER_QUERY, one statement each. */
+export function idChunks(ids: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  for (let from = 0; from < ids.length; from += IDS_PER_QUERY) chunks.push(ids.slice(from, from + IDS_PER_QUERY));
+  return chunks;
+}
+
 export function nowIso(): string {
   return new Date().toISOString();
 }

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../core/json.js';
 import type { Kysely } from 'kysely';
-import { clampLimit, nowIso, parseJsonText, toJsonText } from './codec.js';
+import { clampLimit, idChunks, nowIso, parseJsonText, toJsonText } from './codec.js';
 import type { Database, EventsTable } from './db.js';
 import type { EventMatch, EventRecord, Store } from './types.js';
 
@@ -49,6 +49,34 @@ export function eventsRepository(db: Kysely<Database>): Store['events'] {
     async get(id) {
       const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toEvent(row);
+    },
+
+    async getMany(ids) {
+      const events: EventRecord[] = [];
+      for (const chunk of idChunks([...new Set(ids)])) {
+        const rows = await db.selectFrom('events').selectAll().where('id', 'in', chunk).execute();
+        events.push(...rows.map(toEvent));
+      }
+      return events;
+    },
+
+    async listReceived({ type, from, to, before, limit }) {
+      // The (type, received_at desc, id desc) index serves the filter, the order and the keyset cursor.
+      const rows = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('type', '=', type)
+        .where('received_at', '>=', from)
+        .where('received_at', '<=', to)
+        .$if(before !== undefined, (query) => {
+          const cursor = before as Pick<EventRecord, 'receivedAt' | 'id'>;
+          return query.where((eb) => eb(eb.refTuple('received_at', 'id'), '<', eb.tuple(cursor.receivedAt, cursor.id)));
+        })
+        .orderBy('received_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(clampLimit(limit))
+        .execute();
+      return rows.map(toEvent);
     },
 
     async list(options) {

@@ -1,6 +1,6 @@
 import type { JsonValue } from '../core/json.js';
 import type { Kysely } from 'kysely';
-import { clampLimit, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } from './codec.js';
+import { clampLimit, idChunks, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } from './codec.js';
 import type { Database, RunStepsTable, RunsTable } from './db.js';
 import type { RunRecord, RunStatus, StepRecord, StepStatus, Store } from './types.js';
 
@@ -50,6 +50,29 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
     const run = await db.selectFrom('runs').select('run_id').where('run_id', '=', runId).executeTakeFirst();
     const reason = run ? `run "${runId}" has no step "${stepName}"` : `no run "${runId}"`;
     return new Error(`store: cannot ${action} step "${stepName}" of run "${runId}": ${reason}`);
+  }
+
+  /** The records of `rows` (at most one id chunk) with their steps, read in one more statement. */
+  async function withSteps(rows: RunsTable[]): Promise<RunRecord[]> {
+    if (rows.length === 0) return [];
+    const stepRows = await db
+      .selectFrom('run_steps')
+      .selectAll()
+      .where(
+        'run_id',
+        'in',
+        rows.map((row) => row.run_id),
+      )
+      .orderBy('run_id')
+      .orderBy('step_index', 'asc')
+      .execute();
+    const stepsByRun = new Map<string, StepRecord[]>();
+    for (const stepRow of stepRows) {
+      const steps = stepsByRun.get(stepRow.run_id) ?? [];
+      steps.push(toStep(stepRow));
+      stepsByRun.set(stepRow.run_id, steps);
+    }
+    return rows.map((row) => toRun(row, stepsByRun.get(row.run_id) ?? []));
   }
 
   const runs: Store['runs'] = {
@@ -170,6 +193,41 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
       return toRun(row, steps.map(toStep));
     },
 
+    async getMany(runIds) {
+      const found: RunRecord[] = [];
+      for (const chunk of idChunks([...new Set(runIds)])) {
+        const rows = await db.selectFrom('runs').selectAll().where('run_id', 'in', chunk).execute();
+        found.push(...(await withSteps(rows)));
+      }
+      return found;
+    },
+
+    async listRoots({ automation, from, to, before, limit }) {
+      // The (automation, started_at desc, run_id desc) index serves the filter, the order and the keyset cursor.
+      const rows = await db
+        .selectFrom('runs')
+        .selectAll()
+        .where('automation', '=', automation)
+        .where('started_at', '>=', from)
+        .where('started_at', '<=', to)
+        .where('event_id', 'is', null)
+        .where('parent_run_id', 'is', null)
+        .$if(before !== undefined, (query) => {
+          const cursor = before as Pick<RunRecord, 'startedAt' | 'runId'>;
+          return query.where((eb) => eb(eb.refTuple('started_at', 'run_id'), '<', eb.tuple(cursor.startedAt, cursor.runId)));
+        })
+        .orderBy('started_at', 'desc')
+        .orderBy('run_id', 'desc')
+        .limit(clampLimit(limit))
+        .execute();
+      return withSteps(rows);
+    },
+
+    async childIds(parentRunId) {
+      const rows = await db.selectFrom('runs').select('run_id').where('parent_run_id', '=', parentRunId).execute();
+      return rows.map((row) => row.run_id);
+    },
+
     async list(filter) {
       const rows = await db
         .selectFrom('runs')
@@ -182,25 +240,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
         .orderBy('run_id', 'desc')
         .limit(clampLimit(filter.limit))
         .execute();
-      if (rows.length === 0) return [];
-      const stepRows = await db
-        .selectFrom('run_steps')
-        .selectAll()
-        .where(
-          'run_id',
-          'in',
-          rows.map((row) => row.run_id),
-        )
-        .orderBy('run_id')
-        .orderBy('step_index', 'asc')
-        .execute();
-      const stepsByRun = new Map<string, StepRecord[]>();
-      for (const stepRow of stepRows) {
-        const steps = stepsByRun.get(stepRow.run_id) ?? [];
-        steps.push(toStep(stepRow));
-        stepsByRun.set(stepRow.run_id, steps);
-      }
-      return rows.map((row) => toRun(row, stepsByRun.get(row.run_id) ?? []));
+      return withSteps(rows);
     },
   };
   return runs;

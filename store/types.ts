@@ -216,7 +216,20 @@ export interface Store {
     /** Stores the match results and sets processedAt; returns it. */
     setMatches(id: string, matches: EventMatch[]): Promise<string>;
     get(id: string): Promise<EventRecord | undefined>;
+    /** The events of these ids that exist, in no particular order. */
+    getMany(ids: readonly string[]): Promise<EventRecord[]>;
     list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;
+    /**
+     * Events of one type received from `from` to `to` (ISO times, both included), newest first,
+     * a page of at most `limit` (≤ 500): pass the last event of a page as `before` for the next.
+     */
+    listReceived(options: {
+      type: string;
+      from: string;
+      to: string;
+      before?: Pick<EventRecord, 'receivedAt' | 'id'>;
+      limit?: number;
+    }): Promise<EventRecord[]>;
   };
   runs: {
     /** Creates the run record or, when it exists (a replayed start), leaves it unchanged; true when this call created it. */
@@ -252,6 +265,22 @@ export interface Store {
      */
     lastStepCompleted(runId: string, stepName: string, output: JsonValue): Promise<{ automation: string } | undefined>;
     get(runId: string): Promise<RunRecord | undefined>;
+    /** The runs of these ids that exist, with their steps, in no particular order. */
+    getMany(runIds: readonly string[]): Promise<RunRecord[]>;
+    /**
+     * Runs of an automation that neither an event nor another run started (its schedule's ticks,
+     * manual runs), started from `from` to `to` (ISO times, both included), newest first, a page of
+     * at most `limit` (≤ 500): pass the last run of a page as `before` for the next.
+     */
+    listRoots(options: {
+      automation: string;
+      from: string;
+      to: string;
+      before?: Pick<RunRecord, 'startedAt' | 'runId'>;
+      limit?: number;
+    }): Promise<RunRecord[]>;
+    /** The ids of every run this run started (run_automation children, a forEachUser tick's per-user runs). */
+    childIds(parentRunId: string): Promise<string[]>;
     list(filter: RunFilter): Promise<RunRecord[]>;
   };
   audit: {

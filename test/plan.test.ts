@@ -381,6 +381,34 @@ describe('plan a run', () => {
   });
 });
 
+describe('replay', () => {
+  test('an event a candidate newly matches comes with the plan of what the candidate would do with it', async () => {
+    const at = new Date().toISOString();
+    await api.store.events.insert({ id: 'evt-replayed', type: 'user.deactivated', occurredAt: at, receivedAt: at, data: bobLeaves.data });
+    const candidate = `kind: Automation
+name: engineering-only
+trigger: { type: user.deactivated }
+steps:
+  - name: revoke
+    type: revoke_entitlements
+    with: { user: "{{ subject.id }}", entitlements: [github:admins] }
+`;
+    const response = await api.app.inject({
+      method: 'POST',
+      url: '/v1/replay',
+      payload: { file: { path: 'engineering-only.yaml', content: candidate }, events: ['evt-replayed'] },
+      headers: { authorization: `Bearer ${await token('plan', 'definitions:read', 'events:read', 'runs:read')}` },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const [report] = (response.json() as { replays: { newlyMatched: { id: string; plan?: { steps: StepPlan[] } }[] }[] }).replays;
+    assert.deepEqual(
+      report?.newlyMatched.map((event) => event.id),
+      ['evt-replayed'],
+    );
+    assert.deepEqual(report?.newlyMatched[0]?.plan?.steps[0]?.effects, [{ kind: 'revoke', user: 'u-bob', entitlement: 'github:admins' }]);
+  });
+});
+
 describe('plan an import', () => {
   const feed = [
     'id,email,firstName,lastName,department,status,managerEmail',

@@ -342,6 +342,52 @@ describe('runs', () => {
     assert.equal((await store.runs.list({})).length, 50);
     assert.equal((await store.runs.list({ limit: 10_000 })).length, 500);
   });
+  it("reads runs by ids with their steps, an automation's root runs of a window a page at a time, and a run's children", async () => {
+    const store = await freshStore();
+    const now = Date.now();
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const start = (runId: string, minutesAgo: number, extra: { eventId?: string; parentRunId?: string; automation?: string } = {}) =>
+      store.runs.start({ ...startInput(runId), ...extra, startedAt: at(minutesAgo) });
+    await start('tick-1', 50);
+    await start('tick-2', 40);
+    await start('tick-3', 40);
+    await start('tick-4', 10);
+    await start('old', 90);
+    await start('of-event', 20, { eventId: 'evt-1' });
+    await start('tick-4.u1', 10, { parentRunId: 'tick-4' });
+    await start('tick-4.u2', 10, { parentRunId: 'tick-4' });
+    await start('other', 20, { automation: 'leaver' });
+    const pages: string[][] = [];
+    let before: RunRecord | undefined;
+    for (;;) {
+      const page = await store.runs.listRoots({ automation: 'joiner', from: at(60), to: at(0), before, limit: 2 });
+      if (page.length === 0) break;
+      pages.push(page.map((run) => run.runId));
+      before = page.at(-1);
+    }
+    assert.deepEqual(
+      pages,
+      [
+        ['tick-4', 'tick-3'],
+        ['tick-2', 'tick-1'],
+      ],
+      "neither an event's nor a child run, nor outside the window",
+    );
+    assert.deepEqual((await store.runs.childIds('tick-4')).sort(), ['tick-4.u1', 'tick-4.u2']);
+    assert.deepEqual(await store.runs.childIds('tick-1'), []);
+    await store.runs.stepStarted('tick-2', 'create', { n: 2 }, 1);
+    const found = await store.runs.getMany(['tick-2', 'nope', 'of-event']);
+    assert.deepEqual(found.map((run) => run.runId).sort(), ['of-event', 'tick-2']);
+    const tick = found.find((run) => run.runId === 'tick-2');
+    assert.deepEqual(
+      tick?.steps.map((step) => [step.name, step.input]),
+      [
+        ['create', { n: 2 }],
+        ['notify', undefined],
+        ['wait', undefined],
+      ],
+    );
+  });
 });
 
 describe('events', () => {
@@ -389,6 +435,43 @@ describe('events', () => {
       (await store.events.list({ limit: 1 })).map((e) => e.id),
       ['e3'],
     );
+  });
+  it("pages a type's events of a received window newest first, ties by id, and reads events by ids", async () => {
+    const store = await freshStore();
+    const now = Date.now();
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const insert = (id: string, type: string, minutesAgo: number) =>
+      store.events.insert({ id, type, occurredAt: at(minutesAgo), receivedAt: at(minutesAgo), data: { id } });
+    await insert('too-old', 'user.created', 120);
+    for (const [id, minutesAgo] of [
+      ['a', 50],
+      ['b', 40],
+      ['c', 40],
+      ['d', 30],
+      ['e', 10],
+    ] as const)
+      await insert(id, 'user.created', minutesAgo);
+    await insert('other', 'user.updated', 20);
+    await insert('too-new', 'user.created', -5);
+    const window = { type: 'user.created', from: at(60), to: at(0) };
+    const pages: string[][] = [];
+    let before: { receivedAt: string; id: string } | undefined;
+    for (;;) {
+      const page = await store.events.listReceived({ ...window, before, limit: 2 });
+      if (page.length === 0) break;
+      pages.push(page.map((event) => event.id));
+      before = page.at(-1);
+    }
+    assert.deepEqual(pages, [['e', 'd'], ['c', 'b'], ['a']], 'c before b: same time, ids descending');
+    assert.deepEqual(
+      (await store.events.listReceived({ ...window, from: at(40), to: at(30) })).map((e) => e.id),
+      ['d', 'c', 'b'],
+      'both ends included',
+    );
+    const found = await store.events.getMany(['e', 'missing', 'a', 'e']);
+    assert.deepEqual(found.map((event) => event.id).sort(), ['a', 'e']);
+    assert.deepEqual(found.find((event) => event.id === 'a')?.data, { id: 'a' });
+    assert.deepEqual(await store.events.getMany([]), []);
   });
 });
 

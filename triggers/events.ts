@@ -61,15 +61,16 @@ const INGESTIBLE_EVENT_TYPES = EVENT_TYPES.filter((type) => type !== 'manual');
 const MANUAL_IS_NOT_AN_EVENT =
   'the event type "manual" cannot be sent: automations with trigger { type: manual } run by hand through POST /v1/automations/:name/runs (idflow run NAME), which needs the scope runs:write';
 
+/** An event's id as a client gives it (and names it again, e.g. to replay it). */
+export const EventIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+
 export const EventInputSchema = z
   .object({
-    id: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only')
-      .optional()
-      .describe('Idempotency key: the same id never starts the same automation twice. Generated when absent.'),
+    id: EventIdSchema.optional().describe('Idempotency key: the same id never starts the same automation twice. Generated when absent.'),
     type: z.enum(INGESTIBLE_EVENT_TYPES, { error: (issue) => (issue.input === 'manual' ? MANUAL_IS_NOT_AN_EVENT : undefined) }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     data: eventData.default({}).describe('Becomes ctx.trigger: oldUser/newUser, oldAccount/newAccount, user and entitlement, ...'),

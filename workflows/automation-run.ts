@@ -19,14 +19,14 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PinnedAutomation, StepActivities } from '../activities/contracts.js';
-import { renderDeep } from '../cel/template.js';
 import { parseDuration } from '../core/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { checkChain } from '../steps/run_automation.js';
+import { renderStepInput } from '../steps/render.js';
 import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
-import { subjectOf, triggerContext } from '../triggers/events.js';
+import { triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 
 export interface AutomationRunInput {
@@ -146,11 +146,7 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
   if (!stepType) return failBeforeStart('UNKNOWN_STEP_TYPE', `unknown step type "${step.type}"`);
   let rendered: JsonObject;
   try {
-    rendered = renderDeep(
-      step.with as JsonObject,
-      { ctx, subject: subjectOf(ctx.trigger as JsonObject) },
-      { now: new Date(), escapeFor: stepType.escapeFor },
-    ) as JsonObject;
+    rendered = renderStepInput(step.with as JsonObject, ctx, stepType, new Date());
   } catch (error) {
     return failBeforeStart('INVALID_STEP_INPUT', `rendering its input: ${failureMessage(error)}`);
   }

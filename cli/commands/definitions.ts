@@ -1,18 +1,16 @@
 /** validate, apply, automations ..., schema. */
-import type { DefinitionError } from '../../definitions/types.js';
 import type { Command } from 'commander';
-import { collectDefinitionFiles } from '../../definitions/files.js';
-import { loadDefinitions } from '../../definitions/load.js';
+import { formatDefinitionError, loadDefinitions } from '../../definitions/load.js';
 import { writeDefinitionSchemas } from '../../definitions/write-schemas.js';
 import type { ApplyResult } from '../../engine/types.js';
 import type { DefinitionVersion } from '../../store/types.js';
 import { positiveInt } from '../args.js';
 import { ApiClient, connect, findApi } from '../client.js';
 import { CliError, printJson, type Output } from '../output.js';
+import { definitionFiles, formatReplay, requestReplay } from './replay.js';
 
-export function formatDefinitionError(error: DefinitionError): string {
-  return `${error.file}:${error.line ?? 0}:${error.column ?? 0}: ${error.path ? `${error.path}: ` : ''}${error.message}`;
-}
+/** Ids listed per list by `apply --plan`. */
+const PLAN_LISTED = 10;
 
 function report(output: Output, result: ApplyResult, dryRun: boolean): void {
   if (!result.ok) {
@@ -32,10 +30,7 @@ function report(output: Output, result: ApplyResult, dryRun: boolean): void {
 
 /** `idflow apply` (and `directory apply`): every file under `paths` in one file set. */
 export async function apply(output: Output, paths: string[], dryRun: boolean, local: boolean): Promise<void> {
-  const files = await collectDefinitionFiles(paths).catch((error: Error) => {
-    throw new CliError(error.message);
-  });
-  if (files.length === 0) throw new CliError(`no definition files (*.yaml, *.yml, *.json) under ${paths.join(', ')}`);
+  const files = await definitionFiles(paths);
   const target = await findApi();
   if (!target && local) {
     // No API: validate the file set on its own (references must be inside it).
@@ -58,6 +53,20 @@ export async function apply(output: Output, paths: string[], dryRun: boolean, lo
   report(output, await client.request<ApplyResult>('POST', '/v1/apply', { files, dryRun }, [422]), dryRun);
 }
 
+/** The window `apply --plan` replays by default: the recent events a change would meet first. */
+const PLAN_WINDOW = '7d';
+
+/**
+ * `idflow apply --plan`: for each new or changed automation of the file set, which recent events
+ * would match differently and which runs would get other inputs (a replay); applies nothing.
+ */
+async function planApply(output: Output, paths: string[], since: string): Promise<void> {
+  const result = await requestReplay(output, { files: await definitionFiles(paths), changedOnly: true, since });
+  for (const name of result.unchanged) output.out(`= unchanged Automation/${name}`);
+  for (const report of result.replays) output.out(formatReplay(report, PLAN_LISTED));
+  output.out(result.replays.length === 0 ? 'no new or changed automation: nothing to replay; nothing was applied' : 'nothing was applied');
+}
+
 export function registerDefinitionCommands(program: Command, output: Output): void {
   program
     .command('validate')
@@ -70,7 +79,14 @@ export function registerDefinitionCommands(program: Command, output: Output): vo
     .description('Apply definition files or folders: a new version for each changed definition, nothing at all if any has an error')
     .argument('<paths...>')
     .option('--dry-run', 'say what would change, change nothing')
-    .action((paths: string[], options: { dryRun?: boolean }) => apply(output, paths, Boolean(options.dryRun), false));
+    .option('--plan', 'say which recent events the new and changed automations would match differently; change nothing')
+    .option('--since <duration>', `with --plan: the window, back from now (default ${PLAN_WINDOW})`)
+    .action((paths: string[], options: { dryRun?: boolean; plan?: boolean; since?: string }) => {
+      if (options.since !== undefined && !options.plan) throw new CliError('--since goes with --plan', 2);
+      if (options.plan && options.dryRun) throw new CliError('give --plan or --dry-run, not both', 2);
+      if (options.plan) return planApply(output, paths, options.since ?? PLAN_WINDOW);
+      return apply(output, paths, Boolean(options.dryRun), false);
+    });
 
   const automations = program.command('automations').description('List, inspect, roll back, enable and disable automations');
   automations
