@@ -102,6 +102,7 @@ interface ReplayOptions {
   since?: string;
   events?: string;
   histories?: boolean;
+  limit?: number;
   json?: boolean;
 }
 
@@ -114,12 +115,13 @@ export function registerReplayCommands(program: Command, output: Output): void {
     .option('--automation <name>', 'a stored automation (with --file: the one of the file to replay)')
     .option('--version <n>', 'a stored version (default: the one in force)', positiveInt)
     .option('--file <path>', 'a definition file or folder not yet applied')
-    .option('--since <duration>', 'the window, back from now (default 30d, at most 400d)')
+    .option('--since <duration>', 'the window, back from now (default 30d, at most 400d; with --histories 7d)')
     .option('--events <ids>', 'these events instead of a window, comma-separated')
     .option('--histories', 'replay recorded Temporal histories against the current workflow code')
+    .option('--limit <n>', 'with --histories: at most this many, newest first (default 200)', positiveInt)
     .option('--json', 'the whole report, machine-readable')
     .action(async (options: ReplayOptions) => {
-      if (options.histories) return replayHistories(output, { since: options.since, json: options.json });
+      if (options.histories) return replayHistories(output, { since: options.since, limit: options.limit, json: options.json });
       if (options.automation === undefined && options.file === undefined) throw new CliError('give --automation NAME or --file PATH', 2);
       if (options.since !== undefined && options.events !== undefined) throw new CliError('give --since or --events, not both', 2);
       if (options.version !== undefined && options.file !== undefined)
