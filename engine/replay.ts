@@ -89,7 +89,7 @@ export const ReplayRequestSchema = z
 
 export type ReplayRequest = z.output<typeof ReplayRequestSchema>;
 
-/** What the planner says a candidate would do for an event (wired by the composition root; none: no plans). */
+/** What the planner says a candidate would do for an event (the engine wires its plans; none: no plans). */
 export type PlanEventHook = (
   event: { id: string; type: string; data: JsonObject },
   automation: { name: string; version: number; spec: AutomationSpec },
