@@ -65,9 +65,13 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
   };
 }
 
-/** Who asks for a plan: planSafe functions run in it only for a token that may run functions. */
-export function planAsker(request: FastifyRequest): { actor: string; runFunctions: boolean } {
-  return { actor: actorOf(request), runFunctions: holdsScope(request, 'functions:run') };
+/** Who asks for a plan: planSafe functions run in it only for a token that may run functions, webhooks' URLs show whole to one that may read them. */
+export function planAsker(request: FastifyRequest): { actor: string; runFunctions: boolean; webhookUrls: boolean } {
+  return {
+    actor: actorOf(request),
+    runFunctions: holdsScope(request, 'functions:run'),
+    webhookUrls: holdsScope(request, 'definitions:read'),
+  };
 }
 
 /** Whether the request's token holds `scope`. */

@@ -102,7 +102,7 @@ export async function benchPlans(): Promise<PlanBenchFigures> {
     await store.directory.markDelivered((await store.directory.pendingEvents(PEOPLE * 2)).map((e) => e.seq));
     const automations = await engine.apply([{ path: 'automations.yaml', content: AUTOMATIONS }], { dryRun: false, actor: 'bench' });
     if (automations.errors.length > 0) throw new Error(JSON.stringify(automations.errors));
-    const asker = { actor: 'bench', runFunctions: false };
+    const asker = { actor: 'bench', runFunctions: false, webhookUrls: true };
 
     const started = performance.now();
     const plan = await engine.plans.import(

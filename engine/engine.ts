@@ -130,7 +130,8 @@ export class IdflowEngine implements Engine {
       store: options.store,
       load: (files) => this.load(files),
       // What the candidate would do with an event it newly matches; no function runs for a replay's plans.
-      planEvent: (event, automation) => this.plans.candidate(event, automation, { actor: 'replay', runFunctions: false }),
+      planEvent: (event, automation) =>
+        this.plans.candidate(event, automation, { actor: 'replay', runFunctions: false, webhookUrls: true }),
     });
     const env = options.env ?? process.env;
     const secretSource = { store: options.store, env, dataDir: options.dataDir };

@@ -28,6 +28,8 @@ export interface PlanServiceDependencies {
 export interface PlanAsker {
   actor: string;
   runFunctions: boolean;
+  /** May read webhooks' definitions (definitions:read): their URLs are shown whole. */
+  webhookUrls: boolean;
 }
 
 export class PlanService {
@@ -41,6 +43,7 @@ export class PlanService {
       automation: async (name) => ((await store.definitions.current('Automation', name)) ? this.deps.currentAutomation(name) : undefined),
       functions,
       runFunctions: asker.runFunctions,
+      webhookUrls: asker.webhookUrls,
       adapters,
     });
   }

@@ -52,6 +52,8 @@ export interface PlannerDependencies {
   functions: Pick<FunctionService, 'planCall'>;
   /** The plan may run planSafe functions: the asker may see what functions return (functions:run). */
   runFunctions: boolean;
+  /** Webhooks' URLs in full (a URL can carry a credential, as Slack's do): for those who may read webhooks (definitions:read); others see the origin. */
+  webhookUrls: boolean;
   /** How the integrations' adapters resolve webhooks and connector actions (no request is made). */
   adapters: AdapterContext;
 }
@@ -215,7 +217,10 @@ class PlanSession {
     return {
       run,
       now: () => clock.now,
-      webhookUrl: async (name) => (await this.webhooks.resolve(name)).url,
+      webhookUrl: async (name) => {
+        const { url } = await this.webhooks.resolve(name);
+        return this.deps.webhookUrls ? url : `${new URL(url).origin}/… (the path needs definitions:read)`;
+      },
       connectorAction: async (app, action) => {
         const resolved = await this.connectors.resolve(app, action);
         return { app: resolved.app.slug, action: resolved.action, target: resolved.target };

@@ -269,7 +269,8 @@ describe('plan an event', () => {
     assert.deepEqual(tell.effects[0], {
       kind: 'webhook',
       webhook: 'hook',
-      url: 'https://hooks.example.com/in',
+      // A URL can carry a credential: whole only for a token that may read webhooks.
+      url: 'https://hooks.example.com/… (the path needs definitions:read)',
       payload: { revoked: (revoke.output as { revoked: string[] }).revoked, who: 'bob@example.com' },
     });
     const wait = step(body, 'leaver', 'later').effects[0];
@@ -283,6 +284,11 @@ describe('plan an event', () => {
       ['user.deactivated', { source: 'step', automation: 'leaver', step: 'disable' }],
     );
     assert.match(body.summary.text, /^2 automations, 10 steps: \+2 grants, −3 grants, 1 user disabled, 2 webhooks, 2 waits/);
+  });
+
+  test('a token that may read webhooks sees their URLs whole', async () => {
+    const { body } = await post('/v1/plan/events', bobLeaves, [...PLAN_EVENTS, 'definitions:read']);
+    assert.equal((step(body, 'leaver', 'tell').effects[0] as { url: string }).url, 'https://hooks.example.com/in');
   });
 
   test('changes nothing: the store is as it was, with one audit entry "plan" naming who planned', async () => {
