@@ -54,12 +54,19 @@ export interface PlannerDependencies {
   runFunctions: boolean;
   /** Webhooks' URLs in full (a URL can carry a credential, as Slack's do): for those who may read webhooks (definitions:read); others see the origin. */
   webhookUrls: boolean;
+  /** Default PLAN_LIMITS. */
+  limits?: PlanLimits;
   /** How the integrations' adapters resolve webhooks and connector actions (no request is made). */
   adapters: AdapterContext;
 }
 
 /** A plan stops growing here: what was left out is said in the summary. */
-export const PLAN_LIMITS = { events: 5_000, steps: 20_000 } as const;
+export const PLAN_LIMITS: PlanLimits = { events: 5_000, steps: 20_000 };
+
+export interface PlanLimits {
+  events: number;
+  steps: number;
+}
 
 const NOT_PLANNABLE = 'NOT_PLANNABLE';
 
@@ -84,7 +91,10 @@ class PlanSession {
   private readonly webhooks: WebhookResolver;
   private readonly connectors: ConnectorActions;
 
+  private readonly limits: PlanLimits;
+
   constructor(private readonly deps: PlannerDependencies) {
+    this.limits = deps.limits ?? PLAN_LIMITS;
     this.view = new DirectoryView(deps.directory);
     this.directory = new DirectoryService(this.view);
     this.provisioning = new PlannedProvisioning(this.directory);
@@ -96,8 +106,8 @@ class PlanSession {
   async planEvents(events: PlannedEvent['event'][], cause?: PlannedEvent['cause']): Promise<void> {
     for (const event of events) this.enqueue(event, cause);
     for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-      if (this.planned.length >= PLAN_LIMITS.events) {
-        this.truncated ??= `planned the first ${PLAN_LIMITS.events} events; ${this.queue.length + 1} more were left out`;
+      if (this.planned.length >= this.limits.events) {
+        this.truncated ??= `planned the first ${this.limits.events} events; ${this.queue.length + 1} more were left out`;
         break;
       }
       const outcomes = await this.deps.match(next.event.type, next.event.data, new Date());
@@ -132,8 +142,8 @@ class PlanSession {
     const clock = { now: run.now ?? new Date() };
     const chain = [...run.chain, automation.name];
     for (const step of automation.spec.steps) {
-      if (this.steps >= PLAN_LIMITS.steps) {
-        this.truncated ??= `planned the first ${PLAN_LIMITS.steps} steps; the rest were left out`;
+      if (this.steps >= this.limits.steps) {
+        this.truncated ??= `planned the first ${this.limits.steps} steps; the rest were left out`;
         break;
       }
       this.steps++;

@@ -15,6 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
+import { Planner } from '../plan/planner.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
 
 let api: OfflineApi;
@@ -384,6 +385,30 @@ describe('plan a run', () => {
     const { status, body } = await post('/v1/plan/runs', { automation: 'nope', context: {} }, PLAN_RUNS);
     assert.equal(status, 404);
     assert.match(body.error?.message ?? '', /"nope"/);
+  });
+});
+
+describe('limits', () => {
+  test('a plan stops at its limits and its summary says what was left out', async () => {
+    const planner = (limits: { events: number; steps: number }) =>
+      new Planner({
+        directory: api.store.directory,
+        match: async (type, data, now) => (await api.engine.triggerIndex()).match(type, data, now),
+        automation: async () => undefined,
+        functions: api.engine.functions,
+        runFunctions: false,
+        webhookUrls: false,
+        adapters: { env: {}, store: api.store },
+        limits,
+      });
+    const events = Array.from({ length: 3 }, () => bobLeaves);
+    const byEvents = await planner({ events: 2, steps: 1_000 }).planEvents(events);
+    assert.equal(byEvents.events.length, 2);
+    assert.match(byEvents.summary.truncated ?? '', /planned the first 2 events; \d+ more were left out/);
+    const bySteps = await planner({ events: 1_000, steps: 3 }).planEvents(events);
+    assert.equal(bySteps.summary.steps, 3);
+    assert.match(bySteps.summary.truncated ?? '', /planned the first 3 steps/);
+    assert.equal((await planner({ events: 1_000, steps: 1_000 }).planEvents([bobLeaves])).summary.truncated, undefined);
   });
 });
 

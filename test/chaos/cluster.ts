@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '../../temporal/dev-server.js';
+import { createServer } from 'node:net';
 
 const BIN = fileURLToPath(new URL('../../bin/idflow.js', import.meta.url));
 /** Starting takes seconds on a busy machine (tsx compiles the sources); far more means it is stuck. */
@@ -134,11 +134,31 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768–60999 on Linux): an API is restarted on its
+ * port after each kill, and while it is down an ephemeral port could be handed to any process of
+ * the suite (a Temporal dev server's metrics took one once), so its port is taken from outside it.
+ */
+async function portOutsideEphemeralRange(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+}
+
 /** Starts `apis` API processes (each on a fixed free port) and `workers` worker processes. */
 export async function startCluster(options: ClusterOptions & { apis: number; workers: number }): Promise<Cluster> {
   const apis = await Promise.all(
     Array.from({ length: options.apis }, async (_, i) => {
-      const port = await findFreePort();
+      const port = await portOutsideEphemeralRange();
       return Object.assign(new IdflowProcess(`api-${i + 1}`, ['api', '--port', String(port)], 'API listening on', options), {
         url: `http://127.0.0.1:${port}`,
       });
