@@ -49,7 +49,7 @@ export interface RecordActivities {
   recordStepFinished(
     runId: string,
     stepName: string,
-    result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
+    result: { status: 'completed' | 'skipped'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
   ): Promise<void>;
   /** Ends the run; a failure or cancellation also replaces a completion its last step recorded (then retried, and failed). */
   recordRunFinished(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<void>;

@@ -25,7 +25,14 @@ export function printJson(output: Output, value: unknown): void {
   output.out(JSON.stringify(value, null, 2));
 }
 
-const STEP_SYMBOL: Record<StepRecord['status'], string> = { completed: '✓', failed: '✗', running: '…', pending: '·', cancelled: '⊘' };
+const STEP_SYMBOL: Record<StepRecord['status'], string> = {
+  completed: '✓',
+  skipped: '↷',
+  failed: '✗',
+  running: '…',
+  pending: '·',
+  cancelled: '⊘',
+};
 
 function seconds(from?: string, to?: string): string {
   if (!from || !to) return '';

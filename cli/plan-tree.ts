@@ -212,9 +212,10 @@ function stepLines(lines: Lines, depth: number, steps: StepPlan[]): void {
   for (const step of steps) {
     lines.add(depth, `${step.name} (${step.type})`);
     for (const effect of step.effects) effectLines(lines, depth + 1, effect);
+    if (step.skipped) lines.add(depth + 1, `↷ skipped: ${step.reason ?? 'its if: is false'}`, 'quiet');
     if (step.unknown) lines.add(depth + 1, `? unknown${step.reason ? `: ${step.reason}` : ''}`, 'unknown');
     if (step.error !== undefined) lines.add(depth + 1, `✗ would fail: ${step.error}`, 'failed');
-    if (step.effects.length === 0 && !step.unknown && step.error === undefined) lines.add(depth + 1, 'no change', 'quiet');
+    if (step.effects.length === 0 && !step.unknown && !step.skipped && step.error === undefined) lines.add(depth + 1, 'no change', 'quiet');
   }
 }
 

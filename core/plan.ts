@@ -34,6 +34,8 @@ export interface StepPlan {
   effects: PlanEffect[];
   /** The input reads the output of a step the plan could not know (a function not run, a webhook's answer). */
   unknown: boolean;
+  /** Its `if:` is false: the step would be skipped (`reason` says so). */
+  skipped?: true;
   /** Why unknown, or why the step would fail. */
   reason?: string;
   /** The step would fail here: the run stops (error as the run would record it). */

@@ -252,6 +252,18 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
       earlier.add(step.name);
       return;
     }
+    if (step.if !== undefined) {
+      const visible = new Set(['trigger', ...earlier]);
+      errors.push(
+        ...checkExpression(step.if, [...at, 'if'], locator, visible, 'the condition', (reference) =>
+          unknownReference(
+            reference,
+            [...earlier],
+            spec.steps.map((s) => s.name),
+          ),
+        ),
+      );
+    }
     const input = step.with as JsonObject;
     const isTemplated = (path: Path): boolean => {
       const value = valueAt(input, path);
@@ -317,12 +329,20 @@ function unknownReference(reference: string, earlier: string[], all: string[]): 
   return `ctx.${reference} is not defined here${later}; available: ${available}`;
 }
 
-function checkExpression(expression: string, path: Path, locator: DocumentLocator, visible: Set<string>, what: string): DefinitionError[] {
+function checkExpression(
+  expression: string,
+  path: Path,
+  locator: DocumentLocator,
+  visible: Set<string>,
+  what: string,
+  unknown: (reference: string) => string = (reference) =>
+    `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`,
+): DefinitionError[] {
   try {
     const compiled = compileCondition(expression);
     return compiled.ctxReferences
       .filter((reference) => !visible.has(reference))
-      .map((reference) => locator.error(path, `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`));
+      .map((reference) => locator.error(path, unknown(reference)));
   } catch (error) {
     if (error instanceof CelError) return [locator.error(path, `CEL ${error.kind} error: ${error.message}`)];
     throw error;

@@ -41,6 +41,11 @@ export const StepSpecSchema = z
       .refine((stepName) => !RESERVED_STEP_NAMES.includes(stepName), { message: '"trigger" is reserved for ctx.trigger' }),
     type: z.string().describe('The step type: see `idflow steps` or docs/steps.md.'),
     description: z.string().optional(),
+    if: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A CEL condition over ctx and subject: when false the step is skipped (recorded, with the value), when true it runs.'),
     with: z
       .record(z.string(), z.json())
       .default({})

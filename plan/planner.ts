@@ -9,6 +9,7 @@
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { AutomationPlan, DirectoryPlan, FieldChange, Plan, PlanEffect, PlannedEvent, StepPlan } from '../core/plan.js';
 import { StepError } from '../core/step-error.js';
+import { compile } from '../cel/index.js';
 import { templateCtxReferences } from '../cel/template.js';
 import type { AutomationSpec, StepSpec } from '../definitions/schema.js';
 import type { DirectoryOps } from '../directory/repository.js';
@@ -23,7 +24,7 @@ import type { AdapterContext } from '../integrations/types.js';
 import webhooksAdapter from '../integrations/webhooks/adapter.js';
 import type { WebhookResolver } from '../integrations/webhooks/types.js';
 import { stepRegistry } from '../steps/registry.js';
-import { renderStepInput } from '../steps/render.js';
+import { renderStepInput, skippedOutput, stepConditionHolds } from '../steps/render.js';
 import { checkChain } from '../steps/run_automation.js';
 import { parseStepInput, type StepPlanServices, type StepServices, type WorkflowStepServices } from '../steps/types.js';
 import { triggerContext } from '../triggers/events.js';
@@ -169,9 +170,27 @@ class PlanSession {
     const raw = step.with as JsonObject;
     const stepType = stepRegistry.get(step.type);
     if (!stepType) return { ...base, input: raw, effects: [], unknown: false, error: `unknown step type "${step.type}"` };
-    const reads = [...templateCtxReferences(raw)].find((key) => unknown.has(key));
+    const reads = [...templateCtxReferences(raw), ...(step.if === undefined ? [] : compile(step.if).ctxReferences)].find((key) =>
+      unknown.has(key),
+    );
     if (reads !== undefined)
-      return { ...base, input: raw, effects: [], unknown: true, reason: `its input reads ctx.${reads}: ${unknown.get(reads)}` };
+      return { ...base, input: raw, effects: [], unknown: true, reason: `it reads ctx.${reads}: ${unknown.get(reads)}` };
+    if (step.if !== undefined) {
+      try {
+        if (!stepConditionHolds(step.if, ctx, clock.now))
+          return {
+            ...base,
+            input: raw,
+            effects: [],
+            unknown: false,
+            skipped: true,
+            reason: `if: ${step.if} is false`,
+            output: skippedOutput(step.if),
+          };
+      } catch (error) {
+        return { ...base, input: raw, effects: [], unknown: false, error: `evaluating its if: ${messageOf(error)}` };
+      }
+    }
     let input: JsonValue;
     try {
       input = renderStepInput(raw, ctx, stepType, clock.now);

@@ -171,8 +171,8 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
         .updateTable('run_steps')
         .set({
           status: result.status,
-          output: result.status === 'completed' ? toJsonText(result.output ?? null) : null,
-          error: result.status === 'completed' ? null : result.error,
+          output: 'output' in result ? toJsonText(result.output ?? null) : null,
+          error: 'error' in result ? result.error : null,
           ended_at: nowIso(),
         })
         .where('run_id', '=', runId)

@@ -39,7 +39,8 @@ export interface PutDefinitionResult {
 
 export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** skipped: its `if:` condition was false (its output says so). */
+export type StepStatus = 'pending' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
 
 export interface StepRecord {
   index: number;
@@ -256,7 +257,7 @@ export interface Store {
     stepFinished(
       runId: string,
       stepName: string,
-      result: { status: 'completed'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
+      result: { status: 'completed' | 'skipped'; output: JsonValue } | { status: 'failed' | 'cancelled'; error: string },
     ): Promise<void>;
     /**
      * The run's last step completed: the step, then the run (when still running), end as completed

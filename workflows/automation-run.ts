@@ -23,7 +23,7 @@ import { parseDuration } from '../core/duration.js';
 import type { StepSpec } from '../definitions/schema.js';
 import { stepRegistry } from '../steps/registry.js';
 import { checkChain } from '../steps/run_automation.js';
-import { renderStepInput } from '../steps/render.js';
+import { renderStepInput, skippedOutput, stepConditionHolds } from '../steps/render.js';
 import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { triggerContext } from '../triggers/events.js';
@@ -101,10 +101,13 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const outputs: JsonObject = {};
   const chain = [...input.chain, automation.name];
   let current: StepSpec | undefined;
+  // A skipped last step records no completion of the run: the workflow records it.
+  let lastSkipped = false;
   try {
     for (const step of automation.spec.steps) {
       current = step;
-      const output = await runStep(step, runId, input, ctx, chain);
+      lastSkipped = step.if !== undefined && !(await conditionHolds(step.if, step, runId, ctx));
+      const output = lastSkipped ? skippedOutput(step.if as string) : await runStep(step, runId, input, ctx, chain);
       ctx[step.name] = output;
       outputs[step.name] = output;
     }
@@ -125,8 +128,27 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
       cause: error instanceof Error ? error : undefined,
     });
   }
-  if (!(input.lastStepCompletesRun && endsInActivity(automation.spec.steps))) await recorder.recordRunFinished(runId, 'completed');
+  if (lastSkipped || !(input.lastStepCompletesRun && endsInActivity(automation.spec.steps)))
+    await recorder.recordRunFinished(runId, 'completed');
   return { steps: outputs };
+}
+
+/** A step's `if:`: false records the step skipped, with the value; one that cannot be evaluated fails the step. */
+async function conditionHolds(expression: string, step: StepSpec, runId: string, ctx: JsonObject): Promise<boolean> {
+  let holds: boolean;
+  try {
+    holds = stepConditionHolds(expression, ctx, new Date());
+  } catch (error) {
+    const message = `evaluating its if: ${failureMessage(error)}`;
+    await recorder.recordStepStarted(runId, step.name, step.with as JsonObject);
+    await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: message });
+    throw new StepError('INVALID_STEP_CONDITION', message, { retryable: false });
+  }
+  if (!holds) {
+    await recorder.recordStepStarted(runId, step.name, step.with as JsonObject);
+    await recorder.recordStepFinished(runId, step.name, { status: 'skipped', output: skippedOutput(expression) });
+  }
+  return holds;
 }
 
 function endsInActivity(steps: StepSpec[]): boolean {
