@@ -21,7 +21,7 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'events:write': 'send events: every enabled automation on the event type runs with the data sent',
   'events:read': "read events and what they matched, and event sources' deliveries",
   'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
-  'runs:write': 'run any enabled automation with any context; cancel runs; trigger, pause and backfill schedules',
+  'runs:write': 'run any enabled automation with any context; cancel runs and retry failed ones; trigger, pause and backfill schedules',
   'directory:read':
     "read users, grants, accounts, tasks, delegates, enrollments and campaigns; compare an app's users and groups with them (reconcile)",
   'directory:write': "import HR feeds and apply Directory documents; reconcile apps with apply; set apps' sealed secrets",
@@ -100,6 +100,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /v1/runs/:id': ['runs:read'],
   'GET /v1/runs/:id/wait': ['runs:read'],
   'POST /v1/runs/:id/cancel': ['runs:write'],
+  'POST /v1/runs/:id/retry': ['runs:write'],
   'POST /v1/schedules/:name/trigger': ['runs:write'],
   'POST /v1/schedules/:name/pause': ['runs:write'],
   'POST /v1/schedules/:name/unpause': ['runs:write'],

@@ -434,16 +434,27 @@ export class IdflowEngine implements Engine {
    * workflow need not record its own start (runRecorded): one store write less in its first task.
    * `data` goes as it is: the workflow builds ctx.trigger's aliases itself (aliasTrigger).
    */
-  private async startRun(automation: ActiveAutomation, data: JsonObject, runId: string, eventId?: string): Promise<void> {
+  private async startRun(
+    automation: ActiveAutomation,
+    data: JsonObject,
+    runId: string,
+    eventId?: string,
+    retry?: { of: RunRecord; from: number; aliasTrigger: boolean },
+  ): Promise<void> {
     const { name, version, spec } = automation;
+    const carried = retry?.of.steps.slice(0, retry.from) ?? [];
     const input: AutomationRunInput = {
       automation: { name, version, spec },
       trigger: data,
-      aliasTrigger: true,
+      aliasTrigger: retry?.aliasTrigger ?? true,
       eventId,
       runRecorded: true,
       lastStepCompletesRun: true,
       chain: [],
+      ...(retry && {
+        parentRunId: retry.of.runId,
+        resumeFrom: { step: retry.from, outputs: Object.fromEntries(carried.map((step) => [step.name, step.output ?? null])) },
+      }),
     };
     const inputBytes = jsonBytes(input);
     if (inputBytes + PAYLOAD_OVERHEAD_BYTES > TEMPORAL_INPUT_LIMIT_BYTES) {
@@ -458,9 +469,18 @@ export class IdflowEngine implements Engine {
       version,
       trigger: data,
       eventId,
+      ...(retry && { parentRunId: retry.of.runId }),
       startedAt: new Date().toISOString(),
       steps: spec.steps.map((step) => ({ name: step.name, type: step.type })),
     });
+    // A retry's record shows the steps it carries over as the failed run ran them.
+    for (const step of carried) {
+      await this.store.runs.stepStarted(runId, step.name, step.input ?? null, step.attempts);
+      await this.store.runs.stepFinished(runId, step.name, {
+        status: step.status === 'skipped' ? 'skipped' : 'completed',
+        output: step.output ?? null,
+      });
+    }
     try {
       await this.options.client.workflow.start(automationRun, {
         taskQueue: this.options.taskQueue,
@@ -520,6 +540,42 @@ export class IdflowEngine implements Engine {
       details: { runId, version: automation.version },
     });
     return this.requireRun(runId);
+  }
+
+  /**
+   * Runs a failed run again from its failed step: a new run of the same version, linked to the
+   * failed one (its parent), with the earlier steps' recorded outputs instead of running them again.
+   */
+  async retryRun(runId: string, actor: string): Promise<RunRecord> {
+    const failed = await this.requireRun(runId);
+    if (failed.status !== 'failed')
+      throw new IdflowError('CONFLICT', `run "${runId}" is ${failed.status}: only a failed run is retried from its failed step`);
+    const from = failed.steps.findIndex((step) => step.status !== 'completed' && step.status !== 'skipped');
+    const stored = await this.store.definitions.get('Automation', failed.automation, failed.version);
+    if (!stored) throw new IdflowError('NOT_FOUND', `automation "${failed.automation}" has no version ${failed.version} to retry with`);
+    const automation: ActiveAutomation = {
+      name: failed.automation,
+      version: failed.version,
+      enabled: true,
+      spec: storedAutomationSpec(stored.spec),
+    };
+    let attempt = 1;
+    while (await this.store.runs.get(`${runId}.retry-${attempt}`)) attempt++;
+    const retryId = `${runId}.retry-${attempt}`;
+    // Runs of events and manual runs saw their trigger with its aliases; children and ticks as given.
+    const aliasTrigger = failed.parentRunId === undefined;
+    await this.startRun(automation, failed.trigger as JsonObject, retryId, undefined, {
+      of: failed,
+      from: Math.max(from, 0),
+      aliasTrigger,
+    });
+    await this.store.audit.record({
+      actor,
+      action: 'run.retry',
+      target: `Run/${runId}`,
+      details: { retryId, fromStep: failed.steps[from]?.name ?? null },
+    });
+    return this.requireRun(retryId);
   }
 
   private async requireRun(runId: string): Promise<RunRecord> {

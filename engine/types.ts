@@ -103,6 +103,8 @@ export interface Engine {
   /** Runs newest first, those that still say running reconciled with Temporal before the filter applies. */
   listRuns(filter: RunFilter): Promise<RunList>;
   cancelRun(runId: string, actor: string): Promise<void>;
+  /** A failed run again from its failed step: a new run (its parent the failed one) with the earlier steps' outputs. */
+  retryRun(runId: string, actor: string): Promise<RunRecord>;
   /** Resolves with the run record once the run is no longer running, or when timeoutMs passes. */
   waitForRun(runId: string, timeoutMs: number): Promise<RunRecord>;
   rollback(automation: string, version: number, actor: string): Promise<AppliedDefinition>;

@@ -54,6 +54,11 @@ export interface AutomationRunInput {
    */
   lastStepCompletesRun?: boolean;
   parentRunId?: string;
+  /**
+   * A retry of a failed run (engine retryRun): the steps before `step` are not run again, their
+   * outputs (recorded by the failed run, carried into this run's record by the engine) are ctx.
+   */
+  resumeFrom?: { step: number; outputs: JsonObject };
   /** Names of the automations that started this one, root first (run_automation chains). */
   chain: string[];
   /** Started by the automation's Temporal Schedule: ctx.trigger gets the tick's scheduled time. */
@@ -104,7 +109,12 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   // A skipped last step records no completion of the run: the workflow records it.
   let lastSkipped = false;
   try {
-    for (const step of automation.spec.steps) {
+    for (const [index, step] of automation.spec.steps.entries()) {
+      if (input.resumeFrom && index < input.resumeFrom.step) {
+        ctx[step.name] = input.resumeFrom.outputs[step.name] ?? null;
+        outputs[step.name] = ctx[step.name];
+        continue;
+      }
       current = step;
       lastSkipped = step.if !== undefined && !(await conditionHolds(step.if, step, runId, ctx));
       const output = lastSkipped ? skippedOutput(step.if as string) : await runStep(step, runId, input, ctx, chain);

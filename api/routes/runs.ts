@@ -58,6 +58,10 @@ export const runRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, 
     async (request) => withLink(await engine.waitForRun(request.params.id, request.query.timeoutMs)),
   );
 
+  app.post('/v1/runs/:id/retry', { schema: { params: runParams } }, async (request, reply) =>
+    reply.status(202).send(withLink(await engine.retryRun(request.params.id, actorOf(request)))),
+  );
+
   app.post('/v1/runs/:id/cancel', { schema: { params: runParams } }, async (request) => {
     await engine.cancelRun(request.params.id, actorOf(request));
     return { runId: request.params.id, cancelRequested: true };

@@ -1,4 +1,4 @@
-/** runs list|show|cancel, outbox. */
+/** runs list|show|cancel|retry, outbox. */
 import type { Command } from 'commander';
 import type { RunList } from '../../engine/types.js';
 import type { RunRecord } from '../../store/types.js';
@@ -56,6 +56,17 @@ export function registerRunCommands(program: Command, output: Output): void {
     .action(async (runId: string) => {
       await (await connect()).request('POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`);
       output.out(`cancellation of ${runId} requested`);
+    });
+  runs
+    .command('retry')
+    .description("Run a failed run again from its failed step: a new run with the earlier steps' outputs, linked to it")
+    .argument('<run>')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const retry = await (await connect()).request<RunRecord>('POST', `/v1/runs/${encodeURIComponent(runId)}/retry`);
+      if (options.json) return printJson(output, retry);
+      const from = retry.steps.find((step) => step.status !== 'completed' && step.status !== 'skipped');
+      output.out(`retrying ${runId} as ${retry.runId}${from ? ` from step ${from.name}` : ''}: idflow runs show ${retry.runId}`);
     });
 
   program
