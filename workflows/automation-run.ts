@@ -28,6 +28,7 @@ import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
+import { guardRun } from './guard.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -58,6 +59,8 @@ export interface AutomationRunInput {
   chain: string[];
   /** Started by the automation's Temporal Schedule: ctx.trigger gets the tick's scheduled time. */
   scheduled?: boolean;
+  /** The blast-radius guard checks the run (workflows/guard.ts); runs started before it replay as they ran. */
+  guarded?: boolean;
 }
 
 export interface AutomationRunOutput {
@@ -101,9 +104,11 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const outputs: JsonObject = {};
   const chain = [...input.chain, automation.name];
   let current: StepSpec | undefined;
+  const guard = input.guarded ? guardRun(runId, automation) : undefined;
   try {
     for (const step of automation.spec.steps) {
       current = step;
+      if ((await guard?.beforeStep(step)) === 'discarded') return { steps: outputs };
       const output = await runStep(step, runId, input, ctx, chain);
       ctx[step.name] = output;
       outputs[step.name] = output;
@@ -207,6 +212,7 @@ async function runChildAutomation(
         parentRunId,
         chain,
         lastStepCompletesRun: true,
+        guarded: true,
       },
     ],
     parentClosePolicy: request.wait ? ParentClosePolicy.TERMINATE : ParentClosePolicy.ABANDON,
