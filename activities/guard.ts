@@ -101,13 +101,15 @@ export function createGuardActivities(deps: GuardDependencies): GuardActivities 
     .filter(Boolean);
   const adminChannel = env.IDFLOW_ADMIN_SLACK_CHANNEL?.trim();
 
-  /** Once per trip: a notification that did not get through is tried again by the next held run. */
+  /**
+   * Once per trip: the first held run claims the telling (so runs held together send one message);
+   * a notification that did not get through is given back, and the next held run tries again.
+   */
   const notify = async (trip: GuardTrip): Promise<void> => {
-    if (trip.notifiedAt) return;
-    const held = await store.guard.pendingHolds(trip.automation);
+    if (trip.notifiedAt || !(await store.guard.claimNotification(trip.automation, trip.trippedAt))) return;
     const text =
       `idflow's guard tripped automation "${trip.automation}": ${trip.reason}.\n\n` +
-      `${held.length} run(s) are held before any side effect, and every new run of it is held until an admin decides:\n\n` +
+      `Its runs over the limit are held before any side effect, and every new run of it is held until an admin decides:\n\n` +
       `  idflow guard status\n  idflow guard release ${trip.automation}   (they go on)\n  idflow guard discard ${trip.automation}   (they are cancelled)\n`;
     const subject = `idflow guard: automation "${trip.automation}" tripped`;
     let told = false;
@@ -134,12 +136,16 @@ export function createGuardActivities(deps: GuardDependencies): GuardActivities 
         'guard: the admins could not be told',
       );
     }
-    if (told) await store.guard.markNotified(trip.automation, trip.trippedAt);
-    else
-      logger.warn(
-        { automation: trip.automation, reason: trip.reason },
-        'guard tripped: runs are held (set IDFLOW_ADMIN_EMAIL or IDFLOW_ADMIN_SLACK_CHANNEL to be told)',
-      );
+    if (told) return;
+    if (adminEmails.length > 0 || adminChannel) {
+      await store.guard.unclaimNotification(trip.automation, trip.trippedAt);
+      return;
+    }
+    // No one to tell: the worker's log says it, once per trip.
+    logger.warn(
+      { automation: trip.automation, reason: trip.reason },
+      'guard tripped: runs are held (set IDFLOW_ADMIN_EMAIL or IDFLOW_ADMIN_SLACK_CHANNEL to be told)',
+    );
   };
 
   const hold = async (request: GuardRunRequest, reason: string, limitedStepTypes: string[]): Promise<GuardAnswer> => {
@@ -149,7 +155,7 @@ export function createGuardActivities(deps: GuardDependencies): GuardActivities 
     return { admitted: false, reason, limitedStepTypes };
   };
 
-  /** Held already (a retried activity), tripped (every new run waits for the admin), or a slot of the limit. */
+  /** Held already (a retried activity), tripped (a new run waits for the admin), or a slot of the limit. */
   const admit = async (
     request: GuardRunRequest,
     counter: GuardCounter,
@@ -159,7 +165,8 @@ export function createGuardActivities(deps: GuardDependencies): GuardActivities 
   ) => {
     const held = await store.guard.pendingHold(request.runId);
     if (held) return { admitted: false, reason: held.reason, limitedStepTypes };
-    const trip = await store.guard.trip(request.automation);
+    // A new run of a tripped automation waits for the admin even in a new hour; a run admitted before the trip goes on to its steps' own limits.
+    const trip = counter === 'runs' ? await store.guard.trip(request.automation) : undefined;
     if (trip) return hold(request, `the automation is tripped (${trip.reason})`, limitedStepTypes);
     if (limit === undefined) return { admitted: true, limitedStepTypes };
     const window = hourWindow(new Date());

@@ -8,7 +8,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { IdflowError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
-import type { AutomationPlan, Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan.js';
+import { summarize } from '../plan/summary.js';
 import type { GuardHold, GuardTrip } from '../store/guard.js';
 import type { Store } from '../store/types.js';
 import { guardDecisionSignal, type GuardDecision } from '../workflows/guard.js';
@@ -45,7 +46,7 @@ export class GuardService {
   }
 
   /** What the held run would do if released now: its automation's version run for its recorded event (or context). */
-  async plan(runId: string, asker: PlanAsker): Promise<AutomationPlan | Plan> {
+  async plan(runId: string, asker: PlanAsker): Promise<Plan> {
     const { store, plans } = this.deps;
     const hold = await store.guard.pendingHold(runId);
     const run = hold && (await store.runs.get(runId));
@@ -54,7 +55,11 @@ export class GuardService {
     if (!version) throw new IdflowError('NOT_FOUND', `automation "${run.automation}" has no version ${run.version}`);
     const automation = { name: run.automation, version: run.version, spec: storedAutomationSpec(version.spec) };
     const event = run.eventId === undefined ? undefined : await store.events.get(run.eventId);
-    if (event) return plans.candidate({ id: event.id, type: event.type, data: event.data }, automation, asker);
+    if (event) {
+      const planned = { id: event.id, type: event.type, data: event.data };
+      const events = [{ event: planned, automations: [await plans.candidate(planned, automation, asker)] }];
+      return { summary: summarize({ events }), events };
+    }
     return plans.run(run.automation, run.trigger as JsonObject, asker);
   }
 

@@ -43,7 +43,10 @@ export interface GuardRepository {
   hold(hold: Omit<GuardHold, 'heldAt'>): Promise<GuardTrip>;
   /** The automation's trip, when it is tripped. */
   trip(automation: string): Promise<GuardTrip | undefined>;
-  markNotified(automation: string, trippedAt: string): Promise<void>;
+  /** Takes the telling of this trip's admins: true for exactly one caller, until it gives it back. */
+  claimNotification(automation: string, trippedAt: string): Promise<boolean>;
+  /** The admins could not be told: the next held run tries again. */
+  unclaimNotification(automation: string, trippedAt: string): Promise<void>;
   /** The run's hold while no decision was recorded for it. */
   pendingHold(runId: string): Promise<GuardHold | undefined>;
   /** Held runs awaiting a decision, oldest first; of one automation when named. */
@@ -131,10 +134,20 @@ export function guardRepository(db: Db): GuardRepository {
       return current;
     },
     trip,
-    async markNotified(automation, trippedAt) {
-      await db
+    async claimNotification(automation, trippedAt) {
+      const claimed = await db
         .updateTable('guard_trips')
         .set({ notified_at: nowIso() })
+        .where('automation', '=', automation)
+        .where('tripped_at', '=', trippedAt)
+        .where('notified_at', 'is', null)
+        .executeTakeFirst();
+      return claimed.numUpdatedRows > 0n;
+    },
+    async unclaimNotification(automation, trippedAt) {
+      await db
+        .updateTable('guard_trips')
+        .set({ notified_at: null })
         .where('automation', '=', automation)
         .where('tripped_at', '=', trippedAt)
         .execute();

@@ -88,7 +88,8 @@ test('holds trip the automation once, and deciding on every held run clears the 
     const second = await store.guard.hold({ runId: 'leaver:e2', automation: 'leaver', reason: 'the automation is tripped' });
     assert.equal(second.trippedAt, first.trippedAt, 'one trip for both held runs');
     assert.equal(second.reason, 'more than 1 runs');
-    await store.guard.markNotified('leaver', first.trippedAt);
+    const claims = await Promise.all([1, 2, 3].map(() => store.guard.claimNotification('leaver', first.trippedAt)));
+    assert.deepEqual(claims.filter(Boolean).length, 1, 'one of the held runs tells the admins');
     assert.ok((await store.guard.trip('leaver'))?.notifiedAt);
     assert.deepEqual(
       (await store.guard.pendingHolds('leaver')).map((hold) => hold.runId),
