@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { GuardSpec } from '../definitions/guard.js';
 import type { MailService } from '../integrations/mail/types.js';
 import type { SlackService } from '../integrations/slack/types.js';
-import type { GuardCounter, GuardTrip } from '../store/guard.js';
+import type { GuardCounter, GuardTrip } from '../store/guard-types.js';
 import type { Store } from '../store/types.js';
 import type { GuardActivities, GuardAnswer, GuardRunRequest } from './guard-contract.js';
 

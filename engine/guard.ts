@@ -10,7 +10,7 @@ import type { JsonObject } from '../core/json.js';
 import { storedAutomationSpec } from '../definitions/schema.js';
 import type { Plan } from '../core/plan.js';
 import { summarize } from '../plan/summary.js';
-import type { GuardHold, GuardTrip } from '../store/guard.js';
+import type { GuardHold, GuardTrip } from '../store/guard-types.js';
 import type { Store } from '../store/types.js';
 import { guardDecisionSignal, type GuardDecision } from '../workflows/guard.js';
 import type { PlanAsker, PlanService } from './plans.js';

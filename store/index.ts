@@ -24,7 +24,7 @@ import { tokensRepository } from './tokens.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
-export type * from './guard.js';
+export type * from './guard-types.js';
 export type { Database } from './db.js';
 export type { DirectoryOps, DirectoryRepository, PendingDirectoryEvent, UserQuery } from '../directory/repository.js';
 

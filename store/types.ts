@@ -4,7 +4,7 @@
  */
 import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
-import type { GuardRepository } from './guard.js';
+import type { GuardRepository } from './guard-types.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
 export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource' | 'ScimService';
