@@ -20,6 +20,10 @@ import { stepDuration } from '../metrics/registry.js';
 import type { IntegrationKey } from '../integrations/types.js';
 import { ProvisioningService } from '../provisioning/service.js';
 import { createStepServices } from './services.js';
+import type { GuardActivities } from './guard-contract.js';
+import { createGuardActivities } from './guard.js';
+import { mail, type MailService } from '../integrations/mail/types.js';
+import { slack, type SlackService } from '../integrations/slack/types.js';
 
 export interface ActivityDependencies {
   store: Store;
@@ -57,7 +61,9 @@ function listedIntegrations(): IntegrationKey<unknown>[] {
   return [...stepRegistry.values()].flatMap((step) => (step.runsIn === 'activity' ? (step.integrations ?? []) : []));
 }
 
-export async function createActivities(deps: ActivityDependencies): Promise<StepActivities & RecordActivities & FanOutActivities> {
+export async function createActivities(
+  deps: ActivityDependencies,
+): Promise<StepActivities & RecordActivities & FanOutActivities & GuardActivities> {
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
   // Built once per worker, from the worker's environment: a missing or failing adapter stops the start.
@@ -70,6 +76,13 @@ export async function createActivities(deps: ActivityDependencies): Promise<Step
 
   return {
     ...createFanOutActivities(store.directory),
+    ...createGuardActivities({
+      store,
+      logger,
+      env,
+      mail: integrations.get(mail.name) as MailService | undefined,
+      slack: integrations.get(slack.name) as SlackService | undefined,
+    }),
 
     async runStep(request: RunStepRequest): Promise<JsonValue> {
       const context = Context.current();

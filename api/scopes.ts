@@ -21,7 +21,8 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
   'events:write': 'send events: every enabled automation on the event type runs with the data sent',
   'events:read': "read events and what they matched, and event sources' deliveries",
   'runs:read': 'read runs (step inputs and outputs) and the dev outbox',
-  'runs:write': 'run any enabled automation with any context; cancel runs and retry failed ones; trigger, pause and backfill schedules',
+  'runs:write':
+    'run any enabled automation with any context; cancel runs, retry failed ones and discard runs the guard holds; trigger, pause and backfill schedules',
   'directory:read':
     "read users, grants, accounts, tasks, delegates, enrollments and campaigns; compare an app's users and groups with them (reconcile)",
   'directory:write': "import HR feeds and apply Directory documents; reconcile apps with apply; set apps' sealed secrets",
@@ -141,6 +142,13 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/plan/imports': { allOf: ['plan', 'directory:read'] },
   // A replay reads the candidate's versions, the recorded events and their runs' inputs and outputs.
   'POST /v1/replay': { allOf: ['plan', 'definitions:read', 'events:read', 'runs:read'] },
+  // The guard: reading it is reading runs; a plan of a held run is a plan. Discarding held runs
+  // is cancelling runs (runs:write). Releasing overrides a safety limit, so it is the admin's:
+  // a token that may start runs (a pipeline's) must not also be able to let a runaway one loose.
+  'GET /v1/guard': ['runs:read'],
+  'GET /v1/guard/runs/:id/plan': { allOf: ['plan', 'runs:read'] },
+  'POST /v1/guard/:name/release': ['admin'],
+  'POST /v1/guard/:name/discard': ['runs:write'],
   'GET /v1/audit': ['admin'],
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),

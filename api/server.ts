@@ -18,6 +18,7 @@ import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
 import { planRoutes } from './routes/plan.js';
+import { guardRoutes } from './routes/guard.js';
 import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { provisioningRoutes } from './routes/provisioning.js';
@@ -89,6 +90,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(planRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
+  await app.register(guardRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
   await app.register(functionRoutes, { engine: options.engine });

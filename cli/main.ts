@@ -10,6 +10,7 @@ import { registerFunctionCommands } from './commands/functions.js';
 import { registerPlanCommands } from './commands/plan.js';
 import { registerReplayCommands } from './commands/replay.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerGuardCommands } from './commands/guard.js';
 import { registerScheduleCommands } from './commands/schedules.js';
 import { registerSourceCommands } from './commands/sources.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -24,6 +25,7 @@ export function buildProgram(output: Output): Command {
   registerDefinitionCommands(program, output);
   registerEventCommands(program, output);
   registerRunCommands(program, output);
+  registerGuardCommands(program, output);
   registerPlanCommands(program, output);
   registerReplayCommands(program, output);
   registerScheduleCommands(program, output);

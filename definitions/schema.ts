@@ -14,6 +14,7 @@ import { WebhookSchema, type WebhookSpec } from '../integrations/webhooks/docume
 import { EventSourceSchema, type EventSourceSpec } from '../sources/document.js';
 import { ScimServiceSchema, type ScimServiceSpec } from '../scim/document.js';
 import { MAX_STEPS } from './limits.js';
+import { GuardSchema } from './guard.js';
 
 export const STEP_NAME = /^[a-z][a-z0-9_]*$/;
 /** ctx keys that steps cannot take as names. */
@@ -62,6 +63,7 @@ export const AutomationSchema = z
     description: z.string().optional(),
     enabled: z.boolean().default(true),
     trigger: TriggerSchema,
+    guard: GuardSchema.optional().describe('Blast-radius limits: runs beyond them are held for an admin (docs/automations.md, Guard).'),
     steps: z
       .array(StepSpecSchema)
       .min(1, 'an automation needs at least one step')

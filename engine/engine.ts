@@ -20,6 +20,7 @@ import type { EventMatch, EventRecord, RunFilter, RunRecord, Store } from '../st
 import { jsonBytes, parseEventInput, TEMPORAL_INPUT_LIMIT_BYTES } from './event-input.js';
 import { TriggerIndex } from '../triggers/trigger-index.js';
 import { PlanService } from './plans.js';
+import { GuardService } from './guard.js';
 import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
@@ -104,6 +105,8 @@ export class IdflowEngine implements Engine {
   readonly sources: EventSources;
   /** What an event, a manual run or an import would do, changing nothing. */
   readonly plans: PlanService;
+  /** The blast-radius guard: tripped automations, held runs, and the admins' decisions on them. */
+  readonly guard: GuardService;
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private readonly replays: EventReplay;
@@ -159,6 +162,7 @@ export class IdflowEngine implements Engine {
       functions: this.functions,
       adapters: secretSource,
     });
+    this.guard = new GuardService({ store: options.store, client: options.client, plans: this.plans });
   }
 
   /** Starts delivering directory events to the trigger pipeline (where the API runs). */
@@ -451,6 +455,7 @@ export class IdflowEngine implements Engine {
       runRecorded: true,
       lastStepCompletesRun: true,
       chain: [],
+      guarded: true,
       ...(retry && {
         parentRunId: retry.of.runId,
         resumeFrom: { step: retry.from, outputs: Object.fromEntries(carried.map((step) => [step.name, step.output ?? null])) },

@@ -124,6 +124,9 @@ export interface Database {
   function_secrets: FunctionSecretsTable;
   leases: LeasesTable;
   source_deliveries: SourceDeliveriesTable;
+  guard_slots: GuardSlotsTable;
+  guard_holds: GuardHoldsTable;
+  guard_trips: GuardTripsTable;
 }
 
 /** Requests to event sources (store/source-deliveries.ts). */
@@ -189,6 +192,38 @@ export interface DirectoryOutboxTable {
   data: string;
   created_at: string;
   delivered_at: string | null;
+}
+
+/** The guard's admitted slots: one row per run or step effect admitted in an automation's hour window (store/guard.ts). */
+export interface GuardSlotsTable {
+  automation: string;
+  /** `runs` or `step:<type>`. */
+  counter: string;
+  window_start: string;
+  /** 1 … the limit: unique per (automation, counter, window). */
+  slot: number;
+  subject: string;
+  admitted_at: string;
+}
+
+/** Runs the guard held, and the admin's decision on each. */
+export interface GuardHoldsTable {
+  run_id: string;
+  automation: string;
+  reason: string;
+  held_at: string;
+  /** NULL while held; `released` or `discarded`. */
+  decision: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+}
+
+/** Automations the guard tripped: a row while any of their runs is held. */
+export interface GuardTripsTable {
+  automation: string;
+  reason: string;
+  tripped_at: string;
+  notified_at: string | null;
 }
 
 /** Results of side effects a step completed (a sent email), keyed by the step's idempotency key. */

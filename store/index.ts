@@ -19,10 +19,12 @@ import { describePostgresUrl, openPostgres, postgresDialect } from './postgres.j
 import { runsRepository } from './runs.js';
 import { openSqlite, sqliteDialect, type SqliteLocation } from './sqlite.js';
 import { leasesRepository } from './leases.js';
+import { guardRepository } from './guard.js';
 import { tokensRepository } from './tokens.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
+export type * from './guard-types.js';
 export type { Database } from './db.js';
 export type { DirectoryOps, DirectoryRepository, PendingDirectoryEvent, UserQuery } from '../directory/repository.js';
 
@@ -86,6 +88,7 @@ export function createStore(db: Kysely<Database>, dialect: StoreDialect): Store 
     directory: directoryRepository(db, dialect),
     secrets: secretsRepository(db),
     leases: leasesRepository(db),
+    guard: guardRepository(db),
     sourceDeliveries: sourceDeliveriesRepository(db),
     close: () => db.destroy(),
   };

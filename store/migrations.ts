@@ -307,6 +307,40 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('source_deliveries_by_source').on('source_deliveries').columns(['source', 'seq']).execute();
     },
   },
+  '0008_guard': {
+    // The blast-radius guard (store/guard.ts): admitted slots per hour window, held runs, tripped automations.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('guard_slots')
+        .addColumn('automation', 'text', (col) => col.notNull())
+        .addColumn('counter', 'text', (col) => col.notNull())
+        .addColumn('window_start', 'text', (col) => col.notNull())
+        .addColumn('slot', 'integer', (col) => col.notNull())
+        .addColumn('subject', 'text', (col) => col.notNull())
+        .addColumn('admitted_at', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('guard_slots_pk', ['automation', 'counter', 'window_start', 'slot'])
+        .addUniqueConstraint('guard_slots_subject', ['automation', 'counter', 'window_start', 'subject'])
+        .execute();
+      await db.schema
+        .createTable('guard_holds')
+        .addColumn('run_id', 'text', (col) => col.primaryKey())
+        .addColumn('automation', 'text', (col) => col.notNull())
+        .addColumn('reason', 'text', (col) => col.notNull())
+        .addColumn('held_at', 'text', (col) => col.notNull())
+        .addColumn('decision', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('decided_by', 'text')
+        .execute();
+      await db.schema.createIndex('guard_holds_by_automation').on('guard_holds').columns(['automation', 'decision']).execute();
+      await db.schema
+        .createTable('guard_trips')
+        .addColumn('automation', 'text', (col) => col.primaryKey())
+        .addColumn('reason', 'text', (col) => col.notNull())
+        .addColumn('tripped_at', 'text', (col) => col.notNull())
+        .addColumn('notified_at', 'text')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -4,6 +4,7 @@
  */
 import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import type { GuardRepository } from './guard-types.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
 export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource' | 'ScimService';
@@ -349,5 +350,7 @@ export interface Store {
     /** Gives the lease up at once, if `holder` has it. */
     release(name: string, holder: string): Promise<void>;
   };
+  /** The blast-radius guard's counts, held runs and tripped automations (store/guard.ts). */
+  guard: GuardRepository;
   close(): Promise<void>;
 }

@@ -28,6 +28,7 @@ import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
+import { guardRun } from './guard.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -63,6 +64,8 @@ export interface AutomationRunInput {
   chain: string[];
   /** Started by the automation's Temporal Schedule: ctx.trigger gets the tick's scheduled time. */
   scheduled?: boolean;
+  /** The blast-radius guard checks the run (workflows/guard.ts); runs started before it replay as they ran. */
+  guarded?: boolean;
 }
 
 export interface AutomationRunOutput {
@@ -108,6 +111,7 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   let current: StepSpec | undefined;
   // A skipped last step records no completion of the run: the workflow records it.
   let lastSkipped = false;
+  const guard = input.guarded ? guardRun(runId, automation) : undefined;
   try {
     for (const [index, step] of automation.spec.steps.entries()) {
       if (input.resumeFrom && index < input.resumeFrom.step) {
@@ -117,6 +121,8 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
       }
       current = step;
       lastSkipped = step.if !== undefined && !(await conditionHolds(step.if, step, runId, ctx));
+      // The guard counts what acts: a skipped step does nothing.
+      if (!lastSkipped && (await guard?.beforeStep(step)) === 'discarded') return { steps: outputs };
       const output = lastSkipped ? skippedOutput(step.if as string) : await runStep(step, runId, input, ctx, chain);
       ctx[step.name] = output;
       outputs[step.name] = output;
@@ -239,6 +245,7 @@ async function runChildAutomation(
         parentRunId,
         chain,
         lastStepCompletesRun: true,
+        guarded: true,
       },
     ],
     parentClosePolicy: request.wait ? ParentClosePolicy.TERMINATE : ParentClosePolicy.ABANDON,

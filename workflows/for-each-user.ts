@@ -121,6 +121,7 @@ export async function forEachUserRun(input: ForEachUserInput): Promise<JsonObjec
               parentRunId: runId,
               chain: [],
               lastStepCompletesRun: true,
+              guarded: true,
             },
           ],
         });
