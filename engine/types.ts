@@ -2,6 +2,7 @@
  * What the HTTP API (and through it the CLI) asks of the engine. engine/engine.ts implements it
  * on top of the store and a Temporal client.
  */
+import type { ApprovalService } from './approvals.js';
 import type { JsonObject } from '../core/json.js';
 import type { DefinitionKind, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
@@ -93,6 +94,8 @@ export interface Engine {
   readonly sealedSecrets: SealedSecrets;
   /** Plans: what an event, a manual run or an HR import would do, changing nothing. */
   readonly plans: PlanService;
+  /** Approval requests (request_approval) and their decisions. */
+  readonly approvals: ApprovalService;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;
