@@ -17,6 +17,7 @@ const idParams = z.object({ id: z.string().min(1).max(100) });
 const linkParams = z.object({ token: z.string().min(1).max(MAX_LINK_TOKEN_LENGTH) });
 const comment = z.string().trim().max(MAX_APPROVAL_COMMENT, `at most ${MAX_APPROVAL_COMMENT} characters`).optional();
 const decisionBody = z.object({ decision: z.enum(['approve', 'reject']), comment }).strict();
+const formBody = z.object({ decision: z.enum(['approve', 'reject'], 'expected approve or reject'), comment });
 const verdict = (decision: 'approve' | 'reject') => (decision === 'approve' ? 'approved' : 'rejected');
 
 function page(title: string, body: string): string {
@@ -99,15 +100,22 @@ export const approvalRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
       '/approvals/:token',
       {
         schema: {
-          description: 'Decides as the approver the signed link names: form fields decision (approve|reject) and comment.',
+          description: 'Decides as the approver the signed link names: form fields decision (approve or reject) and comment.',
           params: linkParams,
-          body: z.object({ decision: z.enum(['approve', 'reject']), comment }),
           security: [],
         },
       },
       async (request, reply) => {
         reply.type('text/html; charset=utf-8');
-        const { decision, comment: text } = request.body;
+        // The link before the body: a request without a valid link learns nothing about the form.
+        const view = await showing(request.params.token);
+        if (view instanceof IdflowError) return reply.status(view.status).send(page('Approval', `<p>${escapeHtml(view.message)}</p>`));
+        const fields = formBody.safeParse(request.body ?? {});
+        if (!fields.success) {
+          const problem = fields.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+          return reply.status(400).send(requestPage(view, problem));
+        }
+        const { decision, comment: text } = fields.data;
         try {
           const answer = await approvals.decideWithLink(request.params.token, verdict(decision), text || undefined);
           return reply.send(
@@ -115,12 +123,12 @@ export const approvalRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
           );
         } catch (error) {
           if (!(error instanceof IdflowError)) throw error;
-          const view = await showing(request.params.token);
-          const body =
-            view instanceof IdflowError
-              ? `<p>${escapeHtml(error.message)}</p>`
-              : requestPage({ ...view, status: view.status === 'open' ? 'closed' : view.status }, error.message);
-          return reply.status(error.status).send(view instanceof IdflowError ? page('Approval', body) : body);
+          const after = await showing(request.params.token);
+          return reply
+            .status(error.status)
+            .send(
+              after instanceof IdflowError ? page('Approval', `<p>${escapeHtml(error.message)}</p>`) : requestPage(after, error.message),
+            );
         }
       },
     );
