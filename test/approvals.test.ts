@@ -425,3 +425,22 @@ test('a request stays pending across a worker restart and is decided afterwards'
   assert.equal((await decideWithToken(adminToken, approval.id, 'approve')).status, 200);
   assert.equal((await stepOutput(runId))?.decision, 'approved');
 });
+
+test('a plan says whom a request would ask and until when, and opens nothing', async () => {
+  const before = (await idflow.store.approvals.list({ limit: 500 })).length;
+  const response = await fetch(`${apiUrl}/v1/plan/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ automation: 'admin-grant', context: { ...SAM, reason: 'audit' } }),
+  });
+  assert.equal(response.status, 200);
+  const plan = (await response.json()) as {
+    events: { automations: { steps: { name: string; effects: { kind: string; approvers?: string[] }[] }[] }[] }[];
+  };
+  const step = plan.events[0].automations[0].steps.find((planned) => planned.name === 'approval');
+  assert.deepEqual(
+    step?.effects.map((effect) => [effect.kind, effect.approvers]),
+    [['approval', ['manager']]],
+  );
+  assert.equal((await idflow.store.approvals.list({ limit: 500 })).length, before);
+});
