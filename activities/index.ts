@@ -14,6 +14,9 @@ import { parseStepInput } from '../steps/types.js';
 import type { Store } from '../store/types.js';
 import type { FanOutActivities, RecordActivities, RunStepRequest, StepActivities } from './contracts.js';
 import { createFanOutActivities } from './fan-out.js';
+import type { ApprovalActivities } from './approval-contracts.js';
+import { createApprovalActivities } from './approvals.js';
+import { ApprovalLinks } from '../functions/approval-links.js';
 import { FunctionService } from '../functions/service.js';
 import { loadIntegrations } from '../integrations/adapters.js';
 import { stepDuration } from '../metrics/registry.js';
@@ -63,11 +66,11 @@ function listedIntegrations(): IntegrationKey<unknown>[] {
 
 export async function createActivities(
   deps: ActivityDependencies,
-): Promise<StepActivities & RecordActivities & FanOutActivities & GuardActivities> {
+): Promise<StepActivities & RecordActivities & FanOutActivities & GuardActivities & ApprovalActivities> {
   const { store, logger } = deps;
   const env = deps.env ?? process.env;
   // Built once per worker, from the worker's environment: a missing or failing adapter stops the start.
-  const integrations = await loadIntegrations(listedIntegrations(), { env, store, dataDir: deps.dataDir });
+  const integrations = await loadIntegrations([...listedIntegrations(), mail, slack], { env, store, dataDir: deps.dataDir });
   // Events of the changes steps make are delivered by the engine's outbox dispatcher (a poll).
   const directory = new DirectoryService(store.directory);
   const functions = new FunctionService({ store, env, dataDir: deps.dataDir });
@@ -82,6 +85,14 @@ export async function createActivities(
       env,
       mail: integrations.get(mail.name) as MailService | undefined,
       slack: integrations.get(slack.name) as SlackService | undefined,
+    }),
+    // request_approval notifies by mail and Slack: loaded above whatever steps are registered.
+    ...createApprovalActivities({
+      store,
+      directory,
+      integrations,
+      links: new ApprovalLinks({ env, dataDir: deps.dataDir }),
+      publicUrl: env.IDFLOW_PUBLIC_URL || undefined,
     }),
 
     async runStep(request: RunStepRequest): Promise<JsonValue> {

@@ -33,6 +33,10 @@ export const SCOPE_EFFECTS: Record<Scope, string> = {
     'read the Prometheus metrics: counts and latencies by event type, automation, step type and route; never data, ids or tokens',
   scim: 'push people and groups over SCIM 2.0 (/scim/v2): writes users and group grants, whose events run automations',
   plan: 'with the read scope of what is planned: say what an event, a run or an HR import would do, and replay past events against a version, changing nothing',
+  // Scopes of their own, not runs:read/runs:write: an approver's token must reach the requests, never start or cancel runs.
+  'approvals:read': 'read approval requests: whom they ask, their message and the decisions',
+  'approvals:write':
+    "decide approval requests as the approver the token's name maps to (a directory user's id or email); with admin, any request but the subject's own",
 };
 
 export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
@@ -40,7 +44,8 @@ export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
 /**
  * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
  * idflow token, loopback clients only (dev/routes.ts checks the peer). signature: no token, but
- * the route itself refuses (401) a request its event source's secret did not sign (engine/sources.ts).
+ * the route itself refuses (401) a request its event source's secret did not sign (engine/sources.ts),
+ * an approval link idflow did not sign, or a Slack request without Slack's signature (engine/approvals.ts).
  * A list: any one of its scopes. `allOf`: every one of them (a plan needs `plan` and the read side
  * of the operation it plans). Admin implies all.
  */
@@ -150,6 +155,15 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/guard/:name/release': ['admin'],
   'POST /v1/guard/:name/discard': ['runs:write'],
   'GET /v1/audit': ['admin'],
+  'GET /v1/approvals': ['approvals:read'],
+  'GET /v1/approvals/:id': ['approvals:read'],
+  // And the token's name must map to an approver, or the token hold admin (engine/approvals.ts).
+  'POST /v1/approvals/:id/decision': ['approvals:write'],
+  // An approver's page: the signed link is the credential (engine/approvals.ts refuses any other with 401).
+  'GET /approvals/:token': 'signature',
+  'POST /approvals/:token': 'signature',
+  // Slack's request signature (SLACK_SIGNING_SECRET) is the credential.
+  'POST /v1/slack/interactions': 'signature',
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),
   // Mounted by idflow dev only (DEV_ROUTES above).

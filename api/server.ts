@@ -14,6 +14,7 @@ import { MAX_BODY_DEPTH, nestsDeeperThan } from './body-depth.js';
 import { ApiError, errorBody, handleError } from './errors.js';
 import { ROUTE_ACCESS } from './scopes.js';
 import { httpRequestDuration } from '../metrics/registry.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
@@ -98,6 +99,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(sourceRoutes, { engine: options.engine });
   await app.register(provisioningRoutes, { engine: options.engine });
   await app.register(replayRoutes, { engine: options.engine });
+  await app.register(approvalRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

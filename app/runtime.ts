@@ -194,6 +194,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
       }
       if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
+      // Approvers' links point at this API unless the deployment names its public address.
+      if (!workerEnv.IDFLOW_PUBLIC_URL) workerEnv = { ...workerEnv, IDFLOW_PUBLIC_URL: apiUrl };
     }
 
     if (nativeConnection) {

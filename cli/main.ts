@@ -1,5 +1,6 @@
 /** The idflow CLI. `main` returns the exit code so tests can run commands in-process. */
 import { Command, CommanderError } from 'commander';
+import { registerApprovalCommands } from './commands/approvals.js';
 import { registerCelCommands } from './commands/cel.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDefinitionCommands } from './commands/definitions.js';
@@ -26,6 +27,7 @@ export function buildProgram(output: Output): Command {
   registerEventCommands(program, output);
   registerRunCommands(program, output);
   registerGuardCommands(program, output);
+  registerApprovalCommands(program, output);
   registerPlanCommands(program, output);
   registerReplayCommands(program, output);
   registerScheduleCommands(program, output);

@@ -185,6 +185,13 @@ function effectLines(lines: Lines, depth: number, effect: PlanEffect): void {
       return lines.add(depth + 1, json(effect.payload), 'quiet');
     case 'wait':
       return lines.add(depth, `wait until ${effect.until} (${formatDuration(effect.ms)})`);
+    case 'approval':
+      lines.add(
+        depth,
+        `approval by ${effect.approvers.join(', ')} (quorum ${effect.quorum}, ${effect.notify}) until ${effect.expiresAt}`,
+        'changed',
+      );
+      return body(lines, depth + 1, effect.text);
     case 'function':
       if (!effect.ran)
         return lines.add(depth, `function ${effect.function} not run${effect.reason ? `: ${effect.reason}` : ''}`, 'unknown');

@@ -20,6 +20,7 @@ export type PlanEffect =
   | { kind: 'slack'; channel: string; text: string }
   | { kind: 'webhook'; webhook: string; url: string; payload: JsonValue }
   | { kind: 'wait'; until: string; ms: number }
+  | { kind: 'approval'; approvers: string[]; quorum: string; notify: string; expiresAt: string; text: string }
   | { kind: 'function'; function: string; ran: boolean; reason?: string; output?: JsonValue }
   | { kind: 'provision'; app: string; via: string; action: string; user: string }
   | { kind: 'connector_action'; app: string; action: string; input: JsonValue }

@@ -3,6 +3,10 @@
  * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
  * the sources of truth.
  */
+import { ApprovalService } from './approvals.js';
+import { ApprovalLinks } from '../functions/approval-links.js';
+import { loadIntegrations } from '../integrations/adapters.js';
+import { slack, type SlackService } from '../integrations/slack/types.js';
 import type { DefinitionError, SourceFile } from '../definitions/types.js';
 import { IdflowError } from '../core/errors.js';
 import { asJson, type JsonObject } from '../core/json.js';
@@ -107,6 +111,8 @@ export class IdflowEngine implements Engine {
   readonly plans: PlanService;
   /** The blast-radius guard: tripped automations, held runs, and the admins' decisions on them. */
   readonly guard: GuardService;
+  /** Approval requests and their decisions from links, Slack and tokens. */
+  readonly approvals: ApprovalService;
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private readonly replays: EventReplay;
@@ -154,6 +160,14 @@ export class IdflowEngine implements Engine {
       dataDir: options.dataDir,
       directory: this.directory,
       functions: this.functions,
+    });
+    this.approvals = new ApprovalService({
+      store: options.store,
+      client: options.client,
+      env,
+      links: new ApprovalLinks({ env, dataDir: options.dataDir }),
+      slack: async () =>
+        (await loadIntegrations([slack], { env, store: options.store, dataDir: options.dataDir })).get(slack.name) as SlackService,
     });
     this.plans = new PlanService({
       store: options.store,

@@ -3,6 +3,7 @@
  * on top of the store and a Temporal client.
  */
 import type { GuardService } from './guard.js';
+import type { ApprovalService } from './approvals.js';
 import type { JsonObject } from '../core/json.js';
 import type { DefinitionKind, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
 import type { DirectoryApplySummary } from '../directory/document.js';
@@ -96,6 +97,8 @@ export interface Engine {
   readonly plans: PlanService;
   /** The blast-radius guard: tripped automations, held runs, release and discard. */
   readonly guard: GuardService;
+  /** Approval requests (request_approval) and their decisions. */
+  readonly approvals: ApprovalService;
   apply(files: SourceFile[], options: ApplyOptions): Promise<ApplyResult>;
   ingest(event: EventInput, actor: string): Promise<IngestResult>;
   runManually(automation: string, context: JsonObject, actor: string): Promise<RunRecord>;

@@ -290,6 +290,9 @@ class PlanSession {
   ): WorkflowStepServices {
     return {
       run,
+      // request_approval plans itself (its `plan`): nothing here opens a request.
+      requestApproval: () =>
+        Promise.reject(new StepError('NOT_PLANNED', 'approvals are planned by the step, not run', { retryable: false })),
       now: () => clock.now,
       sleep: async (ms) => {
         clock.now = new Date(clock.now.getTime() + ms);

@@ -45,6 +45,7 @@ const WORDS: { [K in EffectKind]: Words<EffectOf<K>>[] } = {
     { one: 'function not run', many: 'functions not run' },
   ],
   wait: [{ one: 'wait', many: 'waits' }],
+  approval: [{ one: 'approval request', many: 'approval requests' }],
   run_automation: [{ when: (effect) => effect.stopped !== undefined, one: 'chained run stopped', many: 'chained runs stopped' }],
 };
 

@@ -12,6 +12,7 @@ import { performConnectorActionStep } from './perform_connector_action.js';
 import { performTaskActionStep } from './perform_task_action.js';
 import { reconcileAppStep } from './reconcile_app.js';
 import { removeAccessProfilesStep } from './remove_access_profiles.js';
+import { requestApprovalStep } from './request_approval.js';
 import { revokeEntitlementsStep } from './revoke_entitlements.js';
 import { runAutomationStep } from './run_automation.js';
 import { runWebhookStep } from './run_webhook.js';
@@ -37,6 +38,7 @@ const steps: StepType[] = [
   createCampaignStep,
   performConnectorActionStep,
   reconcileAppStep,
+  requestApprovalStep,
 ];
 
 export const stepRegistry: ReadonlyMap<string, StepType> = new Map(steps.map((step) => [step.type, step]));

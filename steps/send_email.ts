@@ -31,7 +31,8 @@ const schema = z
   .strict();
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
+/** Text as HTML: the five characters that could open markup escaped. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => ESCAPES[char]);
 
 /** ASCII punctuation: CommonMark lets a backslash make any of it literal. */
 const PUNCTUATION = '!-/:-@[-`{-~';

@@ -16,6 +16,7 @@ import type { EscapeSelector } from '../cel/template.js';
 import type { GovernanceActions } from '../provisioning/types.js';
 import { StepError } from '../core/step-error.js';
 import type { IntegrationKey } from '../integrations/types.js';
+import type { ApprovalOutcome, ApprovalRequest } from './approval.js';
 import type { Scope } from '../store/types.js';
 
 /** Retry settings as written in an automation (`retry:` on a step) or as a step type's default. */
@@ -99,6 +100,8 @@ export interface WorkflowStepServices {
   now(): Date;
   /** Starts another automation as a child run; resolves to its step outputs when wait is true. */
   runAutomation(request: { automation: string; context: JsonObject; wait: boolean }): Promise<JsonObject>;
+  /** Opens an approval request, notifies its approvers and waits (durably) for the decision. */
+  requestApproval(request: ApprovalRequest): Promise<ApprovalOutcome>;
 }
 
 /**

@@ -127,6 +127,8 @@ export interface Database {
   guard_slots: GuardSlotsTable;
   guard_holds: GuardHoldsTable;
   guard_trips: GuardTripsTable;
+  approvals: ApprovalsTable;
+  approval_decisions: ApprovalDecisionsTable;
 }
 
 /** Requests to event sources (store/source-deliveries.ts). */
@@ -224,6 +226,34 @@ export interface GuardTripsTable {
   reason: string;
   tripped_at: string;
   notified_at: string | null;
+}
+
+/** Approval requests of request_approval steps (store/approvals.ts); JSON as text. */
+export interface ApprovalsTable {
+  id: string;
+  run_id: string;
+  step_name: string;
+  automation: string;
+  subject: string | null;
+  approvers: string;
+  quorum: string;
+  state: string;
+  message: string;
+  round: number;
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+}
+
+/** One approver's decision on one request: the key (approval_id, approver) counts it once. */
+export interface ApprovalDecisionsTable {
+  approval_id: string;
+  approver: string;
+  decision: string;
+  comment: string | null;
+  via: string;
+  actor: string;
+  at: string;
 }
 
 /** Results of side effects a step completed (a sent email), keyed by the step's idempotency key. */

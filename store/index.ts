@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
+import { approvalsRepository } from './approvals.js';
 import { auditRepository } from './audit.js';
 import type { Database } from './db.js';
 import type { StoreDialect } from './dialect.js';
@@ -87,6 +88,7 @@ export function createStore(db: Kysely<Database>, dialect: StoreDialect): Store 
     effects: effectsRepository(db),
     directory: directoryRepository(db, dialect),
     secrets: secretsRepository(db),
+    approvals: approvalsRepository(db),
     leases: leasesRepository(db),
     guard: guardRepository(db),
     sourceDeliveries: sourceDeliveriesRepository(db),

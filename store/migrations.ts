@@ -341,6 +341,39 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009_approvals': {
+    // Approval requests of request_approval steps and one row per approver's decision (store/approvals.ts).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('run_id', 'text', (col) => col.notNull())
+        .addColumn('step_name', 'text', (col) => col.notNull())
+        .addColumn('automation', 'text', (col) => col.notNull())
+        .addColumn('subject', 'text')
+        .addColumn('approvers', 'text', (col) => col.notNull())
+        .addColumn('quorum', 'text', (col) => col.notNull())
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addColumn('message', 'text', (col) => col.notNull())
+        .addColumn('round', 'integer', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'text', (col) => col.notNull())
+        .addColumn('decided_at', 'text')
+        .execute();
+      await db.schema.createIndex('approvals_by_state').on('approvals').columns(['state', 'created_at']).execute();
+      await db.schema
+        .createTable('approval_decisions')
+        .addColumn('approval_id', 'text', (col) => col.notNull().references('approvals.id'))
+        .addColumn('approver', 'text', (col) => col.notNull())
+        .addColumn('decision', 'text', (col) => col.notNull())
+        .addColumn('comment', 'text')
+        .addColumn('via', 'text', (col) => col.notNull())
+        .addColumn('actor', 'text', (col) => col.notNull())
+        .addColumn('at', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('approval_decisions_pk', ['approval_id', 'approver'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

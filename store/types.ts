@@ -5,6 +5,9 @@
 import type { DirectoryRepository } from '../directory/repository.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { GuardRepository } from './guard-types.js';
+import type { ApprovalsRepository } from './approval-types.js';
+
+export type * from './approval-types.js';
 
 /** Kinds of versioned definitions (documents applied with `idflow apply`). */
 export type DefinitionKind = 'Automation' | 'Webhook' | 'Function' | 'EventSource' | 'ScimService';
@@ -38,7 +41,8 @@ export interface PutDefinitionResult {
   created: boolean;
 }
 
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
+/** `rejected`: a request_approval step was rejected (or timed out to a rejection); not a failure. */
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** skipped: its `if:` condition was false (its output says so). */
 export type StepStatus = 'pending' | 'running' | 'completed' | 'skipped' | 'failed' | 'cancelled';
@@ -167,7 +171,11 @@ export type Scope =
   /** A SCIM client (Okta, Entra ID) pushing people and groups to /scim/v2, and nothing else. */
   | 'scim'
   /** Plan and replay (with the read scope of what is planned): computes, changes nothing. */
-  | 'plan';
+  | 'plan'
+  /** Read approval requests (who is asked, the message, the decisions). */
+  | 'approvals:read'
+  /** Decide approval requests: as the approver the token's name maps to (or any, with admin). */
+  | 'approvals:write';
 
 export interface TokenInfo {
   name: string;
@@ -344,6 +352,8 @@ export interface Store {
    * dies loses its lease when the time runs out. Times come from the processes' clocks, which
    * must agree within a fraction of the TTL (NTP).
    */
+  /** Approval requests of request_approval steps and their decisions (store/approvals.ts). */
+  approvals: ApprovalsRepository;
   leases: {
     /** Takes the lease, or renews it for its holder; false while another holder's lease runs. */
     acquire(name: string, holder: string, ttlMs: number): Promise<boolean>;

@@ -125,9 +125,13 @@ describe('the declared scope of every route', () => {
         continue;
       }
       if (access === 'signature') {
-        // No idflow token is asked for, whatever is sent: the route checks its event source's signature (here: no such source).
-        for (const headers of [...unauthenticated.map(([, headers]) => headers), ...SCOPES.map((scope) => bearer(token(scope)))])
-          assert.equal((await request(headers)).statusCode, 404, `${route} takes no token`);
+        // No idflow token is asked for, whatever is sent: the route checks its own credential — an event source's
+        // signature (here: no such source, 404), an approval link or Slack's signature (here: none, 401 saying so).
+        for (const headers of [...unauthenticated.map(([, headers]) => headers), ...SCOPES.map((scope) => bearer(token(scope)))]) {
+          const response = await request(headers);
+          assert.equal(response.statusCode, pattern.startsWith('/v1/sources/') ? 404 : 401, `${route} takes no token`);
+          assert.doesNotMatch(response.body, /bearer token|invalid token|lacks the scope/, `${route} asks for no idflow token`);
+        }
         continue;
       }
       // SCIM clients read SCIM's error shape (RFC 7644 §3.12) with the same status and message.

@@ -26,7 +26,9 @@ import { checkChain } from '../steps/run_automation.js';
 import { renderStepInput, skippedOutput, stepConditionHolds } from '../steps/render.js';
 import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
-import { triggerContext } from '../triggers/events.js';
+import { subjectOf, triggerContext } from '../triggers/events.js';
+import { ApprovalRejected } from '../steps/request_approval.js';
+import { requestApproval } from './approvals.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 import { guardRun } from './guard.js';
 
@@ -135,6 +137,11 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
       });
       throw error;
     }
+    if (error instanceof ApprovalRejected && current) {
+      // Not a failure: the approvers (or the timeout) said no.
+      await recorder.recordRunFinished(runId, 'rejected', `step "${current.name}": ${error.message}`);
+      return { steps: { ...outputs, [current.name]: error.output } };
+    }
     const message = `step "${current?.name}" (${current?.type}) failed: ${failureMessage(error)}`;
     await recorder.recordRunFinished(runId, 'failed', message);
     throw ApplicationFailure.create({
@@ -216,12 +223,22 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
       sleep: (ms) => sleep(ms),
       now: () => new Date(),
       runAutomation: (request) => runChildAutomation(request, runId, step.name, chain),
+      requestApproval: (request) =>
+        requestApproval(request, {
+          runId,
+          automation: automation.name,
+          stepName: step.name,
+          subject: subjectOf(ctx.trigger as JsonObject),
+        }),
     };
     const output = await stepType.run(input, services);
     await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
     return output;
   } catch (error) {
-    if (!isCancellation(error)) await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
+    if (error instanceof ApprovalRejected)
+      await recorder.recordStepFinished(runId, step.name, { status: 'completed', output: error.output });
+    else if (!isCancellation(error))
+      await recorder.recordStepFinished(runId, step.name, { status: 'failed', error: failureMessage(error) });
     throw error;
   }
 }

@@ -67,15 +67,16 @@ function classify(error: unknown, token: string): StepError {
 
 function createSlackPoster(settings: SlackSettings | undefined): SlackService {
   if (!settings) {
-    return {
-      postMessage: async () => {
-        throw new StepError(
-          'SLACK_NOT_CONFIGURED',
-          'Slack is not configured: set SLACK_BOT_TOKEN for the worker; `idflow dev` runs a local outbox',
-          { retryable: false },
-        );
-      },
+    const notConfigured = async (): Promise<never> => {
+      throw new StepError(
+        'SLACK_NOT_CONFIGURED',
+        'Slack is not configured: set SLACK_BOT_TOKEN for the worker; `idflow dev` runs a local outbox',
+        {
+          retryable: false,
+        },
+      );
     };
+    return { postMessage: notConfigured, userEmail: notConfigured };
   }
   const client = new WebClient(settings.token, {
     slackApiUrl: settings.apiUrl,
@@ -127,6 +128,14 @@ function createSlackPoster(settings: SlackSettings | undefined): SlackService {
         return { channel: posted.channel ?? channel, ts: posted.ts ?? '' };
       } catch (error) {
         throw error instanceof StepError ? error : classify(error, settings.token);
+      }
+    },
+    async userEmail(userId) {
+      try {
+        const found = await client.users.info({ user: userId });
+        return found.user?.profile?.email?.toLowerCase() || undefined;
+      } catch (error) {
+        throw classify(error, settings.token);
       }
     },
   };

@@ -23,6 +23,8 @@ export interface PostedSlackMessage {
 /** Throws StepErrors that say whether a retry can help and how to fix the rest. */
 export interface SlackService {
   postMessage(message: SlackMessage): Promise<PostedSlackMessage>;
+  /** A Slack user's email (users.info; needs the users:read.email scope), for approvals decided in Slack. */
+  userEmail(userId: string): Promise<string | undefined>;
 }
 
 export const slack = integrationKey<SlackService>('slack');
