@@ -236,6 +236,9 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
   }
+  if (spec.cancelWhen !== undefined) {
+    errors.push(...checkExpression(spec.cancelWhen, ['cancelWhen'], locator, new Set(['trigger', 'run']), 'cancelWhen'));
+  }
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) {
     errors.push(...checkExpression(spec.trigger.forEachUser, ['trigger', 'forEachUser'], locator, new Set(['trigger']), 'forEachUser'));
   }
@@ -322,7 +325,12 @@ function checkExpression(expression: string, path: Path, locator: DocumentLocato
     const compiled = compileCondition(expression);
     return compiled.ctxReferences
       .filter((reference) => !visible.has(reference))
-      .map((reference) => locator.error(path, `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`));
+      .map((reference) =>
+        locator.error(
+          path,
+          `${what} refers to ctx.${reference}; only ${[...visible].map((v) => `ctx.${v}`).join(' and ')} ${visible.size === 1 ? 'is' : 'are'} known when it is evaluated`,
+        ),
+      );
   } catch (error) {
     if (error instanceof CelError) return [locator.error(path, `CEL ${error.kind} error: ${error.message}`)];
     throw error;

@@ -57,6 +57,13 @@ export const AutomationSchema = z
     description: z.string().optional(),
     enabled: z.boolean().default(true),
     trigger: TriggerSchema,
+    cancelWhen: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "CEL over ctx.trigger (a newer event about the same person) and ctx.run (the waiting run's trigger): true cancels a run of this automation waiting in a wait step.",
+      ),
     steps: z
       .array(StepSpecSchema)
       .min(1, 'an automation needs at least one step')

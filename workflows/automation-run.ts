@@ -28,6 +28,7 @@ import { StepError } from '../core/step-error.js';
 import { parseStepInput, type ActivityStep, type WorkflowStepServices } from '../steps/types.js';
 import { triggerContext } from '../triggers/events.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
+import { CancelledByEvent, FactsFollower } from './follow-facts.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -58,6 +59,8 @@ export interface AutomationRunInput {
   chain: string[];
   /** Started by the automation's Temporal Schedule: ctx.trigger gets the tick's scheduled time. */
   scheduled?: boolean;
+  /** Started by its person's queue (workflows/person-queue.ts), this id's: it frees the queue at a wait and hears cancelWhen there. */
+  personQueue?: string;
 }
 
 export interface AutomationRunOutput {
@@ -100,20 +103,32 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const ctx: JsonObject = { trigger: input.aliasTrigger ? triggerContext(data) : data };
   const outputs: JsonObject = {};
   const chain = [...input.chain, automation.name];
+  const follower = input.personQueue
+    ? new FactsFollower({
+        queue: input.personQueue,
+        runId,
+        eventId: input.eventId,
+        cancelWhen: automation.spec.cancelWhen,
+        runTrigger: ctx.trigger as JsonObject,
+      })
+    : undefined;
   let current: StepSpec | undefined;
   try {
     for (const step of automation.spec.steps) {
       current = step;
-      const output = await runStep(step, runId, input, ctx, chain);
+      const output = await runStep(step, runId, input, ctx, chain, follower);
       ctx[step.name] = output;
       outputs[step.name] = output;
     }
   } catch (error) {
     if (isCancellation(error)) {
+      const reason = error instanceof CancelledByEvent ? error.reason : 'the run was cancelled';
       await CancellationScope.nonCancellable(async () => {
-        if (current) await recorder.recordStepFinished(runId, current.name, { status: 'cancelled', error: 'the run was cancelled' });
-        await recorder.recordRunFinished(runId, 'cancelled', 'the run was cancelled');
+        if (current) await recorder.recordStepFinished(runId, current.name, { status: 'cancelled', error: reason });
+        await recorder.recordRunFinished(runId, 'cancelled', reason);
       });
+      // Cancelled by the facts, not by Temporal: the workflow ends normally, its record says why.
+      if (error instanceof CancelledByEvent) return { steps: outputs };
       throw error;
     }
     const message = `step "${current?.name}" (${current?.type}) failed: ${failureMessage(error)}`;
@@ -134,7 +149,14 @@ function endsInActivity(steps: StepSpec[]): boolean {
   return last !== undefined && stepRegistry.get(last.type)?.runsIn === 'activity';
 }
 
-async function runStep(step: StepSpec, runId: string, input: AutomationRunInput, ctx: JsonObject, chain: string[]): Promise<JsonValue> {
+async function runStep(
+  step: StepSpec,
+  runId: string,
+  input: AutomationRunInput,
+  ctx: JsonObject,
+  chain: string[],
+  follower?: FactsFollower,
+): Promise<JsonValue> {
   const stepType = stepRegistry.get(step.type);
   const { automation } = input;
   const failBeforeStart = async (code: string, message: string): Promise<never> => {
@@ -179,7 +201,8 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
       now: () => new Date(),
       runAutomation: (request) => runChildAutomation(request, runId, step.name, chain),
     };
-    const output = await stepType.run(input, services);
+    const run = () => stepType.run(input, services);
+    const output = await (follower ? follower.step(step.type, run) : run());
     await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
     return output;
   } catch (error) {
