@@ -20,7 +20,7 @@ let receiver: Receiver;
 const example = (name: string): URL => new URL(`../examples/${name}`, import.meta.url);
 
 /** The same automation for joiners, movers and leavers of the ordering test: a webhook naming the step. */
-function orderedFlow(name: string, type: string): string {
+function orderedFlow(name: string, type: string, webhook = 'order-sink'): string {
   return `
 kind: Automation
 name: ${name}
@@ -30,7 +30,7 @@ trigger:
 steps:
   - name: call
     type: run_webhook
-    with: { webhook: order-sink, payload: { flow: ${name}, user: "{{ subject.id }}" } }
+    with: { webhook: ${webhook}, payload: { flow: ${name}, user: "{{ subject.id }}" } }
 `;
 }
 
@@ -41,8 +41,11 @@ before(async () => {
   await idflow.apply(
     [
       `kind: Webhook\nname: order-sink\nurl: ${receiver.url}/order`,
+      `kind: Webhook\nname: extra-sink\nurl: ${receiver.url}/extra`,
       `kind: Webhook\nname: hr-system\nurl: ${receiver.url}/hr`,
       orderedFlow('po-joiner', 'user.created'),
+      // More runs of the joiner event, so that it takes the longest to match and record: its runs still go first.
+      ...[1, 2, 3, 4].map((n) => orderedFlow(`po-joiner-more-${n}`, 'user.created', 'extra-sink')),
       orderedFlow('po-mover', 'user.updated'),
       orderedFlow('po-leaver', 'user.deactivated'),
       leaver,
