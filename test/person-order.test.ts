@@ -74,6 +74,10 @@ function user(id: string, department: string, status: string): JsonObject {
   return { id, email: `${id}@example.com`, department, status, employmentType: 'FULL_TIME', manager: 'boss@example.com' };
 }
 
+function updated(person: string, department: string, from: string, to: string, extra: JsonObject = {}): JsonObject {
+  return { oldUser: user(person, department, from), newUser: { ...user(person, department, to), ...extra } };
+}
+
 function webhookCalls(): { flow: string; user: string }[] {
   return receiver.requests.filter((r) => r.path === '/order').map((r) => JSON.parse(r.body) as { flow: string; user: string });
 }
@@ -158,6 +162,17 @@ test("one person's joiner, mover and leaver received in the same instant run in 
   for (let i = 1; i < runs.length; i++) {
     assert.ok(stepStart(runs[i]) >= runEnd(runs[i - 1]), `${runs[i].runId} started before ${runs[i - 1].runId} ended`);
   }
+
+  // The leaver event's other run (examples/leaver.yaml) waits 30 days: the person's next run goes meanwhile.
+  const waiting = await idflow.engine.getRun(`leaver:${person}-3-leaver`);
+  assert.equal(waiting?.steps.find((step) => step.name === 'grace_period')?.status, 'running');
+  const next = await idflow.engine.ingest(
+    { id: `${person}-4-mover`, type: 'user.updated', data: updated(person, 'Ordering', 'DISABLED', 'DISABLED', { title: 'Alumnus' }) },
+    'test',
+  );
+  const nextRun = await idflow.finished(next.runs[0]?.runId ?? assert.fail('the second mover starts'));
+  assert.equal(nextRun.status, 'completed');
+  assert.equal((await idflow.engine.getRun(`leaver:${person}-3-leaver`))?.status, 'running', 'the leaver still waits');
 });
 
 /** A leaver of examples/leaver.yaml for a new person, waiting out its grace period. */
@@ -177,10 +192,6 @@ async function waitingLeaver(department: string): Promise<{ person: string; runI
     return run?.steps.find((step) => step.name === 'grace_period')?.status === 'running' ? run : undefined;
   });
   return { person, runId };
-}
-
-function updated(person: string, department: string, from: string, to: string, extra: JsonObject = {}): JsonObject {
-  return { oldUser: user(person, department, from), newUser: { ...user(person, department, to), ...extra } };
 }
 
 test('a rehire cancels the waiting leaver with the reason; the deletion after the wait never runs', async () => {
