@@ -589,8 +589,11 @@ export class IdflowEngine implements Engine {
     try {
       await this.options.client.workflow.getHandle(runId).cancel();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new IdflowError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
-      throw error;
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // Not started yet: a run queued behind its person's earlier runs is cancelled by the queue.
+      const person = personOf(run.trigger as JsonObject);
+      if (person === undefined || !(await this.personQueues.cancel(person, runId)))
+        throw new IdflowError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
     }
     await this.store.audit.record({ actor, action: 'run.cancel', target: `Run/${runId}`, details: {} });
   }

@@ -9,7 +9,7 @@
  */
 import type { JsonObject } from '../core/json.js';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { personEventSignal, personQueue, personQueueId, type QueuedRun } from '../workflows/person-queue.js';
+import { cancelPersonRunSignal, personEventSignal, personQueue, personQueueId, type QueuedRun } from '../workflows/person-queue.js';
 import { subjectOf, triggerContext } from '../triggers/events.js';
 import { jsonBytes, TEMPORAL_INPUT_LIMIT_BYTES } from './event-input.js';
 
@@ -83,6 +83,17 @@ export class PersonQueues {
         signal: personEventSignal,
         signalArgs: [{ eventId: event.id, data: event.data, runs: batch }],
       });
+    }
+  }
+
+  /** Cancels a run of the person's, which may still be in their queue; false when the person has no queue. */
+  async cancel(person: string, runId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(personQueueId(person)).signal(cancelPersonRunSignal, runId);
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
     }
   }
 

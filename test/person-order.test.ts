@@ -236,3 +236,32 @@ test('a rehire cancels the waiting leaver with the reason; the deletion after th
   const rehireRun = await idflow.finished(rehires[1].runs[0]?.runId ?? assert.fail('the rehire starts'));
   assert.equal(rehireRun.status, 'completed');
 });
+
+test('a run waiting for its turn can be cancelled: it never starts', async () => {
+  const person = `u-${randomUUID().slice(0, 8)}`;
+  let release!: () => void;
+  receiver.script({ status: 200, body: '{}', hold: new Promise<void>((resolve) => (release = resolve)) });
+  const joiner = await idflow.engine.ingest(
+    { id: `${person}-joins`, type: 'user.created', data: { newUser: user(person, 'Ordering', 'ENABLED') } },
+    'test',
+  );
+  await until('the joiner to call (and be held)', () => (webhookCalls().some((call) => call.user === person) ? true : undefined));
+  const mover = await idflow.engine.ingest(
+    { id: `${person}-moves`, type: 'user.updated', data: updated(person, 'Ordering', 'ENABLED', 'ENABLED', { title: 'Lead' }) },
+    'test',
+  );
+  const moverId = mover.runs[0]?.runId ?? assert.fail('the mover is queued');
+  await idflow.engine.cancelRun(moverId, 'test');
+  const cancelled = await idflow.finished(moverId);
+  assert.equal(cancelled.status, 'cancelled');
+  assert.equal(cancelled.error, 'the run was cancelled before its turn');
+
+  release();
+  const joinerIds = joiner.runs.map((run) => run.runId);
+  await Promise.all(joinerIds.map((runId) => idflow.finished(runId)));
+  assert.deepEqual(
+    webhookCalls().filter((call) => call.user === person),
+    [{ flow: 'po-joiner', user: person }],
+  );
+  assert.equal((await idflow.engine.getRun(moverId))?.steps[0]?.status, 'pending', 'the cancelled mover never started');
+});
