@@ -25,6 +25,7 @@ import {
 } from '@temporalio/workflow';
 import { automationRun, type AutomationRunInput } from './automation-run.js';
 import { newerEventSignal, runWaitingSignal } from './follow-facts.js';
+import { recorder } from './shared.js';
 
 /** A run of an event about the person, recorded by the engine and started by the queue in its turn. */
 export interface QueuedRun {
@@ -41,6 +42,8 @@ export interface PersonEvent {
 }
 
 export const personEventSignal = defineSignal<[PersonEvent]>('personEvent');
+/** Cancels one of the person's runs, queued (it never starts) or started. */
+export const cancelPersonRunSignal = defineSignal<[string]>('cancelRun');
 
 export function personQueueId(personId: string): string {
   return `person:${personId}`;
@@ -55,6 +58,17 @@ export async function personQueue(): Promise<void> {
   const waiting = new Set<string>();
 
   setHandler(runWaitingSignal, (runId) => void waiting.add(runId));
+  setHandler(cancelPersonRunSignal, async (runId) => {
+    const at = queued.findIndex((run) => run.runId === runId);
+    if (at >= 0) {
+      queued.splice(at, 1);
+      await recorder.recordRunFinished(runId, 'cancelled', 'the run was cancelled before its turn');
+    } else if (live.has(runId)) {
+      await getExternalWorkflowHandle(runId)
+        .cancel()
+        .catch(() => undefined);
+    }
+  });
   setHandler(personEventSignal, async (event) => {
     for (const run of event.runs) {
       if (seen.has(run.runId)) continue;
