@@ -265,3 +265,18 @@ test('a run waiting for its turn can be cancelled: it never starts', async () =>
   );
   assert.equal((await idflow.engine.getRun(moverId))?.steps[0]?.status, 'pending', 'the cancelled mover never started');
 });
+
+test('cancelWhen is checked at apply time: CEL errors and unknown ctx keys are refused, naming the field', async () => {
+  const flow = (cancelWhen: string): string =>
+    `kind: Automation\nname: bad-cancel\ntrigger: { type: user.deactivated }\ncancelWhen: '${cancelWhen}'\nsteps:\n  - { name: pause, type: wait, with: { duration: 1d } }\n`;
+  const apply = (yaml: string) => idflow.engine.apply([{ path: 'bad.yaml', content: yaml }], { dryRun: true, actor: 'test' });
+  const unknown = await apply(flow('ctx.pause.waitedMs > 0'));
+  assert.deepEqual(
+    unknown.errors.map((e) => [e.path, e.message]),
+    [['cancelWhen', 'cancelWhen refers to ctx.pause; only ctx.trigger and ctx.run are known when it is evaluated']],
+  );
+  const broken = await apply(flow('ctx.trigger.newUser.status =='));
+  assert.equal(broken.errors[0]?.path, 'cancelWhen');
+  assert.match(broken.errors[0]?.message ?? '', /^CEL .* error/);
+  assert.deepEqual((await apply(flow('ctx.trigger.newUser.id == ctx.run.newUser.id'))).errors, []);
+});
