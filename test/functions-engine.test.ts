@@ -143,7 +143,10 @@ test('call_function: the output is ctx.<step>.output, NAME@VERSION pins a versio
   assert.ok(!JSON.stringify(run).includes('sk-live-4242'), 'the secret appears nowhere in the run record');
   // Room for long functions, with heartbeats so a dead worker is noticed in seconds.
   const history = await idflow.client.workflow.getHandle(run.runId).fetchHistory();
-  const scheduled = history.events?.find((event) => event.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+  // The step's activity (the guard's admission is an activity of its own).
+  const scheduled = history.events?.find(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'runStep',
+  )?.activityTaskScheduledEventAttributes;
   assert.equal(Number(scheduled?.startToCloseTimeout?.seconds), 16 * 60);
   assert.equal(Number(scheduled?.heartbeatTimeout?.seconds), 10);
 });
