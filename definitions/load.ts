@@ -236,6 +236,9 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
   }
+  if (spec.cancelWhen !== undefined) {
+    errors.push(...checkExpression(spec.cancelWhen, ['cancelWhen'], locator, new Set(['trigger', 'run']), 'cancelWhen'));
+  }
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) {
     errors.push(...checkExpression(spec.trigger.forEachUser, ['trigger', 'forEachUser'], locator, new Set(['trigger']), 'forEachUser'));
   }
@@ -336,7 +339,7 @@ function checkExpression(
   visible: Set<string>,
   what: string,
   unknown: (reference: string) => string = (reference) =>
-    `${what} refers to ctx.${reference}; only ctx.trigger is known when it is evaluated`,
+    `${what} refers to ctx.${reference}; only ${[...visible].map((v) => `ctx.${v}`).join(' and ')} ${visible.size === 1 ? 'is' : 'are'} known when it is evaluated`,
 ): DefinitionError[] {
   try {
     const compiled = compileCondition(expression);

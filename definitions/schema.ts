@@ -64,6 +64,13 @@ export const AutomationSchema = z
     enabled: z.boolean().default(true),
     trigger: TriggerSchema,
     guard: GuardSchema.optional().describe('Blast-radius limits: runs beyond them are held for an admin (docs/automations.md, Guard).'),
+    cancelWhen: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "CEL over ctx.trigger (a newer event about the same person) and ctx.run (the waiting run's trigger): true cancels a run of this automation waiting in a wait step.",
+      ),
     steps: z
       .array(StepSpecSchema)
       .min(1, 'an automation needs at least one step')

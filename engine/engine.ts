@@ -25,6 +25,7 @@ import { jsonBytes, parseEventInput, TEMPORAL_INPUT_LIMIT_BYTES } from './event-
 import { TriggerIndex } from '../triggers/trigger-index.js';
 import { PlanService } from './plans.js';
 import { GuardService } from './guard.js';
+import { PersonQueues, personOf, type PersonTurn } from './person-queues.js';
 import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
 import { FunctionCompileError } from '../functions/compile.js';
@@ -35,6 +36,7 @@ import { EventReplay, type ReplayRequest, type ReplayResult } from './replay.js'
 import { ProvisioningService } from '../provisioning/service.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
+import type { QueuedRun } from '../workflows/person-queue.js';
 import { failureMessage } from '../workflows/shared.js';
 import {
   type AppliedDefinition,
@@ -85,6 +87,13 @@ export function runIdFor(automation: string, eventId: string): string {
   return `${automation}:${eventId}`;
 }
 
+/** A retry of a failed run (retryRun): from which step, and whether its trigger had its aliases. */
+interface RetryOf {
+  of: RunRecord;
+  from: number;
+  aliasTrigger: boolean;
+}
+
 /** An automation in force, as the trigger index holds it and runs start from it. */
 interface ActiveAutomation {
   name: string;
@@ -116,7 +125,9 @@ export class IdflowEngine implements Engine {
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private readonly replays: EventReplay;
-  private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation> };
+  private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation>; cancelWhen: boolean };
+  /** Runs about a person start through the person's queue, one at a time. */
+  private readonly personQueues: PersonQueues;
   /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
   private readonly ingesting = new Map<string, Promise<IngestResult>>();
 
@@ -124,6 +135,7 @@ export class IdflowEngine implements Engine {
     this.store = options.store;
     this.schedules = new ScheduleManager(options.client, options.store, options.taskQueue);
     this.reconciler = new RunReconciler(options.client, options.store.runs, options.logger);
+    this.personQueues = new PersonQueues(options.client, options.taskQueue);
     this.outbox = new OutboxDispatcher(
       options.store.directory,
       options.store.leases,
@@ -347,7 +359,7 @@ export class IdflowEngine implements Engine {
         spec: storedAutomationSpec(a.spec),
       })),
     );
-    this.cachedIndex = { generation, index };
+    this.cachedIndex = { generation, index, cancelWhen: automations.some((a) => storedAutomationSpec(a.spec).cancelWhen !== undefined) };
     return index;
   }
 
@@ -374,23 +386,30 @@ export class IdflowEngine implements Engine {
       data,
     };
 
-    const first = this.ingesting.get(event.id);
-    if (first) {
-      await first.catch(() => undefined); // its caller sees its error; this delivery reads what it left
-      return this.redelivery(event.id, actor);
-    }
-    const ingesting = this.ingestFirst(event, actor);
-    this.ingesting.set(event.id, ingesting);
+    // Taken now, before any await: the person's events reach their queue in the order received.
+    const person = personOf(data);
+    const turn = person === undefined ? undefined : this.personQueues.turn(person);
     try {
-      return await ingesting;
+      const first = this.ingesting.get(event.id);
+      if (first) {
+        await first.catch(() => undefined); // its caller sees its error; this delivery reads what it left
+        return await this.redelivery(event.id, actor, turn);
+      }
+      const ingesting = this.ingestFirst(event, actor, turn);
+      this.ingesting.set(event.id, ingesting);
+      try {
+        return await ingesting;
+      } finally {
+        this.ingesting.delete(event.id);
+      }
     } finally {
-      this.ingesting.delete(event.id);
+      turn?.done();
     }
   }
 
-  private async ingestFirst(event: NewEvent, actor: string): Promise<IngestResult> {
-    if (!(await this.store.events.insert(event))) return this.redelivery(event.id, actor);
-    const processed = await this.process(event, actor);
+  private async ingestFirst(event: NewEvent, actor: string, turn?: PersonTurn): Promise<IngestResult> {
+    if (!(await this.store.events.insert(event))) return this.redelivery(event.id, actor, turn);
+    const processed = await this.process(event, actor, turn);
     return { ...processed, duplicate: false };
   }
 
@@ -400,21 +419,22 @@ export class IdflowEngine implements Engine {
    * some of its runs could not start, this one processes the stored event: starting runs is
    * idempotent by workflow id, so the runs that started are not started again.
    */
-  private async redelivery(id: string, actor: string): Promise<IngestResult> {
+  private async redelivery(id: string, actor: string, turn?: PersonTurn): Promise<IngestResult> {
     const existing = await this.store.events.get(id);
     if (!existing) throw new Error(`event "${id}" was inserted but cannot be read back`);
     const unstarted = existing.matches.some((match) => match.error !== undefined);
     if (existing.processedAt && !unstarted) {
       return { event: existing, runs: await this.runsOf(existing.matches), duplicate: true, notStarted: 0 };
     }
-    return { ...(await this.process(existing, actor)), duplicate: true };
+    return { ...(await this.process(existing, actor, turn)), duplicate: true };
   }
 
   /** Matches the event and starts its runs; one automation that cannot start never stops the others. */
-  private async process(event: NewEvent, actor: string): Promise<Omit<IngestResult, 'duplicate'>> {
+  private async process(event: NewEvent, actor: string, turn?: PersonTurn): Promise<Omit<IngestResult, 'duplicate'>> {
     const outcomes = (await this.triggerIndex()).match(event.type, event.data, new Date());
     const matches: EventMatch[] = [];
     let notStarted = 0;
+    const queued: QueuedRun[] = [];
     for (const outcome of outcomes) {
       const { name, version } = outcome.automation;
       if (!outcome.matched) {
@@ -423,7 +443,10 @@ export class IdflowEngine implements Engine {
       }
       const runId = runIdFor(name, event.id);
       try {
-        await this.startRun(outcome.automation, event.data, runId, event.id);
+        if (turn) {
+          const { trigger: _sentOnceWithTheEvent, ...input } = await this.recordRun(outcome.automation, event.data, runId, event.id);
+          queued.push({ runId, input });
+        } else await this.startRun(outcome.automation, event.data, runId, event.id);
         matches.push({ automation: name, version, matched: true, runId });
       } catch (error) {
         // idflow's own refusals are for good; anything else (Temporal's trouble) may pass.
@@ -433,6 +456,7 @@ export class IdflowEngine implements Engine {
         matches.push({ automation: name, version, matched: true, error: `the run could not be started: ${message}` });
       }
     }
+    if (turn) notStarted += await this.handOver(turn, event, queued, matches);
     const processedAt = await this.store.events.setMatches(event.id, matches);
     const failed = matches.filter((m) => m.error !== undefined).length;
     this.options.logger.info(
@@ -452,13 +476,55 @@ export class IdflowEngine implements Engine {
    * workflow need not record its own start (runRecorded): one store write less in its first task.
    * `data` goes as it is: the workflow builds ctx.trigger's aliases itself (aliasTrigger).
    */
-  private async startRun(
+  private async startRun(automation: ActiveAutomation, data: JsonObject, runId: string, eventId?: string, retry?: RetryOf): Promise<void> {
+    const input = await this.recordRun(automation, data, runId, eventId, retry);
+    try {
+      await this.options.client.workflow.start(automationRun, {
+        taskQueue: this.options.taskQueue,
+        workflowId: runId,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        requestEagerStart: this.options.eagerStart,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+      await this.discardUnstarted(runId);
+      throw error;
+    }
+  }
+
+  /**
+   * Hands the event to its person's queue, in the person's turn: its runs (started there one at
+   * a time), or, when it started none, the event alone for the person's waiting runs to hear
+   * (cancelWhen). Runs it could not hand over are marked in `matches` and stay recorded: Temporal
+   * may have taken them, and a redelivery of the event queues them (once) if it did not.
+   */
+  private async handOver(turn: PersonTurn, event: NewEvent, queued: QueuedRun[], matches: EventMatch[]): Promise<number> {
+    await turn.ready;
+    try {
+      if (queued.length > 0) await this.personQueues.enqueue(turn.person, event, queued);
+      else if (this.cachedIndex?.cancelWhen) await this.personQueues.tell(turn.person, event);
+      return 0;
+    } catch (error) {
+      this.options.logger.error({ err: error, eventId: event.id, person: turn.person }, "the event's runs could not be queued");
+      const runIds = new Set(queued.map((run) => run.runId));
+      for (const match of matches) {
+        if (match.runId === undefined || !runIds.has(match.runId)) continue;
+        match.error = `the run could not be started: ${failureMessage(error)}`;
+        delete match.runId;
+      }
+      return queued.length;
+    }
+  }
+
+  /** Checks the run's workflow input against Temporal's limit and records the run: what it starts with. */
+  private async recordRun(
     automation: ActiveAutomation,
     data: JsonObject,
     runId: string,
     eventId?: string,
-    retry?: { of: RunRecord; from: number; aliasTrigger: boolean },
-  ): Promise<void> {
+    retry?: RetryOf,
+  ): Promise<AutomationRunInput> {
     const { name, version, spec } = automation;
     const carried = retry?.of.steps.slice(0, retry.from) ?? [];
     const input: AutomationRunInput = {
@@ -500,19 +566,7 @@ export class IdflowEngine implements Engine {
         output: step.output ?? null,
       });
     }
-    try {
-      await this.options.client.workflow.start(automationRun, {
-        taskQueue: this.options.taskQueue,
-        workflowId: runId,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        requestEagerStart: this.options.eagerStart,
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-      await this.discardUnstarted(runId);
-      throw error;
-    }
+    return input;
   }
 
   /**
@@ -617,8 +671,11 @@ export class IdflowEngine implements Engine {
     try {
       await this.options.client.workflow.getHandle(runId).cancel();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new IdflowError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
-      throw error;
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // Not started yet: a run queued behind its person's earlier runs is cancelled by the queue.
+      const person = personOf(run.trigger as JsonObject);
+      if (person === undefined || !(await this.personQueues.cancel(person, runId)))
+        throw new IdflowError('NOT_FOUND', `run "${runId}" is not known to Temporal`);
     }
     await this.store.audit.record({ actor, action: 'run.cancel', target: `Run/${runId}`, details: {} });
   }

@@ -31,6 +31,7 @@ import { ApprovalRejected } from '../steps/request_approval.js';
 import { requestApproval } from './approvals.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 import { guardRun } from './guard.js';
+import { CancelledByEvent, FactsFollower } from './follow-facts.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -68,6 +69,8 @@ export interface AutomationRunInput {
   scheduled?: boolean;
   /** The blast-radius guard checks the run (workflows/guard.ts); runs started before it replay as they ran. */
   guarded?: boolean;
+  /** Started by its person's queue (workflows/person-queue.ts), this id's: it frees the queue at a wait and hears cancelWhen there. */
+  personQueue?: string;
 }
 
 export interface AutomationRunOutput {
@@ -110,6 +113,15 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
   const ctx: JsonObject = { trigger: input.aliasTrigger ? triggerContext(data) : data };
   const outputs: JsonObject = {};
   const chain = [...input.chain, automation.name];
+  const follower = input.personQueue
+    ? new FactsFollower({
+        queue: input.personQueue,
+        runId,
+        eventId: input.eventId,
+        cancelWhen: automation.spec.cancelWhen,
+        runTrigger: ctx.trigger as JsonObject,
+      })
+    : undefined;
   let current: StepSpec | undefined;
   // A skipped last step records no completion of the run: the workflow records it.
   let lastSkipped = false;
@@ -125,16 +137,19 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
       lastSkipped = step.if !== undefined && !(await conditionHolds(step.if, step, runId, ctx));
       // The guard counts what acts: a skipped step does nothing.
       if (!lastSkipped && (await guard?.beforeStep(step)) === 'discarded') return { steps: outputs };
-      const output = lastSkipped ? skippedOutput(step.if as string) : await runStep(step, runId, input, ctx, chain);
+      const output = lastSkipped ? skippedOutput(step.if as string) : await runStep(step, runId, input, ctx, chain, follower);
       ctx[step.name] = output;
       outputs[step.name] = output;
     }
   } catch (error) {
     if (isCancellation(error)) {
+      const reason = error instanceof CancelledByEvent ? error.reason : 'the run was cancelled';
       await CancellationScope.nonCancellable(async () => {
-        if (current) await recorder.recordStepFinished(runId, current.name, { status: 'cancelled', error: 'the run was cancelled' });
-        await recorder.recordRunFinished(runId, 'cancelled', 'the run was cancelled');
+        if (current) await recorder.recordStepFinished(runId, current.name, { status: 'cancelled', error: reason });
+        await recorder.recordRunFinished(runId, 'cancelled', reason);
       });
+      // Cancelled by the facts, not by Temporal: the workflow ends normally, its record says why.
+      if (error instanceof CancelledByEvent) return { steps: outputs };
       throw error;
     }
     if (error instanceof ApprovalRejected && current) {
@@ -179,7 +194,14 @@ function endsInActivity(steps: StepSpec[]): boolean {
   return last !== undefined && stepRegistry.get(last.type)?.runsIn === 'activity';
 }
 
-async function runStep(step: StepSpec, runId: string, input: AutomationRunInput, ctx: JsonObject, chain: string[]): Promise<JsonValue> {
+async function runStep(
+  step: StepSpec,
+  runId: string,
+  input: AutomationRunInput,
+  ctx: JsonObject,
+  chain: string[],
+  follower?: FactsFollower,
+): Promise<JsonValue> {
   const stepType = stepRegistry.get(step.type);
   const { automation } = input;
   const failBeforeStart = async (code: string, message: string): Promise<never> => {
@@ -231,7 +253,8 @@ async function runStep(step: StepSpec, runId: string, input: AutomationRunInput,
           subject: subjectOf(ctx.trigger as JsonObject),
         }),
     };
-    const output = await stepType.run(input, services);
+    const run = () => stepType.run(input, services);
+    const output = await (follower ? follower.step(step.type, run) : run());
     await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
     return output;
   } catch (error) {
