@@ -18,13 +18,18 @@ import { until } from './helpers/worker-process.js';
 /** What the next start does: reach Temporal or not, and fail on the client's side either way. */
 let fault: 'none' | 'before-temporal' | 'after-temporal' = 'none';
 
+/** Sends a start to Temporal, or not, as `fault` says. */
+async function faulty(send: () => Promise<string>): Promise<string> {
+  if (fault === 'before-temporal') throw new Error('connection reset before the start was sent');
+  const runId = await send();
+  if (fault === 'after-temporal') throw new Error('deadline exceeded waiting for the start to be acknowledged');
+  return runId;
+}
+
 const failingStarts: WorkflowClientInterceptor = {
-  async start(input, next) {
-    if (fault === 'before-temporal') throw new Error('connection reset before the start was sent');
-    const runId = await next(input);
-    if (fault === 'after-temporal') throw new Error('deadline exceeded waiting for the start to be acknowledged');
-    return runId;
-  },
+  start: (input, next) => faulty(() => next(input)),
+  // A person's runs start through their queue (engine/person-queues.ts): the same faults apply.
+  signalWithStart: (input, next) => faulty(() => next(input)),
 };
 
 let idflow: TestEngine;
