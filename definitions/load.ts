@@ -236,8 +236,9 @@ function checkAutomation(spec: AutomationSpec, locator: DocumentLocator, refs: R
   if (spec.trigger.type !== 'schedule' && spec.trigger.condition !== undefined) {
     errors.push(...checkExpression(spec.trigger.condition, ['trigger', 'condition'], locator, new Set(['trigger']), 'the condition'));
   }
-  if (spec.cancelWhen !== undefined) {
-    errors.push(...checkExpression(spec.cancelWhen, ['cancelWhen'], locator, new Set(['trigger', 'run']), 'cancelWhen'));
+  for (const key of ['cancelWhen', 'rescheduleWhen'] as const) {
+    const expression = spec[key];
+    if (expression !== undefined) errors.push(...checkExpression(expression, [key], locator, new Set(['trigger', 'run']), key));
   }
   if (spec.trigger.type === 'schedule' && spec.trigger.forEachUser !== undefined) {
     errors.push(...checkExpression(spec.trigger.forEachUser, ['trigger', 'forEachUser'], locator, new Set(['trigger']), 'forEachUser'));

@@ -69,7 +69,14 @@ export const AutomationSchema = z
       .min(1)
       .optional()
       .describe(
-        "CEL over ctx.trigger (a newer event about the same person) and ctx.run (the waiting run's trigger): true cancels a run of this automation waiting in a wait step.",
+        "CEL over ctx.trigger (a newer event about the same person) and ctx.run (the waiting run's trigger): true cancels a run of this automation waiting in a wait or request_approval step.",
+      ),
+    rescheduleWhen: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "CEL over ctx.trigger (a newer event about the same person) and ctx.run (the waiting run's trigger): true renders the waiting wait step's input again with ctx.trigger = the newer event, and the wait restarts toward its new end.",
       ),
     steps: z
       .array(StepSpecSchema)

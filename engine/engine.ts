@@ -36,6 +36,7 @@ import { EventReplay, type ReplayRequest, type ReplayResult } from './replay.js'
 import { ProvisioningService } from '../provisioning/service.js';
 import { eventsIngested } from '../metrics/registry.js';
 import { automationRun, type AutomationRunInput } from '../workflows/automation-run.js';
+import { followsFacts } from '../workflows/follow-facts.js';
 import type { QueuedRun } from '../workflows/person-queue.js';
 import { failureMessage } from '../workflows/shared.js';
 import {
@@ -125,7 +126,7 @@ export class IdflowEngine implements Engine {
   /** Run records reconciled with Temporal when they say running. */
   private readonly reconciler: RunReconciler;
   private readonly replays: EventReplay;
-  private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation>; cancelWhen: boolean };
+  private cachedIndex?: { generation: number; index: TriggerIndex<ActiveAutomation>; followsFacts: boolean };
   /** Runs about a person start through the person's queue, one at a time. */
   private readonly personQueues: PersonQueues;
   /** Ingests in progress in this process, by event id: later deliveries of the id wait for them. */
@@ -359,7 +360,7 @@ export class IdflowEngine implements Engine {
         spec: storedAutomationSpec(a.spec),
       })),
     );
-    this.cachedIndex = { generation, index, cancelWhen: automations.some((a) => storedAutomationSpec(a.spec).cancelWhen !== undefined) };
+    this.cachedIndex = { generation, index, followsFacts: automations.some((a) => followsFacts(storedAutomationSpec(a.spec))) };
     return index;
   }
 
@@ -496,14 +497,14 @@ export class IdflowEngine implements Engine {
   /**
    * Hands the event to its person's queue, in the person's turn: its runs (started there one at
    * a time), or, when it started none, the event alone for the person's waiting runs to hear
-   * (cancelWhen). Runs it could not hand over are marked in `matches` and stay recorded: Temporal
+   * (cancelWhen, rescheduleWhen). Runs it could not hand over are marked in `matches` and stay recorded: Temporal
    * may have taken them, and a redelivery of the event queues them (once) if it did not.
    */
   private async handOver(turn: PersonTurn, event: NewEvent, queued: QueuedRun[], matches: EventMatch[]): Promise<number> {
     await turn.ready;
     try {
       if (queued.length > 0) await this.personQueues.enqueue(turn.person, event, queued);
-      else if (this.cachedIndex?.cancelWhen) await this.personQueues.tell(turn.person, event);
+      else if (this.cachedIndex?.followsFacts) await this.personQueues.tell(turn.person, event);
       return 0;
     } catch (error) {
       this.options.logger.error({ err: error, eventId: event.id, person: turn.person }, "the event's runs could not be queued");

@@ -6,7 +6,7 @@
  */
 import type { JsonValue } from '../core/json.js';
 
-export const APPROVAL_STATES = ['pending', 'approved', 'rejected', 'timed_out'] as const;
+export const APPROVAL_STATES = ['pending', 'approved', 'rejected', 'timed_out', 'cancelled'] as const;
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
 export type ApprovalVerdict = 'approved' | 'rejected';
 /** How a decision arrived. */

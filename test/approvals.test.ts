@@ -444,3 +444,14 @@ test('a plan says whom a request would ask and until when, and opens nothing', a
   );
   assert.equal((await idflow.store.approvals.list({ limit: 500 })).length, before);
 });
+
+test('a run cancelled while it waits for a decision closes its request: the link then refuses', async () => {
+  const runId = await startRun('admin-grant', { reason: 'cancelled before anyone decides' });
+  const approval = await pendingApproval(runId);
+  const link = linkIn(await mailTo('mia@example.com', approval.id));
+  await idflow.engine.cancelRun(runId, 'test');
+  assert.equal((await idflow.finished(runId)).status, 'cancelled');
+  await until('the request is closed', async () => (await idflow.store.approvals.get(approval.id))?.state === 'cancelled');
+  assert.equal((await fetch(link, form({ decision: 'approve' }))).status, 409);
+  assert.equal((await idflow.store.approvals.list({ state: 'pending', limit: 500 })).filter((a) => a.runId === runId).length, 0);
+});

@@ -49,6 +49,22 @@ before(async () => {
       orderedFlow('po-mover', 'user.updated'),
       orderedFlow('po-leaver', 'user.deactivated'),
       leaver,
+      // A contractor's offboarding waits until their end date, which HR may move while it waits.
+      `
+kind: Automation
+name: contract-end
+trigger:
+  type: user.updated
+  condition: ctx.trigger.newUser.department == "Contracts" && !has(ctx.trigger.oldUser.endDate) && has(ctx.trigger.newUser.endDate)
+rescheduleWhen: has(ctx.trigger.newUser.endDate) && ctx.trigger.newUser.endDate != ctx.run.newUser.endDate
+steps:
+  - name: until_end
+    type: wait
+    with: { until: "{{ ctx.trigger.newUser.endDate }}" }
+  - name: offboard
+    type: run_webhook
+    with: { webhook: order-sink, payload: { flow: contract-end, user: "{{ subject.id }}" } }
+`,
       // A rehire that starts a run of its own: the event reaches the waiting leaver with that run.
       `
 kind: Automation
@@ -279,4 +295,51 @@ test('cancelWhen is checked at apply time: CEL errors and unknown ctx keys are r
   assert.equal(broken.errors[0]?.path, 'cancelWhen');
   assert.match(broken.errors[0]?.message ?? '', /^CEL .* error/);
   assert.deepEqual((await apply(flow('ctx.trigger.newUser.id == ctx.run.newUser.id'))).errors, []);
+});
+
+test('rescheduleWhen moves a waiting end date: earlier ends sooner, later keeps waiting past the first end', async () => {
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+  const contractor = (person: string, endDate?: string): JsonObject => ({
+    ...user(person, 'Contracts', 'ENABLED'),
+    ...(endDate && { endDate }),
+  });
+  const setEnd = async (person: string, id: string, from: string | undefined, to: string) =>
+    idflow.engine.ingest(
+      { id, type: 'user.updated', data: { oldUser: contractor(person, from), newUser: contractor(person, to) } },
+      'test',
+    );
+  const waiting = async (person: string, endDate: string) => {
+    const result = await setEnd(person, `${person}-ends`, undefined, endDate);
+    const runId = result.runs.find((run) => run.automation === 'contract-end')?.runId ?? assert.fail('the offboarding starts');
+    await until(`${person} waits`, async () => ((await idflow.engine.getRun(runId))?.steps[0]?.status === 'running' ? true : undefined));
+    return runId;
+  };
+  const sooner = `u-${randomUUID().slice(0, 8)}`;
+  const later = `u-${randomUUID().slice(0, 8)}`;
+  const firstSooner = at(3_600_000);
+  const firstLater = at(3_000);
+  const [soonerRun, laterRun] = await Promise.all([waiting(sooner, firstSooner), waiting(later, firstLater)]);
+
+  // A newer event rescheduleWhen is false of (the end date unchanged) moves nothing.
+  await setEnd(sooner, `${sooner}-same`, firstSooner, firstSooner);
+  const movedSooner = at(1_000);
+  await setEnd(sooner, `${sooner}-moved`, firstSooner, movedSooner);
+  await setEnd(later, `${later}-moved`, firstLater, at(3_600_000));
+
+  // An hour's wait moved to a second from now ends: the offboarding runs, its wait re-rendered.
+  const done = await idflow.finished(soonerRun);
+  assert.equal(done.status, 'completed', done.error);
+  assert.equal((done.steps[0]?.input as JsonObject).until, movedSooner);
+  assert.ok(webhookCalls().some((call) => call.flow === 'contract-end' && call.user === sooner));
+
+  // A wait moved from three seconds to an hour is still waiting well after the three seconds.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(firstLater) - Date.now()) + 2_000));
+  const still = await idflow.engine.getRun(laterRun);
+  assert.equal(still?.status, 'running');
+  assert.equal(still?.steps[0]?.status, 'running');
+  assert.ok(
+    !webhookCalls().some((call) => call.flow === 'contract-end' && call.user === later),
+    'the offboarding did not run at the first end date',
+  );
+  await idflow.engine.cancelRun(laterRun, 'test');
 });

@@ -7,7 +7,16 @@
  * workflow task cannot both pass. Waiting is a timer: a request pending for weeks costs nothing
  * and survives worker restarts.
  */
-import { ApplicationFailure, condition, defineUpdate, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  uuid4,
+} from '@temporalio/workflow';
 import type { JsonValue } from '../core/json.js';
 import { parseDuration } from '../core/duration.js';
 import type { ApprovalActivities, OpenApprovalRequest, OpenedApproval } from '../activities/approval-contracts.js';
@@ -119,13 +128,21 @@ export async function requestApproval(request: ApprovalRequest, context: Approva
     },
   );
 
-  opened = await activities.openApproval(opening);
-  approvers = opened.approvers;
-
-  let decided = await condition(() => state !== 'pending', timeoutMs);
-  if (!decided && request.onTimeout === 'escalate' && request.escalateTo) {
-    approvers = (await activities.escalateApproval({ ...opening, expiresAt: expiry() })).approvers;
+  let decided: boolean;
+  try {
+    opened = await activities.openApproval(opening);
+    approvers = opened.approvers;
     decided = await condition(() => state !== 'pending', timeoutMs);
+    if (!decided && request.onTimeout === 'escalate' && request.escalateTo) {
+      approvers = (await activities.escalateApproval({ ...opening, expiresAt: expiry() })).approvers;
+      decided = await condition(() => state !== 'pending', timeoutMs);
+    }
+  } catch (error) {
+    // The run was cancelled while it waited (runs cancel, cancelWhen): the request ends with it, no link decides it any more.
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(() => activities.closeApproval(approvalId, 'cancelled', new Date().toISOString()));
+    }
+    throw error;
   }
   const timedOut = !decided;
   if (timedOut) state = request.onTimeout === 'approve' ? 'approved' : 'timed_out';

@@ -31,7 +31,7 @@ import { ApprovalRejected } from '../steps/request_approval.js';
 import { requestApproval } from './approvals.js';
 import { SCHEDULED_START, failureMessage, recorder } from './shared.js';
 import { guardRun } from './guard.js';
-import { CancelledByEvent, FactsFollower } from './follow-facts.js';
+import { CancelledByEvent, FactsFollower, type NewerEvent } from './follow-facts.js';
 
 export interface AutomationRunInput {
   automation: Omit<PinnedAutomation, 'enabled'>;
@@ -119,6 +119,7 @@ export async function automationRun(input: AutomationRunInput): Promise<Automati
         runId,
         eventId: input.eventId,
         cancelWhen: automation.spec.cancelWhen,
+        rescheduleWhen: automation.spec.rescheduleWhen,
         runTrigger: ctx.trigger as JsonObject,
       })
     : undefined;
@@ -253,8 +254,21 @@ async function runStep(
           subject: subjectOf(ctx.trigger as JsonObject),
         }),
     };
-    const run = () => stepType.run(input, services);
-    const output = await (follower ? follower.step(step.type, run) : run());
+    const run = (stepInput: typeof input) => stepType.run(stepInput, services);
+    // rescheduleWhen: the step rendered again with the newer event as ctx.trigger; one that cannot render (a field the event lacks) stays as it was.
+    const rerender = async (event: NewerEvent): Promise<typeof input | undefined> => {
+      let again: JsonObject;
+      let parsed: typeof input;
+      try {
+        again = renderStepInput(step.with as JsonObject, { ...ctx, trigger: triggerContext(event.data) }, stepType, new Date());
+        parsed = parseStepInput(stepType.with, again);
+      } catch {
+        return undefined;
+      }
+      await recorder.recordStepStarted(runId, step.name, again);
+      return parsed;
+    };
+    const output = await (follower ? follower.step(step.type, input, run, rerender) : run(input));
     await recorder.recordStepFinished(runId, step.name, { status: 'completed', output });
     return output;
   } catch (error) {

@@ -24,7 +24,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { automationRun, type AutomationRunInput } from './automation-run.js';
-import { newerEventSignal, runWaitingSignal } from './follow-facts.js';
+import { followsFacts, newerEventSignal, runWaitingSignal } from './follow-facts.js';
 import { recorder } from './shared.js';
 
 /** A run of an event about the person, recorded by the engine and started by the queue in its turn. */
@@ -75,7 +75,7 @@ export async function personQueue(): Promise<void> {
       seen.add(run.runId);
       queued.push({ runId: run.runId, input: { ...run.input, trigger: event.data } });
     }
-    const listeners = [...live].filter(([, input]) => input.automation.spec.cancelWhen !== undefined).map(([runId]) => runId);
+    const listeners = [...live].filter(([, input]) => followsFacts(input.automation.spec)).map(([runId]) => runId);
     // A run that ended since is no longer there to hear it: nothing to do for it.
     await Promise.all(
       listeners.map((runId) =>

@@ -21,7 +21,7 @@ export function registerApprovalCommands(program: Command, output: Output): void
   const approvals = program.command('approvals').description('Approval requests of request_approval steps');
   approvals
     .command('list')
-    .option('--state <state>', 'pending, approved, rejected, timed_out')
+    .option('--state <state>', 'pending, approved, rejected, timed_out, cancelled (its run ended while it waited)')
     .option('--json', 'machine-readable output')
     .action(async (options: { state?: string; json?: boolean }) => {
       const query = new URLSearchParams(options.state ? { state: options.state } : {});
