@@ -18,11 +18,15 @@ export async function applyOneStep(engine: IdflowEngine, receiver: Receiver): Pr
   );
 }
 
-/** Ingests one user.created event and returns the ms until its step's HTTP request reaches the receiver. */
-export async function emitToFirstStep(engine: IdflowEngine, receiver: Receiver, id: string): Promise<number> {
+/**
+ * Ingests one user.created event and returns the ms until its step's HTTP request reaches the
+ * receiver. `aboutPerson`: the new user has an id, so the run starts through the person's queue.
+ */
+export async function emitToFirstStep(engine: IdflowEngine, receiver: Receiver, id: string, aboutPerson = false): Promise<number> {
   const before = receiver.requests.length;
   const started = performance.now();
-  await engine.ingest({ id, type: 'user.created', data: { newUser: { email: `${id}@example.com` } } }, 'bench');
+  const newUser = { email: `${id}@example.com`, ...(aboutPerson && { id: `u-${id}` }) };
+  await engine.ingest({ id, type: 'user.created', data: { newUser } }, 'bench');
   while (receiver.requests.length === before) await new Promise((resolve) => setImmediate(resolve));
   const ms = performance.now() - started;
   await engine.waitForRun(`one-step:${id}`, 30_000);
