@@ -3,8 +3,11 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The sources are not here yet: npm's postinstall skips the web console's build, done below.
 RUN npm ci --omit=dev
 COPY . .
+# The web console (console/dist): the code is read-only at run time, so it is built here, not at start.
+RUN node --import tsx scripts/build-console.ts && test -f console/dist/index.html
 # The workflow bundle, built once here: workers load it instead of bundling (seconds and ~200 MB each).
 RUN node --import tsx app/workflow-bundle.ts
 

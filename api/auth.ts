@@ -1,17 +1,23 @@
 /**
  * Bearer tokens with scopes; `admin` implies every scope. Checked in onRequest, before a body is
  * read, parsed or validated: a request without a valid token learns nothing about the schema.
+ * Where a bearer token is accepted, so is the web console's session cookie (api/session.ts),
+ * which stands for its token's current scopes.
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { LoadedDocument } from '../definitions/load.js';
-import type { Scope, Store, TokenInfo } from '../store/types.js';
+import type { ConsoleCredential, ConsoleSession, Scope, Store, TokenInfo } from '../store/types.js';
 import { ApiError } from './errors.js';
 import { documentScopes, functionOutputReach, ROUTE_ACCESS, type RouteAccess, type StoredAutomation } from './scopes.js';
+import { sessionIdOf, SESSION_COOKIE, tokenRefusalMessage, verifiedSession } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified token; its name is the actor in audit entries. */
     token?: TokenInfo;
+    /** What proved it: the bearer token, or a console session (then `session` is set too). */
+    credential?: ConsoleCredential;
+    session?: ConsoleSession;
   }
 }
 
@@ -26,16 +32,12 @@ function hasScope(token: TokenInfo, scope: Scope): boolean {
 
 const quoted = (scopes: readonly Scope[]) => scopes.map((scope) => `"${scope}"`).join(', ');
 
-async function verifiedToken(store: Store, header: string | undefined): Promise<TokenInfo> {
+async function verifiedToken(store: Store, header: string | undefined): Promise<{ token: TokenInfo; bearer: string }> {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   if (!match) throw new ApiError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
   const verdict = await store.tokens.verify(match[1]);
-  if (verdict.valid) return verdict.token;
-  if (verdict.reason === 'unknown') throw new ApiError('UNAUTHORIZED', 'invalid token');
-  throw new ApiError(
-    'UNAUTHORIZED',
-    `token "${verdict.name}" was ${verdict.reason} at ${verdict.at}: ask for a new one (idflow tokens create)`,
-  );
+  if (!verdict.valid) throw new ApiError('UNAUTHORIZED', tokenRefusalMessage(verdict));
+  return { token: verdict.token, bearer: match[1] };
 }
 
 /** What a token lacks for a route's scopes ("the scope …"), or undefined when it has them. */
@@ -50,7 +52,7 @@ export function accessRefusal(token: TokenInfo, access: readonly Scope[] | { rea
 
 /** Authenticates every request to a route whose access names scopes; a request that matched no route falls through to the 404 handler. */
 export function authenticate(store: Store): onRequestAsyncHookHandler {
-  return async (request) => {
+  return async (request, reply) => {
     const { url } = request.routeOptions;
     if (url === undefined) return;
     const access: RouteAccess | undefined = ROUTE_ACCESS[routeKey(request.method, url)];
@@ -58,8 +60,24 @@ export function authenticate(store: Store): onRequestAsyncHookHandler {
     if (access === undefined) throw new Error(`api: ${request.method} ${url} declares no access`);
     // 'signature': the route checks the request's signature itself, once its body is read.
     if (access === 'public' || access === 'loopback' || access === 'signature') return;
-    const token = await verifiedToken(store, request.headers.authorization);
-    const refusal = accessRefusal(token, access);
+    // A bearer token wins over the cookie: a browser sends the cookie with any request, a header only when a script set it.
+    const sessionId = request.headers.authorization === undefined ? sessionIdOf(request) : undefined;
+    let token: TokenInfo;
+    if (sessionId !== undefined) {
+      request.session = await verifiedSession(store, request, reply, sessionId);
+      request.credential = { sessionId };
+      token = request.session.token;
+    } else {
+      if (access === 'session')
+        throw new ApiError(
+          'UNAUTHORIZED',
+          `no console session: this route takes the ${SESSION_COOKIE} cookie of a sign-in, not a bearer token`,
+        );
+      const verified = await verifiedToken(store, request.headers.authorization);
+      request.credential = { token: verified.bearer };
+      token = verified.token;
+    }
+    const refusal = access === 'session' || access === 'authenticated' ? undefined : accessRefusal(token, access);
     if (refusal !== undefined) throw new ApiError('FORBIDDEN', `token "${token.name}" lacks ${refusal}`);
     request.token = token;
   };

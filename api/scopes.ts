@@ -45,11 +45,14 @@ export const SCOPES = Object.keys(SCOPE_EFFECTS) as Scope[];
  * public: no token. loopback: idflow dev's stand-ins for outside services (the sink, Slack): no
  * idflow token, loopback clients only (dev/routes.ts checks the peer). signature: no token, but
  * the route itself refuses (401) a request its event source's secret did not sign (engine/sources.ts),
- * an approval link idflow did not sign, or a Slack request without Slack's signature (engine/approvals.ts).
+ * an approval link idflow did not sign, a Slack request without Slack's signature (engine/approvals.ts),
+ * or a console sign-in link that is unknown (api/routes/console.ts). authenticated: any valid token
+ * or console session, whatever its scopes. session: a console session cookie only (not a bearer token).
  * A list: any one of its scopes. `allOf`: every one of them (a plan needs `plan` and the read side
  * of the operation it plans). Admin implies all.
  */
-export type RouteAccess = 'public' | 'loopback' | 'signature' | readonly Scope[] | { readonly allOf: readonly Scope[] };
+export type RouteAccess =
+  'public' | 'loopback' | 'signature' | 'authenticated' | 'session' | readonly Scope[] | { readonly allOf: readonly Scope[] };
 
 /**
  * How each dev route is reached (ROUTE_ACCESS below takes these): `loopback` takes no
@@ -164,6 +167,13 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /approvals/:token': 'signature',
   // Slack's request signature (SLACK_SIGNING_SECRET) is the credential.
   'POST /v1/slack/interactions': 'signature',
+  // The web console's sign-in (api/routes/console.ts): with a token in the body, with a one-time link
+  // (the link is the credential), and the session itself; a link is for the caller's own token.
+  'POST /v1/console/sessions': 'public',
+  'GET /v1/console/session': 'session',
+  'DELETE /v1/console/session': 'session',
+  'POST /v1/console/links': 'authenticated',
+  'GET /console/signin/:link': 'signature',
   // SCIM 2.0 service provider (api/routes/scim.ts): a `scim` token reaches these and nothing else.
   ...Object.fromEntries(SCIM_ROUTES.map((route) => [route, ['scim']])),
   // Mounted by idflow dev only (DEV_ROUTES above).

@@ -1,20 +1,28 @@
 /**
- * The HTTP API: Fastify with zod schemas (validation and /openapi.json), bearer tokens with
- * scopes on every route as api/scopes.ts declares them (checked before a body is read), JSON
- * errors (Fastify's own too), a bounded body size and nesting depth, every request counted and
- * timed for /metrics.
+ * The HTTP API: Fastify with zod schemas (validation and /openapi.json), bearer tokens (or the web
+ * console's session cookie) with scopes on every route as api/scopes.ts declares them (checked
+ * before a body is read), JSON errors (Fastify's own too), a bounded body size and nesting depth,
+ * every request counted and timed for /metrics; and the built web console at / when given.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
 import { authenticate, routeKey } from './auth.js';
+import { consoleFiles } from './console-files.js';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './body-depth.js';
 import { ApiError, errorBody, handleError } from './errors.js';
 import { ROUTE_ACCESS } from './scopes.js';
 import { httpRequestDuration } from '../metrics/registry.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { consoleRoutes, type ConsoleRouteOptions } from './routes/console.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
@@ -38,6 +46,11 @@ export interface ApiServerOptions {
   importLimitBytes?: number;
   /** More routes the composition root mounts (idflow dev's stand-ins, dev/routes.ts); each must be declared in ROUTE_ACCESS too. */
   routes?: FastifyPluginAsync[];
+  /**
+   * The web console: `dir`, the built app served at / (api/console-files.ts; not served when
+   * absent), and the sign-in's settings (api/routes/console.ts).
+   */
+  console?: { dir?: string } & Omit<ConsoleRouteOptions, 'engine'>;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -53,7 +66,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+    reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`));
+  app.setNotFoundHandler(options.console?.dir === undefined ? notFound : consoleFiles(options.console.dir, notFound));
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       const key = routeKey(method, route.url);
@@ -100,6 +115,11 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(provisioningRoutes, { engine: options.engine });
   await app.register(replayRoutes, { engine: options.engine });
   await app.register(approvalRoutes, { engine: options.engine });
+  await app.register(consoleRoutes, {
+    engine: options.engine,
+    sessionTtlMs: options.console?.sessionTtlMs,
+    publicUrl: options.console?.publicUrl,
+  });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

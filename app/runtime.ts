@@ -8,7 +8,9 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { DEFAULT_LINK_TTL_MS } from '../api/routes/console.js';
 import { buildApiServer, type ApiServerOptions } from '../api/server.js';
+import { builtConsole } from './console-build.js';
 import { collectDefinitionFiles } from '../definitions/files.js';
 import { openStore, storeLocation, type StoreLocation } from '../store/index.js';
 import { ensurePrivateDir } from '../store/private-files.js';
@@ -40,6 +42,8 @@ export interface RuntimeOptions {
   apiHost?: string;
   /** The API's body limits (buildApiServer's defaults when absent). */
   apiLimits?: Pick<ApiServerOptions, 'bodyLimitBytes' | 'importLimitBytes'>;
+  /** How long a web console sign-in lasts (IDFLOW_CONSOLE_SESSION_TTL); the API's default when absent. */
+  consoleSessionTtlMs?: number;
   /**
    * Dev mode: mount the webhook sink, the Slack endpoint and the outbox on the API, and point
    * the worker's email and Slack at them when SMTP_URL / SLACK_BOT_TOKEN are not set.
@@ -66,6 +70,8 @@ export interface Runtime {
   namespace: string;
   apiUrl?: string;
   apiToken?: string;
+  /** idflow dev: a one-time sign-in link to the web console for the dev admin token. */
+  consoleSignInUrl?: string;
   webUiUrl?: string;
   /** The worker's metrics endpoint, when asked for. */
   metricsUrl?: string;
@@ -81,13 +87,28 @@ export interface ApiDiscovery {
 export const API_DISCOVERY_FILE = 'api.json';
 const DEV_TOKEN_NAME = 'dev-admin';
 
-async function devToken(store: Store, dataDir: string): Promise<string> {
+async function devToken(store: Store, dataDir: string): Promise<{ token: string; name: string }> {
   const known = await readFile(join(dataDir, API_DISCOVERY_FILE), 'utf8')
     .then((text) => (JSON.parse(text) as Partial<ApiDiscovery>).token)
     .catch(() => undefined);
-  if (known && (await store.tokens.verify(known)).valid) return known;
+  const verdict = known ? await store.tokens.verify(known) : undefined;
+  if (known && verdict?.valid) return { token: known, name: verdict.token.name };
   // Token names are unique: a lost api.json gets a fresh token under a new name.
-  return store.tokens.create(`${DEV_TOKEN_NAME}-${new Date().toISOString()}`, ['admin']);
+  const name = `${DEV_TOKEN_NAME}-${new Date().toISOString()}`;
+  return { token: await store.tokens.create(name, ['admin']), name };
+}
+
+/** A one-time sign-in link to the web console for the dev admin token, as POST /v1/console/links makes them. */
+async function devConsoleLink(store: Store, dev: { token: string; name: string }, baseUrl: string): Promise<string | undefined> {
+  const created = await store.consoleSessions.createLink({ token: dev.token }, DEFAULT_LINK_TTL_MS);
+  if (created === undefined) return undefined;
+  await store.audit.record({
+    actor: 'idflow dev',
+    action: 'console.link.create',
+    target: `token:${dev.name}`,
+    details: { expiresAt: created.expiresAt },
+  });
+  return `${baseUrl.replace(/\/+$/, '')}/console/signin/${created.link}`;
 }
 
 /**
@@ -175,9 +196,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let workerEnv: NodeJS.ProcessEnv = process.env;
     let apiUrl: string | undefined;
     let apiToken: string | undefined;
+    let consoleSignInUrl: string | undefined;
     if (options.apiPort !== undefined) {
       const outbox = options.devOutbox ? new DevOutbox() : undefined;
-      const api = await buildApiServer({ engine, logger, routes: outbox ? [devRoutes(outbox)] : [], ...options.apiLimits });
+      const api = await buildApiServer({
+        engine,
+        logger,
+        routes: outbox ? [devRoutes(outbox)] : [],
+        ...options.apiLimits,
+        console: {
+          dir: await builtConsole(logger),
+          sessionTtlMs: options.consoleSessionTtlMs,
+          publicUrl: process.env.IDFLOW_PUBLIC_URL || undefined,
+        },
+      });
       const host = options.apiHost ?? '127.0.0.1';
       await api.listen({ host, port: options.apiPort }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === 'EADDRINUSE'
@@ -189,9 +221,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const port = typeof address === 'object' && address ? address.port : options.apiPort;
       apiUrl = `http://${host}:${port}`;
       if (options.apiDiscovery) {
-        apiToken = await devToken(store, dataDir);
+        const dev = await devToken(store, dataDir);
+        apiToken = dev.token;
         const discovery: ApiDiscovery = { url: apiUrl, token: apiToken };
         await writeFile(join(dataDir, API_DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o600 });
+        consoleSignInUrl = await devConsoleLink(store, dev, process.env.IDFLOW_PUBLIC_URL || apiUrl);
       }
       if (outbox) workerEnv = await devOutboxEnv(outbox, apiUrl, workerEnv, cleanups);
       // Approvers' links point at this API unless the deployment names its public address.
@@ -236,6 +270,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       namespace: settings.namespace,
       apiUrl,
       apiToken,
+      consoleSignInUrl,
       webUiUrl: devServer?.uiUrl,
       metricsUrl,
       stop,

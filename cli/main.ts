@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerCelCommands } from './commands/cel.js';
+import { registerConsoleCommands } from './commands/console.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDefinitionCommands } from './commands/definitions.js';
 import { registerDirectoryCommands } from './commands/directory.js';
@@ -36,6 +37,7 @@ export function buildProgram(output: Output): Command {
   registerSourceCommands(program, output);
   registerCelCommands(program, output);
   registerTokenCommands(program, output);
+  registerConsoleCommands(program, output);
   registerDbCommands(program, output);
   return program;
 }

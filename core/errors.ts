@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   INVALID: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  /** A write authenticated by the console's session cookie without the session's X-CSRF-Token header (api/session.ts). */
+  CSRF: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   DISABLED: 409,

@@ -129,6 +129,31 @@ export interface Database {
   guard_trips: GuardTripsTable;
   approvals: ApprovalsTable;
   approval_decisions: ApprovalDecisionsTable;
+  console_sessions: ConsoleSessionsTable;
+  console_links: ConsoleLinksTable;
+}
+
+/** The web console's sessions (store/console-sessions.ts): the cookie's id is never stored, only its hash. */
+export interface ConsoleSessionsTable {
+  /** Hex sha256 of the session id the cookie carries. */
+  id_hash: string;
+  /** Hex sha256 of the API token the session stands for (tokens.token_hash while that token lives). */
+  token_hash: string;
+  /** What cookie-authenticated writes must send in X-CSRF-Token; not a credential on its own. */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** One-time sign-in links: each opens one session for its token, until it expires. */
+export interface ConsoleLinksTable {
+  /** Hex sha256 of the link's id (the last segment of /console/signin/<id>). */
+  id_hash: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  /** Set by the one use that consumed it. */
+  used_at: string | null;
 }
 
 /** Requests to event sources (store/source-deliveries.ts). */

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { approvalsRepository } from './approvals.js';
 import { auditRepository } from './audit.js';
+import { consoleSessionsRepository } from './console-sessions.js';
 import type { Database } from './db.js';
 import type { StoreDialect } from './dialect.js';
 import { definitionsRepository } from './definitions.js';
@@ -92,6 +93,7 @@ export function createStore(db: Kysely<Database>, dialect: StoreDialect): Store 
     leases: leasesRepository(db),
     guard: guardRepository(db),
     sourceDeliveries: sourceDeliveriesRepository(db),
+    consoleSessions: consoleSessionsRepository(db),
     close: () => db.destroy(),
   };
 }

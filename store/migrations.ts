@@ -374,6 +374,31 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_console_sessions': {
+    // The web console's sign-ins (store/console-sessions.ts): sessions and one-time sign-in links, each
+    // kept by its id's hash and the hash of the API token it stands for (no foreign key: a revoked
+    // token's name can take a new token, whose new hash must not inherit the old token's sessions).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('console_sessions')
+        .addColumn('id_hash', 'text', (col) => col.primaryKey())
+        .addColumn('token_hash', 'text', (col) => col.notNull())
+        .addColumn('csrf_token', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('console_sessions_by_expiry').on('console_sessions').column('expires_at').execute();
+      await db.schema
+        .createTable('console_links')
+        .addColumn('id_hash', 'text', (col) => col.primaryKey())
+        .addColumn('token_hash', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'text', (col) => col.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.createIndex('console_links_by_expiry').on('console_links').column('expires_at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { nowIso, parseJsonText, sha256Hex, toJsonText } from './codec.js';
-import type { Database, TokensTable } from './db.js';
-import type { Scope, Store, TokenRecord } from './types.js';
+import type { Database, Db, TokensTable } from './db.js';
+import type { Scope, Store, TokenRecord, TokenVerdict } from './types.js';
 
 const TOKEN_PREFIX = 'idf_';
 /** last_used_at is a hint, not a log: one write a minute per token at most keeps reads cheap. */
@@ -10,6 +10,24 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 function scopesOf(row: Pick<TokensTable, 'name' | 'scopes'>): Scope[] {
   return parseJsonText<Scope[]>(row.scopes, `tokens.scopes of token "${row.name}"`);
+}
+
+/**
+ * The verdict on a stored token (found by its hash, here or through a console session): refused
+ * when revoked or expired; an accepted use is recorded, at most once a minute.
+ */
+export async function tokenRowVerdict(
+  db: Db,
+  row: Pick<TokensTable, 'name' | 'scopes' | 'expires_at' | 'revoked_at' | 'last_used_at'>,
+): Promise<TokenVerdict> {
+  if (row.revoked_at !== null) return { valid: false, reason: 'revoked', name: row.name, at: row.revoked_at };
+  const now = new Date();
+  if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime())
+    return { valid: false, reason: 'expired', name: row.name, at: row.expires_at };
+  if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+    await db.updateTable('tokens').set({ last_used_at: now.toISOString() }).where('name', '=', row.name).execute();
+  }
+  return { valid: true, token: { name: row.name, scopes: scopesOf(row) } };
 }
 
 export function tokensRepository(db: Kysely<Database>): Store['tokens'] {
@@ -42,14 +60,7 @@ export function tokensRepository(db: Kysely<Database>): Store['tokens'] {
       const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
       if (!row || !timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex')))
         return { valid: false, reason: 'unknown' };
-      if (row.revoked_at !== null) return { valid: false, reason: 'revoked', name: row.name, at: row.revoked_at };
-      const now = new Date();
-      if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime())
-        return { valid: false, reason: 'expired', name: row.name, at: row.expires_at };
-      if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
-        await db.updateTable('tokens').set({ last_used_at: now.toISOString() }).where('name', '=', row.name).execute();
-      }
-      return { valid: true, token: { name: row.name, scopes: scopesOf(row) } };
+      return tokenRowVerdict(db, row);
     },
 
     async list() {

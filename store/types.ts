@@ -196,6 +196,61 @@ export type TokenVerdict =
   | { valid: false; reason: 'unknown' }
   | { valid: false; reason: 'expired' | 'revoked'; name: string; at: string };
 
+/**
+ * The web console's sign-ins (store/console-sessions.ts). A session stands for one API token and
+ * carries that token's current name and scopes, so revoking or expiring the token ends its
+ * sessions. A sign-in link opens one session for its token, once, before it expires.
+ */
+export interface ConsoleSession {
+  /** The token's name and scopes as they are now. */
+  token: TokenInfo;
+  /** What a cookie-authenticated write sends in X-CSRF-Token. */
+  csrfToken: string;
+  /** When the session ends: its own lifetime, or the token's expiry when that comes first. */
+  expiresAt: string;
+}
+
+/** A session just opened, with its id: the cookie's value, shown this once (only its hash is stored). */
+export interface OpenedSession extends ConsoleSession {
+  id: string;
+}
+
+/** Whose token a link is for: an API token as presented, or the token behind a session (by the session's id). */
+export type ConsoleCredential = { token: string } | { sessionId: string };
+
+/** Why a token was refused, as tokens.verify says it; `unknown` also when a session's token was replaced. */
+export type TokenRefusal = Exclude<TokenVerdict, { valid: true }>;
+
+export type SignIn = { valid: true; session: OpenedSession } | TokenRefusal;
+
+export type SessionVerdict =
+  | { valid: true; session: ConsoleSession }
+  /** `unknown` (never opened, signed out, or its token gone) comes as a TokenRefusal. */
+  | { valid: false; reason: 'session-expired'; at: string }
+  | TokenRefusal;
+
+export type LinkRedemption =
+  | SignIn
+  /** An unknown link is a TokenRefusal `unknown`. */
+  | { valid: false; reason: 'used'; at: string }
+  | { valid: false; reason: 'link-expired'; at: string };
+
+export interface ConsoleSessionsRepository {
+  /** Opens a session for an API token (a sign-in), or says why the token is refused. */
+  open(token: string, ttlMs: number): Promise<SignIn>;
+  /** The session of a cookie's id, with its token's current name and scopes. */
+  resolve(sessionId: string): Promise<SessionVerdict>;
+  /** Ends a session (sign-out); false when there was none. */
+  close(sessionId: string): Promise<boolean>;
+  /** A one-time sign-in link for the credential's own token; undefined when a session credential has ended. */
+  createLink(credential: ConsoleCredential, ttlMs: number): Promise<{ link: string; expiresAt: string } | undefined>;
+  /**
+   * Consumes a link and opens a session for its token. One atomic update marks it used, so of
+   * two uses at once exactly one opens a session.
+   */
+  redeemLink(link: string, sessionTtlMs: number): Promise<LinkRedemption>;
+}
+
 export interface Store {
   /** Which database is underneath: 'sqlite' (the embedded default) or 'postgres'. */
   dialect: 'sqlite' | 'postgres';
@@ -362,5 +417,7 @@ export interface Store {
   };
   /** The blast-radius guard's counts, held runs and tripped automations (store/guard.ts). */
   guard: GuardRepository;
+  /** The web console's sessions and one-time sign-in links (store/console-sessions.ts). */
+  consoleSessions: ConsoleSessionsRepository;
   close(): Promise<void>;
 }

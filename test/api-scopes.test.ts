@@ -96,6 +96,7 @@ describe('the declared scope of every route', () => {
       ['an unknown token', bearer('idf_not-a-token'), /^invalid token$/],
       ['an expired token', bearer(expired), /token "expired" was expired at /],
       ['a revoked token', bearer(revoked), /token "revoked" was revoked at /],
+      ['an unknown console session', { cookie: 'idflow_session=not-a-session' }, /no console session with this cookie/],
     ];
     const routes = await openApiRoutes();
     let checked = 0;
@@ -112,7 +113,36 @@ describe('the declared scope of every route', () => {
         });
       const access = ROUTE_ACCESS[route];
       if (access === 'public') {
-        for (const [, headers] of unauthenticated) assert.equal((await request(headers)).statusCode, 200, `${route} is public`);
+        // No credential asked for: a GET answers; a sign-in reads its token from the body (here: none, 400).
+        for (const [, headers] of unauthenticated)
+          assert.equal((await request(headers)).statusCode, method === 'GET' ? 200 : 400, `${route} is public`);
+        continue;
+      }
+      if (access === 'authenticated') {
+        // Any valid credential, whatever its scopes.
+        for (const [what, headers, message] of unauthenticated) {
+          const response = await request(headers);
+          assert.equal(response.statusCode, 401, `${route} with ${what}: ${response.body}`);
+          assert.match(response.json().error.message, message);
+        }
+        for (const scope of SCOPES) {
+          const response = await request(bearer(token(scope)));
+          assert.ok(![401, 403].includes(response.statusCode), `${route} with ${scope}: ${response.body}`);
+          checked++;
+        }
+        continue;
+      }
+      if (access === 'session') {
+        // A console session's cookie, and nothing else: no bearer token, whatever its scopes.
+        for (const headers of [...unauthenticated.map(([, headers]) => headers), ...SCOPES.map((scope) => bearer(token(scope)))]) {
+          const response = await request(headers);
+          assert.equal(response.statusCode, 401, `${route} without a session: ${response.body}`);
+          assert.match(response.json().error.message, /no console session/);
+        }
+        const signIn = await app.inject({ method: 'POST', url: '/v1/console/sessions', payload: { token: token('metrics:read') } });
+        const cookie = (signIn.headers['set-cookie'] as string).split(';')[0];
+        const response = await request({ cookie, 'x-csrf-token': signIn.json().csrfToken });
+        assert.ok(![401, 403].includes(response.statusCode), `${route} with a session: ${response.body}`);
         continue;
       }
       if (access === 'loopback') {

@@ -108,6 +108,18 @@ test('idflow dev keeps its data dir owner-only and stops in seconds on SIGTERM t
     if (TEST_STORE === 'postgres') assert.ok(!existsSync(join(dataDir, 'idflow.sqlite')), 'IDFLOW_DATABASE_URL chose PostgreSQL');
     assert.ok(await listening(temporalPort), 'the Temporal server is up');
 
+    // The web console on the API's port, and the sign-in link printed for the dev admin token.
+    const link = new RegExp(`^  Console   (http://127\\.0\\.0\\.1:${apiPort}/console/signin/[\\w-]{43}) `, 'm').exec(output)?.[1];
+    assert.ok(link, `a Console line:\n${output}`);
+    const signIn = await fetch(link, { redirect: 'manual' });
+    assert.equal(signIn.status, 303);
+    const cookie = signIn.headers.getSetCookie()[0].split(';')[0];
+    const session = await fetch(`http://127.0.0.1:${apiPort}/v1/console/session`, { headers: { cookie } });
+    assert.deepEqual(((await session.json()) as { scopes: string[] }).scopes, ['admin']);
+    const page = await fetch(`http://127.0.0.1:${apiPort}/runs`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /src="\/assets\/[^"]+\.js"/, 'the built console');
+
     // The demo's run is in progress (its webhook targets the default API port, not this one, and retries).
     const signalledAt = Date.now();
     process.kill(-(child.pid as number), 'SIGTERM');

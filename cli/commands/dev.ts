@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatBytes, parseByteSize } from '../../api/byte-size.js';
+import { DEFAULT_LINK_TTL_MS, DEFAULT_SESSION_TTL_MS } from '../../api/routes/console.js';
 import { DEFAULT_IMPORT_LIMIT_BYTES } from '../../api/routes/directory.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../../api/server.js';
 import { readdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../app/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../app/runtime.js';
 import type { ApplyResult } from '../../engine/types.js';
+import { DURATION_HINT, formatDuration, parseDuration } from '../../core/duration.js';
 import { diffUser } from '../../directory/service.js';
 import { UserInputSchema, toUserFields } from '../../directory/users.js';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../../temporal/connection.js';
@@ -87,11 +89,24 @@ async function runDemo(runtime: Runtime): Promise<void> {
   console.log(
     '\nTry: npx idflow runs list · npx idflow outbox · npx idflow directory grants list --user u-1001 · npx idflow emit --help   (Ctrl-C stops)',
   );
+  printConsoleLink(runtime);
+}
+
+/** The web console's line of `idflow dev`: a one-time sign-in link for the dev admin token. */
+function printConsoleLink(runtime: Runtime): void {
+  if (runtime.consoleSignInUrl)
+    console.log(
+      `  Console   ${runtime.consoleSignInUrl}   (one sign-in, ${formatDuration(DEFAULT_LINK_TTL_MS)}; then: npx idflow console link)`,
+    );
 }
 
 interface ApiLimitOptions {
   bodyLimit: number;
   importLimit: number;
+}
+
+interface ConsoleOptions {
+  consoleSessionTtl: number;
 }
 
 /** --body-limit and --import-limit (also from the environment) on a command that serves the API. */
@@ -116,6 +131,20 @@ function apiLimitOptions(command: Command): Command {
         .argParser(size)
         .default(DEFAULT_IMPORT_LIMIT_BYTES, formatBytes(DEFAULT_IMPORT_LIMIT_BYTES)),
     );
+}
+
+/** --console-session-ttl (also IDFLOW_CONSOLE_SESSION_TTL): how long a web console sign-in lasts. */
+function consoleOptions(command: Command): Command {
+  return command.addOption(
+    new Option('--console-session-ttl <duration>', 'how long a web console sign-in lasts, e.g. 8h')
+      .env('IDFLOW_CONSOLE_SESSION_TTL')
+      .argParser((value: string) => {
+        const ms = parseDuration(value);
+        if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`"${value}" is not ${DURATION_HINT}`);
+        return ms;
+      })
+      .default(DEFAULT_SESSION_TTL_MS, formatDuration(DEFAULT_SESSION_TTL_MS)),
+  );
 }
 
 const apiLimits = (options: ApiLimitOptions): RuntimeOptions['apiLimits'] => ({
@@ -162,7 +191,7 @@ async function runUntilSignal(start: () => Promise<Runtime>, ready?: (runtime: R
 }
 
 export function registerRuntimeCommands(program: Command): void {
-  storeFlags(apiLimitOptions(program.command('dev')))
+  storeFlags(consoleOptions(apiLimitOptions(program.command('dev'))))
     .description('Start Temporal (dev server), the worker and the API locally, and apply the examples')
     .option('--api-port <port>', 'HTTP API port', port, 8484)
     .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
@@ -179,7 +208,8 @@ export function registerRuntimeCommands(program: Command): void {
           ui: boolean;
           apply?: string[];
           demo?: boolean;
-        } & ApiLimitOptions,
+        } & ApiLimitOptions &
+          ConsoleOptions,
       ) => {
         const dataDir = dataDirFrom(options);
         const store = storeLocationFrom(options);
@@ -194,6 +224,7 @@ export function registerRuntimeCommands(program: Command): void {
           worker: true,
           apiPort: options.apiPort,
           apiLimits: apiLimits(options),
+          consoleSessionTtlMs: options.consoleSessionTtl,
           devOutbox: true,
           apiDiscovery: true,
           apply: options.apply ?? selfContainedExamples(),
@@ -207,6 +238,7 @@ export function registerRuntimeCommands(program: Command): void {
             );
             if (runtime.webUiUrl) console.log(`  Web UI    ${runtime.webUiUrl}`);
             console.log(`  API       ${runtime.apiUrl} (token in ${dataDir}/api.json)`);
+            printConsoleLink(runtime);
             console.log('ready');
             return runtime;
           },
@@ -242,11 +274,11 @@ export function registerRuntimeCommands(program: Command): void {
       });
     });
 
-  storeFlags(apiLimitOptions(program.command('api')))
+  storeFlags(consoleOptions(apiLimitOptions(program.command('api'))))
     .description('Run the HTTP API against TEMPORAL_ADDRESS (default 127.0.0.1:7233)')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', port, 8484)
-    .action(async (options: StoreFlags & { host: string; port: number } & ApiLimitOptions) => {
+    .action(async (options: StoreFlags & { host: string; port: number } & ApiLimitOptions & ConsoleOptions) => {
       const temporal = clusterSettings();
       await runUntilSignal(async () => {
         const runtime = await startRuntime({
@@ -258,8 +290,9 @@ export function registerRuntimeCommands(program: Command): void {
           apiPort: options.port,
           apiHost: options.host,
           apiLimits: apiLimits(options),
+          consoleSessionTtlMs: options.consoleSessionTtl,
         });
-        console.log(`API listening on ${runtime.apiUrl}`);
+        console.log(`API listening on ${runtime.apiUrl} (the web console at /)`);
         return runtime;
       });
     });
