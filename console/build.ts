@@ -33,7 +33,6 @@ const html = (script: string, stylesheet: string | undefined) => `<!doctype html
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <meta name="color-scheme" content="light dark" />
     <title>idflow console</title>
-    <link rel="icon" href="data:," />
 ${stylesheet ? `    <link rel="stylesheet" href="/${stylesheet}" />\n` : ''}    <script type="module" src="/${script}"></script>
   </head>
   <body>

@@ -5,8 +5,9 @@
  */
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
-import { useLocation, useParams, useSearchParams } from 'wouter';
+import { useLocation, useSearchParams } from 'wouter';
 import { api, seg } from '../api/client.js';
+import { useRouteParam } from '../route-params.js';
 import type { AutomationVersion, DefinitionVersion, JsonObject, Plan, ReplayReport, RunPage, RunRecord } from '../api/types.js';
 import { useCan } from '../session.js';
 import { Action } from '../ui/Action.js';
@@ -26,7 +27,7 @@ type Current = DefinitionVersion & { enabled: boolean };
 async function yamlOf(versions: AutomationVersion[]): Promise<{ version: number; text: string }[]> {
   const missing = versions.some((version) => version.yaml === undefined);
   const stringify = missing ? (await import('yaml')).stringify : undefined;
-  return versions.map((version) => ({ version: version.version, text: version.yaml ?? stringify?.(version.spec) ?? '' }));
+  return versions.map((version) => ({ version: version.version, text: version.yaml ?? stringify?.(version.spec, { lineWidth: 0 }) ?? '' }));
 }
 
 function asObject(value: unknown, what: string): JsonObject {
@@ -244,7 +245,7 @@ function Definition({ versions, current }: { versions: AutomationVersion[]; curr
 }
 
 export function AutomationPage() {
-  const { name } = useParams<{ name: string }>();
+  const name = useRouteParam('name');
   const can = useCan();
   const automation = useQuery({
     queryKey: ['automation', name],

@@ -1,7 +1,7 @@
 /** One event: its data, what it matched (with the runs) and why the others did not. */
 import { useQuery } from '@tanstack/react-query';
-import { useParams } from 'wouter';
 import { api, seg } from '../api/client.js';
+import { useRouteParam } from '../route-params.js';
 import type { EventRecord } from '../api/types.js';
 import { JsonView } from '../ui/JsonView.js';
 import { PageHeader, Section } from '../ui/Page.js';
@@ -10,7 +10,7 @@ import { Time } from '../ui/Time.js';
 import { Matches } from './Matches.js';
 
 export function EventPage() {
-  const { id } = useParams<{ id: string }>();
+  const id = useRouteParam('id');
   const event = useQuery({ queryKey: ['event', id], queryFn: () => api.get<EventRecord>(`/v1/events/${seg(id)}`) });
   return (
     <Loaded query={event}>

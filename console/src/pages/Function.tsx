@@ -5,8 +5,8 @@
  */
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useId, useState, type FormEvent } from 'react';
-import { useParams } from 'wouter';
 import { api, seg } from '../api/client.js';
+import { useRouteParam } from '../route-params.js';
 import type { FunctionRunResult, FunctionVersion, TestCaseResult } from '../api/types.js';
 import { useCan } from '../session.js';
 import { Action } from '../ui/Action.js';
@@ -331,7 +331,7 @@ function History({ name, versions }: { name: string; versions: Versions }) {
 }
 
 export function FunctionPage() {
-  const { name } = useParams<{ name: string }>();
+  const name = useRouteParam('name');
   const versions = useQuery({ queryKey: ['function', name], queryFn: () => api.get<Versions>(`/v1/functions/${seg(name)}/versions`) });
   return (
     <>

@@ -4,8 +4,9 @@
  * (the answer to "why did Ada lose GitHub access").
  */
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'wouter';
+import { Link } from 'wouter';
 import { api, seg } from '../api/client.js';
+import { useRouteParam } from '../route-params.js';
 import type { Account, Delegate, Grant, Task, Timeline, TimelineEntry, User } from '../api/types.js';
 import { useCan } from '../session.js';
 import { JsonView } from '../ui/JsonView.js';
@@ -45,6 +46,17 @@ function Facts({ user }: { user: User }) {
         </dd>
       </div>
     </dl>
+  );
+}
+
+/** A grant's source, its run linked when a run made it ("automation joiner run joiner:evt-1"). */
+function GrantSource({ source }: { source: string }) {
+  const run = /^automation (\S+) run (\S+)$/.exec(source);
+  if (!run) return <>{source}</>;
+  return (
+    <>
+      {run[1]} · <Link href={runHref(run[2])}>run</Link>
+    </>
   );
 }
 
@@ -121,7 +133,7 @@ function PersonTimeline({ user }: { user: string }) {
 }
 
 export function PersonPage() {
-  const { id } = useParams<{ id: string }>();
+  const id = useRouteParam('id');
   const can = useCan();
   const user = useQuery({ queryKey: ['user', id], queryFn: () => api.get<User>(`/v1/directory/users/${seg(id)}`) });
   const related = useQuery({
@@ -174,7 +186,9 @@ export function PersonPage() {
                             {data.grants.map((grant) => (
                               <tr key={grant.entitlementId}>
                                 <td className="mono">{grant.entitlement}</td>
-                                <td>{grant.source}</td>
+                                <td>
+                                  <GrantSource source={grant.source} />
+                                </td>
                                 <td>
                                   <Time iso={grant.grantedAt} />
                                 </td>

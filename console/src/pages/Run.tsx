@@ -4,8 +4,9 @@
  * cancel, retry from the failed step, and Temporal's Web UI for the history.
  */
 import { useQuery } from '@tanstack/react-query';
-import { Link, useLocation, useParams } from 'wouter';
+import { Link, useLocation } from 'wouter';
 import { api, seg } from '../api/client.js';
+import { useRouteParam } from '../route-params.js';
 import type { JsonValue, RunDetail, RunPage } from '../api/types.js';
 import { useCan } from '../session.js';
 import { Action } from '../ui/Action.js';
@@ -36,9 +37,11 @@ function StepItem({ step }: { step: Step }) {
           <span className="muted">{step.type}</span>
           <Status value={step.status} />
           {step.attempts > 1 && <span className="badge">{step.attempts} attempts</span>}
-          <span className="step-time">
-            {step.startedAt && <Time iso={step.startedAt} />} · <Duration from={step.startedAt} to={step.endedAt} />
-          </span>
+          {step.startedAt && (
+            <span className="step-time">
+              <Time iso={step.startedAt} /> · <Duration from={step.startedAt} to={step.endedAt} />
+            </span>
+          )}
         </summary>
         <div className="step-body">
           {decision && (
@@ -69,7 +72,7 @@ function StepItem({ step }: { step: Step }) {
 }
 
 export function RunPage() {
-  const { id } = useParams<{ id: string }>();
+  const id = useRouteParam('id');
   const can = useCan();
   const [, navigate] = useLocation();
   const run = useQuery({

@@ -4,10 +4,20 @@
  */
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { javascript } from '@codemirror/lang-javascript';
-import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import { bracketMatching, HighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
 import { EditorState } from '@codemirror/state';
 import { EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
+import { tags } from '@lezer/highlight';
 import { useEffect, useRef } from 'react';
+
+/** Colours from the console's custom properties: readable in light and dark alike (CodeMirror's default style is for light). */
+const highlight = HighlightStyle.define([
+  { tag: [tags.keyword, tags.modifier, tags.operatorKeyword], color: 'var(--code-key)' },
+  { tag: [tags.string, tags.special(tags.string), tags.regexp], color: 'var(--code-string)' },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: 'var(--code-literal)' },
+  { tag: [tags.typeName, tags.className], color: 'var(--code-literal)' },
+  { tag: [tags.comment, tags.lineComment, tags.blockComment], color: 'var(--code-comment)', fontStyle: 'italic' },
+]);
 
 export default function CodeEditor({ value, onChange, label }: { value: string; onChange: (value: string) => void; label: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -27,7 +37,7 @@ export default function CodeEditor({ value, onChange, label }: { value: string; 
           indentOnInput(),
           bracketMatching(),
           highlightActiveLine(),
-          syntaxHighlighting(defaultHighlightStyle),
+          syntaxHighlighting(highlight),
           javascript({ typescript: true }),
           // Tab indents; Escape then Tab leaves the editor (CodeMirror's keyboard escape hatch).
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
