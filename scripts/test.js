@@ -66,10 +66,12 @@ if (passes.length === 0) {
 
 // One style, checked before anything slow: `npm run format` fixes what this finds.
 const prettier = fileURLToPath(new URL('../node_modules/prettier/bin/prettier.cjs', import.meta.url));
-stage('checking formatting (prettier --check)', process.execPath, [prettier, '--check', '--log-level=warn', '**/*.{ts,js}']);
+stage('checking formatting (prettier --check)', process.execPath, [prettier, '--check', '--log-level=warn', '**/*.{ts,tsx,js,css}']);
 stage('provisioning the Temporal binaries', process.execPath, ['--import', 'tsx', 'temporal/binaries.ts']);
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
 stage('type-checking', process.execPath, [tsc, '--noEmit', '-p', '.']);
+// The web console's browser code, with the DOM's types (console/tsconfig.json).
+stage('type-checking the console', process.execPath, [tsc, '-p', 'console']);
 // The example functions against the sandbox's own globals (functions/sdk.d.ts), as authors' editors see them.
 stage('type-checking the example functions', process.execPath, [tsc, '-p', 'examples/functions']);
 stage('type-checking the example provisioning function', process.execPath, [tsc, '-p', 'examples/connectors/provisioning']);

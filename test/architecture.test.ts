@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { test } from 'node:test';
+import ts from 'typescript';
 import { cycles, importGraph, ROOT, sourceFiles } from './helpers/imports.js';
 
 const files = sourceFiles();
@@ -97,4 +98,41 @@ test('functions/sandbox/ and functions/network/ import nothing of the engine, th
     'the walk found functions/sandbox/',
   );
   assert.deepEqual(wrong, []);
+});
+
+/** The imports of a file that bring values (not `import type` / `export type`), by specifier. */
+function valueImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TSX);
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && !node.importClause?.isTypeOnly) {
+      const bindings = node.importClause?.namedBindings;
+      const allTypes = bindings && ts.isNamedImports(bindings) && !node.importClause?.name && bindings.elements.every((e) => e.isTypeOnly);
+      if (!allTypes) found.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+      found.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [specifier] = node.arguments;
+      if (specifier && ts.isStringLiteral(specifier)) found.push(specifier.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+test('the browser code (console/src/) takes only types from the rooms below: no server code reaches the bundle', () => {
+  const browser = files.filter((file) => file.startsWith('console/src/'));
+  assert.ok(browser.includes('console/src/main.tsx'), 'the walk found console/src/main.tsx');
+  const wrong = browser.flatMap((file) =>
+    valueImports(file)
+      .filter((specifier) => specifier.startsWith('.') && !normalize(join(dirname(file), specifier)).startsWith('console/src/'))
+      .map((specifier) => `${file} → ${specifier}`),
+  );
+  assert.deepEqual(wrong, []);
+  // The checker sees a value import for what it is.
+  assert.deepEqual(
+    valueImports('console/build.ts').filter((specifier) => specifier === 'esbuild'),
+    ['esbuild'],
+  );
 });

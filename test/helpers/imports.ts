@@ -16,7 +16,7 @@ const OUTSIDE = /^(test|examples|schema|docs|scripts)\//;
 
 /** Source files (repository paths), tracked or new, outside tests, examples and scripts. */
 export function sourceFiles(): string[] {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.js'], {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.tsx', '*.js'], {
     cwd: ROOT,
     encoding: 'utf8',
   });
@@ -31,13 +31,18 @@ export function specifiersOf(file: string): string[] {
   return ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true).importedFiles.map((reference) => reference.fileName);
 }
 
-/** A relative specifier as the file it names (`./x.js` is `./x.ts` in this tree); undefined for packages. */
+/** A relative specifier as the file it names (`./x.js` is `./x.ts` or the console's `./x.tsx` in this tree); undefined for packages. */
 export function resolveImport(from: string, specifier: string): string | undefined {
   if (!specifier.startsWith('.')) return undefined;
   const base = normalize(join(dirname(from), specifier));
-  return [base, base.replace(/\.js$/, '.ts'), base.replace(/\.js$/, '.d.ts'), `${base}.ts`, join(base, 'index.ts')].find(
-    (candidate) => /\.[jt]s$/.test(candidate) && existsSync(join(ROOT, candidate)),
-  );
+  return [
+    base,
+    base.replace(/\.js$/, '.ts'),
+    base.replace(/\.js$/, '.tsx'),
+    base.replace(/\.js$/, '.d.ts'),
+    `${base}.ts`,
+    join(base, 'index.ts'),
+  ].find((candidate) => /\.([jt]s|tsx)$/.test(candidate) && existsSync(join(ROOT, candidate)));
 }
 
 /** file → the files of this tree it imports. */
