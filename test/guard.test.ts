@@ -94,7 +94,8 @@ steps:
       const held = await idflow.store.guard.pendingHolds('leaver');
       return total(runs) === MISTAKEN && (runs.completed ?? 0) + held.length === MISTAKEN;
     },
-    90_000,
+    // 800 events through the outbox, each run started by its person's queue: minutes on a loaded 2-core machine.
+    240_000,
   );
   const runs = await leaverRuns();
   assert.deepEqual(runs, { completed: LIMIT, running: MISTAKEN - LIMIT }, 'the limit’s worth of leaver runs acted; the rest exist, held');
