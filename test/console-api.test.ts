@@ -7,7 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { buildApiServer } from '../api/server.js';
 import type { JsonObject } from '../core/json.js';
@@ -15,7 +18,9 @@ import { diffUser } from '../directory/service.js';
 import type { User } from '../directory/types.js';
 import type { RunSummary, Scope, Store } from '../store/types.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
+import { openDatabase, openStore } from '../store/index.js';
 import { startOfflineApi, type OfflineApi } from './helpers/offline-api.js';
+import { createTestDatabase } from './helpers/store.js';
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
 
@@ -410,6 +415,74 @@ describe('GET /v1/directory/users/:user/timeline', () => {
       assert.equal(response.statusCode, 403, `${scopes[0]} alone`);
     }
   });
+});
+
+test('a database from before the console (migration 0011) gets its runs’ subjects, search keys and changes’ subjects filled in', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'idflow-console-migration-'));
+  const database = await createTestDatabase({ dir });
+  try {
+    const older = await openStore(database.location);
+    await older.runs.start({
+      runId: 'r-1',
+      automation: 'joiner',
+      version: 1,
+      trigger: { newUser: { id: 'u-zed' } },
+      startedAt: minutesAgo(5),
+      steps: [],
+    });
+    await older.runs.start({
+      runId: 'r-2',
+      automation: 'joiner',
+      version: 1,
+      trigger: { user: { email: 'Zed@Example.com' } },
+      startedAt: minutesAgo(4),
+      steps: [],
+    });
+    const zed: User = { ...ada, id: 'u-zed', email: 'zed@example.com', firstName: 'Zed', lastName: 'Quux', displayName: undefined };
+    await older.directory.transaction(async (tx) => {
+      await tx.putUser(zed);
+      await tx.emit({ id: 'dir-1', type: 'user.created', data: { newUser: zed as unknown as JsonObject } });
+    });
+    await older.close();
+    // Back to how 0009 left it: no new column, index or record of 0011.
+    const { db } = openDatabase(database.location);
+    for (const index of ['runs_subject_started_at', 'directory_outbox_subject', 'audit_log_actor', 'audit_log_action'])
+      await sql`drop index ${sql.ref(index)}`.execute(db);
+    for (const [table, column] of [
+      ['runs', 'subject'],
+      ['directory_outbox', 'subject'],
+      ['directory_outbox', 'run_id'],
+      ['directory_outbox', 'step_name'],
+      ['dir_users', 'search_key'],
+    ])
+      await sql`alter table ${sql.table(table as string)} drop column ${sql.ref(column as string)}`.execute(db);
+    await sql`delete from kysely_migration where name = '0011_console_queries'`.execute(db);
+    await db.destroy();
+
+    const upgraded = await openStore(database.location);
+    try {
+      assert.deepEqual(
+        (await upgraded.runs.list({ subjects: ['u-zed'] })).map((run) => run.runId),
+        ['r-1'],
+      );
+      assert.deepEqual(
+        (await upgraded.runs.list({ subjects: ['zed@example.com'] })).map((run) => run.runId),
+        ['r-2'],
+        'an email alone, in lower case',
+      );
+      assert.deepEqual(
+        (await upgraded.directory.listUsers({ q: 'zed quux' })).map((user) => user.id),
+        ['u-zed'],
+      );
+      const timeline = await upgraded.timeline.about({ subjects: ['u-zed'], userId: 'u-zed' }, { audit: false });
+      assert.deepEqual(timeline.map((row) => row.kind).sort(), ['change', 'run']);
+    } finally {
+      await upgraded.close();
+    }
+  } finally {
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('a person’s timeline says which run and step revoked their access (real Temporal)', () => {
