@@ -3,7 +3,6 @@
  * did in a line a person reads (a timeline's "grant.revoked github:org").
  */
 import type { JsonObject, JsonValue } from '../core/json.js';
-import type { DirectoryEvent } from './types.js';
 
 const record = (value: JsonValue | undefined): JsonObject | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
@@ -33,7 +32,7 @@ export interface ChangeDescription {
   app?: string;
 }
 
-export function describeChange(type: DirectoryEvent['type'] | string, data: JsonObject): ChangeDescription {
+export function describeChange(type: string, data: JsonObject): ChangeDescription {
   if (type === 'grant.created' || type === 'grant.revoked') {
     const entitlement = record(data.entitlement);
     const slugs = [text(entitlement?.app), text(entitlement?.slug)];
