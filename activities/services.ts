@@ -89,7 +89,7 @@ export function createStepServices(options: StepServiceOptions): StepServices {
     },
     directory: options.provisioning.forStep(
       idempotencyKey,
-      { source: `automation ${request.automation} run ${request.runId}` },
+      { source: `automation ${request.automation} run ${request.runId}`, cause: { runId: request.runId, stepName: request.stepName } },
       { signal, heartbeat: options.heartbeat },
     ),
     functions: {

@@ -107,6 +107,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/automations/:name/runs': ['runs:write'],
   'GET /v1/runs': ['runs:read'],
   'GET /v1/runs/:id': ['runs:read'],
+  // The console's first page: its approvals and schedules parts only for a token with their scopes.
+  'GET /v1/overview': ['runs:read'],
   'GET /v1/runs/:id/wait': ['runs:read'],
   'POST /v1/runs/:id/cancel': ['runs:write'],
   'POST /v1/runs/:id/retry': ['runs:write'],
@@ -117,6 +119,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /v1/directory/import': ['directory:write'],
   'GET /v1/directory/users': ['directory:read'],
   'GET /v1/directory/users/:user': ['directory:read'],
+  // A person's runs and directory changes (audit entries too, for admin).
+  'GET /v1/directory/users/:user/timeline': { allOf: ['directory:read', 'runs:read'] },
   'GET /v1/directory/apps': ['directory:read'],
   'GET /v1/directory/grants': ['directory:read'],
   'GET /v1/directory/accounts': ['directory:read'],

@@ -23,6 +23,7 @@ import { ROUTE_ACCESS } from './scopes.js';
 import { httpRequestDuration } from '../metrics/registry.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { consoleRoutes, type ConsoleRouteOptions } from './routes/console.js';
+import { auditRoutes } from './routes/audit.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { directoryRoutes } from './routes/directory.js';
 import { eventRoutes } from './routes/events.js';
@@ -30,6 +31,7 @@ import { planRoutes } from './routes/plan.js';
 import { guardRoutes } from './routes/guard.js';
 import { functionRoutes } from './routes/functions.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { overviewRoutes } from './routes/overview.js';
 import { provisioningRoutes } from './routes/provisioning.js';
 import { replayRoutes } from './routes/replay.js';
 import { runRoutes } from './routes/runs.js';
@@ -106,6 +108,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(eventRoutes, { engine: options.engine });
   await app.register(planRoutes, { engine: options.engine });
   await app.register(runRoutes, { engine: options.engine });
+  await app.register(overviewRoutes, { engine: options.engine });
   await app.register(guardRoutes, { engine: options.engine });
   await app.register(scheduleRoutes, { engine: options.engine });
   await app.register(directoryRoutes, { engine: options.engine, importLimitBytes: options.importLimitBytes });
@@ -120,6 +123,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
     sessionTtlMs: options.console?.sessionTtlMs,
     publicUrl: options.console?.publicUrl,
   });
+  await app.register(auditRoutes, { engine: options.engine });
   for (const routes of options.routes ?? []) await app.register(routes);
   app.get('/openapi.json', async () => app.swagger());
   return app;

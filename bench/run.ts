@@ -11,6 +11,7 @@ import { benchFunctions, describeFunctions } from './functions.js';
 import { benchPlans, describePlans } from './plan.js';
 import { benchProvisioning, describeProvisioning } from './provisioning.js';
 import { benchReplay, describeReplay } from './replay.js';
+import { benchRunsList, describeRunsList } from './runs-list.js';
 import { benchStores, describeStores } from './stores.js';
 import { benchTemporalPragmas, describeTemporalPragmas } from './temporal-pragmas.js';
 import { benchWorkerMemory, describeWorkerMemory } from './worker-memory.js';
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   console.log(describeApply(await benchApply()));
   console.log('\n== replay');
   console.log(describeReplay(await benchReplay()));
+  console.log("\n== the console's runs page");
+  console.log(describeRunsList(await benchRunsList()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(

@@ -10,6 +10,7 @@ import type {
   AccessProfile,
   App,
   Campaign,
+  ChangeCause,
   CampaignTemplate,
   Delegate,
   DirectoryEvent,
@@ -30,6 +31,8 @@ export interface UserQuery {
   managerId?: string;
   /** Only users whose id sorts after this one: pages through the directory in id order. */
   afterId?: string;
+  /** Only users whose id, email or name contains this, whatever the case. */
+  q?: string;
   limit?: number;
 }
 
@@ -87,8 +90,11 @@ export interface DirectoryOps {
   listCampaigns(filter: { userId?: string }): Promise<Campaign[]>;
   putCampaign(campaign: Campaign): Promise<void>;
 
-  /** Queues an event for delivery; committed (or not) with the transaction it is part of. */
-  emit(event: DirectoryEvent): Promise<void>;
+  /**
+   * Queues an event for delivery; committed (or not) with the transaction it is part of. `cause`:
+   * the run step that made the change, kept with it (a person's timeline says why).
+   */
+  emit(event: DirectoryEvent, cause?: ChangeCause): Promise<void>;
   /** Undelivered events, oldest first. */
   pendingEvents(limit: number): Promise<PendingDirectoryEvent[]>;
   markDelivered(seqs: number[]): Promise<void>;

@@ -18,6 +18,7 @@ import {
   type Account,
   type App,
   type Campaign,
+  type ChangeCause,
   type CreateAccountInput,
   type DirectoryActions,
   type DirectoryEvent,
@@ -33,9 +34,10 @@ export interface DirectoryServiceOptions {
   onEvents?: () => void;
 }
 
-/** Where a change came from, for grant sources and audit. */
+/** Where a change came from: for grant sources, and the run step kept with its events. */
 export interface ChangeOrigin {
   source: string;
+  cause?: ChangeCause;
 }
 
 export type UserChange = { kind: 'created'; user: User } | { kind: 'updated' | 'deactivated'; before: User; user: User; changes: string[] };
@@ -79,11 +81,11 @@ export class DirectoryService {
     private readonly options: DirectoryServiceOptions = {},
   ) {}
 
-  /** Runs `fn` in a transaction whose events are delivered after it commits. */
-  async write<T>(fn: (tx: DirectoryWriter) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction whose events are delivered after it commits; `cause` is kept with each of them. */
+  async write<T>(fn: (tx: DirectoryWriter) => Promise<T>, cause?: ChangeCause): Promise<T> {
     let emitted = 0;
     const result = await this.repo.transaction((ops) => {
-      const writer = new DirectoryWriter(ops, () => emitted++);
+      const writer = new DirectoryWriter(ops, () => emitted++, cause);
       return fn(writer);
     });
     if (emitted > 0) this.options.onEvents?.();
@@ -106,7 +108,7 @@ export class DirectoryService {
    * Runs `action` once for a step execution: its changes, their events and its result commit
    * together under `effectKey`, and a retry gets the recorded result instead of acting again.
    */
-  async recordStep<T extends object>(effectKey: string, action: (tx: DirectoryWriter) => Promise<T>): Promise<T> {
+  async recordStep<T extends object>(effectKey: string, action: (tx: DirectoryWriter) => Promise<T>, cause?: ChangeCause): Promise<T> {
     try {
       return await this.write(async (tx) => {
         const recorded = await tx.ops.getEffect(effectKey);
@@ -116,7 +118,7 @@ export class DirectoryService {
         // one this far is rolled back, its changes and events with it, and returns the winner's result.
         if (!(await tx.ops.putEffect(effectKey, asJson(result) as JsonValue))) throw new RecordedMeanwhile();
         return result;
-      });
+      }, cause);
     } catch (error) {
       if (!(error instanceof RecordedMeanwhile)) throw error;
       return (await this.repo.getEffect(effectKey)) as unknown as T;
@@ -137,7 +139,8 @@ export class DirectoryService {
 
   /** The governance actions for one step execution, idempotent under `effectKey`. */
   forStep(effectKey: string, origin: ChangeOrigin): DirectoryActions {
-    const once = <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> => this.recordStep(effectKey, action);
+    const once = <T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> =>
+      this.recordStep(effectKey, action, origin.cause);
     return {
       grantEntitlements: (input) => once((tx) => tx.grantEntitlements(input, origin)),
       revokeEntitlements: (input) => once((tx) => tx.revokeEntitlements(input)),
@@ -158,10 +161,12 @@ export class DirectoryWriter {
   constructor(
     readonly ops: DirectoryOps,
     private readonly onEmit: () => void,
+    /** The run step writing, when one is: kept with every event. */
+    private readonly cause?: ChangeCause,
   ) {}
 
   async emit(directoryEvent: DirectoryEvent): Promise<void> {
-    await this.ops.emit(directoryEvent);
+    await this.ops.emit(directoryEvent, this.cause);
     this.onEmit();
   }
 

@@ -193,6 +193,12 @@ export interface DirectoryEvent {
   data: JsonObject;
 }
 
+/** The run and step that made a directory change (a governance step), recorded beside its events. */
+export interface ChangeCause {
+  runId: string;
+  stepName: string;
+}
+
 /** A directory operation refused: a reference that does not exist, or input that cannot apply. */
 export class DirectoryError extends IdflowError<'NOT_FOUND' | 'INVALID' | 'CONFLICT'> {}
 

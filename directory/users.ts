@@ -120,3 +120,12 @@ export function toUserFields(input: UserInput, current: User | undefined, manage
   }
   return fields;
 }
+
+/**
+ * What a directory search (`q`) matches, in lower case: the id, the email and the names, one per
+ * line (no field holds a control character), so a search never matches across two fields.
+ */
+export function userSearchText(user: Pick<User, 'id' | 'email' | 'displayName' | 'firstName' | 'lastName'>): string {
+  const name = [user.firstName, user.lastName].filter((part) => part !== undefined && part !== '').join(' ');
+  return [user.id, user.email, user.displayName ?? '', name].join('\n').toLowerCase();
+}

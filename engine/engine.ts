@@ -20,11 +20,12 @@ import { applyDirectoryDocument, emptySummary, type DirectoryApplySummary } from
 import { OutboxDispatcher } from '../directory/outbox.js';
 import { DirectoryService } from '../directory/service.js';
 import { storedAutomationSpec, type AutomationSpec } from '../definitions/schema.js';
-import type { EventMatch, EventRecord, RunFilter, RunRecord, Store } from '../store/types.js';
+import type { EventMatch, EventRecord, RunRecord, Store } from '../store/types.js';
 import { jsonBytes, parseEventInput, TEMPORAL_INPUT_LIMIT_BYTES } from './event-input.js';
 import { TriggerIndex } from '../triggers/trigger-index.js';
 import { PlanService } from './plans.js';
 import { GuardService } from './guard.js';
+import { personKeys } from './people.js';
 import { PersonQueues, personOf, type PersonTurn } from './person-queues.js';
 import { RunReconciler } from './runs-reconcile.js';
 import { ScheduleManager } from './schedules.js';
@@ -47,6 +48,7 @@ import {
   type EventInput,
   type IngestResult,
   type RunList,
+  type RunQuery,
 } from './types.js';
 
 export interface EngineOptions {
@@ -662,8 +664,10 @@ export class IdflowEngine implements Engine {
     return this.reconciler.get(runId);
   }
 
-  async listRuns(filter: RunFilter): Promise<RunList> {
-    return this.reconciler.list(filter);
+  async listRuns(query: RunQuery): Promise<RunList> {
+    const { person, ...filter } = query;
+    if (person === undefined) return this.reconciler.list(filter);
+    return this.reconciler.list({ ...filter, subjects: (await personKeys(this.store.directory, person)).subjects });
   }
 
   async cancelRun(runId: string, actor: string): Promise<void> {

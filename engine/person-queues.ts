@@ -10,7 +10,7 @@
 import type { JsonObject } from '../core/json.js';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { cancelPersonRunSignal, personEventSignal, personQueue, personQueueId, type QueuedRun } from '../workflows/person-queue.js';
-import { subjectOf, triggerContext } from '../triggers/events.js';
+import { subjectIdentity } from '../triggers/events.js';
 import { jsonBytes, TEMPORAL_INPUT_LIMIT_BYTES } from './event-input.js';
 
 /** What the signal's encoding, event id and metadata add to the data and the runs, with room to spare. */
@@ -25,9 +25,7 @@ export interface PersonTurn {
 
 /** The person an event is about: the id of its subject (`subject` in CEL), when it has one. */
 export function personOf(data: JsonObject): string | undefined {
-  const subject = subjectOf(triggerContext(data));
-  if (subject === null || typeof subject !== 'object' || Array.isArray(subject)) return undefined;
-  return typeof subject.id === 'string' && subject.id !== '' ? subject.id : undefined;
+  return subjectIdentity(data).id;
 }
 
 export class PersonQueues {

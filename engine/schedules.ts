@@ -182,10 +182,14 @@ export class ScheduleManager {
     return { automation, handle: this.client.schedule.getHandle(scheduleIdFor(name)) };
   }
 
-  async list(): Promise<ScheduleSummary[]> {
+  /** With `deadline` (epoch ms), Temporal's answers must come by then (a page that must not hang on an unreachable server). */
+  async list(options: { deadline?: number } = {}): Promise<ScheduleSummary[]> {
     const summaries: ScheduleSummary[] = [];
     for (const automation of await this.scheduled()) {
-      const description = await this.client.schedule.getHandle(scheduleIdFor(automation.name)).describe();
+      const handle = this.client.schedule.getHandle(scheduleIdFor(automation.name));
+      const description = await (options.deadline === undefined
+        ? handle.describe()
+        : this.client.withDeadline(options.deadline, () => handle.describe()));
       summaries.push({
         name: automation.name,
         scheduleId: scheduleIdFor(automation.name),

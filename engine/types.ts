@@ -67,6 +67,9 @@ export interface IngestResult {
   notStarted: number;
 }
 
+/** A run list's filters, and `person`: runs about them (a user id or email; see engine/people.ts personKeys). */
+export type RunQuery = Omit<RunFilter, 'subjects'> & { person?: string };
+
 export interface RunList {
   runs: RunRecord[];
   /**
@@ -107,7 +110,7 @@ export interface Engine {
   /** The run record, reconciled with Temporal when it still says running. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Runs newest first, those that still say running reconciled with Temporal before the filter applies. */
-  listRuns(filter: RunFilter): Promise<RunList>;
+  listRuns(query: RunQuery): Promise<RunList>;
   cancelRun(runId: string, actor: string): Promise<void>;
   /** A failed run again from its failed step: a new run (its parent the failed one) with the earlier steps' outputs. */
   retryRun(runId: string, actor: string): Promise<RunRecord>;

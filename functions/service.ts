@@ -39,6 +39,13 @@ export interface FunctionVersionInfo {
   message: string;
 }
 
+/** A version with the TypeScript it was published from. */
+export interface FunctionVersionSource extends FunctionVersionInfo {
+  /** The source's path as applied or published. */
+  file: string;
+  source: string;
+}
+
 export interface FunctionSummary extends FunctionVersionInfo {
   description?: string;
   /** The source's path as applied or published (relative to where that was run). */
@@ -127,10 +134,18 @@ export class FunctionService {
     );
   }
 
-  async versions(name: string): Promise<{ current: number; versions: FunctionVersionInfo[] }> {
+  /** Every version with its source (what the console's editor diffs and opens). */
+  async versions(name: string): Promise<{ current: number; versions: FunctionVersionSource[] }> {
     const head = await this.requireHead(name);
     const history = await this.store.definitions.history('Function', name);
-    return { current: head.version, versions: history.map(versionInfo) };
+    return {
+      current: head.version,
+      versions: history.map((version) => ({
+        ...versionInfo(version),
+        file: storedSpec(version).sourcePath,
+        source: storedSpec(version).sourceText,
+      })),
+    };
   }
 
   /** The version a reference names: the current one, or NAME@VERSION. */

@@ -9,6 +9,7 @@
  * that throws is undone, as the database would roll it back.
  */
 import type { JsonValue } from '../core/json.js';
+import { userSearchText } from '../directory/users.js';
 import type { DirectoryOps, DirectoryRepository, OutboxBacklog, PendingDirectoryEvent, UserQuery } from '../directory/repository.js';
 import type {
   AccessProfile,
@@ -142,7 +143,8 @@ export class DirectoryView implements DirectoryRepository {
       (filter.status === undefined || user.status === filter.status) &&
       (filter.department === undefined || user.department === filter.department) &&
       (filter.managerId === undefined || user.managerId === filter.managerId) &&
-      (filter.afterId === undefined || user.id > filter.afterId);
+      (filter.afterId === undefined || user.id > filter.afterId) &&
+      (filter.q === undefined || userSearchText(user).includes(filter.q.toLowerCase()));
     // Enough real ones that the plan's own cannot push the page short.
     const real = await this.real.listUsers(limit === undefined ? filter : { ...filter, limit: limit + layer.written.size });
     const merged = layer.merge(real, (user) => user.id, keep).sort(byId);

@@ -165,7 +165,7 @@ class ProvisionedStep {
   }
 
   private record<T extends object>(action: (tx: DirectoryWriter) => Promise<T>): Promise<T> {
-    return this.directory.recordStep(this.effectKey, action);
+    return this.directory.recordStep(this.effectKey, action, this.origin.cause);
   }
 
   private connector(app: App): Promise<AppConnector | undefined> {

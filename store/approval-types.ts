@@ -56,6 +56,8 @@ export interface ApprovalsRepository {
   get(id: string): Promise<ApprovalRecord | undefined>;
   /** Newest first. */
   list(options: { state?: ApprovalState; limit?: number }): Promise<ApprovalRecord[]>;
+  /** How many requests wait for a decision. */
+  countPending(): Promise<number>;
   /** Adds an approver's decision with its audit entry; false (nothing written) when that approver decided already. */
   decide(id: string, decision: ApprovalDecision, audit: { details: JsonValue }): Promise<boolean>;
   /** New approvers and expiry after a timeout (round 1). */

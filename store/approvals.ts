@@ -89,6 +89,14 @@ export function approvalsRepository(db: Kysely<Database>): ApprovalsRepository {
         .execute();
       return withDecisions(rows);
     },
+    async countPending() {
+      const row = await db
+        .selectFrom('approvals')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+        .where('state', '=', 'pending')
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
     async decide(id, decision, audit) {
       return db.transaction().execute(async (trx) => {
         const inserted = await trx

@@ -18,13 +18,19 @@ export function auditRepository(db: Kysely<Database>): Store['audit'] {
       await insertAudit(db, entry);
     },
 
-    async list(options) {
+    async list(filter) {
+      // Indexes on (target, id desc), (actor, id desc) and (action, id desc) serve each filter newest first.
       const rows = await db
         .selectFrom('audit_log')
         .selectAll()
-        .$if(options.target !== undefined, (query) => query.where('target', '=', options.target as string))
+        .$if(filter.target !== undefined, (query) => query.where('target', '=', filter.target as string))
+        .$if(filter.actor !== undefined, (query) => query.where('actor', '=', filter.actor as string))
+        .$if(filter.action !== undefined, (query) => query.where('action', '=', filter.action as string))
+        .$if(filter.since !== undefined, (query) => query.where('at', '>=', filter.since as string))
+        .$if(filter.until !== undefined, (query) => query.where('at', '<=', filter.until as string))
+        .$if(filter.beforeId !== undefined, (query) => query.where('id', '<', filter.beforeId as number))
         .orderBy('id', 'desc')
-        .limit(clampLimit(options.limit))
+        .limit(clampLimit(filter.limit))
         .execute();
       return rows.map((row) => ({
         id: row.id,

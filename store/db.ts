@@ -57,6 +57,8 @@ export interface RunsTable {
   started_at: string;
   ended_at: string | null;
   error: string | null;
+  /** Whom the run is about (triggers/events.ts subjectKey): the subject's id, else its email in lower case. */
+  subject: string | null;
 }
 
 export interface RunStepsTable {
@@ -208,6 +210,8 @@ export interface DirUsersTable extends DirKeyedTable {
   status: string;
   department: string | null;
   manager_id: string | null;
+  /** What a search matches (directory/users.ts userSearchText). */
+  search_key: string;
 }
 
 /** Directory changes waiting to be delivered to the trigger pipeline (a transactional outbox). */
@@ -219,6 +223,11 @@ export interface DirectoryOutboxTable {
   data: string;
   created_at: string;
   delivered_at: string | null;
+  /** The id of the user the change is about (directory/changes.ts changeSubject). */
+  subject: string | null;
+  /** The run and step that made the change, when a governance step did. */
+  run_id: string | null;
+  step_name: string | null;
 }
 
 /** The guard's admitted slots: one row per run or step effect admitted in an automation's hour window (store/guard.ts). */

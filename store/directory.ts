@@ -5,7 +5,7 @@
  * result atomically. Records live as JSON in `data`; key columns serve lookups and uniqueness.
  */
 import type { JsonObject } from '../core/json.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type {
   Account,
   AccessProfile,
@@ -25,6 +25,13 @@ import type { StoreDialect } from './dialect.js';
 import type { Database, Db } from './db.js';
 import { effectsRepository } from './effects.js';
 import type { DirectoryOps, DirectoryRepository } from '../directory/repository.js';
+import { changeSubject } from '../directory/changes.js';
+import { userSearchText } from '../directory/users.js';
+
+/** A LIKE pattern matching text that contains `search` in lower case (escaped with `!`). */
+function containing(search: string): string {
+  return `%${search.toLowerCase().replace(/[!%_]/g, (char) => `!${char}`)}%`;
+}
 
 function parse<T>(row: { data: string } | undefined, where: string): T | undefined {
   return row === undefined ? undefined : parseJsonText<T>(row.data, where);
@@ -54,6 +61,7 @@ function directoryOps(db: Db): DirectoryOps {
         .$if(query.department !== undefined, (q) => q.where('department', '=', query.department as string))
         .$if(query.managerId !== undefined, (q) => q.where('manager_id', '=', query.managerId as string))
         .$if(query.afterId !== undefined, (q) => q.where('id', '>', query.afterId as string))
+        .$if(query.q !== undefined, (q) => q.where(sql<SqlBool>`search_key like ${containing(query.q as string)} escape '!'`))
         .orderBy('id')
         .$if(query.limit !== undefined, (q) => q.limit(query.limit as number))
         .execute();
@@ -66,6 +74,7 @@ function directoryOps(db: Db): DirectoryOps {
         status: user.status,
         department: user.department ?? null,
         manager_id: user.managerId ?? null,
+        search_key: userSearchText(user),
         data: data(user),
       };
       await db
@@ -77,6 +86,7 @@ function directoryOps(db: Db): DirectoryOps {
             status: row.status,
             department: row.department,
             manager_id: row.manager_id,
+            search_key: row.search_key,
             data: row.data,
           }),
         )
@@ -337,10 +347,19 @@ function directoryOps(db: Db): DirectoryOps {
         .execute();
     },
 
-    async emit(event) {
+    async emit(event, cause) {
       await db
         .insertInto('directory_outbox')
-        .values({ event_id: event.id, type: event.type, data: toJsonText(event.data), created_at: nowIso(), delivered_at: null })
+        .values({
+          event_id: event.id,
+          type: event.type,
+          data: toJsonText(event.data),
+          created_at: nowIso(),
+          delivered_at: null,
+          subject: changeSubject(event.data) ?? null,
+          run_id: cause?.runId ?? null,
+          step_name: cause?.stepName ?? null,
+        })
         .execute();
     },
     async pendingEvents(limit) {

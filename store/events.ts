@@ -80,10 +80,17 @@ export function eventsRepository(db: Kysely<Database>): Store['events'] {
     },
 
     async list(options) {
+      const { before } = options;
+      // The (type, received_at desc, id desc) and (received_at desc, id desc) indexes serve the filters, the order and the cursor.
       const rows = await db
         .selectFrom('events')
         .selectAll()
         .$if(options.type !== undefined, (query) => query.where('type', '=', options.type as string))
+        .$if(options.since !== undefined, (query) => query.where('received_at', '>=', options.since as string))
+        .$if(options.until !== undefined, (query) => query.where('received_at', '<=', options.until as string))
+        .$if(before !== undefined, (query) =>
+          query.where((eb) => eb(eb.refTuple('received_at', 'id'), '<', eb.tuple(before?.receivedAt as string, before?.id as string))),
+        )
         .orderBy('received_at', 'desc')
         .orderBy('id', 'desc')
         .limit(clampLimit(options.limit))

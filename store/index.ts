@@ -22,6 +22,7 @@ import { runsRepository } from './runs.js';
 import { openSqlite, sqliteDialect, type SqliteLocation } from './sqlite.js';
 import { leasesRepository } from './leases.js';
 import { guardRepository } from './guard.js';
+import { timelineRepository } from './timeline.js';
 import { tokensRepository } from './tokens.js';
 import type { Store } from './types.js';
 
@@ -85,6 +86,7 @@ export function createStore(db: Kysely<Database>, dialect: StoreDialect): Store 
     events: eventsRepository(db),
     runs: runsRepository(db),
     audit: auditRepository(db),
+    timeline: timelineRepository(db),
     tokens: tokensRepository(db),
     effects: effectsRepository(db),
     directory: directoryRepository(db, dialect),

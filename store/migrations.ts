@@ -16,6 +16,10 @@ import {
   type MigrationInfo,
   type MigrationProvider,
 } from 'kysely';
+import { changeSubject } from '../directory/changes.js';
+import type { User } from '../directory/types.js';
+import { userSearchText } from '../directory/users.js';
+import { subjectKey } from '../triggers/events.js';
 import { isPostgres } from './dialect.js';
 
 /**
@@ -399,7 +403,84 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('console_links_by_expiry').on('console_links').column('expires_at').execute();
     },
   },
+  '0011_console_queries': {
+    // What the console asks: runs and directory changes about a person (with the run step that
+    // made a change), a directory search, and the audit log by actor or action.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('runs').addColumn('subject', 'text').execute();
+      await backfill(db, { table: 'runs', key: 'run_id', first: '', source: 'trigger', column: 'subject', derive: subjectKey });
+      await db.schema.createIndex('runs_subject_started_at').on('runs').columns(['subject', 'started_at desc', 'run_id desc']).execute();
+
+      for (const column of ['subject', 'run_id', 'step_name'])
+        await db.schema.alterTable('directory_outbox').addColumn(column, 'text').execute();
+      await backfill(db, { table: 'directory_outbox', key: 'seq', first: 0, source: 'data', column: 'subject', derive: changeSubject });
+      await db.schema
+        .createIndex('directory_outbox_subject')
+        .on('directory_outbox')
+        .columns(['subject', 'created_at desc', 'seq desc'])
+        .execute();
+
+      await db.schema
+        .alterTable('dir_users')
+        .addColumn('search_key', 'text', (col) => col.notNull().defaultTo(''))
+        .execute();
+      await backfill(db, {
+        table: 'dir_users',
+        key: 'id',
+        first: '',
+        source: 'data',
+        column: 'search_key',
+        derive: (user: User) => userSearchText(user),
+      });
+
+      await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor', 'id desc']).execute();
+      await db.schema.createIndex('audit_log_action').on('audit_log').columns(['action', 'id desc']).execute();
+    },
+  },
 };
+
+/** Rows read and updated per statement by a backfill. */
+const BACKFILL_BATCH = 500;
+
+/**
+ * Fills a derived column of existing rows with `derive` of their JSON `source` column (the same
+ * function new rows get it from), a batch per statement in key order. A row whose JSON does not
+ * parse keeps the column empty rather than stopping the upgrade.
+ */
+async function backfill(
+  db: Kysely<unknown>,
+  options: {
+    table: string;
+    key: string;
+    first: string | number;
+    source: string;
+    column: string;
+    derive: (json: never) => string | undefined;
+  },
+): Promise<void> {
+  const { table, key, source, column } = options;
+  for (let after = options.first; ;) {
+    const rows = await sql<{ key: string | number; source: string }>`
+      select ${sql.ref(key)} as key, ${sql.ref(source)} as source from ${sql.table(table)}
+      where ${sql.ref(key)} > ${after} order by ${sql.ref(key)} limit ${BACKFILL_BATCH}`.execute(db);
+    if (rows.rows.length === 0) return;
+    const values = rows.rows.flatMap((row) => {
+      let value: string | undefined;
+      try {
+        value = options.derive(JSON.parse(row.source) as never);
+      } catch {
+        value = undefined;
+      }
+      return value === undefined ? [] : [{ key: row.key, value }];
+    });
+    if (values.length > 0)
+      await sql`update ${sql.table(table)} set ${sql.ref(column)} = case ${sql.ref(key)} ${sql.join(
+        values.map(({ key: rowKey, value }) => sql`when ${rowKey} then ${value}`),
+        sql` `,
+      )} end where ${sql.ref(key)} in (${sql.join(values.map((row) => row.key))})`.execute(db);
+    after = (rows.rows.at(-1) as { key: string | number }).key;
+  }
+}
 
 const provider: MigrationProvider = {
   getMigrations: async () => migrations,

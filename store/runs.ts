@@ -1,8 +1,58 @@
 import type { JsonValue } from '../core/json.js';
-import type { Kysely } from 'kysely';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { subjectKey } from '../triggers/events.js';
 import { clampLimit, idChunks, nowIso, parseJsonText, parseOptionalJsonText, toJsonText } from './codec.js';
 import type { Database, RunStepsTable, RunsTable } from './db.js';
-import type { RunRecord, RunStatus, StepRecord, StepStatus, Store } from './types.js';
+import type { RunFilter, RunRecord, RunStatus, RunSummary, StepRecord, StepStatus, Store } from './types.js';
+
+/** Most runs per automation latestOf returns. */
+const MAX_LATEST = 20;
+/** Automations per latestOf statement: a union of that many index-ordered branches. */
+const AUTOMATIONS_PER_STATEMENT = 100;
+
+/** The columns of a run's summary (toRunSummary). */
+export const RUN_SUMMARY_COLUMNS = [
+  'run_id',
+  'automation',
+  'version',
+  'status',
+  'event_id',
+  'parent_run_id',
+  'started_at',
+  'ended_at',
+  'error',
+] as const;
+
+/** A run's summary from its row (RUN_SUMMARY_COLUMNS). */
+export function toRunSummary(row: Pick<RunsTable, (typeof RUN_SUMMARY_COLUMNS)[number]>): RunSummary {
+  return {
+    runId: row.run_id,
+    automation: row.automation,
+    version: row.version,
+    status: row.status as RunStatus,
+    ...(row.event_id !== null && { eventId: row.event_id }),
+    ...(row.parent_run_id !== null && { parentRunId: row.parent_run_id }),
+    startedAt: row.started_at,
+    ...(row.ended_at !== null && { endedAt: row.ended_at }),
+    ...(row.error !== null && { error: row.error }),
+  };
+}
+
+/** A run list's filters; each has an index ending in (started_at desc, run_id desc), so the order needs no sort. */
+function filtered<O>(query: SelectQueryBuilder<Database, 'runs', O>, filter: RunFilter): SelectQueryBuilder<Database, 'runs', O> {
+  const { before, subjects } = filter;
+  return query
+    .$if(filter.automation !== undefined, (q) => q.where('automation', '=', filter.automation as string))
+    .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status as RunStatus))
+    .$if(filter.eventId !== undefined, (q) => q.where('event_id', '=', filter.eventId as string))
+    .$if(filter.parentRunId !== undefined, (q) => q.where('parent_run_id', '=', filter.parentRunId as string))
+    .$if(subjects !== undefined, (q) => q.where('subject', 'in', subjects as string[]))
+    .$if(filter.since !== undefined, (q) => q.where('started_at', '>=', filter.since as string))
+    .$if(filter.until !== undefined, (q) => q.where('started_at', '<=', filter.until as string))
+    .$if(before !== undefined, (q) =>
+      q.where((eb) => eb(eb.refTuple('started_at', 'run_id'), '<', eb.tuple(before?.startedAt as string, before?.runId as string))),
+    );
+}
 
 /**
  * Step rows inserted per statement. SQLite binds at most 32,766 variables per statement and a
@@ -91,6 +141,7 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
             started_at: run.startedAt,
             ended_at: null,
             error: null,
+            subject: subjectKey(run.trigger) ?? null,
           })
           .onConflict((conflict) => conflict.column('run_id').doNothing())
           .executeTakeFirst();
@@ -229,18 +280,61 @@ export function runsRepository(db: Kysely<Database>): Store['runs'] {
     },
 
     async list(filter) {
-      const rows = await db
-        .selectFrom('runs')
-        .selectAll()
-        .$if(filter.automation !== undefined, (query) => query.where('automation', '=', filter.automation as string))
-        .$if(filter.status !== undefined, (query) => query.where('status', '=', filter.status as RunStatus))
-        .$if(filter.eventId !== undefined, (query) => query.where('event_id', '=', filter.eventId as string))
-        .$if(filter.parentRunId !== undefined, (query) => query.where('parent_run_id', '=', filter.parentRunId as string))
+      // About nobody known: no run (an empty `in ()` is no SQL).
+      if (filter.subjects?.length === 0) return [];
+      const rows = await filtered(db.selectFrom('runs').selectAll(), filter)
         .orderBy('started_at', 'desc')
         .orderBy('run_id', 'desc')
         .limit(clampLimit(filter.limit))
         .execute();
       return withSteps(rows);
+    },
+
+    async countByStatus(since) {
+      const rows = await db
+        .selectFrom('runs')
+        .select((eb) => ['status', eb.fn.countAll<number | string | bigint>().as('count')])
+        .where('started_at', '>=', since)
+        .groupBy('status')
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+    },
+
+    async latestOf(automations, count) {
+      const latest = new Map<string, RunSummary[]>();
+      const names = [...new Set(automations)];
+      const perAutomation = Math.min(MAX_LATEST, Math.max(1, Math.floor(count)));
+      for (let from = 0; from < names.length; from += AUTOMATIONS_PER_STATEMENT) {
+        // One branch per automation, each read newest first from the (automation, started_at, run_id) index.
+        const branches = names
+          .slice(from, from + AUTOMATIONS_PER_STATEMENT)
+          .map((name) =>
+            db
+              .selectFrom((sub) =>
+                sub
+                  .selectFrom('runs')
+                  .select(RUN_SUMMARY_COLUMNS)
+                  .where('automation', '=', name)
+                  .orderBy('started_at', 'desc')
+                  .orderBy('run_id', 'desc')
+                  .limit(perAutomation)
+                  .as('latest'),
+              )
+              .selectAll(),
+          );
+        const [first, ...rest] = branches;
+        if (first === undefined) continue;
+        const rows = await rest.reduce((union, branch) => union.unionAll(branch), first).execute();
+        for (const row of rows) {
+          const runs = latest.get(row.automation) ?? [];
+          runs.push(toRunSummary(row));
+          latest.set(row.automation, runs);
+        }
+      }
+      // Each branch came newest first, but a union promises no order: sort within each automation.
+      for (const runs of latest.values())
+        runs.sort((a, b) => (a.startedAt === b.startedAt ? b.runId.localeCompare(a.runId) : b.startedAt.localeCompare(a.startedAt)));
+      return latest;
     },
   };
   return runs;

@@ -75,12 +75,27 @@ export interface RunRecord {
   steps: StepRecord[];
 }
 
+/** A run's place in the newest-first order of run lists: the cursor of the page after it. */
+export type RunPosition = Pick<RunRecord, 'startedAt' | 'runId'>;
+
+/** A run without its trigger and steps: what lists about many runs show. */
+export type RunSummary = Pick<RunRecord, 'runId' | 'automation' | 'version' | 'status' | 'startedAt'> &
+  Partial<Pick<RunRecord, 'eventId' | 'parentRunId' | 'endedAt' | 'error'>>;
+
 export interface RunFilter {
   automation?: string;
   status?: RunStatus;
   eventId?: string;
   /** Runs started by this run: run_automation children, a forEachUser tick's per-user runs. */
   parentRunId?: string;
+  /** Runs about any of these people: their keys (triggers/events.ts subjectKey, a user's id or lower-case email). */
+  subjects?: readonly string[];
+  /** Started at or after this ISO time. */
+  since?: string;
+  /** Started at or before this ISO time. */
+  until?: string;
+  /** Only runs after this one in the newest-first order: the next page. */
+  before?: RunPosition;
   limit?: number;
 }
 
@@ -150,6 +165,39 @@ export interface AuditEntry {
   action: string;
   target: string;
   details: JsonValue;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  /** At or after / at or before these ISO times. */
+  since?: string;
+  until?: string;
+  /** Only entries older than this id (newest first): the next page. */
+  beforeId?: number;
+  limit?: number;
+}
+
+/** An event's place in the newest-first order of event lists. */
+export type EventPosition = Pick<EventRecord, 'receivedAt' | 'id'>;
+
+/** What a person's timeline holds, newest first (store/timeline.ts). */
+export type TimelineRow =
+  | { at: string; kind: 'run'; run: RunSummary }
+  | {
+      at: string;
+      kind: 'change';
+      change: { seq: number; id: string; type: string; data: JsonObject; runId?: string; stepName?: string };
+    }
+  | { at: string; kind: 'audit'; entry: Omit<AuditEntry, 'details'> };
+
+/** A timeline row's place in its order (at, then kind, then key, all descending): the cursor of the page after it. */
+export interface TimelinePosition {
+  at: string;
+  kind: TimelineRow['kind'];
+  /** The run's id, the change's outbox seq, the audit entry's id. */
+  key: string | number;
 }
 
 export type Scope =
@@ -283,7 +331,8 @@ export interface Store {
     get(id: string): Promise<EventRecord | undefined>;
     /** The events of these ids that exist, in no particular order. */
     getMany(ids: readonly string[]): Promise<EventRecord[]>;
-    list(options: { type?: string; limit?: number }): Promise<EventRecord[]>;
+    /** Newest first (received_at, then id, descending); `since`/`until` bound received_at; `before` gives the page after that event. */
+    list(options: { type?: string; since?: string; until?: string; before?: EventPosition; limit?: number }): Promise<EventRecord[]>;
     /**
      * Events of one type received from `from` to `to` (ISO times, both included), newest first,
      * a page of at most `limit` (≤ 500): pass the last event of a page as `before` for the next.
@@ -346,11 +395,28 @@ export interface Store {
     }): Promise<RunRecord[]>;
     /** The ids of every run this run started (run_automation children, a forEachUser tick's per-user runs). */
     childIds(parentRunId: string): Promise<string[]>;
+    /** Newest first (started_at, then run id, descending), at most `limit` (≤ 500). */
     list(filter: RunFilter): Promise<RunRecord[]>;
+    /** How many runs started at or after `since`, by status (statuses with none are left out). */
+    countByStatus(since: string): Promise<Partial<Record<RunStatus, number>>>;
+    /** The newest `count` (≤ 20) runs of each automation named, in one statement. */
+    latestOf(automations: readonly string[], count: number): Promise<Map<string, RunSummary[]>>;
   };
   audit: {
     record(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
-    list(options: { target?: string; limit?: number }): Promise<AuditEntry[]>;
+    /** Newest first (by id), at most `limit` (≤ 500). */
+    list(filter: AuditFilter): Promise<AuditEntry[]>;
+  };
+  /**
+   * A person's timeline: runs about them, directory changes about them (with the run step that
+   * made each, when one did) and, with `audit`, audit entries about their runs and approvals;
+   * newest first, at most `limit` (≤ 500) rows after `before`.
+   */
+  timeline: {
+    about(
+      person: { subjects: readonly string[]; userId?: string },
+      options: { before?: TimelinePosition; limit?: number; audit: boolean },
+    ): Promise<TimelineRow[]>;
   };
   tokens: {
     /**

@@ -103,9 +103,17 @@ test('apply compiles the source into version 1; publish makes version 2; version
 
   const { current, versions } = (await call('GET', '/v1/functions/greeter/versions')).json() as {
     current: number;
-    versions: { version: number; codeHash: string; createdBy: string; message: string }[];
+    versions: { version: number; codeHash: string; createdBy: string; message: string; file: string; source: string }[];
   };
   assert.equal(current, 2);
+  // Each version with the source it was published from: what the console's editor opens and diffs.
+  assert.deepEqual(
+    versions.map((v) => [v.file, v.source]),
+    [
+      ['defs/greeter.ts', greeter('Hello')],
+      ['defs/greeter.ts', greeter('Welcome')],
+    ],
+  );
   assert.deepEqual(
     versions.map((v) => [v.version, v.createdBy, v.message]),
     [

@@ -118,6 +118,23 @@ export function subjectOf(trigger: JsonObject): JsonValue {
   return trigger.user ?? trigger.newUser ?? null;
 }
 
+/** The id and email of the person an event or run is about (its `subject`), as far as it has them. */
+export function subjectIdentity(data: JsonValue): { id?: string; email?: string } {
+  if (!isRecord(data)) return {};
+  const subject = subjectOf(triggerContext(data));
+  if (!isRecord(subject)) return {};
+  const text = (value: JsonValue | undefined) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const id = text(subject.id);
+  const email = text(subject.email);
+  return { ...(id !== undefined && { id }), ...(email !== undefined && { email }) };
+}
+
+/** The key a run is filed under for its person (runs.subject): the subject's id, else its email in lower case. */
+export function subjectKey(data: JsonValue): string | undefined {
+  const { id, email } = subjectIdentity(data);
+  return id ?? email?.toLowerCase();
+}
+
 /** The CEL variables of a condition about an event's data: `ctx.trigger` with its aliases, and `subject`. */
 export function triggerVariables(data: JsonObject): { ctx: { trigger: JsonObject }; subject: JsonValue } {
   const trigger = triggerContext(data);

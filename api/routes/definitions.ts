@@ -1,5 +1,6 @@
 /** Applying definitions, and reading automations and webhooks with their versions. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { Engine } from '../../engine/types.js';
 import type { DefinitionVersion } from '../../store/types.js';
@@ -10,6 +11,8 @@ import { ApiError } from '../errors.js';
 import { automationScopes } from '../scopes.js';
 
 const nameParams = z.object({ name: z.string() });
+/** Newest runs listed per automation. */
+const LAST_RUNS = 5;
 
 function summary(automation: DefinitionVersion & { enabled: boolean }) {
   const spec = automation.spec as { description?: string; trigger?: { type?: string } };
@@ -44,7 +47,23 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
     },
   );
 
-  app.get('/v1/automations', async () => ({ automations: (await store.definitions.list('Automation')).map(summary) }));
+  app.get(
+    '/v1/automations',
+    { schema: { description: `Automations with their version in force, enabled state and newest runs (at most ${LAST_RUNS}).` } },
+    async () => {
+      const automations = await store.definitions.list('Automation');
+      const latest = await store.runs.latestOf(
+        automations.map((automation) => automation.name),
+        LAST_RUNS,
+      );
+      return {
+        automations: automations.map((automation) => ({
+          ...summary(automation),
+          lastRuns: (latest.get(automation.name) ?? []).map(({ runId, status, startedAt }) => ({ runId, status, startedAt })),
+        })),
+      };
+    },
+  );
 
   app.get('/v1/automations/:name', { schema: { params: nameParams } }, async (request) => {
     const current = await store.definitions.current('Automation', request.params.name);
@@ -52,11 +71,21 @@ export const definitionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async
     return current;
   });
 
-  app.get('/v1/automations/:name/versions', { schema: { params: nameParams } }, async (request) => {
-    const versions = await store.definitions.history('Automation', request.params.name);
-    if (versions.length === 0) throw new ApiError('NOT_FOUND', `automation "${request.params.name}" does not exist`);
-    return { versions };
-  });
+  app.get(
+    '/v1/automations/:name/versions',
+    {
+      schema: {
+        description:
+          'Every version, oldest first, each with its document as YAML (rendered from what was stored: defaults filled in, comments not kept).',
+        params: nameParams,
+      },
+    },
+    async (request) => {
+      const versions = await store.definitions.history('Automation', request.params.name);
+      if (versions.length === 0) throw new ApiError('NOT_FOUND', `automation "${request.params.name}" does not exist`);
+      return { versions: versions.map((version) => ({ ...version, yaml: stringify(version.spec) })) };
+    },
+  );
 
   // Rolling back or enabling puts an automation in force: the same scopes as applying it.
   app.post(

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { importFeed, parseFeed, parseMapping, type Feed } from '../../directory/import.js';
 import { USER_STATUSES } from '../../directory/types.js';
 import type { Engine } from '../../engine/types.js';
-import { actorOf, planAsker } from '../auth.js';
+import { personTimeline } from '../../engine/people.js';
+import { CONTROL_CHARACTER, MAX_FIELD_LENGTH } from '../../directory/users.js';
+import { actorOf, holdsScope, planAsker } from '../auth.js';
+import { cursorParam, encodeCursor, pageLimit } from '../list-query.js';
 import { formatBytes } from '../byte-size.js';
 import { ApiError } from '../errors.js';
 
@@ -15,6 +18,7 @@ import { ApiError } from '../errors.js';
 export const DEFAULT_IMPORT_LIMIT_BYTES = 32 * 1024 * 1024;
 const FEED_FORMATS: Record<string, 'csv' | 'json'> = { 'text/csv': 'csv', 'application/json': 'json' };
 const MAX_MAPPING_LENGTH = 8192;
+const MAX_SEARCH_LENGTH = 200;
 
 const byUser = z.object({ user: z.string().min(1).optional().describe('A user id or email.') });
 const flag = z
@@ -154,17 +158,38 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
     '/v1/directory/users',
     {
       schema: {
+        description: 'People in id order, a page at a time: pass nextCursor as cursor for the next page.',
         querystring: z.object({
+          q: z
+            .string()
+            .trim()
+            .min(1)
+            .max(MAX_SEARCH_LENGTH)
+            .refine((q) => !CONTROL_CHARACTER.test(q), 'no control characters')
+            .optional()
+            .describe('people whose id, email or name contains this, whatever the case'),
           status: z.enum(USER_STATUSES).optional(),
-          department: z.string().optional(),
-          manager: z.string().optional(),
-          limit: z.coerce.number().int().min(1).optional(),
+          department: z.string().max(MAX_FIELD_LENGTH).optional(),
+          manager: z.string().min(1).max(MAX_FIELD_LENGTH).optional().describe('their manager, by id or email'),
+          limit: pageLimit,
+          cursor: cursorParam('users', z.tuple([z.string()])),
         }),
       },
     },
     async (request) => {
-      const { status, department, manager, limit } = request.query;
-      return { users: await repo.listUsers({ status, department, managerId: await userId(manager), limit }) };
+      const { q, status, department, manager, limit, cursor } = request.query;
+      // One more than the page: whether there is a next one.
+      const users = await repo.listUsers({
+        q,
+        status,
+        department,
+        managerId: await userId(manager),
+        afterId: cursor?.[0],
+        limit: limit + 1,
+      });
+      const page = users.slice(0, limit);
+      const last = page.at(-1);
+      return { users: page, ...(users.length > limit && last && { nextCursor: encodeCursor('users', [last.id]) }) };
     },
   );
 
@@ -172,6 +197,35 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ engine: Engine; importLimi
     const id = await userId(request.params.user);
     return repo.getUser(id as string);
   });
+
+  app.get(
+    '/v1/directory/users/:user/timeline',
+    {
+      schema: {
+        description:
+          'Everything recorded about a person, newest first: runs about them, directory changes about them (each with the run and step that made it, when a step did) and, for an admin token, audit entries about their runs and approvals.',
+        params: z.object({ user: z.string().min(1).max(MAX_FIELD_LENGTH).describe('a user id or email') }),
+        querystring: z.object({
+          limit: pageLimit,
+          // A run's key is its id; a change's and an audit entry's are numbers (outbox seq, entry id).
+          cursor: cursorParam(
+            'timeline',
+            z.union([
+              z.tuple([z.string(), z.literal('run'), z.string()]),
+              z.tuple([z.string(), z.enum(['change', 'audit']), z.number().int()]),
+            ]),
+          ),
+        }),
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const before = cursor && { at: cursor[0], kind: cursor[1], key: cursor[2] };
+      const timeline = await personTimeline(store, request.params.user, { before, limit, audit: holdsScope(request, 'admin') });
+      const { next, ...rest } = timeline;
+      return { ...rest, ...(next !== undefined && { nextCursor: encodeCursor('timeline', [next.at, next.kind, next.key]) }) };
+    },
+  );
 
   app.get('/v1/directory/apps', async () => ({ apps: await repo.listApps(), entitlements: await repo.listEntitlements() }));
   app.get('/v1/directory/grants', { schema: { querystring: byUser } }, async (request) => ({

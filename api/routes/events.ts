@@ -6,6 +6,7 @@ import { EventInputSchema } from '../../triggers/events.js';
 import { actorOf, holdsScope } from '../auth.js';
 import { ERROR_STATUS } from '../../core/errors.js';
 import { ApiError, errorBody } from '../errors.js';
+import { cursorParam, encodeCursor, orderedRange, pageLimit, timeRange } from '../list-query.js';
 
 export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   const { store } = engine;
@@ -32,10 +33,29 @@ export const eventRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
 
   app.get(
     '/v1/events',
-    { schema: { querystring: z.object({ type: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) } },
-    async (request) => ({
-      events: await store.events.list(request.query),
-    }),
+    {
+      schema: {
+        description:
+          'Events newest first (by the time idflow received them), each with what it matched: pass nextCursor as cursor for the next page.',
+        querystring: z
+          .object({
+            type: z.string().min(1).max(200).optional(),
+            ...timeRange,
+            limit: pageLimit,
+            cursor: cursorParam('events', z.tuple([z.string(), z.string()])),
+          })
+          .superRefine(orderedRange),
+      },
+    },
+    async (request) => {
+      const { cursor, limit, ...filter } = request.query;
+      const before = cursor && { receivedAt: cursor[0], id: cursor[1] };
+      // One more than the page: whether there is a next one.
+      const events = await store.events.list({ ...filter, before, limit: limit + 1 });
+      const page = events.slice(0, limit);
+      const last = page.at(-1);
+      return { events: page, ...(events.length > limit && last && { nextCursor: encodeCursor('events', [last.receivedAt, last.id]) }) };
+    },
   );
 
   app.get('/v1/events/:id', { schema: { params: z.object({ id: z.string() }) } }, async (request) => {

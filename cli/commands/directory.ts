@@ -129,12 +129,19 @@ export function registerDirectoryCommands(program: Command, output: Output): voi
     .option('--department <department>')
     .option('--json', 'machine-readable output')
     .action(async (options: { status?: string; department?: string; json?: boolean }) => {
-      const query = new URLSearchParams();
+      const query = new URLSearchParams({ limit: '200' });
       if (options.status) query.set('status', options.status.toUpperCase());
       if (options.department) query.set('department', options.department);
-      const { users: list } = await (
-        await connect()
-      ).request<{ users: User[] }>('GET', `/v1/directory/users${query.size > 0 ? `?${query}` : ''}`);
+      const client = await connect();
+      // Every page: the API answers 200 people at a time.
+      const list: User[] = [];
+      for (let cursor: string | undefined; ;) {
+        if (cursor !== undefined) query.set('cursor', cursor);
+        const page = await client.request<{ users: User[]; nextCursor?: string }>('GET', `/v1/directory/users?${query}`);
+        list.push(...page.users);
+        cursor = page.nextCursor;
+        if (cursor === undefined) break;
+      }
       if (options.json) return printJson(output, list);
       if (list.length === 0) return output.out('no users: import an HR feed with `idflow directory import FILE`');
       for (const user of list)
