@@ -3,6 +3,7 @@
  * It owns no state of its own beyond a cache of the trigger index; the store and Temporal are
  * the sources of truth.
  */
+import { runIdFor } from '../core/names.js';
 import { ApprovalService } from './approvals.js';
 import { ApprovalLinks } from '../functions/approval-links.js';
 import { loadIntegrations } from '../integrations/adapters.js';
@@ -85,10 +86,6 @@ const DESCRIBE_AFTER_FAILED_START_MS = 5_000;
 
 /** An event about to be recorded: its matches come from processing it. */
 type NewEvent = Omit<EventRecord, 'matches' | 'processedAt'>;
-
-export function runIdFor(automation: string, eventId: string): string {
-  return `${automation}:${eventId}`;
-}
 
 /** A retry of a failed run (retryRun): from which step, and whether its trigger had its aliases. */
 interface RetryOf {

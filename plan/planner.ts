@@ -6,6 +6,7 @@
  * earlier steps' planned effects; the directory events the plan's own changes emit are planned
  * in turn (cascades), as the outbox would deliver them.
  */
+import { runIdFor } from '../core/names.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { AutomationPlan, DirectoryPlan, FieldChange, Plan, PlanEffect, PlannedEvent, StepPlan } from '../core/plan.js';
 import { StepError } from '../core/step-error.js';
@@ -121,7 +122,7 @@ class PlanSession {
           next.automations.push({ name: automation.name, version: automation.version, matched: false, reason: outcome.reason, steps: [] });
           continue;
         }
-        const runId = `${automation.name}:${next.event.id ?? `planned-${++this.runs}`}`;
+        const runId = runIdFor(automation.name, next.event.id ?? `planned-${++this.runs}`);
         next.automations.push(await this.planAutomation(automation, next.event.data, { aliasTrigger: true, chain: [], runId }));
       }
     }
