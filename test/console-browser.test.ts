@@ -180,6 +180,7 @@ describe('the console in Chromium', () => {
 
   test('disables and re-enables an automation', async () => {
     const enabled = async () => (await call<{ enabled: boolean }>('/v1/automations/engineering-joiner')).enabled;
+    await admin.goto(`${apiUrl}/automations/engineering-joiner`);
     const subtitle = admin.locator('main header p');
     admin.once('dialog', (dialog) => void dialog.accept());
     await admin.getByRole('button', { name: 'Disable' }).click();
