@@ -1,7 +1,7 @@
 /**
  * The web console in headless Chromium (test/helpers/browser.ts) against idflow as `idflow dev`
  * wires it: the runtime with the API serving the built console, the worker, the dev outbox and its
- * receivers on loopback, the examples applied, on a real Temporal dev server and a real store. A
+ * receivers on loopback, the examples applied, on a real Temporal dev server and a real store (SQLite, then PostgreSQL). A
  * person signs in with the printed link and does the issue's tasks in the browser alone; each page
  * passes axe-core and is photographed light and dark (test-output/screenshots/).
  */
@@ -17,6 +17,7 @@ import { diffUser } from '../directory/service.js';
 import type { RunRecord } from '../store/types.js';
 import { checkPage, launchChromium, signInWithLink, type ColorScheme } from './helpers/browser.js';
 import { silentLogger } from './helpers/engine.js';
+import { createTestDatabase, type TestDatabase } from './helpers/store.js';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal.js';
 
 const ADA = 'u-1001';
@@ -24,6 +25,7 @@ const JOINER_RUN = 'engineering-joiner:demo-new-engineer';
 
 let temporal: TestTemporal;
 let dataDir: string;
+let database: TestDatabase;
 let runtime: Runtime;
 let apiUrl: string;
 let browser: Browser;
@@ -75,8 +77,10 @@ async function runOf(eventId: string, automation: string): Promise<string> {
 before(async () => {
   temporal = await startTestTemporal();
   dataDir = await mkdtemp(join(tmpdir(), 'idflow-console-browser-'));
+  database = await createTestDatabase({ dir: dataDir });
   runtime = await startRuntime({
     dataDir,
+    store: database.location,
     logger: silentLogger,
     temporal: { address: temporal.address, namespace: temporal.namespace },
     worker: true,
@@ -104,6 +108,7 @@ after(async () => {
   await browser?.close();
   await runtime?.stop();
   await temporal?.stop();
+  await database?.drop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
