@@ -16,8 +16,12 @@ export const CONSOLE_SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
-/** Paths the API owns: what matches no route under them is the API's JSON 404, never index.html. */
-const API_PATHS = ['/v1', '/scim', '/approvals', '/metrics', '/healthz', '/openapi.json', '/console/signin'];
+/**
+ * Paths the API owns: what matches no route under them is the API's JSON 404, never index.html.
+ * One ending in `/` owns only what is under it: `/approvals` itself is the console's page, the
+ * approvers' decision pages are under `/approvals/`.
+ */
+const API_PATHS = ['/v1', '/scim', '/approvals/', '/metrics', '/healthz', '/openapi.json', '/console/signin'];
 /** An asset's path: segments of word characters, dots and dashes, none starting with a dot (no `..`, no dotfiles). */
 const ASSET_PATH = /^\/assets\/(?:[\w-][\w.-]*\/)*[\w-][\w.-]*$/;
 const YEAR_MS = 365 * 24 * 3_600_000;
@@ -28,7 +32,9 @@ type Handler = (request: FastifyRequest, reply: FastifyReply) => unknown;
 export function consoleFiles(dir: string, notFound: Handler): Handler {
   return async (request, reply) => {
     const path = request.url.split('?', 1)[0];
-    const apiPath = API_PATHS.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+    const apiPath = API_PATHS.some((prefix) =>
+      prefix.endsWith('/') ? path.startsWith(prefix) : path === prefix || path.startsWith(`${prefix}/`),
+    );
     if ((request.method !== 'GET' && request.method !== 'HEAD') || apiPath) return notFound(request, reply);
     const asset = path.startsWith('/assets/');
     if (asset && !ASSET_PATH.test(path)) return notFound(request, reply);

@@ -3,6 +3,7 @@
  * not tests: they gate nothing, and their targets are read by people.
  */
 import { benchApply, describeApply } from './apply.js';
+import { benchConsole, describeConsole } from './console.js';
 import { runCelBench } from './cel.js';
 import { benchDirectoryImport } from './directory.js';
 import { benchEngine, benchMatch, describeEngine, describeMatch } from './engine.js';
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   console.log(describeReplay(await benchReplay()));
   console.log("\n== the console's runs page");
   console.log(describeRunsList(await benchRunsList()));
+  console.log('\n== the web console in Chromium');
+  console.log(describeConsole(await benchConsole()));
   console.log('\n== HR import');
   const imported = await benchDirectoryImport();
   console.log(

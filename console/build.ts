@@ -26,14 +26,14 @@ export interface FirstPageSize {
   gzipBytes: number;
 }
 
-const html = (script: string, stylesheet: string | undefined) => `<!doctype html>
+const html = (script: string, stylesheet: string | undefined, preloads: string[]) => `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <meta name="color-scheme" content="light dark" />
     <title>idflow console</title>
-${stylesheet ? `    <link rel="stylesheet" href="/${stylesheet}" />\n` : ''}    <script type="module" src="/${script}"></script>
+${stylesheet ? `    <link rel="stylesheet" href="/${stylesheet}" />\n` : ''}${preloads.map((chunk) => `    <link rel="modulepreload" href="/${chunk}" />\n`).join('')}    <script type="module" src="/${script}"></script>
   </head>
   <body>
     <div id="root"></div>
@@ -73,7 +73,6 @@ export async function buildConsole(
   const entry = Object.entries(outputs).find(([, output]) => output.entryPoint === 'src/main.tsx');
   if (!entry) throw new Error('the console build produced no entry script');
   const [script, { cssBundle }] = entry;
-  await writeFile(join(outDir, 'index.html'), html(path(script), cssBundle && path(cssBundle)));
 
   // The first page: the entry, its stylesheet and, transitively, the chunks it imports statically.
   const firstPage = new Set<string>(cssBundle ? [cssBundle] : []);
@@ -83,6 +82,9 @@ export async function buildConsole(
     for (const imported of outputs[output].imports) if (imported.kind === 'import-statement') visit(imported.path);
   };
   visit(script);
+  // The chunks the entry imports, fetched beside it rather than after it has been parsed.
+  const preloads = [...firstPage].filter((output) => output !== script && output.endsWith('.js')).map(path);
+  await writeFile(join(outDir, 'index.html'), html(path(script), cssBundle && path(cssBundle), preloads));
   let bytes = 0;
   let gzipBytes = 0;
   for (const output of firstPage) {

@@ -5,7 +5,7 @@
 // Extra arguments select test files by substring (`npm test -- engine wait`);
 // IDFLOW_TEST_STORE=sqlite or =postgres runs one pass only.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from './postgres.js';
@@ -140,10 +140,17 @@ function runPass(pass, index) {
 
 // Both passes run even when the first fails, so one run shows every failure and which store it was on.
 const results = [];
+const testsStarted = Date.now();
 for (const [index, pass] of passes.entries()) results.push(await runPass(pass, index));
 cleanUp();
 console.log('\n== summary');
 for (const result of results) {
   console.log(`${result.name} pass: ${result.status === 0 ? 'passed' : `FAILED (${result.detail})`} in ${result.seconds.toFixed(0)} s`);
 }
+// The console's browser tests photograph every page, light and dark (test/helpers/browser.ts): say where to look.
+const screenshots = join(root, 'test-output', 'screenshots');
+const taken = existsSync(screenshots)
+  ? readdirSync(screenshots).filter((file) => statSync(join(screenshots, file)).mtimeMs >= testsStarted).length
+  : 0;
+if (taken > 0) console.log(`screenshots of the console: ${taken} in ${screenshots}`);
 process.exit(results.every((result) => result.status === 0) ? 0 : 1);

@@ -19,12 +19,18 @@ before(async () => {
 });
 after(() => rm(outDir, { recursive: true, force: true }));
 
-test('index.html loads the hashed entry script and stylesheet, with no inline script', async () => {
+test('index.html loads the hashed entry script and stylesheet, preloads the chunks they import, with no inline script', async () => {
   const html = await readFile(join(outDir, 'index.html'), 'utf8');
   const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
-  assert.equal(sources.length, 2, html);
+  const chunks = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((match) => match[1]);
+  assert.equal(sources.length, 2 + chunks.length, html);
+  assert.deepEqual(
+    chunks.map((url) => url.slice(1)).sort(),
+    built.firstPage.files.filter((file) => /^assets\/chunk-/.test(file)),
+    "the first page's chunks, no lazy one",
+  );
   for (const url of sources) {
-    assert.match(url, /^\/assets\/main-[A-Z0-9]{8}\.(js|css)$/, 'a content-hashed asset');
+    assert.match(url, /^\/assets\/(main|chunk)-[A-Z0-9]{8}\.(js|css)$/, 'a content-hashed asset');
     assert.ok(built.files.includes(url.slice(1)), `${url} was written`);
   }
   // Every <script> names its source: nothing inline for a CSP of default-src 'self' to refuse.

@@ -335,7 +335,7 @@ describe('the built console at /', () => {
   };
 
   test('/ and every client-side route answer index.html, checked on each load, with a CSP that allows only its own files', async () => {
-    for (const path of ['/', '/runs/engineering-joiner%3Aevt-1', '/people/u-1001?tab=timeline', '/signin']) {
+    for (const path of ['/', '/runs/engineering-joiner%3Aevt-1', '/people/u-1001?tab=timeline', '/approvals?state=pending', '/signin']) {
       const response = await call(path);
       assert.equal(response.status, 200, path);
       assert.equal(await response.text(), INDEX_HTML, path);

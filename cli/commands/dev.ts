@@ -13,7 +13,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../app/logger.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../app/runtime.js';
+import type { IdflowEngine } from '../../engine/engine.js';
 import type { ApplyResult } from '../../engine/types.js';
+import type { EventRecord } from '../../store/types.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../../core/duration.js';
 import { diffUser } from '../../directory/service.js';
 import { UserInputSchema, toUserFields } from '../../directory/users.js';
@@ -45,7 +47,7 @@ function printApplied(result: ApplyResult): void {
  * examples/connectors/ talk to apps and identity sources (a SCIM server, a CRM, an HR system): each
  * is applied by hand once its counterpart runs (docs/connectors.md).
  */
-function selfContainedExamples(): string[] {
+export function selfContainedExamples(): string[] {
   try {
     return readdirSync('examples', { withFileTypes: true })
       .filter((entry) => entry.name !== 'connectors' && (entry.isDirectory() || /\.ya?ml$/.test(entry.name)))
@@ -61,13 +63,11 @@ const DEMO_EVENT_ID = 'demo-new-engineer';
 
 /**
  * Adds the example's new engineer to the directory, as an HR import would: the change's
- * user.created event goes through the outbox to the triggers. Prints the runs it starts.
+ * user.created event goes through the outbox to the triggers. The event, with what it matched.
  */
-async function runDemo(runtime: Runtime): Promise<void> {
+export async function sendDemoEvent(engine: IdflowEngine): Promise<EventRecord> {
   const { newUser } = JSON.parse(await readFile(DEMO_EVENT, 'utf8')) as { newUser: unknown };
   const input = UserInputSchema.parse(newUser);
-  console.log(`\ndemo: a new engineer joins (${DEMO_EVENT}), as \`idflow directory import\` would add them`);
-  const { engine } = runtime;
   const existing = await engine.store.directory.getUser(input.id);
   const manager = input.manager === undefined ? undefined : await engine.store.directory.getUserByEmail(input.manager);
   const change = diffUser(
@@ -79,6 +79,14 @@ async function runDemo(runtime: Runtime): Promise<void> {
   await engine.outbox.drain();
   const event = await engine.store.events.get(DEMO_EVENT_ID);
   if (!event) throw new Error(`the demo event ${DEMO_EVENT_ID} was not delivered`);
+  return event;
+}
+
+/** `--demo`: sends the demo event and prints the runs it starts. */
+async function runDemo(runtime: Runtime): Promise<void> {
+  console.log(`\ndemo: a new engineer joins (${DEMO_EVENT}), as \`idflow directory import\` would add them`);
+  const { engine } = runtime;
+  const event = await sendDemoEvent(engine);
   for (const match of event.matches)
     console.log(match.matched ? `  ✓ ${match.automation} matched → run ${match.runId}` : `  · ${match.automation}: ${match.reason}`);
   for (const match of event.matches) {
