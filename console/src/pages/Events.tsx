@@ -1,11 +1,9 @@
 /** What arrived and what it matched, a page at a time, filtered by type and time. */
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
-import { api } from '../api/client.js';
-import type { EventPage } from '../api/types.js';
-import { Filters, Pager, useFilters, type FilterField } from '../ui/Filters.js';
-import { PageHeader } from '../ui/Page.js';
-import { Loaded } from '../ui/QueryState.js';
+import type { EventPage, EventRecord } from '../api/types.js';
+import type { Column } from '../ui/DataTable.js';
+import type { FilterField } from '../ui/Filters.js';
+import { PagedList } from '../ui/PagedList.js';
 import { Time } from '../ui/Time.js';
 
 const FIELDS: FilterField[] = [
@@ -14,57 +12,33 @@ const FIELDS: FilterField[] = [
   { name: 'until', label: 'Until', type: 'datetime' },
 ];
 
+const matched = (event: EventRecord) => event.matches.filter((match) => match.matched);
+
+const COLUMNS: Column<EventRecord>[] = [
+  { header: 'Event', cell: (event) => <Link href={`/events/${encodeURIComponent(event.id)}`}>{event.id}</Link>, className: 'mono clip' },
+  { header: 'Type', cell: (event) => event.type },
+  { header: 'Received', cell: (event) => <Time iso={event.receivedAt} /> },
+  {
+    header: 'Matched',
+    cell: (event) =>
+      matched(event)
+        .map((match) => match.automation)
+        .join(', ') || <span className="muted">none</span>,
+  },
+  { header: 'Not matched', cell: (event) => event.matches.length - matched(event).length, className: 'num' },
+];
+
 export function EventsPage() {
-  const query = useFilters(FIELDS.map((field) => field.name));
-  const events = useQuery({
-    queryKey: ['events', query],
-    queryFn: () => api.get<EventPage>('/v1/events', { ...query, limit: 50 }),
-    placeholderData: keepPreviousData,
-  });
   return (
-    <>
-      <PageHeader title="Events" />
-      <Filters fields={FIELDS} />
-      <Loaded query={events}>
-        {(page) =>
-          page.events.length === 0 ? (
-            <p className="muted">No events.</p>
-          ) : (
-            <>
-              <table className="list">
-                <thead>
-                  <tr>
-                    <th scope="col">Event</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Received</th>
-                    <th scope="col">Matched</th>
-                    <th scope="col">Not matched</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.events.map((event) => {
-                    const matched = event.matches.filter((match) => match.matched);
-                    return (
-                      <tr key={event.id}>
-                        <td className="mono clip">
-                          <Link href={`/events/${encodeURIComponent(event.id)}`}>{event.id}</Link>
-                        </td>
-                        <td>{event.type}</td>
-                        <td>
-                          <Time iso={event.receivedAt} />
-                        </td>
-                        <td>{matched.map((match) => match.automation).join(', ') || <span className="muted">none</span>}</td>
-                        <td className="num">{event.matches.length - matched.length}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-              <Pager nextCursor={page.nextCursor} />
-            </>
-          )
-        }
-      </Loaded>
-    </>
+    <PagedList<EventPage, EventRecord>
+      title="Events"
+      fields={FIELDS}
+      path="/v1/events"
+      limit={50}
+      rowsOf={(page) => page.events}
+      columns={COLUMNS}
+      rowKey={(event) => event.id}
+      empty="No events."
+    />
   );
 }
