@@ -16,8 +16,8 @@ import { PageHeader, Section } from '../ui/Page.js';
 import { PlanView, AutomationPlanView } from '../ui/PlanView.js';
 import { ErrorMessage, Loaded } from '../ui/QueryState.js';
 import { Tabs } from '../ui/Tabs.js';
-import { Time } from '../ui/Time.js';
 import { VersionDiff } from '../ui/VersionDiff.js';
+import { VersionHistory } from '../ui/VersionHistory.js';
 import { YamlView } from '../ui/YamlView.js';
 import { runHref, RunsTable } from './RunsTable.js';
 
@@ -184,51 +184,18 @@ function Versions({ name, versions, current }: { name: string; versions: Automat
   const texts = useQuery({ queryKey: ['automation-yaml', name, versions.length], queryFn: () => yamlOf(versions) });
   const shown = Number(params.get('version')) || current;
   return (
-    <>
-      <Section title="History">
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Source</th>
-              <th scope="col">By</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...versions].reverse().map((version) => (
-              <tr key={version.version} aria-current={version.version === shown ? 'true' : undefined}>
-                <td className="num">
-                  v{version.version} {version.version === current && <span className="badge">in force</span>}
-                </td>
-                <td>{version.source}</td>
-                <td>{version.createdBy}</td>
-                <td>
-                  <Time iso={version.createdAt} />
-                </td>
-                <td>
-                  {can('definitions:write') && version.version !== current && (
-                    <Action
-                      confirm={`Put v${version.version} of ${name} in force?`}
-                      run={() => api.post(`/v1/automations/${seg(name)}/rollback`, { version: version.version })}
-                      invalidate={[['automation', name], ['automations']]}
-                    >
-                      Roll back to v{version.version}
-                    </Action>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Section>
-      <Section title="Diff">
-        <Loaded query={texts}>{(list) => <VersionDiff versions={list} what={name} />}</Loaded>
-      </Section>
-    </>
+    <VersionHistory
+      title="History"
+      name={name}
+      versions={versions}
+      current={current}
+      shown={shown}
+      detail={{ header: 'Source', cell: (version) => version.source }}
+      createdHeader="Created"
+      rollback={can('definitions:write') ? (version) => api.post(`/v1/automations/${seg(name)}/rollback`, { version }) : undefined}
+      invalidate={[['automation', name], ['automations']]}
+      diff={<Loaded query={texts}>{(list) => <VersionDiff versions={list} what={name} />}</Loaded>}
+    />
   );
 }
 

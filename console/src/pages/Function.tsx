@@ -17,6 +17,7 @@ import { ErrorMessage, Loaded } from '../ui/QueryState.js';
 import { Tabs } from '../ui/Tabs.js';
 import { formatDuration, Time } from '../ui/Time.js';
 import { VersionDiff } from '../ui/VersionDiff.js';
+import { VersionHistory } from '../ui/VersionHistory.js';
 
 const CodeEditor = lazy(() => import('../ui/CodeEditor.js'));
 
@@ -282,51 +283,17 @@ function History({ name, versions }: { name: string; versions: Versions }) {
     .filter((version) => version.source !== undefined)
     .map((version) => ({ version: version.version, text: version.source ?? '' }));
   return (
-    <>
-      <Section title="Versions">
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Message</th>
-              <th scope="col">By</th>
-              <th scope="col">Published</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...versions.versions].reverse().map((version) => (
-              <tr key={version.version}>
-                <td className="num">
-                  v{version.version} {version.version === versions.current && <span className="badge">in force</span>}
-                </td>
-                <td>{version.message}</td>
-                <td>{version.createdBy}</td>
-                <td>
-                  <Time iso={version.createdAt} />
-                </td>
-                <td>
-                  {can('functions:write') && version.version !== versions.current && (
-                    <Action
-                      confirm={`Put v${version.version} of ${name} in force?`}
-                      run={() => api.post(`/v1/functions/${seg(name)}/rollback`, { version: version.version })}
-                      invalidate={[['function', name], ['functions']]}
-                    >
-                      Roll back to v{version.version}
-                    </Action>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Section>
-      <Section title="Diff">
-        <VersionDiff versions={texts} what={name} />
-      </Section>
-    </>
+    <VersionHistory
+      title="Versions"
+      name={name}
+      versions={versions.versions}
+      current={versions.current}
+      detail={{ header: 'Message', cell: (version) => version.message }}
+      createdHeader="Published"
+      rollback={can('functions:write') ? (version) => api.post(`/v1/functions/${seg(name)}/rollback`, { version }) : undefined}
+      invalidate={[['function', name], ['functions']]}
+      diff={<VersionDiff versions={texts} what={name} />}
+    />
   );
 }
 
