@@ -10,6 +10,7 @@ import { useRouteParam } from '../route-params.js';
 import type { FunctionRunResult, FunctionVersion, TestCaseResult } from '../api/types.js';
 import { useCan } from '../session.js';
 import { Action } from '../ui/Action.js';
+import { ACTIONS_HEADER, DataTable } from '../ui/DataTable.js';
 import { JsonInput, parseJson } from '../ui/JsonInput.js';
 import { JsonView } from '../ui/JsonView.js';
 import { PageHeader, Section } from '../ui/Page.js';
@@ -76,45 +77,38 @@ function Secrets({ name }: { name: string }) {
   return (
     <>
       <Loaded query={secrets}>
-        {({ secrets: list }) =>
-          list.length === 0 ? (
-            <p className="muted">No secrets.</p>
-          ) : (
-            <table className="list">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((secret) => (
-                  <tr key={secret.key}>
-                    <td className="mono">{secret.key}</td>
-                    <td>
-                      <Time iso={secret.updatedAt} /> <span className="muted">by {secret.updatedBy}</span>
-                    </td>
-                    <td>
-                      {can('functions:write') && (
-                        <Action
-                          kind="danger"
-                          confirm={`Delete the secret ${secret.key}?`}
-                          run={() => api.delete(`/v1/functions/${seg(name)}/secrets/${seg(secret.key)}`)}
-                          invalidate={[['function-secrets', name]]}
-                        >
-                          Delete {secret.key}
-                        </Action>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+        {({ secrets: list }) => (
+          <DataTable
+            rows={list}
+            empty="No secrets."
+            rowKey={(secret) => secret.key}
+            columns={[
+              { header: 'Name', className: 'mono', cell: (secret) => secret.key },
+              {
+                header: 'Updated',
+                cell: (secret) => (
+                  <>
+                    <Time iso={secret.updatedAt} /> <span className="muted">by {secret.updatedBy}</span>
+                  </>
+                ),
+              },
+              {
+                header: ACTIONS_HEADER,
+                cell: (secret) =>
+                  can('functions:write') && (
+                    <Action
+                      kind="danger"
+                      confirm={`Delete the secret ${secret.key}?`}
+                      run={() => api.delete(`/v1/functions/${seg(name)}/secrets/${seg(secret.key)}`)}
+                      invalidate={[['function-secrets', name]]}
+                    >
+                      Delete {secret.key}
+                    </Action>
+                  ),
+              },
+            ]}
+          />
+        )}
       </Loaded>
       {can('functions:write') && (
         <form

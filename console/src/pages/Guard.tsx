@@ -6,6 +6,7 @@ import { api, seg } from '../api/client.js';
 import type { GuardState, Plan } from '../api/types.js';
 import { useCan } from '../session.js';
 import { Action } from '../ui/Action.js';
+import { ACTIONS_HEADER, DataTable } from '../ui/DataTable.js';
 import { PageHeader, Section } from '../ui/Page.js';
 import { Loaded } from '../ui/QueryState.js';
 import { PlanView } from '../ui/PlanView.js';
@@ -70,66 +71,52 @@ export function GuardPage() {
               )}
             </Section>
             <Section title={`Held runs (${data.held.length})`}>
-              {data.held.length === 0 ? (
-                <p className="muted">No run is held.</p>
-              ) : (
-                <table className="list">
-                  <thead>
-                    <tr>
-                      <th scope="col">Run</th>
-                      <th scope="col">Automation</th>
-                      <th scope="col">Held</th>
-                      <th scope="col">Why</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.held.map((hold) => (
-                      <tr key={hold.runId}>
-                        <td className="mono clip">
-                          <Link href={runHref(hold.runId)}>{hold.runId}</Link>
-                        </td>
-                        <td>{hold.automation}</td>
-                        <td>
-                          <Time iso={hold.heldAt} />
-                        </td>
-                        <td>{hold.reason}</td>
-                        <td className="row-actions">
-                          {can('plan') && (
-                            <button
-                              type="button"
-                              className="button ghost"
-                              aria-expanded={planOf === hold.runId}
-                              onClick={() => setPlanOf(planOf === hold.runId ? undefined : hold.runId)}
-                            >
-                              Plan
-                            </button>
-                          )}
-                          {can('admin') && (
-                            <Action
-                              run={() => api.post(`/v1/guard/${seg(hold.automation)}/release`, { runs: [hold.runId] })}
-                              invalidate={invalidate}
-                            >
-                              Release
-                            </Action>
-                          )}
-                          {can('runs:write') && (
-                            <Action
-                              kind="danger"
-                              run={() => api.post(`/v1/guard/${seg(hold.automation)}/discard`, { runs: [hold.runId] })}
-                              invalidate={invalidate}
-                            >
-                              Discard
-                            </Action>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <DataTable
+                rows={data.held}
+                empty="No run is held."
+                rowKey={(hold) => hold.runId}
+                columns={[
+                  { header: 'Run', className: 'mono clip', cell: (hold) => <Link href={runHref(hold.runId)}>{hold.runId}</Link> },
+                  { header: 'Automation', cell: (hold) => hold.automation },
+                  { header: 'Held', cell: (hold) => <Time iso={hold.heldAt} /> },
+                  { header: 'Why', cell: (hold) => hold.reason },
+                  {
+                    header: ACTIONS_HEADER,
+                    className: 'row-actions',
+                    cell: (hold) => (
+                      <>
+                        {can('plan') && (
+                          <button
+                            type="button"
+                            className="button ghost"
+                            aria-expanded={planOf === hold.runId}
+                            onClick={() => setPlanOf(planOf === hold.runId ? undefined : hold.runId)}
+                          >
+                            Plan
+                          </button>
+                        )}
+                        {can('admin') && (
+                          <Action
+                            run={() => api.post(`/v1/guard/${seg(hold.automation)}/release`, { runs: [hold.runId] })}
+                            invalidate={invalidate}
+                          >
+                            Release
+                          </Action>
+                        )}
+                        {can('runs:write') && (
+                          <Action
+                            kind="danger"
+                            run={() => api.post(`/v1/guard/${seg(hold.automation)}/discard`, { runs: [hold.runId] })}
+                            invalidate={invalidate}
+                          >
+                            Discard
+                          </Action>
+                        )}
+                      </>
+                    ),
+                  },
+                ]}
+              />
               {planOf && (
                 <Section title={`What ${planOf} would do if released`}>
                   <HeldPlan runId={planOf} />

@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api } from '../api/client.js';
 import type { Overview } from '../api/types.js';
+import { DataTable } from '../ui/DataTable.js';
 import { PageHeader, Section } from '../ui/Page.js';
 import { Loaded } from '../ui/QueryState.js';
 import { Status } from '../ui/Status.js';
@@ -47,42 +48,25 @@ export function OverviewPage() {
               )}
             </div>
             <Section title="Failures to look at">
-              {data.failures.length === 0 ? (
-                <p className="muted">No failed run in the last 24 hours.</p>
-              ) : (
-                <table className="list">
-                  <thead>
-                    <tr>
-                      <th scope="col">Run</th>
-                      <th scope="col">Automation</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Started</th>
-                      <th scope="col">Error</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.failures.map((run) => (
-                      <tr key={run.runId}>
-                        <td>
-                          <Link href={`/runs/${encodeURIComponent(run.runId)}`}>{run.runId}</Link>
-                        </td>
-                        <td>
-                          {run.automation} <span className="muted">v{run.version}</span>
-                        </td>
-                        <td>
-                          <Status value={run.status} />
-                        </td>
-                        <td>
-                          <Time iso={run.startedAt} />
-                        </td>
-                        <td className="clip" title={run.error}>
-                          {run.error}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <DataTable
+                rows={data.failures}
+                empty="No failed run in the last 24 hours."
+                rowKey={(run) => run.runId}
+                columns={[
+                  { header: 'Run', cell: (run) => <Link href={`/runs/${encodeURIComponent(run.runId)}`}>{run.runId}</Link> },
+                  {
+                    header: 'Automation',
+                    cell: (run) => (
+                      <>
+                        {run.automation} <span className="muted">v{run.version}</span>
+                      </>
+                    ),
+                  },
+                  { header: 'Status', cell: (run) => <Status value={run.status} /> },
+                  { header: 'Started', cell: (run) => <Time iso={run.startedAt} /> },
+                  { header: 'Error', className: 'clip', title: (run) => run.error, cell: (run) => run.error },
+                ]}
+              />
             </Section>
             {data.schedules && (
               <Section title="Next scheduled fires">

@@ -9,6 +9,7 @@ import { api, seg } from '../api/client.js';
 import { useRouteParam } from '../route-params.js';
 import type { Account, Delegate, Grant, Task, Timeline, TimelineEntry, User } from '../api/types.js';
 import { useCan } from '../session.js';
+import { DataTable } from '../ui/DataTable.js';
 import { JsonView } from '../ui/JsonView.js';
 import { PageHeader, Section } from '../ui/Page.js';
 import { ErrorMessage, Loaded } from '../ui/QueryState.js';
@@ -170,70 +171,41 @@ export function PersonPage() {
                 {(data) => (
                   <>
                     <Section title={`Grants (${data.grants.length})`}>
-                      {data.grants.length === 0 ? (
-                        <p className="muted">No grants.</p>
-                      ) : (
-                        <table className="list">
-                          <thead>
-                            <tr>
-                              <th scope="col">Entitlement</th>
-                              <th scope="col">Source</th>
-                              <th scope="col">Granted</th>
-                              <th scope="col">Expires</th>
-                            </tr>
-                          </thead>
-                          <tbody>
-                            {data.grants.map((grant) => (
-                              <tr key={grant.entitlementId}>
-                                <td className="mono">{grant.entitlement}</td>
-                                <td>
-                                  <GrantSource source={grant.source} />
-                                </td>
-                                <td>
-                                  <Time iso={grant.grantedAt} />
-                                </td>
-                                <td>
-                                  <Time iso={grant.expiresAt} />
-                                </td>
-                              </tr>
-                            ))}
-                          </tbody>
-                        </table>
-                      )}
+                      <DataTable
+                        rows={data.grants}
+                        empty="No grants."
+                        rowKey={(grant) => grant.entitlementId}
+                        columns={[
+                          { header: 'Entitlement', className: 'mono', cell: (grant) => grant.entitlement },
+                          { header: 'Source', cell: (grant) => <GrantSource source={grant.source} /> },
+                          { header: 'Granted', cell: (grant) => <Time iso={grant.grantedAt} /> },
+                          { header: 'Expires', cell: (grant) => <Time iso={grant.expiresAt} /> },
+                        ]}
+                      />
                     </Section>
                     <Section title={`Accounts (${data.accounts.length})`}>
-                      {data.accounts.length === 0 ? (
-                        <p className="muted">No accounts.</p>
-                      ) : (
-                        <table className="list">
-                          <thead>
-                            <tr>
-                              <th scope="col">App</th>
-                              <th scope="col">Username</th>
-                              <th scope="col">State</th>
-                              <th scope="col">In the app</th>
-                            </tr>
-                          </thead>
-                          <tbody>
-                            {data.accounts.map((account) => (
-                              <tr key={account.id}>
-                                <td>{account.app}</td>
-                                <td>{account.username}</td>
-                                <td>
-                                  <Status value={account.status.replace('APP_USER_STATUS_', '').toLowerCase()} />
-                                </td>
-                                <td>
-                                  {account.appUserId ? (
-                                    <span className="mono">{account.appUserId}</span>
-                                  ) : (
-                                    <span className="muted">not provisioned</span>
-                                  )}
-                                </td>
-                              </tr>
-                            ))}
-                          </tbody>
-                        </table>
-                      )}
+                      <DataTable
+                        rows={data.accounts}
+                        empty="No accounts."
+                        rowKey={(account) => account.id}
+                        columns={[
+                          { header: 'App', cell: (account) => account.app },
+                          { header: 'Username', cell: (account) => account.username },
+                          {
+                            header: 'State',
+                            cell: (account) => <Status value={account.status.replace('APP_USER_STATUS_', '').toLowerCase()} />,
+                          },
+                          {
+                            header: 'In the app',
+                            cell: (account) =>
+                              account.appUserId ? (
+                                <span className="mono">{account.appUserId}</span>
+                              ) : (
+                                <span className="muted">not provisioned</span>
+                              ),
+                          },
+                        ]}
+                      />
                     </Section>
                     <Section title={`Tasks (${data.tasks.length})`}>
                       {data.tasks.length === 0 ? (

@@ -1,6 +1,7 @@
 /** Runs as a dense table (the runs page, a person's or an automation's runs, a run's children). */
 import { Link } from 'wouter';
 import type { RunRecord } from '../api/types.js';
+import { DataTable, type Column } from '../ui/DataTable.js';
 import { Status } from '../ui/Status.js';
 import { Duration, Time } from '../ui/Time.js';
 
@@ -8,48 +9,32 @@ export function runHref(runId: string): string {
   return `/runs/${encodeURIComponent(runId)}`;
 }
 
+const COLUMNS: Column<RunRecord>[] = [
+  { header: 'Run', className: 'mono clip', cell: (run) => <Link href={runHref(run.runId)}>{run.runId}</Link> },
+  {
+    header: 'Automation',
+    cell: (run) => (
+      <>
+        <Link href={`/automations/${encodeURIComponent(run.automation)}`}>{run.automation}</Link>{' '}
+        <span className="muted">v{run.version}</span>
+      </>
+    ),
+  },
+  { header: 'Status', cell: (run) => <Status value={run.status} /> },
+  {
+    header: 'Steps',
+    className: 'num',
+    cell: (run) => `${run.steps.filter((step) => step.status === 'completed' || step.status === 'skipped').length}/${run.steps.length}`,
+  },
+  { header: 'Started', cell: (run) => <Time iso={run.startedAt} /> },
+  {
+    header: 'Duration',
+    className: 'num',
+    cell: (run) => (run.endedAt ? <Duration from={run.startedAt} to={run.endedAt} /> : <span className="muted">…</span>),
+  },
+  { header: 'Error', className: 'clip', title: (run) => run.error, cell: (run) => run.error },
+];
+
 export function RunsTable({ runs, caption }: { runs: RunRecord[]; caption?: string }) {
-  if (runs.length === 0) return <p className="muted">No runs.</p>;
-  return (
-    <table className="list">
-      {caption && <caption className="visually-hidden">{caption}</caption>}
-      <thead>
-        <tr>
-          <th scope="col">Run</th>
-          <th scope="col">Automation</th>
-          <th scope="col">Status</th>
-          <th scope="col">Steps</th>
-          <th scope="col">Started</th>
-          <th scope="col">Duration</th>
-          <th scope="col">Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((run) => (
-          <tr key={run.runId}>
-            <td className="mono clip">
-              <Link href={runHref(run.runId)}>{run.runId}</Link>
-            </td>
-            <td>
-              <Link href={`/automations/${encodeURIComponent(run.automation)}`}>{run.automation}</Link>{' '}
-              <span className="muted">v{run.version}</span>
-            </td>
-            <td>
-              <Status value={run.status} />
-            </td>
-            <td className="num">
-              {run.steps.filter((step) => step.status === 'completed' || step.status === 'skipped').length}/{run.steps.length}
-            </td>
-            <td>
-              <Time iso={run.startedAt} />
-            </td>
-            <td className="num">{run.endedAt ? <Duration from={run.startedAt} to={run.endedAt} /> : <span className="muted">…</span>}</td>
-            <td className="clip" title={run.error}>
-              {run.error}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <DataTable rows={runs} columns={COLUMNS} rowKey={(run) => run.runId} caption={caption} empty="No runs." />;
 }
