@@ -15,6 +15,7 @@ import { JsonInput, parseJson } from '../ui/JsonInput.js';
 import { PageHeader, Section } from '../ui/Page.js';
 import { PlanView, AutomationPlanView } from '../ui/PlanView.js';
 import { ErrorMessage, Loaded } from '../ui/QueryState.js';
+import { SubmitForm } from '../ui/SubmitForm.js';
 import { Tabs } from '../ui/Tabs.js';
 import { VersionDiff } from '../ui/VersionDiff.js';
 import { VersionHistory } from '../ui/VersionHistory.js';
@@ -50,13 +51,7 @@ function PlanForm({ name, triggerType }: { name: string; triggerType?: string })
   });
   return (
     <div>
-      <form
-        className="stack"
-        onSubmit={(event) => {
-          event.preventDefault();
-          plan.mutate();
-        }}
-      >
+      <SubmitForm onSubmit={() => plan.mutate()} pending={plan.isPending} label="Plan" pendingLabel="Planning…">
         <fieldset className="choice">
           <legend>Plan from</legend>
           <label>
@@ -74,12 +69,7 @@ function PlanForm({ name, triggerType }: { name: string; triggerType?: string })
           </div>
         )}
         <JsonInput label={mode === 'event' ? 'Event data (JSON)' : 'Context (JSON)'} value={data} onChange={setData} rows={8} />
-        <div>
-          <button type="submit" className="button primary" disabled={plan.isPending}>
-            {plan.isPending ? 'Planning…' : 'Plan'}
-          </button>
-        </div>
-      </form>
+      </SubmitForm>
       <ErrorMessage error={plan.error} />
       {plan.data && <PlanView plan={plan.data} />}
     </div>
@@ -95,22 +85,13 @@ function RunForm({ name }: { name: string }) {
     onSuccess: (started) => navigate(runHref(started.runId)),
   });
   return (
-    <form
-      className="stack"
-      onSubmit={(event) => {
-        event.preventDefault();
-        run.mutate();
-      }}
-    >
-      <p className="muted">Starts a manual run now, with this context as its trigger.</p>
-      <JsonInput label="Context (JSON)" value={context} onChange={setContext} />
-      <div>
-        <button type="submit" className="button primary" disabled={run.isPending}>
-          {run.isPending ? 'Starting…' : 'Run now'}
-        </button>
-      </div>
+    <>
+      <SubmitForm onSubmit={() => run.mutate()} pending={run.isPending} label="Run now" pendingLabel="Starting…">
+        <p className="muted">Starts a manual run now, with this context as its trigger.</p>
+        <JsonInput label="Context (JSON)" value={context} onChange={setContext} />
+      </SubmitForm>
       <ErrorMessage error={run.error} />
-    </form>
+    </>
   );
 }
 

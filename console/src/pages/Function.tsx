@@ -15,6 +15,7 @@ import { JsonInput, parseJson } from '../ui/JsonInput.js';
 import { JsonView } from '../ui/JsonView.js';
 import { PageHeader, Section } from '../ui/Page.js';
 import { ErrorMessage, Loaded } from '../ui/QueryState.js';
+import { SubmitForm } from '../ui/SubmitForm.js';
 import { Tabs } from '../ui/Tabs.js';
 import { formatDuration, Time } from '../ui/Time.js';
 import { VersionDiff } from '../ui/VersionDiff.js';
@@ -218,38 +219,22 @@ function Workbench({ name, versions }: { name: string; versions: Versions }) {
         {can('functions:run') && (
           <>
             <Section title="Run">
-              <form
-                className="stack"
-                onSubmit={(event) => {
-                  event.preventDefault();
-                  run.mutate();
-                }}
-              >
+              <SubmitForm onSubmit={() => run.mutate()} pending={run.isPending} label="Run" pendingLabel="Running…">
                 <JsonInput label="Input (JSON)" value={input} onChange={setInput} />
-                <div>
-                  <button type="submit" className="button primary" disabled={run.isPending}>
-                    {run.isPending ? 'Running…' : 'Run'}
-                  </button>
-                </div>
-              </form>
+              </SubmitForm>
               <ErrorMessage error={run.error} />
               {run.data && <RunResult result={run.data} />}
             </Section>
             <Section title="Test cases">
-              <form
-                className="stack"
-                onSubmit={(event) => {
-                  event.preventDefault();
-                  tests.mutate();
-                }}
+              <SubmitForm
+                onSubmit={() => tests.mutate()}
+                pending={tests.isPending}
+                label="Run the cases"
+                pendingLabel="Testing…"
+                kind="secondary"
               >
                 <JsonInput label="Cases (JSON, as in a test file)" value={cases} onChange={setCases} rows={8} />
-                <div>
-                  <button type="submit" className="button" disabled={tests.isPending}>
-                    {tests.isPending ? 'Testing…' : 'Run the cases'}
-                  </button>
-                </div>
-              </form>
+              </SubmitForm>
               <ErrorMessage error={tests.error} />
               {tests.data && (
                 <ul className="plain" role="status">
