@@ -7,7 +7,7 @@ import type { Plan, AutomationPlan } from '../../../core/plan.js';
 import type { ApprovalRecord, AuditEntry, DefinitionVersion, EventRecord, RunRecord, RunStatus, Scope } from '../../../store/types.js';
 import type { GuardHold, GuardTrip } from '../../../store/guard-types.js';
 import type { Account, Delegate, Grant, Task, User } from '../../../directory/types.js';
-import type { FunctionError } from '../../../functions/types.js';
+import type { FunctionCallResult, FunctionVersionSource } from '../../../functions/service.js';
 import type { ReplayReport } from '../../../engine/replay-report.js';
 
 export type {
@@ -101,25 +101,11 @@ export interface FunctionSummary {
   allowedHosts: string[];
 }
 
-export interface FunctionVersion {
-  name: string;
-  version: number;
-  codeHash: string;
-  createdAt: string;
-  createdBy: string;
-  message: string;
-  /** The TypeScript as published (console-api adds it to the versions). */
-  source?: string;
-}
+/** A version with its TypeScript, as `GET /v1/functions/:name/versions` lists it. */
+export type FunctionVersion = FunctionVersionSource;
 
-export interface FunctionRunResult {
-  ok: boolean;
-  output?: JsonValue;
-  error?: FunctionError;
-  logs: string[];
-  durationMs: number;
-  version?: number;
-}
+/** What `POST /v1/functions/:name/runs` answers. */
+export type FunctionRunResult = FunctionCallResult;
 
 export type { TestCaseResult } from '../../../functions/testing.js';
 

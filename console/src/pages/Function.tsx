@@ -166,19 +166,19 @@ function Workbench({ name, versions }: { name: string; versions: Versions }) {
   const tests = useMutation({
     mutationFn: () => api.post<{ results: TestCaseResult[] }>(`/v1/functions/${seg(name)}/tests`, parseJson(cases, 'The test cases')),
   });
-  const edited = current?.source !== undefined && source !== current.source;
+  const edited = current !== undefined && source !== current.source;
   return (
     <div className="columns">
       <div>
         <Section title={`Source${edited ? ' (edited, not published)' : ''}`}>
-          {current?.source === undefined ? (
-            <p className="muted">This API does not return the function's source.</p>
+          {current === undefined ? (
+            <p className="muted">No version of this function is in force.</p>
           ) : (
             <Suspense fallback={<p className="muted">Loading the editor…</p>}>
               <CodeEditor value={source} onChange={setSource} label={`Source of ${name}`} />
             </Suspense>
           )}
-          {can('functions:write') && current?.source !== undefined && (
+          {can('functions:write') && current !== undefined && (
             <form
               className="filters"
               onSubmit={(event) => {
@@ -258,9 +258,7 @@ function Workbench({ name, versions }: { name: string; versions: Versions }) {
 
 function History({ name, versions }: { name: string; versions: Versions }) {
   const can = useCan();
-  const texts = versions.versions
-    .filter((version) => version.source !== undefined)
-    .map((version) => ({ version: version.version, text: version.source ?? '' }));
+  const texts = versions.versions.map((version) => ({ version: version.version, text: version.source }));
   return (
     <VersionHistory
       title="Versions"
