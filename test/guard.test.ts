@@ -168,7 +168,8 @@ steps:
   const mailsBefore = mails.length;
   const runs: string[] = [];
   for (const person of ['p-901', 'p-902', 'p-903']) runs.push((await idflow.engine.runManually('extra', { person }, 'test')).runId);
-  assert.equal((await idflow.finished(runs[0]!)).status, 'completed');
+  // Up to two minutes: the worker may still be finishing the previous test's 1,600 workflows (800 runs and their person queues).
+  assert.equal((await idflow.engine.waitForRun(runs[0]!, 120_000)).status, 'completed');
   await until('two runs held', async () => (await idflow.store.guard.pendingHolds('extra')).length === 2);
   assert.deepEqual(await extraHolders(), ['p-901']);
   const status = await call('GET', '/v1/guard?automation=extra', operator);
